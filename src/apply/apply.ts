@@ -1,0 +1,72 @@
+// Carrying out a plan: each step is one process at most, batched (`ip -batch`, one `nft -f` transaction).
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import type { Step } from "../decide/steps.js";
+import { CommandError } from "../errors.js";
+import { run, type Exec } from "./exec.js";
+
+/** Carry out STEPS in order; stops at the first failure (a CommandError naming the command). */
+export function applySteps(exec: Exec, steps: Step[]): void {
+  for (const s of steps) applyStep(exec, s);
+}
+
+function applyStep(exec: Exec, s: Step): void {
+  switch (s.kind) {
+    case "ip":
+      if (s.lines.length === 1) run(exec, "ip", s.lines[0]!.split(" "));
+      else run(exec, "ip", ["-batch", "-"], s.lines.join("\n") + "\n");
+      return;
+    case "nft":
+      run(exec, "nft", ["-f", "-"], s.script);
+      return;
+    case "iptables":
+      run(exec, "iptables-restore", ["--noflush"], s.script);
+      return;
+    case "sysctl":
+      writeFileSync(s.path, s.value);
+      return;
+    case "mkdir":
+      mkdirSync(s.path, { recursive: true, mode: 0o755 });
+      return;
+    case "write": {
+      // Write then rename, so a reader (or a hook killed half-way) never sees half a file.
+      const tmp = `${s.path}.${process.pid}.tmp`;
+      writeFileSync(tmp, s.content, { mode: 0o644 });
+      renameSync(tmp, s.path);
+      return;
+    }
+    case "unlink":
+      rmSync(s.path, { force: true });
+      return;
+    case "dnsmasq-start":
+      // dnsmasq daemonises and its first process exits only once the daemon is ready (or has failed).
+      run(exec, "dnsmasq", [`--conf-file=${s.conf}`]);
+      return;
+    case "signal":
+      signal(s.pid, s.signal);
+      return;
+  }
+}
+
+function signal(pid: number, sig: "SIGHUP" | "SIGTERM"): void {
+  try {
+    process.kill(pid, sig);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return;
+    throw e;
+  }
+  if (sig !== "SIGTERM") return;
+  // Wait for it to go, so that a new dnsmasq can bind the same address.
+  const until = Date.now() + 5000;
+  while (existsSync(`/proc/${pid}`) && !isZombie(pid)) {
+    if (Date.now() > until) throw new CommandError(`kill -TERM ${pid}`, null, "dnsmasq did not exit within 5 s");
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return / Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
+  }
+}

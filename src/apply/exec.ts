@@ -1,0 +1,55 @@
+// The executor: the one place that runs system commands. Tests of pure logic use the recording fake below.
+import { spawnSync } from "node:child_process";
+import { CommandError } from "../errors.js";
+
+/** What a finished command left behind. */
+export interface RunResult {
+  ok: boolean;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs commands to completion. */
+export interface Exec {
+  /** Run, return the result whether or not it failed (for observations where "absent" is an answer). */
+  tryRun(cmd: string, args: string[], input?: string): RunResult;
+}
+
+/** Run and return stdout; a failure throws a CommandError naming the command and its stderr. */
+export function run(exec: Exec, cmd: string, args: string[], input?: string): string {
+  const r = exec.tryRun(cmd, args, input);
+  if (!r.ok) throw new CommandError(showCommand(cmd, args, input), r.code, r.stderr);
+  return r.stdout;
+}
+
+/** The real executor: node:child_process, no shell. */
+export const realExec: Exec = {
+  tryRun(cmd, args, input) {
+    const r = spawnSync(cmd, args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+    if (r.error) {
+      const missing = (r.error as NodeJS.ErrnoException).code === "ENOENT";
+      return { ok: false, code: null, stdout: "", stderr: missing ? `${cmd}: not found (is it installed?)` : r.error.message };
+    }
+    return { ok: r.status === 0, code: r.status, stdout: r.stdout, stderr: r.stderr };
+  },
+};
+
+/** A command as a person would type it, with its stdin script when there is one. */
+export function showCommand(cmd: string, args: string[], input?: string): string {
+  const line = [cmd, ...args].join(" ");
+  return input ? `${line} <<'EOF'\n${input.trimEnd()}\nEOF` : line;
+}
+
+/** A fake executor that records every command and answers from a table keyed by "cmd args..." (unit tests). */
+export function fakeExec(answers: Record<string, Partial<RunResult>> = {}) {
+  const calls: string[] = [];
+  const exec: Exec = {
+    tryRun(cmd, args, input) {
+      calls.push(showCommand(cmd, args, input));
+      const a = answers[[cmd, ...args].join(" ")] ?? {};
+      return { ok: a.ok ?? true, code: a.code ?? (a.ok === false ? 1 : 0), stdout: a.stdout ?? "", stderr: a.stderr ?? "" };
+    },
+  };
+  return { exec, calls };
+}

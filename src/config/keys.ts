@@ -1,0 +1,59 @@
+// The keys a config file may hold, which modes take each, and how to suggest the key a typo meant.
+import type { Mode } from "./types.js";
+
+/** Keys of `[global]`. */
+export const GLOBAL_KEYS = ["firewall", "state_dir", "lease_dir"] as const;
+
+/** Keys of a network section and the modes that accept each ("host.NAME" stands for every static lease). */
+export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
+  mode: ["nat", "routed", "host-only", "isolated", "bridge"],
+  bridge: ["nat", "routed", "host-only", "isolated", "bridge"],
+  address: ["nat", "routed", "host-only"],
+  dhcp_range: ["nat", "routed", "host-only"],
+  uplink: ["nat", "routed", "bridge"],
+  snat_to: ["nat"],
+  "host.NAME": ["nat", "routed", "host-only"],
+  taps: ["nat", "routed", "host-only", "isolated", "bridge"],
+  default: ["nat", "routed", "host-only", "isolated", "bridge"],
+  mtu: ["nat", "routed", "host-only", "isolated", "bridge"],
+  teardown: ["nat", "routed", "host-only", "isolated", "bridge"],
+  autostart: ["nat", "routed", "host-only", "isolated", "bridge"],
+  vlan: ["bridge"],
+  trunk: ["bridge"],
+};
+
+/** The spec name of a key as written: "host.web" → "host.NAME". */
+export function specName(key: string): string {
+  return key.startsWith("host.") ? "host.NAME" : key;
+}
+
+/** The closest known key to KEY if it looks like a typo of it, else null. */
+export function suggestKey(key: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDist = 3;
+  for (const k of known) {
+    const d = distance(key.toLowerCase(), k);
+    if (d < bestDist) [best, bestDist] = [k, d];
+  }
+  return best;
+}
+
+// Levenshtein distance; the inputs are short key names.
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Parse a yes/no value; null if it is neither. */
+export function parseBool(v: string): boolean | null {
+  if (/^(yes|true|on|1)$/i.test(v)) return true;
+  if (/^(no|false|off|0)$/i.test(v)) return false;
+  return null;
+}

@@ -1,0 +1,140 @@
+// Validation of one network section: each key's value, and which keys its mode needs or refuses.
+import type { ConfigProblem } from "../errors.js";
+import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt } from "../ipv4.js";
+import { badName } from "../names.js";
+import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
+import { MODES, type Mode, type Network } from "./types.js";
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const GLOB = /^[A-Za-z0-9_.\-*?[\]]+$/;
+
+/** Validate section NAME with VALUES; problems are pushed to OUT, the network is returned if usable. */
+export function validateNetwork(
+  file: string,
+  name: string,
+  values: Record<string, string>,
+  lines: Record<string, number>,
+  out: ConfigProblem[],
+): Network | null {
+  const before = out.length;
+  const at = (key: string) => lines[key] ?? lines["[section]"] ?? 0;
+  const bad = (key: string, message: string) => out.push({ file, line: at(key), key, message });
+  const nameWhy = badName(name);
+  if (nameWhy) bad(`[${name}]`, `network name ${nameWhy}`);
+
+  const mode = values.mode as Mode | undefined;
+  if (mode === undefined) bad("mode", `missing in [${name}]: say mode = ${MODES.join(" | ")}`);
+  else if (!MODES.includes(mode)) bad("mode", `"${mode}" is not a mode: use ${MODES.join(" | ")}`);
+  const known = Object.keys(NETWORK_KEYS).filter((k) => k !== "host.NAME");
+  for (const key of Object.keys(values)) {
+    const spec = NETWORK_KEYS[specName(key)];
+    if (!spec) {
+      const hint = suggestKey(key, known);
+      bad(key, `unknown key${hint ? `; did you mean ${hint}?` : ""}`);
+    } else if (mode && MODES.includes(mode) && !spec.includes(mode)) {
+      bad(key, `not used by mode ${mode} (only by ${spec.join(", ")})`);
+    }
+  }
+  const net: Network = {
+    name, mode: mode ?? "nat", bridge: values.bridge ?? "", hosts: [], taps: [], isDefault: false,
+    teardown: "keep", autostart: false, lines,
+  };
+
+  if (values.bridge === undefined) bad("bridge", `missing in [${name}]: name the bridge (at most 15 characters)`);
+  else { const why = badName(values.bridge); if (why) bad("bridge", why); }
+
+  const needsAddress = mode === "nat" || mode === "routed" || mode === "host-only";
+  if (values.address !== undefined && needsAddress) {
+    const c = parseCidr(values.address);
+    if (!c) bad("address", `"${values.address}" is not an IPv4 address with a prefix, such as 192.0.2.1/24`);
+    else if (c.prefix > 30) bad("address", `prefix /${c.prefix} leaves no room for guests (use /30 or shorter)`);
+    else if (isNetworkOrBroadcast(c, c.address)) bad("address", `${c.address} is the network or broadcast address of /${c.prefix}`);
+    else net.address = c;
+  } else if (needsAddress) bad("address", `missing: mode ${mode} needs the host's address on the bridge, such as 192.0.2.1/24`);
+
+  if (values.dhcp_range !== undefined && net.address) {
+    const [first, last, extra] = values.dhcp_range.split(",").map((s) => s.trim());
+    const a = net.address;
+    if (!first || !last || extra !== undefined || !isIPv4(first) || !isIPv4(last)) {
+      bad("dhcp_range", `"${values.dhcp_range}" is not FIRST,LAST (two IPv4 addresses)`);
+    } else if (!contains(a, first) || !contains(a, last)) {
+      bad("dhcp_range", `${values.dhcp_range} is not inside the subnet of address ${a.address}/${a.prefix}`);
+    } else if (toInt(first) > toInt(last)) {
+      bad("dhcp_range", `reversed: ${first} comes after ${last}`);
+    } else if (isNetworkOrBroadcast(a, first) || isNetworkOrBroadcast(a, last)) {
+      bad("dhcp_range", `includes the network or broadcast address of ${a.address}/${a.prefix}`);
+    } else if (toInt(first) <= toInt(a.address) && toInt(a.address) <= toInt(last)) {
+      bad("dhcp_range", `includes the host's own address ${a.address}`);
+    } else net.dhcpRange = { first, last };
+  }
+
+  for (const key of ["uplink", "trunk"] as const) {
+    if (values[key] === undefined) continue;
+    const why = badName(values[key]!);
+    if (why) bad(key, why);
+    else net[key] = values[key];
+  }
+  if (values.snat_to !== undefined) {
+    if (isIPv4(values.snat_to)) net.snatTo = values.snat_to;
+    else bad("snat_to", `"${values.snat_to}" is not an IPv4 address`);
+  }
+
+  for (const key of Object.keys(values).filter((k) => k.startsWith("host."))) {
+    const host = parseHost(key, values[key]!, net, bad);
+    if (host) net.hosts.push(host);
+  }
+  if (net.hosts.length > 0 && values.dhcp_range === undefined) bad(Object.keys(values).find((k) => k.startsWith("host."))!, "static leases need dhcp_range (DHCP runs only with a range)");
+
+  if (values.taps !== undefined) {
+    net.taps = values.taps.split(",").map((s) => s.trim()).filter(Boolean);
+    const wrong = net.taps.find((g) => !GLOB.test(g) || g.length > 64);
+    if (wrong !== undefined || net.taps.length === 0) bad("taps", `"${wrong ?? values.taps}" is not a list of interface-name globs such as vnet*, lab-*`);
+  }
+  for (const [key, field] of [["default", "isDefault"], ["autostart", "autostart"]] as const) {
+    if (values[key] === undefined) continue;
+    const b = parseBool(values[key]!);
+    if (b === null) bad(key, `"${values[key]}" is not yes or no`);
+    else net[field] = b;
+  }
+  if (values.mtu !== undefined) {
+    const n = Number(values.mtu);
+    if (!/^\d+$/.test(values.mtu) || n < 68 || n > 65535) bad("mtu", `"${values.mtu}" is not an MTU between 68 and 65535`);
+    else net.mtu = n;
+  }
+  if (values.teardown !== undefined) {
+    if (values.teardown === "keep" || values.teardown === "when-idle") net.teardown = values.teardown;
+    else bad("teardown", `"${values.teardown}" is not keep or when-idle`);
+  }
+  if (mode === "bridge") validateVlan(values, net, bad);
+  return out.length === before ? net : null;
+}
+
+function parseHost(key: string, value: string, net: Network, bad: (k: string, m: string) => void) {
+  const name = key.slice("host.".length);
+  if (!HOSTNAME.test(name)) { bad(key, `"${name}" is not a host name (letters, digits, inner hyphens)`); return null; }
+  const [mac, ip, extra] = value.split(",").map((s) => s.trim());
+  if (!mac || !ip || extra !== undefined || !MAC.test(mac)) { bad(key, `"${value}" is not MAC,IP such as 52:54:00:88:88:88,192.0.2.10`); return null; }
+  if (parseInt(mac.slice(0, 2), 16) & 1) { bad(key, `${mac} is a multicast MAC address`); return null; }
+  if (!isIPv4(ip)) { bad(key, `"${ip}" is not an IPv4 address`); return null; }
+  const a = net.address;
+  if (a && (!contains(a, ip) || isNetworkOrBroadcast(a, ip) || ip === a.address)) {
+    bad(key, `${ip} is not a free guest address in ${a.address}/${a.prefix}`); return null;
+  }
+  const clash = net.hosts.find((h) => h.mac.toLowerCase() === mac.toLowerCase() || h.ip === ip);
+  if (clash) { bad(key, `MAC or IP already given to host.${clash.name}`); return null; }
+  return { name, mac: mac.toLowerCase(), ip };
+}
+
+function validateVlan(values: Record<string, string>, net: Network, bad: (k: string, m: string) => void) {
+  if (values.vlan === undefined) {
+    if (values.trunk !== undefined) bad("trunk", "needs vlan = 1..4094");
+    return;
+  }
+  const n = Number(values.vlan);
+  if (!/^\d+$/.test(values.vlan) || n < 1 || n > 4094) { bad("vlan", `"${values.vlan}" is not a VLAN id 1..4094`); return; }
+  if (values.trunk === undefined) { bad("vlan", "needs trunk = the NIC that carries the tagged VLANs"); return; }
+  net.vlan = n;
+  const sub = `${values.trunk}.${n}`;
+  if (sub.length > 15) bad("trunk", `the VLAN interface name ${sub} would be over 15 characters`);
+}

@@ -1,0 +1,28 @@
+// The steps a plan is made of: data, printed by `kvmnet plan` and carried out by apply().
+
+/** One change to the host. */
+export type Step =
+  | { kind: "ip"; lines: string[] }
+  | { kind: "sysctl"; path: string; value: string }
+  | { kind: "nft"; script: string }
+  | { kind: "iptables"; script: string }
+  | { kind: "mkdir"; path: string }
+  | { kind: "write"; path: string; content: string }
+  | { kind: "unlink"; path: string }
+  | { kind: "dnsmasq-start"; conf: string }
+  | { kind: "signal"; pid: number; signal: "SIGHUP" | "SIGTERM" };
+
+/** A step as a shell line (or here-document), for `kvmnet plan` and logs. */
+export function showStep(s: Step): string {
+  switch (s.kind) {
+    case "ip": return s.lines.length === 1 ? `ip ${s.lines[0]}` : `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
+    case "sysctl": return `echo ${s.value} > ${s.path}`;
+    case "nft": return `nft -f - <<'EOF'\n${s.script.trimEnd()}\nEOF`;
+    case "iptables": return `iptables-restore --noflush <<'EOF'\n${s.script.trimEnd()}\nEOF`;
+    case "mkdir": return `mkdir -p ${s.path}`;
+    case "write": return `cat > ${s.path} <<'EOF'\n${s.content.trimEnd()}\nEOF`;
+    case "unlink": return `rm -f ${s.path}`;
+    case "dnsmasq-start": return `dnsmasq --conf-file=${s.conf}`;
+    case "signal": return `kill -${s.signal.slice(3)} ${s.pid}`;
+  }
+}

@@ -1,0 +1,52 @@
+// Checks made before anything changes: a wrong TAP or a subnet the host already routes stops the hook.
+import type { Config, Network } from "../config/types.js";
+import { ConfigError, UsageError } from "../errors.js";
+import { overlaps, subnetOf } from "../ipv4.js";
+import { badName } from "../names.js";
+import { readAddresses, readLink } from "../observe/links.js";
+import { readRoutes, type Route } from "../observe/routes.js";
+
+/** Refuse a TAP that is missing (when it must exist), misnamed, or one of the host's own interfaces. */
+export function checkTap(config: Config, tap: string, mustExist: boolean): void {
+  const why = badName(tap);
+  if (why) throw new UsageError(`TAP ${why}`);
+  const link = readLink(tap);
+  if (!link) {
+    if (mustExist) throw new UsageError(`TAP ${tap} does not exist (QEMU creates it before running the script; check ifname=)`);
+    return;
+  }
+  const refuse = (what: string) => { throw new UsageError(`refusing ${tap}: it ${what}; a hook is given the VM's tap, never a host interface`); };
+  if (link.isBridge) refuse("is a bridge");
+  for (const n of config.networks) {
+    if (n.bridge === tap) refuse(`is the bridge of network ${n.name}`);
+    if (n.uplink === tap) refuse(`is the uplink of network ${n.name}`);
+    if (n.trunk === tap || (n.trunk && n.vlan && tap === `${n.trunk}.${n.vlan}`)) refuse(`is the trunk of network ${n.name}`);
+  }
+  const addrs = readAddresses().get(tap);
+  if (addrs?.length) refuse(`carries the address ${addrs.join(", ")}`);
+}
+
+/** Refuse a network whose subnet the host routes through another interface, or whose bridge is no bridge. */
+export function checkNetwork(config: Config, net: Network, routes: Route[] = readRoutes()): void {
+  const problems = networkProblems(config, net, routes);
+  if (problems.length) throw new ConfigError(problems);
+}
+
+/** The problems checkNetwork would raise, for `kvmnet check` to list them all. */
+export function networkProblems(config: Config, net: Network, routes: Route[]) {
+  const out = [];
+  const at = (key: string) => net.lines[key] ?? net.lines["[section]"] ?? 0;
+  if (net.address) {
+    const clash = routes.find((r) => r.dest.prefix > 0 && r.dev !== net.bridge && overlaps(r.dest, net.address!));
+    if (clash) {
+      out.push({ file: config.file, line: at("address"), key: "address", message:
+        `subnet ${subnetOf(net.address)} collides with the host's route ${clash.dest.address}/${clash.dest.prefix} dev ${clash.dev}${clash.gateway ? ` via ${clash.gateway}` : ""}: choose a free subnet` });
+    }
+  }
+  const br = readLink(net.bridge);
+  if (br && !br.isBridge) out.push({ file: config.file, line: at("bridge"), key: "bridge", message: `${net.bridge} exists and is not a bridge` });
+  if (net.uplink && net.mode !== "bridge" && !readLink(net.uplink)) {
+    out.push({ file: config.file, line: at("uplink"), key: "uplink", message: `no interface ${net.uplink} on this host` });
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+// What every QEMU hook does: read the config, choose the network, check, then observe → decide → apply
+// under the network's lock.
+import { realExec, type Exec } from "../apply/exec.js";
+import { applySteps } from "../apply/apply.js";
+import { withLock, lockName } from "../apply/lock.js";
+import { configPath, loadConfig } from "../config/load.js";
+import { decideDown, decideUp } from "../decide/network.js";
+import { showStep } from "../decide/steps.js";
+import { UsageError } from "../errors.js";
+import { observeNetwork } from "../observe/network.js";
+import { HOOKS, type HookName } from "../programs.js";
+import { selectNetwork } from "../select.js";
+import { checkNetwork, checkTap } from "./preflight.js";
+
+/** How a hook was invoked. */
+export interface HookCall {
+  program: HookName;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  suffixNet?: string;
+  exec?: Exec;
+  log?: (line: string) => void;
+}
+
+/** Usage text of a hook program. */
+export function hookUsage(program: HookName): string {
+  const what = HOOKS[program].action === "up" ? "brings TAP's network up and attaches TAP to it" : "detaches TAP (and tears an idle network down with teardown = when-idle)";
+  return `usage: ${program} TAP\n\nRun by QEMU: -netdev tap,ifname=TAP,script=/etc/qemu-natup,downscript=/etc/qemu-natdown\n${program} ${what}.\nConfig: $KVMNET_CONFIG or /etc/kvmnet.conf; network: KVMNET_NETWORK, ${program}@NET, taps globs, or the only/default one.`;
+}
+
+/** Run a hook to completion; throws a KvmnetError on failure. */
+export async function runHook(call: HookCall): Promise<void> {
+  const { program, args, env } = call;
+  if (args.length !== 1 || args[0]!.startsWith("-")) throw new UsageError(`expects exactly one argument, the TAP (see ${program} --help)`);
+  const tap = args[0]!;
+  const exec = call.exec ?? realExec;
+  const config = loadConfig(configPath(env));
+  const net = selectNetwork(config, { program, tap, envNet: env.KVMNET_NETWORK, suffixNet: call.suffixNet });
+  const up = HOOKS[program].action === "up";
+  checkTap(config, tap, up);
+  if (up) checkNetwork(config, net);
+  await withLock(lockName(config.stateDir, net.name), () => {
+    const obs = observeNetwork(exec, config, net, tap);
+    const steps = up ? decideUp(config, net, obs) : decideDown(config, net, obs, tap);
+    for (const s of steps) call.log?.(showStep(s));
+    applySteps(exec, steps);
+  });
+}

@@ -1,0 +1,29 @@
+// The one entry every program goes through: which program by the name it was run as, errors to exit codes.
+import { basename } from "node:path";
+import { KvmnetError } from "./errors.js";
+import { hookUsage, runHook } from "./hook/run.js";
+import { splitProgramName } from "./names.js";
+import { isHook, type HookName } from "./programs.js";
+
+/** Run the program named by ARGV[1] (or FALLBACK when that name is unknown); sets process.exitCode. */
+export async function runMain(fallback: HookName | "kvmnet", argv: string[] = process.argv): Promise<void> {
+  const named = splitProgramName(basename(argv[1] ?? fallback));
+  const program = isHook(named.program) || named.program === "kvmnet" ? named.program : fallback;
+  const args = argv.slice(2);
+  try {
+    if (program === "kvmnet") {
+      const { runCli } = await import("./cli/main.js");
+      process.exitCode = await runCli(args, process.env, named.net);
+    } else if (args[0] === "--help" || args[0] === "-h") {
+      process.stdout.write(hookUsage(program) + "\n");
+    } else {
+      const verbose = !!process.env.KVMNET_VERBOSE;
+      await runHook({ program, args, env: process.env, suffixNet: named.net, ...(verbose ? { log: (l: string) => process.stderr.write(`${program}: ${l}\n`) } : {}) });
+    }
+  } catch (e) {
+    const code = e instanceof KvmnetError ? e.exitCode : 1;
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(message.split("\n").map((l) => `${program}: ${l}`).join("\n") + "\n");
+    process.exitCode = code;
+  }
+}

@@ -1,0 +1,41 @@
+// The dnsmasq configuration of a network, rendered as text (libvirt's option set; see FIELD-NOTES).
+import type { Config, Network } from "../config/types.js";
+import { netmaskOf, toInt } from "../ipv4.js";
+import { dnsmasqFiles } from "./names.js";
+
+/** The rendered files of a network's dnsmasq. */
+export interface DnsmasqFiles {
+  conf: string;
+  hosts: string;
+  addnHosts: string;
+}
+
+/** dnsmasq's config, hostsfile and addn-hosts for NET, or null when NET runs no DHCP. */
+export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null {
+  if (!net.dhcpRange || !net.address) return null;
+  const f = dnsmasqFiles(config, net);
+  const { first, last } = net.dhcpRange;
+  const lines = [
+    `# dnsmasq for kvmnet network ${net.name} (bridge ${net.bridge}); written by kvmnet, do not edit`,
+    "strict-order",
+    `pid-file=${f.pid}`,
+    "except-interface=lo",
+    "bind-dynamic",
+    `interface=${net.bridge}`,
+    `dhcp-range=${first},${last},${netmaskOf(net.address.prefix)}`,
+    "dhcp-no-override",
+    "dhcp-authoritative",
+    `dhcp-lease-max=${toInt(last) - toInt(first) + 1}`,
+    `dhcp-leasefile=${f.leases}`,
+    `dhcp-hostsfile=${f.hosts}`,
+    `addn-hosts=${f.addnHosts}`,
+  ];
+  // A host-only network must not hand out a default route: the host forwards nothing for it.
+  if (net.mode === "host-only") lines.push("dhcp-option=option:router");
+  if (net.mtu) lines.push(`dhcp-option=option:mtu,${net.mtu}`);
+  return {
+    conf: lines.join("\n") + "\n",
+    hosts: net.hosts.map((h) => `${h.mac},${h.ip},${h.name}\n`).join(""),
+    addnHosts: net.hosts.map((h) => `${h.ip} ${h.name}\n`).join(""),
+  };
+}

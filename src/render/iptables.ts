@@ -1,0 +1,89 @@
+// The iptables backend: a network's own chains, jumped to from the built-in chains, rendered in the exact
+// form `iptables-save` prints, so that the live chains can be compared with the wanted ones line by line.
+import type { Network } from "../config/types.js";
+import { subnetOf } from "../ipv4.js";
+import { iptablesChains } from "./names.js";
+import { forwardPolicy, type InputRule, type Rule } from "./policy.js";
+
+/** Rules of one table: chain name → its `-A` lines; `jumps` pairs built-in chain → our chain. */
+export interface IptablesTable {
+  table: "filter" | "nat";
+  chains: Record<string, string[]>;
+  jumps: [builtin: string, chain: string][];
+}
+
+/** The wanted chains of NET, per table; empty when it needs no rules. */
+export function renderIptables(net: Network): IptablesTable[] {
+  const p = forwardPolicy(net);
+  if (!p) return [];
+  const c = iptablesChains(net);
+  const filter: IptablesTable = { table: "filter", chains: {}, jumps: [] };
+  if (p.input.length) {
+    filter.chains[c.input] = p.input.flatMap((r) => inputLines(c.input, r));
+    filter.jumps.push(["INPUT", c.input]);
+  }
+  filter.chains[c.forward] = p.forward.map((r) => `-A ${c.forward}${match(r)}${target(r)}`);
+  filter.jumps.push(["FORWARD", c.forward]);
+  const tables = [filter];
+  if (p.nat) {
+    const s = subnetOf(net.address!);
+    const ch = c.postrouting;
+    const base = `-A ${ch} -s ${s} ! -d ${s}${p.nat.oif ? ` -o ${p.nat.oif}` : ""}`;
+    const rules = [`-A ${ch} -s ${s} -d 224.0.0.0/24 -j RETURN`, `-A ${ch} -s ${s} -d 255.255.255.255/32 -j RETURN`];
+    if (p.nat.snatTo) rules.push(`${base} -j SNAT --to-source ${p.nat.snatTo}`);
+    else rules.push(`${base} -p tcp -j MASQUERADE --to-ports 1024-65535`, `${base} -p udp -j MASQUERADE --to-ports 1024-65535`, `${base} -j MASQUERADE`);
+    tables.push({ table: "nat", chains: { [ch]: rules }, jumps: [["POSTROUTING", ch]] });
+  }
+  return tables;
+}
+
+// iptables-save prints matches in this order: -s, -d, -i, -o, -p, then modules, then the target.
+function match(r: Rule): string {
+  return [
+    r.saddr && ` -s ${r.saddr}`,
+    r.daddr && ` -d ${r.daddr}`,
+    r.iif && ` -i ${r.iif}`,
+    r.oif && ` -o ${r.oif}`,
+    r.established && " -m conntrack --ctstate RELATED,ESTABLISHED",
+  ].filter(Boolean).join("");
+}
+
+function target(r: Rule): string {
+  switch (r.verdict) {
+    case "accept": return " -j ACCEPT";
+    case "drop": return " -j DROP";
+    case "reject": return " -j REJECT --reject-with icmp-port-unreachable";
+  }
+}
+
+function inputLines(chain: string, r: InputRule): string[] {
+  if (!r.proto || !r.ports) return [`-A ${chain}${match(r)}${target(r)}`];
+  return r.ports.map((port) => `-A ${chain}${match(r)} -p ${r.proto} -m ${r.proto} --dport ${port}${target(r)}`);
+}
+
+/** An `iptables-restore --noflush` script that (re)writes our chains and adds the jumps in MISSING. */
+export function iptablesUpScript(tables: IptablesTable[], missingJumps: Set<string>): string {
+  return tables.map((t) => [
+    `*${t.table}`,
+    ...Object.keys(t.chains).map((ch) => `:${ch} - [0:0]`),
+    ...Object.values(t.chains).flat(),
+    ...t.jumps.filter(([b, ch]) => missingJumps.has(`${b} ${ch}`)).map(([b, ch]) => `-I ${b} 1 -j ${ch}`),
+    "COMMIT",
+  ].join("\n")).join("\n") + "\n";
+}
+
+/** The key under which a jump is tracked: "BUILTIN CHAIN". */
+export function jumpKey(builtin: string, chain: string): string {
+  return `${builtin} ${chain}`;
+}
+
+/** An `iptables-restore --noflush` script that removes the observed JUMPS (each occurrence) and CHAINS. */
+export function iptablesDownScript(present: { table: string; jumps: string[]; chains: string[] }[]): string {
+  return present.filter((t) => t.jumps.length || t.chains.length).map((t) => [
+    `*${t.table}`,
+    ...t.jumps.map((j) => { const [b, ch] = j.split(" "); return `-D ${b} -j ${ch}`; }),
+    ...t.chains.map((ch) => `-F ${ch}`),
+    ...t.chains.map((ch) => `-X ${ch}`),
+    "COMMIT",
+  ].join("\n")).join("\n") + "\n";
+}

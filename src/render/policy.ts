@@ -1,0 +1,59 @@
+// What a network's firewall must let through and block, independent of the backend (nftables or iptables).
+// Modelled on libvirt's chains: guest_cross, guest_input, guest_output, then reject the rest of the bridge.
+import type { Network } from "../config/types.js";
+import { subnetOf } from "../ipv4.js";
+
+/** What a rule does with a packet it matches. */
+export type Verdict = "accept" | "reject" | "drop";
+
+/** One rule: every given field must match. */
+export interface Rule {
+  iif?: string;
+  oif?: string;
+  saddr?: string;
+  daddr?: string;
+  established?: boolean;
+  verdict: Verdict;
+}
+
+/** A rule of the input hook, optionally for some ports only. */
+export interface InputRule extends Rule {
+  proto?: "udp" | "tcp";
+  ports?: number[];
+}
+
+/** The whole policy of a network. */
+export interface Policy {
+  input: InputRule[];
+  forward: Rule[];
+  nat?: { snatTo?: string; oif?: string };
+}
+
+/** The firewall policy NET needs, or null when it needs no rules (a plain bridge network). */
+export function forwardPolicy(net: Network): Policy | null {
+  const br = net.bridge;
+  const dhcpDns: InputRule[] = [
+    { iif: br, proto: "udp", ports: [53, 67], verdict: "accept" },
+    { iif: br, proto: "tcp", ports: [53], verdict: "accept" },
+  ];
+  const cross: Rule = { iif: br, oif: br, verdict: "accept" };
+  const rejectRest: Rule[] = [{ iif: br, verdict: "reject" }, { oif: br, verdict: "reject" }];
+  switch (net.mode) {
+    case "bridge":
+      return null;
+    case "isolated":
+      return { input: [{ iif: br, verdict: "drop" }], forward: [cross, ...rejectRest] };
+    case "host-only":
+      return { input: dhcpDns, forward: [cross, ...rejectRest] };
+    case "nat":
+    case "routed": {
+      const s = subnetOf(net.address!);
+      const up = net.uplink;
+      const inbound: Rule = { ...(up ? { iif: up } : {}), oif: br, daddr: s, ...(net.mode === "nat" ? { established: true } : {}), verdict: "accept" };
+      const outbound: Rule = { iif: br, ...(up ? { oif: up } : {}), saddr: s, verdict: "accept" };
+      const policy: Policy = { input: dhcpDns, forward: [cross, inbound, outbound, ...rejectRest] };
+      if (net.mode === "nat") policy.nat = { ...(net.snatTo ? { snatTo: net.snatTo } : {}), ...(up ? { oif: up } : {}) };
+      return policy;
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// Which network a TAP joins: the contract's four selection rules, in order.
+import type { Config, Network } from "./config/types.js";
+import { UsageError } from "./errors.js";
+import { HOOKS, serves, upProgramFor, type HookName } from "./programs.js";
+
+/** What selection looks at. */
+export interface SelectInput {
+  program: HookName;
+  tap: string;
+  /** $KVMNET_NETWORK */
+  envNet?: string;
+  /** the `@NAME` suffix of the program name as run */
+  suffixNet?: string;
+}
+
+/** Pick the network for a TAP, or throw a UsageError naming the candidates. */
+export function selectNetwork(config: Config, input: SelectInput): Network {
+  const { program, tap } = input;
+  const byName = (name: string, how: string) => {
+    const net = config.networks.find((n) => n.name === name);
+    if (!net) throw new UsageError(`${how} names network "${name}", which ${config.file} does not define (it has: ${names(config.networks)})`);
+    return checkMode(program, net, how);
+  };
+  if (input.envNet) return byName(input.envNet, "KVMNET_NETWORK");
+  if (input.suffixNet) return byName(input.suffixNet, `the program name ${program}@${input.suffixNet}`);
+
+  const globbed = config.networks.filter((n) => n.taps.some((g) => globMatch(g, tap)));
+  if (globbed.length > 1) {
+    throw new UsageError(`tap ${tap} matches the taps of several networks (${names(globbed)}); make the globs disjoint or set KVMNET_NETWORK`);
+  }
+  if (globbed.length === 1) return checkMode(program, globbed[0]!, `taps glob of [${globbed[0]!.name}]`);
+
+  const mine = config.networks.filter((n) => serves(program, n.mode));
+  const defaults = mine.filter((n) => n.isDefault);
+  if (HOOKS[program].modes === "any" && defaults.length === 1) return defaults[0]!;
+  if (mine.length === 1) return mine[0]!;
+  const how = "choose with KVMNET_NETWORK=NAME, a program name PROGRAM@NAME, a taps glob, or default = yes";
+  if (mine.length === 0) {
+    throw new UsageError(`${config.file} has no network that ${program} serves (${describeModes(program)}); networks: ${names(config.networks) || "none"}`);
+  }
+  throw new UsageError(`tap ${tap} could join any of ${names(mine)}: ${how}`);
+}
+
+function checkMode(program: HookName, net: Network, how: string): Network {
+  if (serves(program, net.mode)) return net;
+  throw new UsageError(`network ${net.name} (chosen by ${how}) is a ${net.mode} network, which ${program} does not serve (${describeModes(program)}); use ${upProgramFor(net.mode)} or the generic qemu-ifup/qemu-ifdown`);
+}
+
+function describeModes(program: HookName): string {
+  const m = HOOKS[program].modes;
+  return m === "any" ? "any mode" : `mode ${m.join(" or ")}`;
+}
+
+function names(nets: Network[]): string {
+  return nets.map((n) => n.name).join(", ");
+}
+
+/** Shell-style glob match of an interface name (`*`, `?`, `[...]`). */
+export function globMatch(glob: string, name: string): boolean {
+  const re = glob.replace(/[.+^${}()|\\-]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  try {
+    return new RegExp(`^${re}$`).test(name);
+  } catch {
+    return false;
+  }
+}
