@@ -1,0 +1,93 @@
+// Test hosts: network namespaces made per test, with veth links between them, removed afterwards.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { execa, execaSync } from "execa";
+
+/** Root of the repository. */
+export const ROOT = resolve(import.meta.dirname, "../..");
+
+/** A short random suffix for names (interface names are at most 15 characters). */
+export function rid(n = 4): string {
+  return randomBytes(n).toString("hex").slice(0, n);
+}
+
+/** A network namespace of this test. */
+export class Netns {
+  private constructor(readonly name: string) {}
+
+  /** Make a namespace with lo up. */
+  static create(prefix = "kt"): Netns {
+    const ns = new Netns(`${prefix}-${rid(6)}`);
+    execaSync("ip", ["netns", "add", ns.name]);
+    ns.sh("ip link set lo up");
+    return ns;
+  }
+
+  /** Run a command inside; throws on failure. */
+  run(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
+    return execaSync("ip", ["netns", "exec", this.name, cmd, ...args], { env: opts.env, input: opts.input });
+  }
+
+  /** Run a command inside and return the result whatever the exit code. */
+  tryRun(cmd: string, args: string[], opts: { env?: Record<string, string>; timeout?: number } = {}) {
+    return execaSync("ip", ["netns", "exec", this.name, cmd, ...args], { env: opts.env, reject: false, timeout: opts.timeout });
+  }
+
+  /** Start a command inside in the background (returns the execa child). */
+  spawn(cmd: string, args: string[], opts: { env?: Record<string, string> } = {}) {
+    return execa("ip", ["netns", "exec", this.name, cmd, ...args], { env: opts.env, reject: false });
+  }
+
+  /** Run a shell line inside; returns stdout. */
+  sh(line: string): string {
+    return execaSync("ip", ["netns", "exec", this.name, "sh", "-c", line]).stdout;
+  }
+
+  /** Delete the namespace (its interfaces go with it). Processes started inside must be stopped by pid first. */
+  destroy(): void {
+    execaSync("ip", ["netns", "del", this.name], { reject: false });
+  }
+}
+
+/** Connect A and B with a veth pair named aName (in A) and bName (in B), both up. */
+export function veth(a: Netns, aName: string, b: Netns, bName: string): void {
+  const tmp = `v${rid(6)}`;
+  execaSync("ip", ["-n", a.name, "link", "add", aName, "type", "veth", "peer", "name", tmp]);
+  execaSync("ip", ["-n", a.name, "link", "set", tmp, "netns", b.name]);
+  execaSync("ip", ["-n", b.name, "link", "set", tmp, "name", bName]);
+  a.sh(`ip link set ${aName} up`);
+  b.sh(`ip link set ${bName} up`);
+}
+
+/** A temporary directory with a kvmnet.conf whose [global] points state and leases into it. */
+export function tempConfig(body: string, global = ""): { dir: string; file: string; stateDir: string; leaseDir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "kvmnet-test-"));
+  const stateDir = join(dir, "run");
+  const leaseDir = join(dir, "lib");
+  const file = join(dir, "kvmnet.conf");
+  writeFileSync(file, `[global]\nstate_dir = ${stateDir}\nlease_dir = ${leaseDir}\n${global}\n${body}`);
+  chmodSync(file, 0o644);
+  return { dir, file, stateDir, leaseDir, cleanup: () => { stopDnsmasqIn(stateDir); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** Stop every dnsmasq whose pid file is in STATE (by pid, never by name). */
+export function stopDnsmasqIn(stateDir: string): void {
+  if (!existsSync(stateDir)) return;
+  for (const f of execaSync("ls", [stateDir]).stdout.split("\n").filter((n) => n.endsWith(".dnsmasq.pid"))) {
+    const pid = Number(readFileSync(join(stateDir, f), "utf8").trim());
+    if (pid > 0) try { process.kill(pid, "SIGTERM"); } catch { /* gone */ }
+  }
+}
+
+/** Path of a built program in dist/ (run `npm run build` first; the global setup does). */
+export function program(name: string): string {
+  return join(ROOT, "dist", `${name}.cjs`);
+}
+
+/** Run PROGRAM TAP inside NS with the config FILE; returns exit code, stdout, stderr. */
+export function hook(ns: Netns, name: string, tap: string, file: string, env: Record<string, string> = {}) {
+  const r = ns.tryRun(program(name), [tap], { env: { KVMNET_CONFIG: file, ...env }, timeout: 60_000 });
+  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
