@@ -57,7 +57,7 @@ function names(nets: Network[]): string {
 
 /** Shell-style glob match of an interface name (`*`, `?`, `[...]`). */
 export function globMatch(glob: string, name: string): boolean {
-  const re = glob.replace(/[.+^${}()|\\-]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const re = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
   try {
     return new RegExp(`^${re}$`).test(name);
   } catch {

@@ -57,7 +57,8 @@ export function scanIni(file: string, text: string): Scan {
   return { sections, keys, problems };
 }
 
-/** Escape dots in section headers so `ini` keeps `[lab.x]` as one section instead of nesting it. */
-export function escapeSectionDots(text: string): string {
-  return text.replace(/^(\s*\[)([^\]]*)(\])/gm, (_m, a: string, name: string, b: string) => a + name.replace(/\./g, "\\.") + b);
+/** Rewrite section headers for `ini`: escape dots so `[lab.x]` stays one section instead of nesting, and
+ *  drop a comment after the header (`[global] ; optional`), which `ini` would misread. */
+export function normaliseSections(text: string): string {
+  return text.replace(/^\s*\[([^\]]*)\]\s*([;#].*)?$/gm, (_m, name: string) => `[${name.trim().replace(/\./g, "\\.")}]`);
 }

@@ -4,7 +4,7 @@ import { ConfigError, type ConfigProblem } from "../errors.js";
 import { overlaps } from "../ipv4.js";
 import { GLOBAL_KEYS, suggestKey } from "./keys.js";
 import { validateNetwork } from "./network.js";
-import { escapeSectionDots, scanIni } from "./scan.js";
+import { normaliseSections, scanIni } from "./scan.js";
 import type { Config, Firewall, Network } from "./types.js";
 
 /** Defaults of `[global]`. */
@@ -14,7 +14,7 @@ export const DEFAULTS = { firewall: "nftables" as Firewall, stateDir: "/run/kvmn
 export function parseConfig(file: string, text: string): Config {
   const scan = scanIni(file, text);
   const problems: ConfigProblem[] = [...scan.problems];
-  const data = ini.parse(escapeSectionDots(text)) as Record<string, Record<string, unknown>>;
+  const data = ini.parse(normaliseSections(text)) as Record<string, Record<string, unknown>>;
   const linesOf = (section: string) => {
     const lines: Record<string, number> = { "[section]": scan.sections.get(section) ?? 0 };
     for (const k of scan.keys) if (k.section === section) lines[k.key] = k.line;

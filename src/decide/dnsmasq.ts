@@ -11,7 +11,7 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   if (!want || !state) return [];
   const f = dnsmasqFiles(config, net);
   const steps: Step[] = [];
-  const write = (path: string, have: string, content: string) => {
+  const write = (path: string, have: string | null, content: string) => {
     if (have !== content) steps.push({ kind: "write", path, content });
   };
   const confChanged = state.conf !== want.conf;
@@ -32,7 +32,7 @@ export function dnsmasqDownSteps(config: Config, net: Network, state: DnsmasqSta
   if (!state) return [];
   const f = dnsmasqFiles(config, net);
   const steps: Step[] = state.pid !== null ? [{ kind: "signal", pid: state.pid, signal: "SIGTERM" }] : [];
-  if (state.conf || state.hosts || state.addnHosts || state.pid !== null) {
+  if (state.conf !== null || state.hosts !== null || state.addnHosts !== null || state.pid !== null) {
     steps.push(...[f.conf, f.hosts, f.addnHosts, f.pid].map((path): Step => ({ kind: "unlink", path })));
   }
   return steps;
