@@ -18,6 +18,8 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
   const lines = [
     `# dnsmasq for kvmnet network ${net.name} (bridge ${net.bridge}); written by kvmnet, do not edit`,
     "strict-order",
+    // Plain names (no dot) are the guests' own: answer them here, never ask upstream.
+    "domain-needed",
     `pid-file=${f.pid}`,
     "except-interface=lo",
     "bind-dynamic",

@@ -64,6 +64,8 @@ export function veth(a: Netns, aName: string, b: Netns, bName: string): void {
 /** A temporary directory with a kvmnet.conf whose [global] points state and leases into it. */
 export function tempConfig(body: string, global = ""): { dir: string; file: string; stateDir: string; leaseDir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "kvmnet-test-"));
+  // dnsmasq drops root for "nobody" and re-reads its hostsfile as that user: like /run, the dir must be 0755.
+  chmodSync(dir, 0o755);
   const stateDir = join(dir, "run");
   const leaseDir = join(dir, "lib");
   const file = join(dir, "kvmnet.conf");

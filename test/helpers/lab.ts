@@ -1,0 +1,85 @@
+// A NAT lab: a "host" namespace that runs kvmnet, an "outside" namespace beyond its uplink, and "guest"
+// namespaces whose veth peer in the host plays the VM's tap. Addresses: guests 192.0.2.0/24, uplink 203.0.113.0/24.
+import { writeFileSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import { hook, Netns, rid, tempConfig, veth } from "./netns.js";
+
+/** The outside host's address, and the host's address on the uplink. */
+export const OUTSIDE = "203.0.113.2";
+export const HOST_UPLINK = "203.0.113.1";
+
+/** A NAT network section for the lab; EXTRA adds keys. */
+export function natSection(bridge: string, extra = ""): string {
+  return `[nat0]\nmode = nat\nbridge = ${bridge}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.199\n${extra}`;
+}
+
+/** Make the lab. FIREWALL picks the backend; SECTION renders the network config for the lab's bridge name. */
+export function makeLab(opts: { firewall?: "nftables" | "iptables"; section?: (bridge: string) => string } = {}) {
+  const host = Netns.create("kh");
+  const outside = Netns.create("ko");
+  veth(host, "up0", outside, "eth0");
+  host.sh(`ip addr add ${HOST_UPLINK}/24 dev up0`);
+  outside.sh(`ip addr add ${OUTSIDE}/24 dev eth0`);
+  const bridge = `kb${rid(6)}`;
+  const conf = tempConfig((opts.section ?? natSection)(bridge), opts.firewall ? `firewall = ${opts.firewall}\n` : "");
+  const udhcpcScript = join(conf.dir, "udhcpc.sh");
+  writeFileSync(udhcpcScript, `#!/bin/sh
+case "$1" in
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "\${router%% *}"
+    echo "LEASE ip=$ip router=$router dns=$dns" ;;
+esac
+`);
+  chmodSync(udhcpcScript, 0o755);
+  const guests: Netns[] = [];
+  return {
+    host, outside, bridge, conf, guests,
+    /** A guest namespace whose eth0 is wired to TAP in the host (TAP is not on any bridge yet). */
+    addGuest(tap: string, mac?: string): Netns {
+      const g = Netns.create("kg");
+      veth(host, tap, g, "eth0");
+      if (mac) g.sh(`ip link set eth0 address ${mac}`);
+      guests.push(g);
+      return g;
+    },
+    /** Run a kvmnet program in the host namespace. */
+    hook(program: string, tap: string, env: Record<string, string> = {}) {
+      return hook(host, program, tap, conf.file, env);
+    },
+    /** DHCP in a guest with busybox udhcpc; returns the lease line's fields or null. */
+    dhcp(g: Netns): { ip: string; router: string; dns: string } | null {
+      const r = g.tryRun("busybox", ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", udhcpcScript], { timeout: 30_000 });
+      const m = /LEASE ip=(\S+) router=(\S*) dns=(\S*)/.exec(String(r.stdout));
+      return m ? { ip: m[1]!, router: m[2]!, dns: m[3]! } : null;
+    },
+    /** True when a guest gets a ping reply from ADDRESS. */
+    ping(g: Netns, address: string): boolean {
+      return g.tryRun("busybox", ["ping", "-c", "1", "-W", "2", address], { timeout: 10_000 }).exitCode === 0;
+    },
+    destroy() {
+      conf.cleanup();
+      for (const ns of [host, outside, ...guests]) ns.destroy();
+    },
+  };
+}
+
+/** The lab type. */
+export type Lab = ReturnType<typeof makeLab>;
+
+/** Start a TCP server in NS on port 7777 that answers each client with the client's address as it sees it.
+ *  Returns a stop function (kills by pid). */
+export async function startEchoAddress(ns: Netns): Promise<() => void> {
+  const child = ns.spawn("node", ["-e", "require('net').createServer(s=>s.end(s.remoteAddress.replace('::ffff:','')+'\\n')).listen(7777,()=>console.log('ready'))"]);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once("data", () => resolve());
+    child.once("exit", () => reject(new Error("echo server exited")));
+  });
+  return () => { child.kill("SIGTERM"); };
+}
+
+/** Ask the echo server at ADDRESS from guest G which address it sees. */
+export function seenAs(g: Netns, address: string): string {
+  return String(g.tryRun("busybox", ["nc", "-w", "3", address, "7777"], { timeout: 10_000 }).stdout).trim();
+}

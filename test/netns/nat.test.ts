@@ -1,0 +1,101 @@
+// qemu-natup / qemu-natdown in real namespaces, with both firewall backends.
+import { afterEach, describe, expect, it } from "vitest";
+import { makeLab, natSection, OUTSIDE, HOST_UPLINK, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
+
+/** Everything kvmnet may change in the host namespace, as text. */
+export function hostState(lab: Lab): string {
+  const h = lab.host;
+  return [
+    h.sh("ip -d link show | sed -E 's/_timer +[0-9.]+//g'"),
+    h.sh("ip addr show"),
+    h.sh("ip route show"),
+    h.sh("cat /proc/sys/net/ipv4/ip_forward"),
+    h.sh("nft list ruleset"),
+    h.sh("iptables-save | grep -v '^#' || true"),
+    h.sh(`ls -la --time-style=+ ${lab.conf.stateDir} 2>/dev/null || true`),
+  ].join("\n----\n");
+}
+
+describe.each(["nftables", "iptables"] as const)("NAT with %s", (firewall) => {
+  let lab: Lab;
+  afterEach(() => lab?.destroy());
+
+  it("natup twice changes nothing the second time", () => {
+    lab = makeLab({ firewall });
+    lab.addGuest("vm0");
+    const first = lab.hook("qemu-natup", "vm0", { KVMNET_VERBOSE: "1" });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/link add name/);
+    const before = hostState(lab);
+    const second = lab.hook("qemu-natup", "vm0", { KVMNET_VERBOSE: "1" });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toBe("");
+    expect(hostState(lab)).toBe(before);
+  });
+
+  it("a guest gets a lease, reaches the outside through NAT, and the outside sees only the host", async () => {
+    lab = makeLab({ firewall, section: (br) => natSection(br, "host.web = 52:54:00:88:88:88,192.0.2.10\n") });
+    const g = lab.addGuest("vm0");
+    const web = lab.addGuest("vm1", "52:54:00:88:88:88");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect(lab.hook("qemu-natup", "vm1").code).toBe(0);
+    const lease = lab.dhcp(g);
+    expect(lease?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+    expect(lease?.router).toBe("192.0.2.1");
+    expect(lease?.dns).toBe("192.0.2.1");
+    expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
+    // The outside has no route back to 192.0.2.0/24: a reply arrives only through NAT.
+    expect(lab.outside.sh("ip route")).not.toMatch(/192\.0\.2/);
+    expect(lab.ping(g, OUTSIDE)).toBe(true);
+    expect(lab.ping(g, "192.0.2.10")).toBe(true);
+    const stop = await startEchoAddress(lab.outside);
+    try {
+      expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+    } finally {
+      stop();
+    }
+    // kvmnet's DNS knows the static host by name.
+    expect(g.sh("busybox nslookup web 192.0.2.1")).toMatch(/192\.0\.2\.10/);
+  });
+
+  it("one VM's natdown leaves the others working; the last one tears down with teardown = when-idle", () => {
+    lab = makeLab({ firewall, section: (br) => natSection(br, "teardown = when-idle\n") });
+    const g0 = lab.addGuest("vm0");
+    const g1 = lab.addGuest("vm1");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect(lab.hook("qemu-natup", "vm1").code).toBe(0);
+    expect(lab.dhcp(g0)).not.toBeNull();
+    expect(lab.dhcp(g1)).not.toBeNull();
+    expect(lab.hook("qemu-natdown", "vm0").code).toBe(0);
+    expect(lab.ping(g1, OUTSIDE)).toBe(true);
+    expect(lab.ping(g0, OUTSIDE)).toBe(false);
+    expect(lab.host.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("vm1");
+    expect(lab.hook("qemu-natdown", "vm1").code).toBe(0);
+    expect(lab.host.sh(`ls /sys/class/net | grep -c ${lab.bridge} || true`)).toBe("0");
+    expect(lab.host.sh("nft list ruleset; iptables-save | grep -c KVMNET || true")).toMatch(/^0$/m);
+    expect(lab.host.sh(`ls ${lab.conf.stateDir}`)).toBe("");
+    expect(lab.host.sh(`ls ${lab.conf.leaseDir}`)).toBe("nat0.leases");
+    // natdown again, with everything already gone, still succeeds.
+    expect(lab.hook("qemu-natdown", "vm1").code).toBe(0);
+  });
+
+  it("foreign nft tables, iptables rules, bridges and dnsmasq are byte-identical afterwards", () => {
+    lab = makeLab({ firewall, section: (br) => natSection(br, "teardown = when-idle\n") });
+    lab.addGuest("vm0");
+    const h = lab.host;
+    h.run("nft", ["-f", "-"], { input: "table inet foreign {\n chain fw { type filter hook forward priority 10; policy accept; ip saddr 198.51.100.9 drop; }\n}\ntable ip foreign_nat {\n chain postrouting { type nat hook postrouting priority 100; ip saddr 198.51.100.0/24 masquerade; }\n}\n" });
+    h.sh("iptables -A INPUT -s 198.51.100.7 -j DROP && iptables -A FORWARD -s 198.51.100.8 -j REJECT");
+    h.sh("ip link add fbr0 type bridge && ip link set fbr0 up");
+    const foreign = () => [h.sh("nft list table inet foreign"), h.sh("nft list table ip foreign_nat"), h.sh("iptables-save | grep -E '^-A' | grep -v KVMNET || true"), h.sh("ip -d link show fbr0 | sed -E 's/_timer +[0-9.]+//g'")].join("\n");
+    const before = foreign();
+    const whole = h.sh("nft list ruleset");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect(foreign()).toBe(before);
+    expect(lab.hook("qemu-natdown", "vm0").code).toBe(0);
+    expect(foreign()).toBe(before);
+    // iptables-nft leaves the built-in chains of a table it had to create (here `nat`, empty): only the
+    // nftables backend gives back the exact ruleset.
+    if (firewall === "nftables") expect(h.sh("nft list ruleset")).toBe(whole);
+    else expect(h.sh("iptables-save | grep -c KVMNET || true")).toBe("0");
+  });
+});
