@@ -7,7 +7,7 @@ export function hostState(lab: Lab): string {
   const h = lab.host;
   return [
     h.sh("ip -d link show | sed -E 's/_timer +[0-9.]+//g'"),
-    h.sh("ip addr show"),
+    h.sh("ip -4 addr show"),
     h.sh("ip route show"),
     h.sh("cat /proc/sys/net/ipv4/ip_forward"),
     h.sh("nft list ruleset"),
@@ -85,14 +85,24 @@ describe.each(["nftables", "iptables"] as const)("NAT with %s", (firewall) => {
     const h = lab.host;
     h.run("nft", ["-f", "-"], { input: "table inet foreign {\n chain fw { type filter hook forward priority 10; policy accept; ip saddr 198.51.100.9 drop; }\n}\ntable ip foreign_nat {\n chain postrouting { type nat hook postrouting priority 100; ip saddr 198.51.100.0/24 masquerade; }\n}\n" });
     h.sh("iptables -A INPUT -s 198.51.100.7 -j DROP && iptables -A FORWARD -s 198.51.100.8 -j REJECT");
-    h.sh("ip link add fbr0 type bridge && ip link set fbr0 up");
+    h.sh("ip link add fbr0 type bridge && ip link set fbr0 up && ip addr add 198.51.100.1/24 dev fbr0");
+    // A foreign dnsmasq (the seed's `ps | grep dnsmasq` would take it for its own and start none).
+    const pidFile = `${lab.conf.dir}/foreign.pid`;
+    h.sh(`dnsmasq --conf-file=/dev/null --pid-file=${pidFile} --interface=fbr0 --bind-interfaces --except-interface=lo --port=0 --dhcp-range=198.51.100.10,198.51.100.20`);
+    const foreignPid = Number(h.sh(`cat ${pidFile}`));
     const foreign = () => [h.sh("nft list table inet foreign"), h.sh("nft list table ip foreign_nat"), h.sh("iptables-save | grep -E '^-A' | grep -v KVMNET || true"), h.sh("ip -d link show fbr0 | sed -E 's/_timer +[0-9.]+//g'")].join("\n");
     const before = foreign();
     const whole = h.sh("nft list ruleset");
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
     expect(foreign()).toBe(before);
+    expect(h.sh(`cat ${lab.conf.stateDir}/nat0.dnsmasq.pid`)).not.toBe(String(foreignPid));
     expect(lab.hook("qemu-natdown", "vm0").code).toBe(0);
     expect(foreign()).toBe(before);
+    try {
+      expect(h.sh(`cat /proc/${foreignPid}/cmdline | tr '\\0' ' '`)).toMatch(/dnsmasq --conf-file=\/dev\/null/);
+    } finally {
+      process.kill(foreignPid, "SIGTERM");
+    }
     // iptables-nft leaves the built-in chains of a table it had to create (here `nat`, empty): only the
     // nftables backend gives back the exact ruleset.
     if (firewall === "nftables") expect(h.sh("nft list ruleset")).toBe(whole);
