@@ -44,7 +44,7 @@ describe("refused before anything changes (exit 2)", () => {
     const r = lab.hook("qemu-natup", "vm0");
     lab.host.sh("ip route del 192.0.2.128/25");
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`qemu-natup: ${lab.conf.file}:7: address: subnet 192.0.2.0/24 collides with the host's route 192.0.2.128/25 dev up0 via 203.0.113.2`);
+    expect(r.stderr).toContain(`qemu-natup: ${lab.conf.file}:8: address: subnet 192.0.2.0/24 collides with the host's route 192.0.2.128/25 dev up0 via 203.0.113.2`);
     expect(state()).toBe(before);
   });
 
