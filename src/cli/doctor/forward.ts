@@ -1,0 +1,104 @@
+// A forward chain whose policy is DROP (Docker sets one): traffic kvmnet allows in its own table is still
+// dropped there, because an accept in one table does not cancel a drop in another. Only reads rulesets.
+import type { Config, Network } from "../../config/types.js";
+import { forwardPolicy } from "../../render/policy.js";
+import { bridgeNfCallsIptables } from "./kernel.js";
+import { which } from "./tools.js";
+import type { DoctorContext, Finding } from "./types.js";
+
+/** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
+export interface DropChain {
+  family: string;
+  table: string;
+  chain: string;
+  /** "in:NAME" / "out:NAME" for every accept rule matching only an input or output interface, in any chain
+   *  of the table (the rules an admin adds to FORWARD or DOCKER-USER to let a bridge through). */
+  accepts: string[];
+}
+
+/** The forward-hook chains with policy drop in `nft list ruleset` output (kvmnet's own tables excluded). */
+export function parseNftForwardDrops(text: string): DropChain[] {
+  const out: DropChain[] = [];
+  let table: DropChain | null = null;
+  let chain = "";
+  for (const line of text.split("\n")) {
+    const t = /^table (\S+) (\S+) \{/.exec(line);
+    if (t) table = { family: t[1]!, table: t[2]!, chain: "", accepts: [] };
+    const c = /^\s+chain (\S+) \{/.exec(line);
+    if (c) chain = c[1]!;
+    if (!table || table.table.startsWith("kvmnet-")) continue;
+    if (/\bhook forward\b.*\bpolicy drop;/.test(line)) out.push({ ...table, chain, accepts: table.accepts });
+    const a = /^\s+(iif|oif)name "?([^"\s]+)"?(?: counter packets \d+ bytes \d+)? accept$/.exec(line);
+    if (a) table.accepts.push(`${a[1] === "iif" ? "in" : "out"}:${a[2]}`);
+  }
+  return out;
+}
+
+/** The FORWARD chain of iptables-save output when its policy is DROP. */
+export function parseIptablesForwardDrop(text: string): DropChain[] {
+  let table = "";
+  let drop = false;
+  const accepts: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith("*")) table = line.slice(1).trim();
+    if (table !== "filter") continue;
+    if (/^:FORWARD DROP\b/.test(line)) drop = true;
+    const a = /^-A \S+ -([io]) (\S+) -j ACCEPT$/.exec(line);
+    if (a) accepts.push(`${a[1] === "i" ? "in" : "out"}:${a[2]}`);
+  }
+  return drop ? [{ family: "ip", table: "filter", chain: "FORWARD", accepts }] : [];
+}
+
+/** The configured networks whose traffic DROP would drop. BRNF: bridged frames pass the ip forward hook. */
+export function affectedBy(drop: DropChain, config: Config, brNf: boolean): Network[] {
+  if (drop.family !== "ip" && drop.family !== "inet" && drop.family !== "bridge") return [];
+  return config.networks.filter((n) => {
+    if (drop.accepts.includes(`in:${n.bridge}`) && drop.accepts.includes(`out:${n.bridge}`)) return false;
+    if (drop.family === "bridge") return true;
+    // With firewall = iptables kvmnet's chain is jumped from the top of this very chain and accepts first.
+    if (config.firewall === "iptables" && drop.table === "filter" && drop.chain === "FORWARD" && drop.family === "ip" && forwardPolicy(n)) return false;
+    if (n.mode === "nat" || n.mode === "routed") return true;
+    return brNf;
+  });
+}
+
+/** Every forward chain with policy drop, from nft and iptables-save, and which networks it breaks. */
+export function checkForwardDrop(ctx: DoctorContext): Finding[] {
+  const drops: DropChain[] = [];
+  let read = 0;
+  if (which("nft", ctx.env)) {
+    const r = ctx.exec.tryRun("nft", ["list", "ruleset"]);
+    if (r.ok) { read++; drops.push(...parseNftForwardDrops(r.stdout)); }
+  }
+  if (which("iptables-save", ctx.env)) {
+    const r = ctx.exec.tryRun("iptables-save", ["-t", "filter"]);
+    if (r.ok) { read++; drops.push(...parseIptablesForwardDrop(r.stdout)); }
+  }
+  if (!read) return [{ id: "forward-drop", level: "skip", message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)" }];
+  // iptables-nft shows the same chain to both tools: keep one, with the accepts either saw.
+  const byKey = new Map<string, DropChain>();
+  for (const d of drops) {
+    const k = `${d.family} ${d.table} ${d.chain}`;
+    const had = byKey.get(k);
+    byKey.set(k, had ? { ...had, accepts: [...had.accepts, ...d.accepts] } : d);
+  }
+  const unique = [...byKey.values()];
+  if (!unique.length) return [{ id: "forward-drop", level: "ok", message: "no forward chain has policy drop" }];
+  const brNf = bridgeNfCallsIptables(ctx);
+  return unique.map((d) => {
+    const hit = ctx.config ? affectedBy(d, ctx.config, brNf) : [];
+    const where = `${d.family} ${d.table} chain ${d.chain}`;
+    if (!hit.length) return { id: "forward-drop", level: "ok", message: `${where} has policy drop; no kvmnet network's traffic is dropped there` };
+    const brs = hit.map((n) => n.bridge);
+    const docker = d.family === "ip" && d.table === "filter" && d.chain === "FORWARD";
+    const rules = brs.flatMap((b) => [`nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} accept`, `nft insert rule ${d.family} ${d.table} ${d.chain} oifname ${b} accept`]);
+    return {
+      id: "forward-drop", level: "fail", networks: hit.map((n) => n.name),
+      message: `${where} has policy drop${docker ? " (Docker sets it)" : ""}: forwarded traffic of ${hit.map((n) => n.name).join(", ")} is dropped there, whatever kvmnet's own rules allow`,
+      fix: `let the bridge${brs.length > 1 ? "s" : ""} through in that chain: ${rules.join("; ")}` + (docker
+        ? `; with Docker, put them where Docker keeps them: ${brs.map((b) => `iptables -I DOCKER-USER -i ${b} -j ACCEPT; iptables -I DOCKER-USER -o ${b} -j ACCEPT`).join("; ")}` +
+          (ctx.config?.firewall !== "iptables" ? "; or set firewall = iptables in [global], whose chain is jumped from the top of FORWARD" : "")
+        : ""),
+    };
+  });
+}

@@ -1,0 +1,76 @@
+// `kvmnet plan NET`: what `kvmnet up NET` would do now, and the rules and dnsmasq config it keeps, changing nothing.
+import { realExec, type Exec } from "../apply/exec.js";
+import type { Config, Network } from "../config/types.js";
+import { decideNetworkUp } from "../decide/network.js";
+import { showStep } from "../decide/steps.js";
+import { formatProblem } from "../errors.js";
+import { networkProblems } from "../hook/preflight.js";
+import { observeNetwork } from "../observe/network.js";
+import { readRoutes } from "../observe/routes.js";
+import { renderDnsmasq } from "../render/dnsmasq.js";
+import { iptablesUpScript, jumpKey, renderIptables } from "../render/iptables.js";
+import { dnsmasqFiles, nftTable } from "../render/names.js";
+import { renderNftTable } from "../render/nft.js";
+import { parseCommand } from "./args.js";
+import { configFrom, findNetwork } from "./networks.js";
+import { out, outJson, stdoutPaint } from "./output.js";
+import { UsageError } from "../errors.js";
+
+const USAGE = `usage: kvmnet plan NET [--json]
+
+Show exactly what \`kvmnet up NET\` would do now (the commands, in order), then the firewall rules and
+the dnsmasq config kvmnet keeps for NET. Reads the host's state; changes nothing.
+Exit 0, or 2 when up would refuse (the reasons are printed).
+
+  --json   print {"network","mode","bridge","problems","steps":[{"kind","command",...}],"firewall","dnsmasq"}`;
+
+/** The firewall rules kvmnet keeps for NET as text, in the form its backend loads, or null for none. */
+export function renderedRules(config: Config, net: Network): string | null {
+  if (config.firewall === "nftables") return renderNftTable(net);
+  const tables = renderIptables(net);
+  if (!tables.length) return null;
+  return iptablesUpScript(tables, new Set(tables.flatMap((t) => t.jumps.map(([b, ch]) => jumpKey(b, ch)))));
+}
+
+/** Run `kvmnet plan ARGS`. */
+export async function runPlan(args: string[], env: NodeJS.ProcessEnv, suffixNet?: string, exec: Exec = realExec): Promise<number> {
+  const parsed = parseCommand({ name: "plan", usage: USAGE, options: { json: { type: "boolean" } }, maxPositionals: 1 }, args);
+  if (!parsed) return 0;
+  const name = parsed.positionals[0] ?? suffixNet;
+  if (name === undefined) throw new UsageError("plan: name the network (see kvmnet plan --help)");
+  const config = configFrom(env);
+  const net = findNetwork(config, name);
+  const problems = networkProblems(config, net, readRoutes());
+  const steps = problems.length ? [] : decideNetworkUp(config, net, observeNetwork(exec, config, net));
+  const rules = renderedRules(config, net);
+  const dns = renderDnsmasq(config, net);
+  const files = dnsmasqFiles(config, net);
+  if (parsed.values.json) {
+    outJson({
+      network: net.name, mode: net.mode, bridge: net.bridge, problems,
+      steps: steps.map((s) => ({ ...s, command: showStep(s) })),
+      firewall: rules === null ? null : { backend: config.firewall, rules },
+      dnsmasq: dns === null ? null : { confFile: files.conf, ...dns },
+    });
+    return problems.length ? 2 : 0;
+  }
+  const p = stdoutPaint(env);
+  const text: string[] = [p.bold(`# kvmnet plan: network ${net.name} (${net.mode}, bridge ${net.bridge}) from ${config.file}`)];
+  if (problems.length) {
+    text.push(p.bad(`# kvmnet up ${net.name} would refuse, changing nothing:`), ...problems.map((x) => `#   ${formatProblem(x)}`));
+  } else if (steps.length === 0) {
+    text.push(p.ok(`# nothing to do: ${net.name} is up as configured`));
+  } else {
+    text.push(`# kvmnet up ${net.name} would run these ${steps.length} steps, in order:`, ...steps.map(showStep));
+  }
+  if (rules !== null) {
+    const what = config.firewall === "nftables" ? `nftables table ip ${nftTable(net)}` : "iptables chains (iptables-restore --noflush)";
+    text.push("", p.bold(`# firewall: ${what}`), rules.trimEnd());
+  } else text.push("", p.dim(`# firewall: mode ${net.mode} needs no rules`));
+  if (dns !== null) {
+    text.push("", p.bold(`# dnsmasq config: ${files.conf}`), dns.conf.trimEnd());
+    if (dns.hosts) text.push("", p.bold(`# dnsmasq static leases: ${files.hosts}`), dns.hosts.trimEnd());
+  } else text.push("", p.dim("# dnsmasq: none (no dhcp_range)"));
+  out(text.join("\n"));
+  return problems.length ? 2 : 0;
+}

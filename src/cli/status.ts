@@ -1,0 +1,87 @@
+// `kvmnet status`: what each configured network is on this host right now, gathered into plain data.
+import { realExec, type Exec } from "../apply/exec.js";
+import type { Config, Network } from "../config/types.js";
+import { isOurBridge } from "../decide/bridge.js";
+import { dnsmasqUpSteps } from "../decide/dnsmasq.js";
+import { firewallUpSteps } from "../decide/firewall.js";
+import { decideNetworkUp } from "../decide/network.js";
+import { readLink } from "../observe/links.js";
+import { observeNetwork, type Observed } from "../observe/network.js";
+import { dnsmasqFiles, iptablesChains, nftTable } from "../render/names.js";
+import { readLeases, type Lease } from "./leases.js";
+
+/** One port of a bridge. */
+export interface PortStatus {
+  name: string;
+  mac: string;
+  mtu: number;
+  up: boolean;
+  /** "uplink" and "trunk" are the host's own NIC on a bridge network; "vm" is anything else (a tap). */
+  role: "vm" | "uplink" | "trunk";
+}
+
+/** The state of one network, as `kvmnet status --json` prints it. */
+export interface NetworkStatus {
+  name: string;
+  mode: Network["mode"];
+  bridge: string;
+  /** The bridge exists and is up. */
+  up: boolean;
+  /** Tap names (and uplink/trunk of a bridge network) on the bridge. */
+  ports: string[];
+  leases: Lease[];
+  exists: boolean;
+  createdByKvmnet: boolean;
+  mac: string | null;
+  mtu: number | null;
+  address: string | null;
+  addresses: string[];
+  uplink: { name: string; present: boolean; up: boolean } | null;
+  portDetails: PortStatus[];
+  firewall: { backend: Config["firewall"]; object: string; state: "in-place" | "missing" | "outdated" } | null;
+  dnsmasq: { state: "running" | "stopped" | "outdated"; pid: number | null; range: string } | null;
+  forwarding: boolean | null;
+  /** Steps `kvmnet up` would take; 0 when the network is exactly as configured. */
+  pending: number;
+}
+
+/** The status of NET, from one observation (at most one process: the firewall listing). */
+export function networkStatus(config: Config, net: Network, exec: Exec = realExec): NetworkStatus {
+  const obs = observeNetwork(exec, config, net);
+  const br = obs.bridge;
+  const trunkPort = net.trunk && net.vlan ? `${net.trunk}.${net.vlan}` : null;
+  const ports = br?.ports ?? [];
+  const portDetails = ports.flatMap((name): PortStatus[] => {
+    const l = readLink(name);
+    if (!l) return [];
+    const role = name === trunkPort ? "trunk" : net.mode === "bridge" && name === net.uplink ? "uplink" : "vm";
+    return [{ name, mac: l.mac, mtu: l.mtu, up: l.up, role }];
+  });
+  const uplink = net.uplink ? readLink(net.uplink) : null;
+  return {
+    name: net.name, mode: net.mode, bridge: net.bridge, up: !!br?.up, ports,
+    leases: obs.dnsmasq ? readLeases(dnsmasqFiles(config, net).leases) : [],
+    exists: !!br, createdByKvmnet: !!br && isOurBridge(net, br), mac: br?.mac ?? null, mtu: br?.mtu ?? null,
+    address: net.address ? `${net.address.address}/${net.address.prefix}` : null,
+    addresses: obs.bridgeAddrs,
+    uplink: net.uplink ? { name: net.uplink, present: !!uplink, up: !!uplink?.up } : null,
+    portDetails,
+    firewall: firewallStatus(config, net, obs),
+    dnsmasq: obs.dnsmasq && net.dhcpRange ? {
+      state: obs.dnsmasq.pid === null ? "stopped" : dnsmasqUpSteps(config, net, obs.dnsmasq).length ? "outdated" : "running",
+      pid: obs.dnsmasq.pid,
+      range: `${net.dhcpRange.first}-${net.dhcpRange.last}`,
+    } : null,
+    forwarding: net.mode === "nat" || net.mode === "routed" ? obs.forwarding : null,
+    pending: decideNetworkUp(config, net, obs).length,
+  };
+}
+
+function firewallStatus(config: Config, net: Network, obs: Observed): NetworkStatus["firewall"] {
+  const fw = obs.firewall;
+  if (!fw) return null;
+  const object = fw.backend === "nftables" ? `table ip ${nftTable(net)}` : `chains ${Object.values(iptablesChains(net)).join(", ")}`;
+  const absent = fw.backend === "nftables" ? fw.table === null : Object.values(fw.tables).every((t) => !Object.keys(t.chains).length && !t.jumps.length);
+  const state = firewallUpSteps(net, fw).length === 0 ? "in-place" : absent ? "missing" : "outdated";
+  return { backend: config.firewall, object, state };
+}
