@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install the Debian packages kvmnet and its tests use (idempotent; run as root on Debian 12).
+# Runtime: iproute2, nftables, iptables, dnsmasq-base. Tests: busybox-static (udhcpc, ping, nc, nslookup in
+# guests), hyperfine (benchmarks), qemu-system-x86 + linux-image-amd64 (real guests, and a kernel with 802.1Q
+# for the VLAN test), xz-utils and cpio (building the guests' initramfs).
+set -euo pipefail
+pkgs=(iproute2 nftables iptables dnsmasq-base busybox-static hyperfine qemu-system-x86 linux-image-amd64 xz-utils cpio kmod)
+missing=()
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "installed: ${missing[*]}"
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite (unit, namespace, QEMU end-to-end) on Debian 12, as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+npm ci --no-audit --no-fund --loglevel=error
+npm run typecheck
+npm test
