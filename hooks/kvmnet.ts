@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// kvmnet: entry point; all the work is in src/.
+// kvmnet: the admin CLI's entry point; all the work is in src/.
 import { runMain } from "../src/main.js";
 
-void runMain("kvmnet");
+void runMain("kvmnet", process.argv, () => import("../src/cli/main.js"));

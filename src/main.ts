@@ -1,18 +1,22 @@
 // The one entry every program goes through: which program by the name it was run as, errors to exit codes.
 import { basename } from "node:path";
-import { KvmnetError } from "./errors.js";
+import { KvmnetError, UsageError } from "./errors.js";
 import { hookUsage, runHook } from "./hook/run.js";
 import { splitProgramName } from "./names.js";
 import { isHook, type HookName } from "./programs.js";
 
+/** Loads the admin CLI; only the `kvmnet` and multi-call entries pass it, so hook bundles stay small. */
+export type CliLoader = () => Promise<{ runCli(args: string[], env: NodeJS.ProcessEnv, suffixNet?: string): Promise<number> }>;
+
 /** Run the program named by ARGV[1] (or FALLBACK when that name is unknown); sets process.exitCode. */
-export async function runMain(fallback: HookName | "kvmnet", argv: string[] = process.argv): Promise<void> {
+export async function runMain(fallback: HookName | "kvmnet", argv: string[] = process.argv, loadCli?: CliLoader): Promise<void> {
   const named = splitProgramName(basename(argv[1] ?? fallback));
   const program = isHook(named.program) || named.program === "kvmnet" ? named.program : fallback;
   const args = argv.slice(2);
   try {
     if (program === "kvmnet") {
-      const { runCli } = await import("./cli/main.js");
+      if (!loadCli) throw new UsageError(`this program is ${fallback}; the admin CLI is the program kvmnet`);
+      const { runCli } = await loadCli();
       process.exitCode = await runCli(args, process.env, named.net);
     } else if (args[0] === "--help" || args[0] === "-h") {
       process.stdout.write(hookUsage(program) + "\n");
