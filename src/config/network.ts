@@ -2,6 +2,7 @@
 import type { ConfigProblem } from "../errors.js";
 import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt } from "../ipv4.js";
 import { badName } from "../names.js";
+import { DEFAULT_ROUTE_BRIDGE } from "../observe/default-route.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
 import { MODES, type Mode, type Network } from "./types.js";
 
@@ -42,7 +43,10 @@ export function validateNetwork(
   };
 
   if (values.bridge === undefined) bad("bridge", `missing in [${name}]: name the bridge (at most 15 characters)`);
-  else { const why = badName(values.bridge); if (why) bad("bridge", why); }
+  else if (values.bridge === DEFAULT_ROUTE_BRIDGE) {
+    if (mode !== "bridge") bad("bridge", `${DEFAULT_ROUTE_BRIDGE} is only for mode = bridge (a ${mode ?? "nat"} network needs a bridge of its own)`);
+    else if (values.uplink !== undefined || values.vlan !== undefined) bad("bridge", `${DEFAULT_ROUTE_BRIDGE} attaches to an existing bridge: it takes no uplink or vlan`);
+  } else { const why = badName(values.bridge); if (why) bad("bridge", why); }
 
   const needsAddress = mode === "nat" || mode === "routed" || mode === "host-only";
   if (values.address !== undefined && needsAddress) {
@@ -134,6 +138,7 @@ function validateVlan(values: Record<string, string>, net: Network, bad: (k: str
   const n = Number(values.vlan);
   if (!/^\d+$/.test(values.vlan) || n < 1 || n > 4094) { bad("vlan", `"${values.vlan}" is not a VLAN id 1..4094`); return; }
   if (values.trunk === undefined) { bad("vlan", "needs trunk = the NIC that carries the tagged VLANs"); return; }
+  if (values.uplink !== undefined) bad("uplink", "not used with vlan: trunk names the NIC, and the bridge carries TRUNK.VLAN");
   net.vlan = n;
   const sub = `${values.trunk}.${n}`;
   if (sub.length > 15) bad("trunk", `the VLAN interface name ${sub} would be over 15 characters`);

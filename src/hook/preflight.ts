@@ -5,6 +5,7 @@ import { overlaps, subnetOf } from "../ipv4.js";
 import { badName } from "../names.js";
 import { readAddresses, readLink } from "../observe/links.js";
 import { readRoutes, type Route } from "../observe/routes.js";
+import { bridgeModeProblems } from "./bridge-mode.js";
 
 /** Refuse a TAP that is missing (when it must exist), misnamed, or one of the host's own interfaces. */
 export function checkTap(config: Config, tap: string, mustExist: boolean): void {
@@ -48,5 +49,6 @@ export function networkProblems(config: Config, net: Network, routes: Route[]) {
   if (net.uplink && net.mode !== "bridge" && !readLink(net.uplink)) {
     out.push({ file: config.file, line: at("uplink"), key: "uplink", message: `no interface ${net.uplink} on this host` });
   }
+  out.push(...bridgeModeProblems(config, net, routes));
   return out;
 }

@@ -8,6 +8,9 @@ import { decideDown, decideUp } from "../decide/network.js";
 import { showStep } from "../decide/steps.js";
 import { UsageError } from "../errors.js";
 import { observeNetwork } from "../observe/network.js";
+import { resolveBridge, resolveBridgeOr } from "../observe/default-route.js";
+import { observeMode } from "../observe/mode.js";
+import { ensureUplinkBridge } from "../apply/uplink.js";
 import { HOOKS, type HookName } from "../programs.js";
 import { selectNetwork } from "../select.js";
 import { checkNetwork, checkTap } from "./preflight.js";
@@ -35,12 +38,15 @@ export async function runHook(call: HookCall): Promise<void> {
   const tap = args[0]!;
   const exec = call.exec ?? realExec;
   const config = loadConfig(configPath(env));
-  const net = selectNetwork(config, { program, tap, envNet: env.KVMNET_NETWORK, suffixNet: call.suffixNet });
+  const picked = selectNetwork(config, { program, tap, envNet: env.KVMNET_NETWORK, suffixNet: call.suffixNet });
   const up = HOOKS[program].action === "up";
+  // Going down, a default route that moved away from the bridge must not keep a VM's tap attached.
+  const net = up ? resolveBridge(config, picked) : resolveBridgeOr(config, picked);
   checkTap(config, tap, up);
   if (up) checkNetwork(config, net);
   await withLock(lockName(config.stateDir, net.name), () => {
-    const obs = observeNetwork(exec, config, net, tap);
+    if (up) ensureUplinkBridge(exec, net, call.log);
+    const obs = { ...observeNetwork(exec, config, net, tap), mode: observeMode(net) };
     const steps = up ? decideUp(config, net, obs) : decideDown(config, net, obs, tap);
     for (const s of steps) call.log?.(showStep(s));
     applySteps(exec, steps);

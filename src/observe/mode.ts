@@ -1,0 +1,66 @@
+// What the non-NAT modes need to know beyond observeNetwork: IPv6 on the bridge, and the VLAN port and
+// trunk of a VLAN network. Read from /proc and /sys only: no process.
+import { existsSync, readFileSync } from "node:fs";
+import type { Network } from "../config/types.js";
+import { readLink, type Link } from "./links.js";
+import type { Observed } from "./network.js";
+
+/** The VLAN sub-interface TRUNK.VID as found. */
+export interface VlanPort {
+  link: Link;
+  /** VLAN id and lower device from /proc/net/vlan; null when the interface is no VLAN device. */
+  vid: number | null;
+  lower: string | null;
+  /** Its alias (ifalias), which marks the ones kvmnet created. */
+  alias: string;
+}
+
+/** Mode-specific observations. */
+export interface ModeObserved {
+  /** The host has IPv6 (so each interface has /proc/sys/net/ipv6/conf/IF). */
+  ipv6: boolean;
+  /** disable_ipv6 of the bridge: true, false, or null when the bridge (or IPv6) is missing. */
+  bridgeIpv6Off: boolean | null;
+  /** VLAN networks only: the trunk and the TRUNK.VID port (null when missing). */
+  trunk?: Link | null;
+  vlanPort?: VlanPort | null;
+}
+
+/** Observed plus the mode-specific part (absent: nothing known, nothing mode-specific is decided). */
+export type ObservedAll = Observed & { mode?: ModeObserved };
+
+function readOr(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** The VLAN sub-interface NAME as found, or null when there is no such interface. */
+export function readVlanPort(name: string): VlanPort | null {
+  const link = readLink(name);
+  if (!link) return null;
+  const text = readOr(`/proc/net/vlan/${name}`) ?? "";
+  const vid = /\bVID: (\d+)/.exec(text);
+  const lower = /^Device: (\S+)/m.exec(text);
+  return { link, vid: vid ? Number(vid[1]) : null, lower: lower ? lower[1]! : null, alias: (readOr(`/sys/class/net/${name}/ifalias`) ?? "").trim() };
+}
+
+/** The name of NET's VLAN sub-interface (TRUNK.VID), or null for a network without VLAN. */
+export function vlanPortName(net: Network): string | null {
+  return net.vlan && net.trunk ? `${net.trunk}.${net.vlan}` : null;
+}
+
+/** Observe what NET's mode needs beyond observeNetwork. */
+export function observeMode(net: Network): ModeObserved {
+  const ipv6 = existsSync("/proc/sys/net/ipv6/conf/default");
+  const off = ipv6 ? readOr(`/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`) : null;
+  const out: ModeObserved = { ipv6, bridgeIpv6Off: off === null ? null : off.trim() === "1" };
+  const sub = vlanPortName(net);
+  if (sub) {
+    out.trunk = readLink(net.trunk!);
+    out.vlanPort = readVlanPort(sub);
+  }
+  return out;
+}

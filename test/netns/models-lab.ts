@@ -1,0 +1,111 @@
+// The lab of the model tests: a "host" namespace that runs kvmnet, an "outside" namespace beyond its uplink
+// (up0, 203.0.113.0/24), optionally a "side" namespace on another host interface (side0, 198.51.100.0/24),
+// and "guest" namespaces whose veth peer in the host plays the VM's tap. Guests live in 192.0.2.0/24.
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { hook, Netns, rid, tempConfig, veth } from "../helpers/netns.js";
+
+/** Addresses of the lab. */
+export const HOST_UP = "203.0.113.1";
+export const OUTSIDE = "203.0.113.2";
+export const HOST_SIDE = "198.51.100.1";
+export const SIDE = "198.51.100.2";
+
+/** Make the lab; BODY renders the config sections given a fresh bridge name. */
+export function makeLab(opts: { body: (bridge: string) => string; firewall?: "nftables" | "iptables"; side?: boolean; uplinkAddr?: boolean }) {
+  const host = Netns.create("kh");
+  const outside = Netns.create("ko");
+  veth(host, "up0", outside, "eth0");
+  if (opts.uplinkAddr !== false) host.sh(`ip addr add ${HOST_UP}/24 dev up0`);
+  outside.sh(`ip addr add ${OUTSIDE}/24 dev eth0`);
+  let side: Netns | null = null;
+  if (opts.side) {
+    side = Netns.create("ks");
+    veth(host, "side0", side, "eth0");
+    host.sh(`ip addr add ${HOST_SIDE}/24 dev side0`);
+    side.sh(`ip addr add ${SIDE}/24 dev eth0`);
+  }
+  const bridge = `kb${rid(6)}`;
+  const conf = tempConfig(opts.body(bridge), opts.firewall ? `firewall = ${opts.firewall}\n` : "");
+  const udhcpc = join(conf.dir, "udhcpc.sh");
+  writeFileSync(udhcpc, `#!/bin/sh
+case "$1" in
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "\${router%% *}"
+    echo "LEASE ip=$ip router=$router dns=$dns" ;;
+esac
+`);
+  chmodSync(udhcpc, 0o755);
+  const guests: Netns[] = [];
+  return {
+    host, outside, side, bridge, conf, guests,
+    /** A guest whose eth0 is wired to TAP in the host; ADDR (CIDR) is set on eth0 when given. */
+    addGuest(tap: string, addr?: string): Netns {
+      const g = Netns.create("kg");
+      veth(host, tap, g, "eth0");
+      if (addr) g.sh(`ip addr add ${addr} dev eth0`);
+      guests.push(g);
+      return g;
+    },
+    /** Run a kvmnet program in the host. */
+    hook(program: string, tap: string, env: Record<string, string> = {}) {
+      return hook(host, program, tap, conf.file, env);
+    },
+    /** DHCP in a guest with busybox udhcpc: the lease's fields, or null. */
+    dhcp(g: Netns): { ip: string; router: string; dns: string } | null {
+      const r = g.tryRun("busybox", ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", udhcpc], { timeout: 30_000 });
+      const m = /LEASE ip=(\S+) router=(\S*) dns=(\S*)/.exec(String(r.stdout));
+      return m ? { ip: m[1]!, router: m[2]!, dns: m[3]! } : null;
+    },
+    destroy() {
+      conf.cleanup();
+      for (const ns of [host, outside, ...(side ? [side] : []), ...guests]) ns.destroy();
+    },
+  };
+}
+
+/** The lab type. */
+export type Lab = ReturnType<typeof makeLab>;
+
+/** True when NS gets an echo reply from ADDRESS (one ping, 1 s). */
+export function pings(ns: Netns, address: string, from?: string): boolean {
+  return ns.tryRun("busybox", ["ping", "-c", "1", "-W", "1", ...(from ? ["-I", from] : []), address], { timeout: 10_000 }).exitCode === 0;
+}
+
+/** Everything kvmnet may change in NS, as text (for "the second run changes nothing"). Without RULES, only
+ *  kvmnet's own firewall objects are shown (iptables-nft leaves empty built-in chains behind once used). */
+export function nsState(ns: Netns, stateDir?: string, rules = true): string {
+  return [
+    ns.sh("ip -d link show | sed -E 's/ (numtxqueues|numrxqueues|gso_max|gro_max|tso_max|gso_ipv4|gro_ipv4)[^ ]* [0-9]+//g; s/ [a-z_]+_timer +[0-9.]+//g'"),
+    // IPv6 link-local addresses of veths finish DAD at their own pace: not kvmnet's doing.
+    ns.sh("ip addr show | grep -v valid_lft | sed 's/ tentative//'"),
+    ns.sh("ip route show table all | grep -v '^local fe80' || true"),
+    ns.sh("cat /proc/sys/net/ipv4/ip_forward"),
+    rules ? ns.sh("nft list ruleset") : ns.sh("nft list tables | grep kvmnet || true"),
+    ns.sh(`iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' ${rules ? "" : "| grep KVMNET "}|| true`),
+    stateDir ? ns.sh(`ls -la --time-style=+ ${stateDir} 2>/dev/null || true`) : "",
+  ].join("\n----\n");
+}
+
+/** Remove kvmnet's rules for network NAME by hand (a control: shows that they, not something else, block). */
+export function dropRules(ns: Netns, firewall: "nftables" | "iptables", name: string): void {
+  if (firewall === "nftables") ns.sh(`nft delete table ip kvmnet-${name}`);
+  else ns.sh(`iptables -D FORWARD -j KVMNET-FWD-${name}; iptables -D INPUT -j KVMNET-INP-${name} 2>/dev/null || true`);
+}
+
+/** Start a TCP server in NS on port 7777 that tells each client the address it sees; returns stop(). */
+export async function startEchoAddress(ns: Netns): Promise<() => void> {
+  const child = ns.spawn("node", ["-e", "require('net').createServer(s=>s.end(s.remoteAddress.replace('::ffff:','')+'\\n')).listen(7777,()=>console.log('ready'))"]);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once("data", () => resolve());
+    child.once("exit", () => reject(new Error("echo server exited")));
+  });
+  return () => { child.kill("SIGTERM"); };
+}
+
+/** The address SERVER's echo server sees when NS connects to it. */
+export function seenAs(ns: Netns, server: string): string {
+  return String(ns.tryRun("busybox", ["nc", "-w", "2", server, "7777"], { timeout: 10_000 }).stdout).trim();
+}
