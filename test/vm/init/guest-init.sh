@@ -1,0 +1,90 @@
+#!/bin/busybox sh
+# /init of the kvmnet test guest (see ../initramfs.ts). Reads kvmnet.* words from the kernel
+# command line, configures eth0, runs the checks and prints "KVMNET-RESULT ..." lines on the console:
+#   kvmnet.ip=dhcp | kvmnet.ip=ADDR/PREFIX[,gw=IP][,dns=IP]
+#   kvmnet.hostname=NAME  kvmnet.ping=IP[,IP]  kvmnet.resolve=NAME[,NAME]
+#   kvmnet.tries=N (attempts per ping/resolve, 1 s each, default 10)
+#   kvmnet.wait=SECONDS (stay up before powering off)
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+
+now() { read -r up _ </proc/uptime; echo "$up"; }
+res() { echo "KVMNET-RESULT $* t=$(now)"; }
+finish() {
+  res done
+  sleep 0.3 # let the UART drain before the power goes
+  poweroff -f
+}
+
+for m in $(cat /etc/kvmnet/modules); do
+  insmod "/lib/modules/$m.ko" || res "error insmod $m"
+done
+
+cfg_ip= cfg_host= cfg_ping= cfg_resolve= cfg_wait=0 cfg_tries=10
+for w in $(cat /proc/cmdline); do
+  case "$w" in
+    kvmnet.ip=*) cfg_ip=${w#kvmnet.ip=} ;;
+    kvmnet.hostname=*) cfg_host=${w#kvmnet.hostname=} ;;
+    kvmnet.ping=*) cfg_ping=${w#kvmnet.ping=} ;;
+    kvmnet.resolve=*) cfg_resolve=${w#kvmnet.resolve=} ;;
+    kvmnet.wait=*) cfg_wait=${w#kvmnet.wait=} ;;
+    kvmnet.tries=*) cfg_tries=${w#kvmnet.tries=} ;;
+  esac
+done
+
+ip link set lo up
+[ -n "$cfg_host" ] && hostname "$cfg_host"
+res boot
+
+i=0
+while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if [ ! -e /sys/class/net/eth0 ]; then
+  res "error no-eth0"
+  finish
+fi
+res "mac $(cat /sys/class/net/eth0/address)"
+
+if [ "$cfg_ip" = dhcp ]; then
+  if ! udhcpc -i eth0 -s /etc/kvmnet/udhcpc.script -n -q -t 20 -T 1 ${cfg_host:+-x hostname:$cfg_host} >/dev/null 2>&1; then
+    res "lease fail"
+  fi
+elif [ -n "$cfg_ip" ]; then
+  addr=${cfg_ip%%,*} gw= dns=
+  for kv in $(echo "$cfg_ip" | tr , ' '); do
+    case "$kv" in
+      gw=*) gw=${kv#gw=} ;;
+      dns=*) dns=${kv#dns=} ;;
+    esac
+  done
+  ip link set eth0 up
+  ip addr add "$addr" dev eth0
+  [ -n "$gw" ] && ip route add default via "$gw" dev eth0
+  [ -n "$dns" ] && echo "nameserver $dns" >/etc/resolv.conf
+  res "static ip=$addr router=$gw dns=$dns"
+fi
+
+for target in $(echo "$cfg_ping" | tr , ' '); do
+  ok=fail i=0
+  while [ $i -lt "$cfg_tries" ]; do
+    if ping -c 1 -W 1 "$target" >/dev/null 2>&1; then ok=ok; break; fi
+    i=$((i + 1))
+  done
+  res "ping $target $ok"
+done
+
+for name in $(echo "$cfg_resolve" | tr , ' '); do
+  addr=fail i=0
+  while [ $i -lt "$cfg_tries" ]; do
+    a=$(nslookup -type=a "$name" 2>/dev/null | sed -n '/^Name:/,$ s/^Address[^:]*: *\([0-9.]*\).*/\1/p' | head -n 1)
+    if [ -n "$a" ]; then addr=$a; break; fi
+    sleep 1
+    i=$((i + 1))
+  done
+  res "resolve $name $addr"
+done
+
+[ "$cfg_wait" != 0 ] && sleep "$cfg_wait"
+finish
