@@ -1,14 +1,18 @@
 // `kvmnet status`: what each configured network is on this host right now, gathered into plain data.
+import { readFileSync } from "node:fs";
 import { realExec, type Exec } from "../apply/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { isOurBridge } from "../decide/bridge.js";
 import { dnsmasqUpSteps } from "../decide/dnsmasq.js";
 import { firewallUpSteps } from "../decide/firewall.js";
+import { hostPorts } from "../decide/modes.js";
 import { decideNetworkUp } from "../decide/network.js";
+import { resolveBridgeOr } from "../observe/default-route.js";
 import { readLink } from "../observe/links.js";
-import { observeNetwork, type Observed } from "../observe/network.js";
-import { dnsmasqFiles, iptablesChains, nftTable } from "../render/names.js";
+import type { Observed } from "../observe/network.js";
+import { bridgeAlias, dnsmasqFiles, iptablesChains, nftTable } from "../render/names.js";
 import { readLeases, type Lease } from "./leases.js";
+import { observeAll } from "./observe.js";
 
 /** One port of a bridge. */
 export interface PortStatus {
@@ -45,23 +49,25 @@ export interface NetworkStatus {
   pending: number;
 }
 
-/** The status of NET, from one observation (at most one process: the firewall listing). */
-export function networkStatus(config: Config, net: Network, exec: Exec = realExec): NetworkStatus {
-  const obs = observeNetwork(exec, config, net);
+/** The status of NET, from one observation (at most one process: the firewall listing). A bridge given as
+ *  `@default-route` is shown as the bridge it resolves to now. */
+export function networkStatus(config: Config, configured: Network, exec: Exec = realExec): NetworkStatus {
+  const net = resolveBridgeOr(config, configured);
+  const obs = observeAll(exec, config, net);
   const br = obs.bridge;
-  const trunkPort = net.trunk && net.vlan ? `${net.trunk}.${net.vlan}` : null;
+  const host = hostPorts(net);
   const ports = br?.ports ?? [];
   const portDetails = ports.flatMap((name): PortStatus[] => {
     const l = readLink(name);
     if (!l) return [];
-    const role = name === trunkPort ? "trunk" : net.mode === "bridge" && name === net.uplink ? "uplink" : "vm";
+    const role = !host.includes(name) ? "vm" : name === net.uplink && net.mode === "bridge" ? "uplink" : "trunk";
     return [{ name, mac: l.mac, mtu: l.mtu, up: l.up, role }];
   });
   const uplink = net.uplink ? readLink(net.uplink) : null;
   return {
     name: net.name, mode: net.mode, bridge: net.bridge, up: !!br?.up, ports,
     leases: obs.dnsmasq ? readLeases(dnsmasqFiles(config, net).leases) : [],
-    exists: !!br, createdByKvmnet: !!br && isOurBridge(net, br), mac: br?.mac ?? null, mtu: br?.mtu ?? null,
+    exists: !!br, createdByKvmnet: !!br && (isOurBridge(net, br) || aliasOf(net.bridge) === bridgeAlias(net)), mac: br?.mac ?? null, mtu: br?.mtu ?? null,
     address: net.address ? `${net.address.address}/${net.address.prefix}` : null,
     addresses: obs.bridgeAddrs,
     uplink: net.uplink ? { name: net.uplink, present: !!uplink, up: !!uplink?.up } : null,
@@ -75,6 +81,15 @@ export function networkStatus(config: Config, net: Network, exec: Exec = realExe
     forwarding: net.mode === "nat" || net.mode === "routed" ? obs.forwarding : null,
     pending: decideNetworkUp(config, net, obs).length,
   };
+}
+
+// kvmnet writes its alias on every bridge it makes, also on one built over an uplink (which keeps the NIC's MAC).
+function aliasOf(dev: string): string {
+  try {
+    return readFileSync(`/sys/class/net/${dev}/ifalias`, "utf8").trim();
+  } catch {
+    return "";
+  }
 }
 
 function firewallStatus(config: Config, net: Network, obs: Observed): NetworkStatus["firewall"] {

@@ -3,15 +3,19 @@
 import { applySteps } from "../apply/apply.js";
 import { realExec, type Exec } from "../apply/exec.js";
 import { lockName, withLock } from "../apply/lock.js";
+import { ensureUplinkBridge } from "../apply/uplink.js";
 import type { Config, Network } from "../config/types.js";
+import { hostPorts } from "../decide/modes.js";
 import { decideNetworkDown, decideNetworkUp } from "../decide/network.js";
 import { showStep, type Step } from "../decide/steps.js";
 import { ConfigError, KvmnetError, UsageError } from "../errors.js";
 import { networkProblems } from "../hook/preflight.js";
-import { observeNetwork } from "../observe/network.js";
+import { resolveBridgeOr } from "../observe/default-route.js";
+import type { ObservedAll } from "../observe/mode.js";
 import { readRoutes } from "../observe/routes.js";
 import { parseCommand } from "./args.js";
 import { configFrom, pickNetworks } from "./networks.js";
+import { observeAll } from "./observe.js";
 import { out, warnLine } from "./output.js";
 
 const UP_USAGE = `usage: kvmnet up NET | --all | --autostart [--verbose]
@@ -41,15 +45,17 @@ export async function runUp(args: string[], env: NodeJS.ProcessEnv, suffixNet?: 
   if (!parsed) return 0;
   const v = parsed.values;
   const config = configFrom(env);
-  const nets = pickNetworks(config, { net: parsed.positionals[0] ?? (v.all || v.autostart ? undefined : suffixNet), all: v.all, autostart: v.autostart }, "up");
-  if (nets.length === 0) out(`kvmnet: no network in ${config.file} has ${v.autostart ? "autostart = yes" : "a section"}; nothing to do`);
+  const picked = pickNetworks(config, { net: parsed.positionals[0] ?? (v.all || v.autostart ? undefined : suffixNet), all: v.all, autostart: v.autostart }, "up");
+  if (picked.length === 0) out(`kvmnet: no network in ${config.file} has ${v.autostart ? "autostart = yes" : "a section"}; nothing to do`);
   // Every refusal comes before the first change (exit 2, nothing changed).
   const routes = readRoutes();
-  const problems = nets.flatMap((n) => networkProblems(config, n, routes));
+  const problems = picked.flatMap((n) => networkProblems(config, n, routes));
   if (problems.length) throw new ConfigError(problems);
+  // `bridge = @default-route` names the bridge the default route uses now (networkProblems checked there is one).
+  const nets = picked.map((n) => resolveBridgeOr(config, n));
   return each(nets, async (net) => {
-    const steps = await locked(config, net, (obs) => decideNetworkUp(config, net, obs), exec, v.verbose);
-    out(steps.length ? `${net.name}: up (${count(steps)})` : `${net.name}: already up as configured`);
+    const steps = await locked(config, net, (obs) => decideNetworkUp(config, net, obs), exec, v.verbose, true);
+    out(steps ? `${net.name}: up (${count(steps)})` : `${net.name}: already up as configured`);
   });
 }
 
@@ -59,9 +65,10 @@ export async function runDown(args: string[], env: NodeJS.ProcessEnv, suffixNet?
   if (!parsed) return 0;
   const v = parsed.values;
   const config = configFrom(env);
-  const nets = pickNetworks(config, { net: parsed.positionals[0] ?? (v.all ? undefined : suffixNet), all: v.all }, "down");
+  const nets = pickNetworks(config, { net: parsed.positionals[0] ?? (v.all ? undefined : suffixNet), all: v.all }, "down")
+    .map((n) => resolveBridgeOr(config, n));
   if (!v.force) {
-    const busy = nets.map((n) => [n, guestPorts(n, observeNetwork(exec, config, n).bridge?.ports ?? [])] as const).filter(([, p]) => p.length);
+    const busy = nets.map((n) => [n, guestPorts(n, observeAll(exec, config, n).bridge?.ports ?? [])] as const).filter(([, p]) => p.length);
     if (busy.length) {
       throw new UsageError(busy.map(([n, p]) => `down: network ${n.name} still has VM ports on ${n.bridge}: ${p.join(", ")}`).join("\n") +
         "\nstop those VMs first, or use --force to cut them off; nothing was changed");
@@ -69,25 +76,29 @@ export async function runDown(args: string[], env: NodeJS.ProcessEnv, suffixNet?
   }
   return each(nets, async (net) => {
     const steps = await locked(config, net, (obs) => decideNetworkDown(config, net, obs), exec, v.verbose);
-    out(steps.length ? `${net.name}: down (${count(steps)}); leases kept` : `${net.name}: already down`);
+    out(steps ? `${net.name}: down (${count(steps)}); leases kept` : `${net.name}: already down`);
   });
 }
 
 /** Ports of NET's bridge that are not the host's own uplink or trunk: the VMs' taps. */
 export function guestPorts(net: Network, ports: string[]): string[] {
-  const host = [net.mode === "bridge" ? net.uplink : undefined, net.trunk && net.vlan ? `${net.trunk}.${net.vlan}` : undefined];
+  const host = hostPorts(net);
   return ports.filter((p) => !host.includes(p));
 }
 
 // Observe, decide and apply one network under the lock the hooks take, so a VM starting meanwhile waits.
-async function locked(config: Config, net: Network, decide: (o: ReturnType<typeof observeNetwork>) => Step[], exec: Exec, verbose?: boolean) {
+// Going UP, a bridge network's missing bridge is first built over its uplink, as the hooks do.
+// Returns how many steps were carried out.
+async function locked(config: Config, net: Network, decide: (o: ObservedAll) => Step[], exec: Exec, verbose?: boolean, up = false) {
   return withLock(lockName(config.stateDir, net.name), () => {
-    const steps = decide(observeNetwork(exec, config, net));
+    let done = 0;
+    if (up) ensureUplinkBridge(exec, net, (line) => { done++; if (verbose) out(line); });
+    const steps = decide(observeAll(exec, config, net));
     for (const s of steps) {
       if (verbose) out(showStep(s));
       applySteps(exec, [s]);
     }
-    return steps;
+    return done + steps.length;
   });
 }
 
@@ -106,6 +117,6 @@ async function each(nets: Network[], fn: (n: Network) => Promise<void>): Promise
   return code;
 }
 
-function count(steps: Step[]): string {
-  return `${steps.length} step${steps.length > 1 ? "s" : ""}`;
+function count(n: number): string {
+  return `${n} step${n > 1 ? "s" : ""}`;
 }

@@ -166,12 +166,12 @@ describe("kvmnet plan, up, status, down", () => {
     const c = conf(`[a]\nmode = isolated\nbridge = ${a}\nautostart = yes\n[b]\nmode = host-only\nbridge = ${b}\naddress = 198.51.100.1/24\n`);
     const r = kvmnet(ns, c.file, ["up", "--autostart"]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toBe("a: up (2 steps)\n");
+    expect(r.out).toBe("a: up (3 steps)\n");
     expect(ns.sh("ls /sys/class/net")).toContain(a);
     expect(ns.sh("ls /sys/class/net")).not.toContain(b);
     const at = join(c.dir, "kvmnet@b");
     symlinkSync(program("kvmnet"), at);
-    expect(kvmnet(ns, c.file, ["up"], {}, at).out).toBe("b: up (2 steps)\n");
+    expect(kvmnet(ns, c.file, ["up"], {}, at).out).toBe("b: up (3 steps)\n");
     expect(kvmnet(ns, c.file, ["status", "--json"], {}, at).out).toMatch(/"name": "b"/);
     expect(JSON.parse(kvmnet(ns, c.file, ["status", "--json"]).out).networks.map((n: { up: boolean }) => n.up)).toEqual([true, true]);
     // Colour on a terminal (script(1) gives it one), never with NO_COLOR, never into a pipe.
@@ -184,6 +184,36 @@ describe("kvmnet plan, up, status, down", () => {
     expect(kvmnet(ns, c.file, ["up", "zz"]).err).toBe(`kvmnet: no network "zz" in ${c.file} (it has: a, b)\n`);
     expect(kvmnet(ns, c.file, ["down", "--all"]).out).toBe("a: down (2 steps); leases kept\nb: down (2 steps); leases kept\n");
     expect(ns.sh("ls /sys/class/net")).not.toMatch(new RegExp(`${a}|${b}`));
+  });
+
+  it("a bridge network over an uplink: plan shows the NIC moving onto the bridge, up builds it, status draws it", () => {
+    const ns = host();
+    const br = `kvb${rid()}`;
+    ns.sh("ip link add kcup0 type veth peer name kcup1 && ip addr add 198.51.100.5/24 dev kcup0 && ip link set kcup0 up && ip link set kcup1 up");
+    const nicMac = ns.sh("cat /sys/class/net/kcup0/address");
+    const c = conf(`[lan]\nmode = bridge\nbridge = ${br}\nuplink = kcup0\n`);
+    const before = snapshot(ns, c);
+    const plan = kvmnet(ns, c.file, ["plan", "lan"]);
+    expect(plan.code, plan.err).toBe(0);
+    expect(plan.out).toContain(`link add name ${br} address ${nicMac} mtu 1500 type bridge`);
+    expect(plan.out).toContain("link set dev kcup0 master " + br);
+    expect(plan.out).toContain(`address add 198.51.100.5/24`);
+    expect(plan.out).toContain("# firewall: mode bridge needs no rules");
+    expect(snapshot(ns, c)).toBe(before);
+    const up = kvmnet(ns, c.file, ["up", "lan"]);
+    expect(up.code, up.err).toBe(0);
+    expect(up.out).toBe("lan: up (1 step)\n");
+    expect(kvmnet(ns, c.file, ["up", "lan"]).out).toBe("lan: already up as configured\n");
+    const st = kvmnet(ns, c.file, ["status", "lan"]);
+    expect(st.out).toBe([
+      "lan  bridge  up, as configured",
+      `  ${br}  ${nicMac}  198.51.100.5/24  mtu 1500`,
+      `  ├── kcup0  ${nicMac}  up  (uplink)`,
+      "  └── (no VM attached)",
+      "",
+    ].join("\n"));
+    const json = JSON.parse(kvmnet(ns, c.file, ["status", "--json"]).out).networks[0];
+    expect(json).toMatchObject({ ports: ["kcup0"], createdByKvmnet: true, firewall: null, dnsmasq: null, leases: [] });
   });
 
   it("up refuses a colliding subnet before changing anything (exit 2)", () => {
