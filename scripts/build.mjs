@@ -15,6 +15,7 @@ await Promise.all(entries.map(async (f) => {
     format: "cjs",
     minify: false,
     legalComments: "none",
+    loader: { ".conf": "text" }, // etc-templates/kvmnet.conf is embedded (kvmnet install writes it)
     logLevel: "warning",
   });
   chmodSync(out, 0o755);

@@ -1,0 +1,147 @@
+// The Debian package, installed by dpkg (maintainer scripts and all) into a throwaway root: an overlay of
+// this machine's / with node deleted, in a private mount namespace; a hook run from there against a namespace.
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa, execaSync, type ResultPromise } from "execa";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Netns, ROOT, rid, tempConfig } from "../helpers/netns.js";
+import { ensureDeb } from "../helpers/release.js";
+
+const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+const TEMPLATE = readFileSync(join(ROOT, "etc-templates/kvmnet.conf"), "utf8");
+const ETC_HOOKS = ["qemu-natup", "qemu-natdown", "qemu-ifup-bridge", "qemu-ifup-isolated"];
+let holder: ResultPromise;
+let tmp: string;
+let root: string; // the throwaway root, as a path inside the holder's mount namespace
+let installed: { code: number | undefined; out: string };
+const cleanups: (() => void)[] = [];
+
+/** Run a shell script in the holder's mount namespace (and in NS's network namespace if given). */
+function sh(script: string, opts: { ns?: Netns; env?: Record<string, string> } = {}) {
+  const net = opts.ns ? [`--net=/run/netns/${opts.ns.name}`] : [];
+  const r = execaSync("nsenter", ["-t", String(holder.pid), "-m", ...net, "--", "sh", "-c", script],
+    { env: { PATH, ...opts.env }, extendEnv: false, reject: false, timeout: 120_000 });
+  return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
+}
+/** A path of the throwaway root, readable from this process (through the holder's /proc entry). */
+const inRoot = (p: string) => `/proc/${holder.pid}/root${root}${p}`;
+/** Run ARGS chrooted into the root, inside NS, with a fresh sysfs of NS (the hooks read /sys/class/net). */
+function chrootIn(ns: Netns, args: string[], env: Record<string, string>) {
+  const q = args.map((a) => `'${a}'`).join(" ");
+  return sh(`umount ${root}/sys 2>/dev/null; mount -t sysfs sysfs ${root}/sys && exec chroot ${root} ${q}`, { ns, env });
+}
+
+beforeAll(async () => {
+  const deb = await ensureDeb();
+  tmp = mkdtempSync(join(tmpdir(), "kvmnet-deb-"));
+  root = join(tmp, "root");
+  // The holder keeps the private mount namespace (tmpfs, overlay) alive for the whole file; unshare execs
+  // sleep, so its pid is the holder's.
+  holder = execa("unshare", ["-m", "--propagation", "private", "sleep", "infinity"], { reject: false });
+  await new Promise((r) => setTimeout(r, 200));
+  const nodes = execaSync("sh", ["-c", "for n in $(which -a node); do readlink -f $n; done | sort -u"]).stdout.split("\n").filter(Boolean);
+  const setup = sh(`set -e
+    mkdir -p ${tmp}/layers ${root}
+    mount -t tmpfs -o size=2g tmpfs ${tmp}/layers
+    mkdir ${tmp}/layers/upper ${tmp}/layers/work
+    mount -t overlay overlay -o lowerdir=/,upperdir=${tmp}/layers/upper,workdir=${tmp}/layers/work ${root}
+    mount --rbind /proc ${root}/proc && mount --rbind /dev ${root}/dev
+    for n in ${nodes.join(" ")}; do rm -f ${root}$n; done
+    rm -f ${root}/etc/kvmnet.conf ${ETC_HOOKS.map((h) => `${root}/etc/${h}`).join(" ")}
+    printf '#!/bin/sh\\n# my own natdown\\n' > ${root}/etc/qemu-natdown`);
+  expect(setup.code, setup.err).toBe(0);
+  const r = sh(`dpkg --root=${root} -i ${deb}`);
+  installed = { code: r.code, out: r.out + r.err };
+}, 600_000);
+afterEach(() => { while (cleanups.length) cleanups.pop()!(); });
+afterAll(() => {
+  if (holder?.pid) process.kill(holder.pid, "SIGTERM"); // its mounts go with its namespace
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+function hostWithTap(tap: string): Netns {
+  const ns = Netns.create("kdeb");
+  cleanups.push(() => ns.destroy());
+  ns.sh(`ip tuntap add dev ${tap} mode tap && ip link set ${tap} up`);
+  return ns;
+}
+function masterOf(ns: Netns, dev: string): string | undefined {
+  return (JSON.parse(ns.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
+}
+/** A config reachable at the same path inside the root. */
+function rootConf(body: string) {
+  const c = tempConfig(body);
+  cleanups.push(c.cleanup);
+  const m = sh(`mkdir -p ${root}${c.dir} && mount --bind ${c.dir} ${root}${c.dir}`);
+  expect(m.code, m.err).toBe(0);
+  return c;
+}
+
+describe("kvmnet_VERSION_amd64.deb", () => {
+  it("dpkg installs it with its dependencies met: program, links, conffiles, man pages, boot unit enabled", () => {
+    expect(installed.code, installed.out).toBe(0);
+    const files = sh(`dpkg --root=${root} -L kvmnet`).out.split("\n");
+    expect(files).toEqual(expect.arrayContaining([
+      "/usr/lib/kvmnet/kvmnet", "/usr/bin/kvmnet", ...ETC_HOOKS.map((h) => `/etc/${h}`), "/etc/kvmnet.conf",
+      "/lib/systemd/system/kvmnet.service", "/usr/share/man/man8/kvmnet.8.gz", "/usr/share/man/man5/kvmnet.conf.5.gz",
+      "/etc/NetworkManager/conf.d/kvmnet.conf",
+    ]));
+    for (const h of ETC_HOOKS) expect(readlinkSync(inRoot(`/etc/${h}`))).toBe("/usr/lib/kvmnet/kvmnet");
+    expect(readlinkSync(inRoot("/usr/bin/kvmnet"))).toBe("../lib/kvmnet/kvmnet");
+    expect(readFileSync(inRoot("/etc/kvmnet.conf"), "utf8")).toBe(TEMPLATE);
+    const status = sh(`dpkg-query --root=${root} -W -f '\${Conffiles}\\n\${Depends}' kvmnet`).out;
+    expect(status).toMatch(/^ \/etc\/kvmnet\.conf [0-9a-f]{32}$/m);
+    expect(status).toMatch(/^ \/etc\/NetworkManager\/conf\.d\/kvmnet\.conf [0-9a-f]{32}$/m);
+    expect(status).toMatch(/^iproute2, nftables \| iptables, dnsmasq-base, libc6 \(>= 2\.\d+\)/m);
+    // postinst enabled the unit for boot (as deb-systemd-helper does on a real system).
+    expect(readlinkSync(inRoot("/etc/systemd/system/multi-user.target.wants/kvmnet.service"))).toBe("/lib/systemd/system/kvmnet.service");
+    const verify = sh(`SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --root=${root} kvmnet.service`);
+    expect(verify, verify.err).toMatchObject({ code: 0, err: "" });
+    expect(readFileSync(inRoot("/lib/systemd/system/kvmnet.service"), "utf8")).toMatch(/^ExecStart=\/usr\/bin\/kvmnet up --autostart$/m);
+    // A hook script of the admin's at one of kvmnet's names was moved aside, not lost.
+    expect(readFileSync(inRoot("/etc/qemu-natdown.dpkg-old"), "utf8")).toContain("my own natdown");
+    expect(installed.out).toContain("moved your /etc/qemu-natdown to /etc/qemu-natdown.dpkg-old");
+    // There is no node in this root.
+    expect(sh(`chroot ${root} sh -c 'command -v node'`).code).not.toBe(0);
+  });
+
+  it("a hook from the installed package brings a NAT network up in a namespace; the boot unit's command too", () => {
+    const tap = `vm${rid()}`;
+    const ns = hostWithTap(tap);
+    const [br, auto] = [`kdn${rid()}`, `kda${rid()}`];
+    const c = rootConf(`[n]\nmode = nat\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.10,192.0.2.20\n` +
+      `[boot]\nmode = host-only\nbridge = ${auto}\naddress = 203.0.113.1/24\nautostart = yes\n`);
+    const env = { KVMNET_CONFIG: c.file };
+    for (const round of [1, 2]) {
+      const r = chrootIn(ns, ["/etc/qemu-natup", tap], env);
+      expect(r.code, `round ${round}: ${r.err}`).toBe(0);
+    }
+    expect(masterOf(ns, tap)).toBe(br);
+    expect(ns.sh(`ip -4 -o addr show dev ${br}`)).toContain("192.0.2.1/24");
+    expect(existsSync(join(c.stateDir, "n.dnsmasq.pid"))).toBe(true);
+
+    const execStart = /^ExecStart=(.*)$/m.exec(readFileSync(inRoot("/lib/systemd/system/kvmnet.service"), "utf8"))![1]!.split(" ");
+    const up = chrootIn(ns, execStart, env);
+    expect(up.code, up.err).toBe(0);
+    expect(ns.sh(`ip -4 -o addr show dev ${auto}`)).toContain("203.0.113.1/24");
+
+    const down = chrootIn(ns, ["/etc/qemu-natdown", tap], env);
+    expect(down.code, down.err).toBe(0);
+    expect(masterOf(ns, tap)).toBeUndefined();
+  });
+
+  it("dpkg -r removes the program and its links but keeps the config; --purge removes the config and the boot link", () => {
+    const rm = sh(`dpkg --root=${root} -r kvmnet`);
+    expect(rm.code, rm.err).toBe(0);
+    for (const p of ["/usr/lib/kvmnet/kvmnet", "/usr/bin/kvmnet", ...ETC_HOOKS.map((h) => `/etc/${h}`)]) {
+      expect(sh(`test -L ${root}${p} || test -e ${root}${p}`).code, p).not.toBe(0);
+    }
+    expect(readFileSync(inRoot("/etc/kvmnet.conf"), "utf8")).toBe(TEMPLATE);
+    const purge = sh(`dpkg --root=${root} --purge kvmnet`);
+    expect(purge.code, purge.err).toBe(0);
+    expect(existsSync(inRoot("/etc/kvmnet.conf"))).toBe(false);
+    expect(existsSync(inRoot("/etc/NetworkManager/conf.d/kvmnet.conf"))).toBe(false);
+    expect(sh(`test -L ${root}/etc/systemd/system/multi-user.target.wants/kvmnet.service`).code).not.toBe(0);
+  });
+});
