@@ -4,6 +4,7 @@ import { realExec, type Exec } from "../apply/exec.js";
 import { configPath, loadConfig } from "../config/load.js";
 import type { Config } from "../config/types.js";
 import { ConfigError, formatProblem } from "../errors.js";
+import { resolveBridgeOr } from "../observe/default-route.js";
 import { parseCommand } from "./args.js";
 import { checkForwardDrop } from "./doctor/forward.js";
 import { checkHostFit } from "./doctor/host.js";
@@ -55,7 +56,9 @@ export async function runDoctor(args: string[], env: NodeJS.ProcessEnv, exec: Ex
   let config: Config | null = null;
   const findings: Finding[] = [];
   try {
-    config = loadConfig(file);
+    const loaded = loadConfig(file);
+    // Checks name bridges: `@default-route` stands for the bridge it resolves to now (kept as is if none).
+    config = { ...loaded, networks: loaded.networks.map((n) => resolveBridgeOr(loaded, n)) };
     findings.push({ id: "config", level: "ok", message: `${file}: ${config.networks.length} network${config.networks.length === 1 ? "" : "s"} (${config.networks.map((n) => n.name).join(", ")})` });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
