@@ -26,7 +26,7 @@ export function firewallUpSteps(net: Network, state: FirewallState | null): Step
     for (const [b, ch] of t.jumps) if (!have.jumps.includes(jumpKey(b, ch))) missing.add(jumpKey(b, ch));
   }
   if (!differs && missing.size === 0) return [];
-  return [{ kind: "iptables", script: iptablesUpScript(want, missing) }];
+  return [{ kind: "iptables", script: iptablesUpScript(want, missing, state.forwardIn) }];
 }
 
 /** Steps that remove NET's rules; [] when none exist. */

@@ -2,12 +2,12 @@
 import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { showCommand, type Exec } from "../apply/exec.js";
-import { iptablesChains, nftTable } from "../render/names.js";
+import { FORWARD_IN_PREFIX, iptablesChains, nftTable } from "../render/names.js";
 
 /** Our firewall objects as found: nft table text, or iptables chain lines and jumps per table. */
 export type FirewallState =
   | { backend: "nftables"; table: string | null }
-  | { backend: "iptables"; tables: Record<string, { chains: Record<string, string[]>; jumps: string[] }> };
+  | { backend: "iptables"; tables: Record<string, { chains: Record<string, string[]>; jumps: string[] }>; forwardIn: number };
 
 /** Read what exists of NET's rules with the configured backend. */
 export function observeFirewall(exec: Exec, backend: Firewall, net: Network): FirewallState {
@@ -21,7 +21,12 @@ export function observeFirewall(exec: Exec, backend: Firewall, net: Network): Fi
   }
   const r = exec.tryRun("iptables-save", []);
   if (!r.ok) throw new CommandError("iptables-save", r.code, r.stderr);
-  return { backend, tables: parseIptablesSave(r.stdout, Object.values(iptablesChains(net))) };
+  return { backend, tables: parseIptablesSave(r.stdout, Object.values(iptablesChains(net))), forwardIn: countForwardIn(r.stdout) };
+}
+
+/** How many jumps FORWARD has to forward-in chains of any kvmnet network. */
+export function countForwardIn(text: string): number {
+  return text.split("\n").filter((l) => l.startsWith(`-A FORWARD -j ${FORWARD_IN_PREFIX}`)).length;
 }
 
 /** From iptables-save output, the rules of CHAINS and the jumps to them, per table. */

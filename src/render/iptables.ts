@@ -1,8 +1,12 @@
 // The iptables backend: a network's own chains, jumped to from the built-in chains, rendered in the exact
 // form `iptables-save` prints, so that the live chains can be compared with the wanted ones line by line.
+// Forwarding is split in two chains, as libvirt does: every network's forward-in chain (what may enter its
+// bridge) is jumped to before any network's forward-out chain (what may leave). In one FORWARD chain the
+// first ACCEPT wins, so a NAT network's "from my bridge: accept" must not come before a closed network's
+// "into my bridge: reject". (nftables needs no such care: there, every table must accept.)
 import type { Network } from "../config/types.js";
 import { subnetOf } from "../ipv4.js";
-import { iptablesChains } from "./names.js";
+import { FORWARD_IN_PREFIX, iptablesChains } from "./names.js";
 import { forwardPolicy, type InputRule, type Rule } from "./policy.js";
 
 /** Rules of one table: chain name → its `-A` lines; `jumps` pairs built-in chain → our chain. */
@@ -22,8 +26,11 @@ export function renderIptables(net: Network): IptablesTable[] {
     filter.chains[c.input] = p.input.flatMap((r) => inputLines(c.input, r));
     filter.jumps.push(["INPUT", c.input]);
   }
-  filter.chains[c.forward] = p.forward.map((r) => `-A ${c.forward}${match(r)}${target(r)}`);
-  filter.jumps.push(["FORWARD", c.forward]);
+  const into = p.forward.filter((r) => r.oif === net.bridge);
+  const out = p.forward.filter((r) => r.oif !== net.bridge);
+  filter.chains[c.forwardIn] = into.map((r) => `-A ${c.forwardIn}${match(r)}${target(r)}`);
+  filter.chains[c.forwardOut] = out.map((r) => `-A ${c.forwardOut}${match(r)}${target(r)}`);
+  filter.jumps.push(["FORWARD", c.forwardIn], ["FORWARD", c.forwardOut]);
   const tables = [filter];
   if (p.nat) {
     const s = subnetOf(net.address!);
@@ -61,13 +68,23 @@ function inputLines(chain: string, r: InputRule): string[] {
   return r.ports.map((port) => `-A ${chain}${match(r)} -p ${r.proto} -m ${r.proto} --dport ${port}${target(r)}`);
 }
 
-/** An `iptables-restore --noflush` script that (re)writes our chains and adds the jumps in MISSING. */
-export function iptablesUpScript(tables: IptablesTable[], missingJumps: Set<string>): string {
+/** An `iptables-restore --noflush` script that (re)writes our chains and adds the jumps in MISSING.
+ *  FORWARD_IN is how many forward-in jumps (of all networks) FORWARD has now: a new forward-in jump goes to
+ *  the top, a new forward-out jump right after the last forward-in one. */
+export function iptablesUpScript(tables: IptablesTable[], missingJumps: Set<string>, forwardIn = 0): string {
+  let ins = forwardIn;
+  const jump = (b: string, ch: string) => {
+    if (ch.startsWith(FORWARD_IN_PREFIX)) {
+      ins++;
+      return `-I ${b} 1 -j ${ch}`;
+    }
+    return `-I ${b} ${b === "FORWARD" ? ins + 1 : 1} -j ${ch}`;
+  };
   return tables.map((t) => [
     `*${t.table}`,
     ...Object.keys(t.chains).map((ch) => `:${ch} - [0:0]`),
     ...Object.values(t.chains).flat(),
-    ...t.jumps.filter(([b, ch]) => missingJumps.has(`${b} ${ch}`)).map(([b, ch]) => `-I ${b} 1 -j ${ch}`),
+    ...t.jumps.filter(([b, ch]) => missingJumps.has(`${b} ${ch}`)).map(([b, ch]) => jump(b, ch)),
     "COMMIT",
   ].join("\n")).join("\n") + "\n";
 }

@@ -7,11 +7,15 @@ export function nftTable(net: Network): string {
   return `kvmnet-${net.name}`;
 }
 
-/** iptables chains of a network, by the built-in chain that jumps to each. */
+/** Prefix of every network's forward-in chain: all of them are jumped to before any forward-out chain. */
+export const FORWARD_IN_PREFIX = "KVMNET-FWI-";
+
+/** iptables chains of a network: input, forward-in (to the bridge), forward-out (from it), postrouting. */
 export function iptablesChains(net: Network) {
   return {
     input: `KVMNET-INP-${net.name}`,
-    forward: `KVMNET-FWD-${net.name}`,
+    forwardIn: `${FORWARD_IN_PREFIX}${net.name}`,
+    forwardOut: `KVMNET-FWO-${net.name}`,
     postrouting: `KVMNET-PRT-${net.name}`,
   };
 }

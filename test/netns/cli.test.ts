@@ -233,9 +233,9 @@ describe("kvmnet plan, up, status, down", () => {
     const c = conf(natSection(br), "firewall = iptables");
     const plan = kvmnet(ns, c.file, ["plan", "lab"]);
     expect(plan.out).toContain("# firewall: iptables chains (iptables-restore --noflush)\n*filter\n:KVMNET-INP-lab - [0:0]");
-    expect(plan.out).toContain("-I FORWARD 1 -j KVMNET-FWD-lab");
+    expect(plan.out).toContain("-I FORWARD 1 -j KVMNET-FWI-lab\n-I FORWARD 2 -j KVMNET-FWO-lab");
     expect(kvmnet(ns, c.file, ["up", "lab"]).code).toBe(0);
-    expect(kvmnet(ns, c.file, ["status"]).out).toContain("firewall  iptables chains KVMNET-INP-lab, KVMNET-FWD-lab, KVMNET-PRT-lab: in place");
+    expect(kvmnet(ns, c.file, ["status"]).out).toContain("firewall  iptables chains KVMNET-INP-lab, KVMNET-FWI-lab, KVMNET-FWO-lab, KVMNET-PRT-lab: in place");
     expect(kvmnet(ns, c.file, ["down", "lab"]).code).toBe(0);
     expect(ns.sh("iptables-save")).not.toContain("KVMNET");
   });

@@ -92,7 +92,7 @@ export function nsState(ns: Netns, stateDir?: string, rules = true): string {
 /** Remove kvmnet's rules for network NAME by hand (a control: shows that they, not something else, block). */
 export function dropRules(ns: Netns, firewall: "nftables" | "iptables", name: string): void {
   if (firewall === "nftables") ns.sh(`nft delete table ip kvmnet-${name}`);
-  else ns.sh(`iptables -D FORWARD -j KVMNET-FWD-${name}; iptables -D INPUT -j KVMNET-INP-${name} 2>/dev/null || true`);
+  else ns.sh(`iptables -D FORWARD -j KVMNET-FWI-${name}; iptables -D FORWARD -j KVMNET-FWO-${name}; iptables -D INPUT -j KVMNET-INP-${name} 2>/dev/null || true`);
 }
 
 /** Start a TCP server in NS on port 7777 that tells each client the address it sees; returns stop(). */

@@ -54,3 +54,18 @@ describe("NAT golden files", () => {
     expect(renderDnsmasq(config, snat)).toBeNull();
   });
 });
+
+describe("iptables jump order", () => {
+  it("puts a new forward-in jump on top and its forward-out jump after every forward-in jump", () => {
+    const t = renderIptables(nat0);
+    const all = new Set(t.flatMap((x) => x.jumps.map(([b, c]) => jumpKey(b, c))));
+    const script = iptablesUpScript(t, all, 2);
+    expect(script).toContain("-I FORWARD 1 -j KVMNET-FWI-nat0\n-I FORWARD 4 -j KVMNET-FWO-nat0\n");
+  });
+  it("adds only the missing forward-out jump, right after the existing forward-in jumps", () => {
+    const script = iptablesUpScript(renderIptables(nat0), new Set([jumpKey("FORWARD", "KVMNET-FWO-nat0")]), 3);
+    expect(script).not.toContain("KVMNET-FWI-nat0 -j");
+    expect(script).toMatch(/^-I FORWARD 4 -j KVMNET-FWO-nat0$/m);
+    expect(script).not.toMatch(/^-I (INPUT|POSTROUTING)/m);
+  });
+});
