@@ -5,6 +5,9 @@
 #   kvmnet.hostname=NAME  kvmnet.ping=IP[,IP]  kvmnet.resolve=NAME[,NAME]
 #   kvmnet.tries=N (attempts per ping/resolve, 1 s each, default 10)
 #   kvmnet.wait=SECONDS (stay up before powering off)
+#   kvmnet.fetch=IP:PORT[,IP:PORT] (TCP connect, print the first line the server sends)
+#   kvmnet.watch=IP[,IP] kvmnet.watchsecs=N (ping each every 0.2 s for N s, default 10, all at once;
+#     prints "watch-start" first, then "watch IP sent=N received=M")
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -23,7 +26,7 @@ for m in $(cat /etc/kvmnet/modules); do
   insmod "/lib/modules/$m.ko" || res "error insmod $m"
 done
 
-cfg_ip= cfg_host= cfg_ping= cfg_resolve= cfg_wait=0 cfg_tries=10
+cfg_ip= cfg_host= cfg_ping= cfg_resolve= cfg_wait=0 cfg_tries=10 cfg_fetch= cfg_watch= cfg_watchsecs=10
 for w in $(cat /proc/cmdline); do
   case "$w" in
     kvmnet.ip=*) cfg_ip=${w#kvmnet.ip=} ;;
@@ -32,6 +35,9 @@ for w in $(cat /proc/cmdline); do
     kvmnet.resolve=*) cfg_resolve=${w#kvmnet.resolve=} ;;
     kvmnet.wait=*) cfg_wait=${w#kvmnet.wait=} ;;
     kvmnet.tries=*) cfg_tries=${w#kvmnet.tries=} ;;
+    kvmnet.fetch=*) cfg_fetch=${w#kvmnet.fetch=} ;;
+    kvmnet.watch=*) cfg_watch=${w#kvmnet.watch=} ;;
+    kvmnet.watchsecs=*) cfg_watchsecs=${w#kvmnet.watchsecs=} ;;
   esac
 done
 
@@ -85,6 +91,29 @@ for name in $(echo "$cfg_resolve" | tr , ' '); do
   done
   res "resolve $name $addr"
 done
+
+for target in $(echo "$cfg_fetch" | tr , ' '); do
+  line=fail i=0
+  while [ $i -lt "$cfg_tries" ]; do
+    l=$(nc -w 2 "${target%:*}" "${target##*:}" </dev/null 2>/dev/null | head -n 1 | tr -d ' \r')
+    if [ -n "$l" ]; then line=$l; break; fi
+    sleep 1
+    i=$((i + 1))
+  done
+  res "fetch $target $line"
+done
+
+if [ -n "$cfg_watch" ]; then
+  res watch-start
+  for target in $(echo "$cfg_watch" | tr , ' '); do
+    ping -i 0.2 -w "$cfg_watchsecs" -W 1 "$target" >/tmp/watch.$target 2>&1 &
+  done
+  wait
+  for target in $(echo "$cfg_watch" | tr , ' '); do
+    set -- $(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p' /tmp/watch.$target) 0 0
+    res "watch $target sent=$1 received=$2"
+  done
+fi
 
 [ "$cfg_wait" != 0 ] && sleep "$cfg_wait"
 finish
