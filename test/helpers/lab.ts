@@ -1,7 +1,6 @@
 // A NAT lab: a "host" namespace that runs kvmnet, an "outside" namespace beyond its uplink, and "guest"
 // namespaces whose veth peer in the host plays the VM's tap. Addresses: guests 192.0.2.0/24, uplink 203.0.113.0/24.
-import { writeFileSync, chmodSync } from "node:fs";
-import { join } from "node:path";
+import { dhcp, writeUdhcpcScript, type Lease } from "./dhcp.js";
 import { hook, Netns, rid, tempConfig, veth } from "./netns.js";
 
 /** The outside host's address, and the host's address on the uplink. */
@@ -22,17 +21,7 @@ export function makeLab(opts: { firewall?: "nftables" | "iptables"; section?: (b
   outside.sh(`ip addr add ${OUTSIDE}/24 dev eth0`);
   const bridge = `kb${rid(6)}`;
   const conf = tempConfig((opts.section ?? natSection)(bridge), opts.firewall ? `firewall = ${opts.firewall}\n` : "");
-  const udhcpcScript = join(conf.dir, "udhcpc.sh");
-  writeFileSync(udhcpcScript, `#!/bin/sh
-case "$1" in
-  bound|renew)
-    ip addr flush dev "$interface"
-    ip addr add "$ip/$mask" dev "$interface"
-    [ -n "$router" ] && ip route replace default via "\${router%% *}"
-    echo "LEASE ip=$ip router=$router dns=$dns" ;;
-esac
-`);
-  chmodSync(udhcpcScript, 0o755);
+  const udhcpcScript = writeUdhcpcScript(conf.dir);
   const guests: Netns[] = [];
   return {
     host, outside, bridge, conf, guests,
@@ -49,10 +38,8 @@ esac
       return hook(host, program, tap, conf.file, env);
     },
     /** DHCP in a guest with busybox udhcpc; returns the lease line's fields or null. */
-    dhcp(g: Netns): { ip: string; router: string; dns: string } | null {
-      const r = g.tryRun("busybox", ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", udhcpcScript], { timeout: 30_000 });
-      const m = /LEASE ip=(\S+) router=(\S*) dns=(\S*)/.exec(String(r.stdout));
-      return m ? { ip: m[1]!, router: m[2]!, dns: m[3]! } : null;
+    dhcp(g: Netns): Lease | null {
+      return dhcp(g, udhcpcScript);
     },
     /** True when a guest gets a ping reply from ADDRESS. */
     ping(g: Netns, address: string): boolean {

@@ -1,8 +1,7 @@
 // The lab of the model tests: a "host" namespace that runs kvmnet, an "outside" namespace beyond its uplink
 // (up0, 203.0.113.0/24), optionally a "side" namespace on another host interface (side0, 198.51.100.0/24),
 // and "guest" namespaces whose veth peer in the host plays the VM's tap. Guests live in 192.0.2.0/24.
-import { chmodSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dhcp, writeUdhcpcScript, type Lease } from "../helpers/dhcp.js";
 import { hook, Netns, rid, tempConfig, veth } from "../helpers/netns.js";
 
 /** Addresses of the lab. */
@@ -27,17 +26,7 @@ export function makeLab(opts: { body: (bridge: string) => string; firewall?: "nf
   }
   const bridge = `kb${rid(6)}`;
   const conf = tempConfig(opts.body(bridge), opts.firewall ? `firewall = ${opts.firewall}\n` : "");
-  const udhcpc = join(conf.dir, "udhcpc.sh");
-  writeFileSync(udhcpc, `#!/bin/sh
-case "$1" in
-  bound|renew)
-    ip addr flush dev "$interface"
-    ip addr add "$ip/$mask" dev "$interface"
-    [ -n "$router" ] && ip route replace default via "\${router%% *}"
-    echo "LEASE ip=$ip router=$router dns=$dns" ;;
-esac
-`);
-  chmodSync(udhcpc, 0o755);
+  const udhcpc = writeUdhcpcScript(conf.dir);
   const guests: Netns[] = [];
   return {
     host, outside, side, bridge, conf, guests,
@@ -54,10 +43,8 @@ esac
       return hook(host, program, tap, conf.file, env);
     },
     /** DHCP in a guest with busybox udhcpc: the lease's fields, or null. */
-    dhcp(g: Netns): { ip: string; router: string; dns: string } | null {
-      const r = g.tryRun("busybox", ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", udhcpc], { timeout: 30_000 });
-      const m = /LEASE ip=(\S+) router=(\S*) dns=(\S*)/.exec(String(r.stdout));
-      return m ? { ip: m[1]!, router: m[2]!, dns: m[3]! } : null;
+    dhcp(g: Netns): Lease | null {
+      return dhcp(g, udhcpc);
     },
     destroy() {
       conf.cleanup();

@@ -1,19 +1,10 @@
 // Table of good and bad config files: each bad one must name the right line and key.
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/errors.js";
+import { problems } from "../helpers/problems.js";
 import { parseConfig } from "../../src/config/validate.js";
 
 const NAT = "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\n";
 
-function problems(text: string): string[] {
-  try {
-    parseConfig("/etc/kvmnet.conf", text);
-    return [];
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return e.problems.map((p) => `${p.line}: ${p.key}: ${p.message}`);
-  }
-}
 
 describe("good configs", () => {
   it("parses the contract's example NAT network with every key", () => {

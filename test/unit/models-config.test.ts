@@ -1,23 +1,14 @@
 // The non-NAT models in pure code: config keys they add (@default-route, vlan without uplink), and the
 // decisions that differ from NAT (no IPv6 on closed bridges, host ports not counted as VMs).
 import { describe, expect, it } from "vitest";
+import { problems } from "../helpers/problems.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { ConfigError } from "../../src/errors.js";
 import { decideDown, decideNetworkUp } from "../../src/decide/network.js";
 import type { ObservedAll } from "../../src/observe/mode.js";
 import { defaultRouteDevices } from "../../src/observe/default-route.js";
 import { parseRoutes } from "../../src/observe/routes.js";
 import { bridgeMac } from "../../src/render/names.js";
 
-function problems(text: string): string[] {
-  try {
-    parseConfig("/etc/kvmnet.conf", text);
-    return [];
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return e.problems.map((p) => `${p.line}: ${p.key}: ${p.message}`);
-  }
-}
 
 describe("config of the bridge models", () => {
   it("bridge = @default-route is accepted for mode bridge only, and alone", () => {
