@@ -82,17 +82,5 @@ export function dropRules(ns: Netns, firewall: "nftables" | "iptables", name: st
   else ns.sh(`iptables -D FORWARD -j KVMNET-FWI-${name}; iptables -D FORWARD -j KVMNET-FWO-${name}; iptables -D INPUT -j KVMNET-INP-${name} 2>/dev/null || true`);
 }
 
-/** Start a TCP server in NS on port 7777 that tells each client the address it sees; returns stop(). */
-export async function startEchoAddress(ns: Netns): Promise<() => void> {
-  const child = ns.spawn("node", ["-e", "require('net').createServer(s=>s.end(s.remoteAddress.replace('::ffff:','')+'\\n')).listen(7777,()=>console.log('ready'))"]);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.once("data", () => resolve());
-    child.once("exit", () => reject(new Error("echo server exited")));
-  });
-  return () => { child.kill("SIGTERM"); };
-}
-
-/** The address SERVER's echo server sees when NS connects to it. */
-export function seenAs(ns: Netns, server: string): string {
-  return String(ns.tryRun("busybox", ["nc", "-w", "2", server, "7777"], { timeout: 10_000 }).stdout).trim();
-}
+/** The echo server of the outside, shared with the NAT lab. */
+export { seenAs, startEchoAddress } from "../helpers/lab.js";
