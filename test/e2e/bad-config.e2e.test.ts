@@ -4,12 +4,15 @@ import { chmodSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Netns, tempConfig } from "../helpers/netns.js";
 import { nsState } from "../netns/models-lab.js";
-import { boot, CASE_TIMEOUT, explain, inTurn, prepare, type E2E } from "./guests.js";
+import { boot, stopAll, CASE_TIMEOUT, explain, inTurn, prepare, type E2E } from "./guests.js";
 
 let e: E2E;
 const cleanups: (() => void)[] = [];
 beforeAll(async () => { e = await prepare(); }, CASE_TIMEOUT);
-afterEach(() => { while (cleanups.length) cleanups.pop()!(); });
+afterEach(async () => {
+  await stopAll();
+  while (cleanups.length) cleanups.pop()!();
+});
 
 interface Case {
   what: string;

@@ -48,7 +48,7 @@ export function boot(e: E2E, host: Netns, g: LabGuest): GuestHandle {
   const append = [...(rest.append ?? [])];
   if (fetch) append.push(`kvmnet.fetch=${fetch.join(",")}`);
   if (watch) append.push(`kvmnet.watch=${watch.targets.join(",")}`, `kvmnet.watchsecs=${watch.secs}`);
-  return bootGuest({
+  const handle = bootGuest({
     ...rest,
     append,
     kernel: e.kernel,
@@ -60,6 +60,18 @@ export function boot(e: E2E, host: Netns, g: LabGuest): GuestHandle {
     tries: g.tries ?? 3,
     timeoutMs: g.timeoutMs ?? 180_000,
   });
+  running.add(handle);
+  void handle.result.then(() => running.delete(handle));
+  return handle;
+}
+
+const running = new Set<GuestHandle>();
+
+/** Stop every guest boot() started that is still running, and wait for their QEMUs (and downscripts). */
+export async function stopAll(): Promise<void> {
+  const left = [...running];
+  for (const g of left) g.kill();
+  await Promise.all(left.map((g) => g.result));
 }
 
 /** Console and stderr of a guest, for assertion messages. */

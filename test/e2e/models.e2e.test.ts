@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { dropRules, HOST_UP, makeLab, OUTSIDE, pings, startEchoAddress, type Lab } from "../netns/models-lab.js";
-import { boot, CASE_TIMEOUT, DHCP_EXCHANGE_MAX_MS, explain, fetched, inTurn, prepare, record, recorded, table, type E2E } from "./guests.js";
+import { boot, stopAll, CASE_TIMEOUT, DHCP_EXCHANGE_MAX_MS, explain, fetched, inTurn, prepare, record, recorded, table, type E2E } from "./guests.js";
 import { startSegmentDhcp, type SegmentDhcp } from "./segment-dhcp.js";
 
 let e: E2E;
@@ -15,6 +15,7 @@ let lab: Lab | undefined;
 const stops: (() => unknown)[] = [];
 beforeAll(async () => { e = await prepare(); }, CASE_TIMEOUT);
 afterEach(async () => {
+  await stopAll();
   while (stops.length) await stops.pop()!();
   lab?.destroy();
   lab = undefined;
@@ -46,7 +47,6 @@ describe("isolated", () => {
     // A host address the guests can ARP for (the host answers ARP for any of its addresses): their gateway.
     h.sh("ip addr add 192.0.2.254/32 dev lo");
     const a = boot(e, h, { ...closed(lab), tap: "vm-a", ip: "192.0.2.11/24", wait: 300 });
-    stops.push(() => { a.kill(); return a.result; });
     await a.waitForResult("static");
     h.sh(`ip route add 192.0.2.0/24 dev ${lab.bridge}`);
     const r = await boot(e, h, { ...closed(lab), tap: "vm-b", ip: "192.0.2.12/24,gw=192.0.2.254", ping: ["192.0.2.11", "192.0.2.254", HOST_UP, OUTSIDE] }).result;
@@ -69,7 +69,6 @@ describe("host-only", () => {
     const h = lab.host;
     openHost(lab);
     const a = boot(e, h, { ...closed(lab), tap: "vm-a", ip: "dhcp", hostname: "alpha", wait: 300 });
-    stops.push(() => { a.kill(); return a.result; });
     const lease = (await a.waitForResult("lease")).fields;
     expect(lease.ip).toMatch(/^192\.0\.2\.1([0-4]\d|50)\/24$/);
     expect(lease).toMatchObject({ router: "", dns: "192.0.2.1", server: "192.0.2.1" });
@@ -98,7 +97,6 @@ describe("routed", () => {
     lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UP}`);
     stops.push(await startEchoAddress(lab.outside));
     const g = boot(e, lab.host, { ...generic(lab), tap: "vm0", ip: "dhcp", ping: ["192.0.2.1", OUTSIDE], fetch: [`${OUTSIDE}:7777`], wait: 300 });
-    stops.push(() => { g.kill(); return g.result; });
     const ip = (await g.waitForResult("lease")).fields.ip!.split("/")[0]!;
     await g.waitForResult("fetch");
     expect(pings(lab.outside, ip)).toBe(true);

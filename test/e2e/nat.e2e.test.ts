@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeLab, OUTSIDE, HOST_UP, startEchoAddress, type Lab } from "../netns/models-lab.js";
 import { makeBridgeNetns } from "../vm/netns.js";
 import { bootGuest } from "../vm/initramfs.js";
-import { boot, CASE_TIMEOUT, DHCP_EXCHANGE_MAX_MS, explain, fetched, inTurn, prepare, record, recorded, table, watched, type E2E } from "./guests.js";
+import { boot, stopAll, CASE_TIMEOUT, DHCP_EXCHANGE_MAX_MS, explain, fetched, inTurn, prepare, record, recorded, table, watched, type E2E } from "./guests.js";
 
 const GATEWAY = "192.0.2.1";
 const WEB_MAC = "52:54:00:00:0a:0a";
@@ -23,7 +23,8 @@ let e: E2E;
 let lab: Lab | undefined;
 let stopEcho: (() => void) | undefined;
 beforeAll(async () => { e = await prepare(); }, CASE_TIMEOUT);
-afterEach(() => {
+afterEach(async () => {
+  await stopAll();
   stopEcho?.();
   stopEcho = undefined;
   lab?.destroy();
@@ -58,23 +59,19 @@ describe("nat with nftables", () => {
   it("a host.NAME static lease is honoured; a guest resolves another guest's name through kvmnet's DNS", () => inTurn(async () => {
     lab = makeLab({ body });
     const alpha = boot(e, lab.host, { ...nat(lab), tap: "vm-alpha", ip: "dhcp", hostname: "alpha", wait: 300 });
-    try {
-      const alphaIp = (await alpha.waitForResult("lease")).fields.ip!.split("/")[0]!;
-      const r = await boot(e, lab.host, {
-        ...nat(lab), tap: "vm-web", mac: WEB_MAC, ip: "dhcp", hostname: "web",
-        resolve: ["alpha", "web"], ping: [alphaIp],
-      }).result;
-      const row = record("nat host.web + names", "web", r);
-      expect(row.dhcpMs, explain(r)).toBeLessThan(DHCP_EXCHANGE_MAX_MS);
-      expect(r.lease?.ip, explain(r)).toBe("192.0.2.10/24");
-      // "alpha" is known only from alpha's own DHCP request; "web" from the config's host.web.
-      expect(r.resolved, explain(r)).toEqual({ alpha: alphaIp, web: "192.0.2.10" });
-      expect(r.pings).toEqual({ [alphaIp]: true });
-    } finally {
-      alpha.kill();
-    }
+    const alphaIp = (await alpha.waitForResult("lease")).fields.ip!.split("/")[0]!;
+    const r = await boot(e, lab.host, {
+      ...nat(lab), tap: "vm-web", mac: WEB_MAC, ip: "dhcp", hostname: "web",
+      resolve: ["alpha", "web"], ping: [alphaIp],
+    }).result;
+    alpha.kill();
     const ra = await alpha.result;
+    expect(record("nat host.web + names", "web", r).dhcpMs, explain(r)).toBeLessThan(DHCP_EXCHANGE_MAX_MS);
     record("nat host.web + names", "alpha", ra);
+    expect(r.lease?.ip, explain(r)).toBe("192.0.2.10/24");
+    // "alpha" is known only from alpha's own DHCP request; "web" from the config's host.web.
+    expect(r.resolved, explain(r)).toEqual({ alpha: alphaIp, web: "192.0.2.10" });
+    expect(r.pings).toEqual({ [alphaIp]: true });
     expect(ra.lease?.ip, explain(ra)).toMatch(inRange);
   }), CASE_TIMEOUT);
 
@@ -85,23 +82,16 @@ describe("nat with nftables", () => {
     // take this one and change it when the guest leaves (FIELD-NOTES 12). QEMU opens the existing tap.
     h.sh("ip tuntap add dev vm-a mode tap && ip link set vm-a address 02:00:00:00:00:01");
     const a = boot(e, h, { ...nat(lab), tap: "vm-a", ip: "dhcp", hostname: "a", wait: 300 });
-    let rb;
-    let brMac = "";
-    try {
-      await a.waitForResult("lease");
-      brMac = h.sh(`cat /sys/class/net/${lab.bridge}/address`);
-      const b = boot(e, h, { ...nat(lab), tap: "vm-b", ip: "dhcp", hostname: "b", watch: { targets: [GATEWAY, OUTSIDE], secs: 12 } });
-      await b.waitForResult("watch-start");
-      await new Promise((r) => setTimeout(r, 2000));
-      a.kill();
-      const ra = await a.result;
-      record("nat one of two stops", "a", ra);
-      // qemu-natdown ran: a's tap left the bridge, b's is still there.
-      expect(h.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("vm-b");
-      rb = await b.result;
-    } finally {
-      a.kill();
-    }
+    await a.waitForResult("lease");
+    const brMac = h.sh(`cat /sys/class/net/${lab.bridge}/address`);
+    const b = boot(e, h, { ...nat(lab), tap: "vm-b", ip: "dhcp", hostname: "b", watch: { targets: [GATEWAY, OUTSIDE], secs: 12 } });
+    await b.waitForResult("watch-start");
+    await new Promise((r) => setTimeout(r, 2000));
+    a.kill();
+    record("nat one of two stops", "a", await a.result);
+    // qemu-natdown ran: a's tap left the bridge, b's is still there.
+    expect(h.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("vm-b");
+    const rb = await b.result;
     expect(record("nat one of two stops", "b", rb).dhcpMs, explain(rb)).toBeLessThan(DHCP_EXCHANGE_MAX_MS);
     expect(h.sh(`cat /sys/class/net/${lab.bridge}/address`)).toBe(brMac);
     for (const ip of [GATEWAY, OUTSIDE]) {
