@@ -7,4 +7,11 @@ bash scripts/deps.sh
 # left out of the lock), so install from the lock with `npm install`.
 npm install --no-audit --no-fund --loglevel=error
 npm run typecheck
-npm test
+report=$(mktemp)
+status=0
+npm test -- --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+# One plain closing line with the counts, whatever reads this log.
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' "$report" || true
+rm -f "$report"
+exit "$status"
