@@ -2,7 +2,7 @@
 // lease with no router, reach the host and each other, and nothing beyond, while a NAT network on the same
 // host has turned forwarding on.
 import { afterEach, describe, expect, it } from "vitest";
-import { dropRules, HOST_UP, makeLab, nsState, OUTSIDE, pings, type Lab } from "./models-lab.js";
+import { dropRules, HOST_UP, makeLab, OUTSIDE, pings, type Lab, expectTwiceNoChange } from "./models-lab.js";
 
 const body = (br: string) => `[ho]
 mode = host-only
@@ -24,14 +24,7 @@ describe.each(["nftables", "iptables"] as const)("host-only with %s", (firewall)
   it("twice changes nothing the second time; one dnsmasq; no IPv6 on the bridge; forwarding left alone", () => {
     lab = makeLab({ firewall, body });
     lab.addGuest("vm0");
-    const first = lab.hook("qemu-ifup-isolated", "vm0", { KVMNET_VERBOSE: "1" });
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/dnsmasq --conf-file=/);
-    const before = nsState(lab.host, lab.conf.stateDir);
-    const second = lab.hook("qemu-ifup-isolated", "vm0", { KVMNET_VERBOSE: "1" });
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toBe("");
-    expect(nsState(lab.host, lab.conf.stateDir)).toBe(before);
+    expectTwiceNoChange(lab, "qemu-ifup-isolated", "vm0", /dnsmasq --conf-file=/);
     const h = lab.host;
     expect(h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toMatch(/inet 192\.0\.2\.1\/24/);
     expect(h.sh(`cat /proc/sys/net/ipv6/conf/${lab.bridge}/disable_ipv6`)).toBe("1");

@@ -1,7 +1,7 @@
 // mode = isolated through qemu-ifup-isolated, in real namespaces with both firewall backends: guests reach
 // each other and nothing else, even with the host forwarding and routing their subnet for someone else.
 import { afterEach, describe, expect, it } from "vitest";
-import { dropRules, HOST_UP, makeLab, nsState, OUTSIDE, pings, type Lab } from "./models-lab.js";
+import { dropRules, HOST_UP, makeLab, nsState, OUTSIDE, pings, type Lab, expectTwiceNoChange } from "./models-lab.js";
 
 const section = (br: string, extra = "") => `[iso]\nmode = isolated\nbridge = ${br}\n${extra}`;
 
@@ -12,14 +12,7 @@ describe.each(["nftables", "iptables"] as const)("isolated with %s", (firewall) 
   it("twice changes nothing the second time; the bridge has no host address and no IPv6", () => {
     lab = makeLab({ firewall, body: (br) => section(br) });
     lab.addGuest("vm0");
-    const first = lab.hook("qemu-ifup-isolated", "vm0", { KVMNET_VERBOSE: "1" });
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/link add name/);
-    const before = nsState(lab.host, lab.conf.stateDir);
-    const second = lab.hook("qemu-ifup-isolated", "vm0", { KVMNET_VERBOSE: "1" });
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toBe("");
-    expect(nsState(lab.host, lab.conf.stateDir)).toBe(before);
+    expectTwiceNoChange(lab, "qemu-ifup-isolated", "vm0", /link add name/);
     const h = lab.host;
     expect(h.sh(`ip -o link show vm0`)).toMatch(new RegExp(`master ${lab.bridge} `));
     expect(h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toBe("");

@@ -1,6 +1,7 @@
 // The lab of the model tests: a "host" namespace that runs kvmnet, an "outside" namespace beyond its uplink
 // (up0, 203.0.113.0/24), optionally a "side" namespace on another host interface (side0, 198.51.100.0/24),
 // and "guest" namespaces whose veth peer in the host plays the VM's tap. Guests live in 192.0.2.0/24.
+import { expect } from "vitest";
 import { dhcp, writeUdhcpcScript, type Lease } from "../helpers/dhcp.js";
 import { hook, Netns, rid, tempConfig, veth } from "../helpers/netns.js";
 
@@ -84,3 +85,16 @@ export function dropRules(ns: Netns, firewall: "nftables" | "iptables", name: st
 
 /** The echo server of the outside, shared with the NAT lab. */
 export { seenAs, startEchoAddress } from "../helpers/lab.js";
+
+/** Run PROGRAM TAP twice in the lab's host: the first run logs a change matching FIRST, the second logs
+ *  nothing and leaves the namespace byte-identical. */
+export function expectTwiceNoChange(lab: { host: Netns; conf: { stateDir: string }; hook: (p: string, t: string, e?: Record<string, string>) => { code: number | undefined; stderr: string } }, program: string, tap: string, first: RegExp): void {
+  const one = lab.hook(program, tap, { KVMNET_VERBOSE: "1" });
+  expect(one.code, one.stderr).toBe(0);
+  expect(one.stderr).toMatch(first);
+  const before = nsState(lab.host, lab.conf.stateDir);
+  const two = lab.hook(program, tap, { KVMNET_VERBOSE: "1" });
+  expect(two.code, two.stderr).toBe(0);
+  expect(two.stderr).toBe("");
+  expect(nsState(lab.host, lab.conf.stateDir)).toBe(before);
+}

@@ -1,7 +1,7 @@
 // mode = routed through the generic qemu-ifup, in real namespaces with both firewall backends: forwarding
 // without NAT, so the outside sees the guests' own addresses and can reach them; only through the uplink.
 import { afterEach, describe, expect, it } from "vitest";
-import { HOST_SIDE, HOST_UP, makeLab, nsState, OUTSIDE, pings, seenAs, SIDE, startEchoAddress, type Lab } from "./models-lab.js";
+import { HOST_SIDE, HOST_UP, makeLab, OUTSIDE, pings, seenAs, SIDE, startEchoAddress, type Lab, expectTwiceNoChange } from "./models-lab.js";
 
 const body = (br: string) => `[rt]
 mode = routed
@@ -18,14 +18,7 @@ describe.each(["nftables", "iptables"] as const)("routed with %s", (firewall) =>
   it("twice changes nothing the second time; forwarding on, no NAT rule anywhere", () => {
     lab = makeLab({ firewall, body, side: true });
     lab.addGuest("vm0");
-    const first = lab.hook("qemu-ifup", "vm0", { KVMNET_VERBOSE: "1" });
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/ip_forward/);
-    const before = nsState(lab.host, lab.conf.stateDir);
-    const second = lab.hook("qemu-ifup", "vm0", { KVMNET_VERBOSE: "1" });
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toBe("");
-    expect(nsState(lab.host, lab.conf.stateDir)).toBe(before);
+    expectTwiceNoChange(lab, "qemu-ifup", "vm0", /ip_forward/);
     expect(lab.host.sh("cat /proc/sys/net/ipv4/ip_forward")).toBe("1");
     expect(lab.host.sh("nft list ruleset")).not.toMatch(/masquerade|snat|nat hook/);
     // A routed bridge keeps IPv6 as the host configures it (only isolated and host-only turn it off).
