@@ -3,9 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-# `npm ci` refuses lock files written by npm 11 here (optional rollup binaries for other platforms are
-# left out of the lock), so install from the lock with `npm install`.
-npm install --no-audit --no-fund --loglevel=error
+npm ci --no-audit --no-fund --loglevel=error
 npm run typecheck
 report=$(mktemp)
 status=0
