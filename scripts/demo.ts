@@ -6,7 +6,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { bootGuest, buildGuestInitramfs } from "../test/vm/initramfs.js";
-import { stopDnsmasqIn } from "../test/helpers/netns.js";
+import { stopDnsmasqIn, Netns } from "../test/helpers/netns.js";
+import { startEchoAddress } from "../test/helpers/lab.js";
 
 const root = resolve(import.meta.dirname, "..");
 const id = process.pid.toString(36);
@@ -47,6 +48,8 @@ async function main(): Promise<number> {
   say(`kvmnet.conf (${conf})`);
   process.stdout.write(CONFIG);
 
+  // The outside runs a TCP server that answers each client with the address it sees the client as.
+  const stopEcho = await startEchoAddress(Netns.attach(outside));
   const boot = await buildGuestInitramfs(process.env.KVMNET_VM_CACHE ?? "/tmp/kvmnet-vm-cache");
   const natup = join(root, "dist/qemu-natup.cjs");
   const natdown = join(root, "dist/qemu-natdown.cjs");
@@ -55,23 +58,27 @@ async function main(): Promise<number> {
   const guest = bootGuest({
     ...boot, tap: "vnet0", script: natup, downscript: natdown, netns: host, env: { KVMNET_CONFIG: conf },
     mac: "52:54:00:12:34:56", ip: "dhcp", hostname: "web", ping: ["192.0.2.1", "203.0.113.2"], resolve: ["web"], wait: 6,
+    append: ["kvmnet.fetch=203.0.113.2:7777"],
   });
   await guest.waitForResult("done", 120_000).catch(() => undefined);
   say("kvmnet status (while the guest is still running)");
   process.stdout.write(inHost("node", join(root, "dist/kvmnet.cjs"), "status"));
   const r = await guest.result;
+  stopEcho();
+  const seen = r.results.find((x) => x.kind === "fetch")?.args[1];
   say("what the guest saw");
   const lines = [
     `lease:        ${r.lease ? `${r.lease.ip} router ${r.lease.router} dns ${r.lease.dns}` : "NONE"}`,
     `network ready ${r.networkReadyMs !== undefined ? `${(r.networkReadyMs / 1000).toFixed(1)} s after QEMU started` : "never"}`,
     ...Object.entries(r.pings).map(([a, ok]) => `ping ${a.padEnd(12)} ${ok ? "ok" : "FAILED"}${a === "203.0.113.2" ? "  (the outside, through NAT)" : "  (the gateway)"}`),
     ...Object.entries(r.resolved).map(([n, a]) => `resolve ${n.padEnd(9)} ${a ?? "FAILED"}  (kvmnet's dnsmasq)`),
+    `the outside saw the guest as ${seen ?? "NOTHING"}  (the host's uplink address: NAT)`,
   ];
   process.stdout.write(lines.map((l) => `  ${l}\n`).join(""));
   say("after the guest powered off (qemu-natdown ran; teardown = when-idle removed the network)");
   process.stdout.write(inHost("node", join(root, "dist/kvmnet.cjs"), "status"));
-  const ok = !!r.lease && r.lease.ip?.startsWith("192.0.2.10/") && Object.values(r.pings).every(Boolean) && r.resolved.web === "192.0.2.10";
-  say(ok ? "OK: the guest got its static lease, reached the gateway and the outside, and resolved its name" : "FAILED: see above");
+  const ok = !!r.lease && r.lease.ip?.startsWith("192.0.2.10/") && Object.values(r.pings).every(Boolean) && r.resolved.web === "192.0.2.10" && seen === "203.0.113.1";
+  say(ok ? "OK: the guest got its static lease, reached the gateway and the outside (seen as the host), and resolved its name" : "FAILED: see above");
   return ok ? 0 : 1;
 }
 

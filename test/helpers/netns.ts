@@ -25,6 +25,11 @@ export class Netns {
     return ns;
   }
 
+  /** A namespace made by someone else (the demo), to run commands in; destroy() still deletes it. */
+  static attach(name: string): Netns {
+    return new Netns(name);
+  }
+
   /** Run a command inside; throws on failure. */
   run(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
     return execaSync("ip", ["netns", "exec", this.name, cmd, ...args], { env: opts.env, input: opts.input });
