@@ -19,7 +19,8 @@ function applyStep(exec: Exec, s: Step): void {
       run(exec, "nft", ["-f", "-"], s.script);
       return;
     case "iptables":
-      run(exec, "iptables-restore", ["--noflush"], s.script);
+      // --wait: with legacy iptables, another network's hook may hold the xtables lock right now.
+      run(exec, "iptables-restore", ["--noflush", "--wait"], s.script);
       return;
     case "sysctl":
       writeFileSync(s.path, s.value);

@@ -18,7 +18,7 @@ export function showStep(s: Step): string {
     case "ip": return s.lines.length === 1 ? `ip ${s.lines[0]}` : `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
     case "sysctl": return `echo ${s.value} > ${s.path}`;
     case "nft": return `nft -f - <<'EOF'\n${s.script.trimEnd()}\nEOF`;
-    case "iptables": return `iptables-restore --noflush <<'EOF'\n${s.script.trimEnd()}\nEOF`;
+    case "iptables": return `iptables-restore --noflush --wait <<'EOF'\n${s.script.trimEnd()}\nEOF`;
     case "mkdir": return `mkdir -p ${s.path}`;
     case "write": return `cat > ${s.path} <<'EOF'\n${s.content.trimEnd()}\nEOF`;
     case "unlink": return `rm -f ${s.path}`;
