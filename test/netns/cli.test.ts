@@ -32,7 +32,7 @@ const natSection = (br: string, extra = "") =>
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
 /** What `up` may change, as text: links, addresses, rules, dnsmasq files. */
 const snapshot = (ns: Netns, c: Conf) =>
-  ns.sh(`ip -br link; ip -br addr; nft list ruleset; iptables-save | grep -v '^#'; cat /proc/sys/net/ipv4/ip_forward; ls ${c.dir}/run 2>/dev/null || true`);
+  ns.sh(`ip -br link; ip -br addr; nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'; iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]/[]/'; cat /proc/sys/net/ipv4/ip_forward; ls ${c.dir}/run 2>/dev/null || true`);
 
 describe("kvmnet check", () => {
   it("lists every problem with FILE:LINE: KEY, exit 2; a good file exits 0", () => {

@@ -71,7 +71,7 @@ export function nsState(ns: Netns, stateDir?: string, rules = true): string {
     ns.sh("ip addr show | grep -v valid_lft | sed 's/ tentative//'"),
     ns.sh("ip route show table all | grep -v '^local fe80' || true"),
     ns.sh("cat /proc/sys/net/ipv4/ip_forward"),
-    rules ? ns.sh("nft list ruleset") : ns.sh("nft list tables | grep kvmnet || true"),
+    rules ? ns.sh("nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'") : ns.sh("nft list tables | grep kvmnet || true"),
     ns.sh(`iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' ${rules ? "" : "| grep KVMNET "}|| true`),
     stateDir ? ns.sh(`ls -la --time-style=+ ${stateDir} 2>/dev/null || true`) : "",
   ].join("\n----\n");
