@@ -92,7 +92,7 @@ export function guestPorts(net: Network, ports: string[]): string[] {
 async function locked(config: Config, net: Network, decide: (o: ObservedAll) => Step[], exec: Exec, verbose?: boolean, up = false) {
   return withLock(lockName(config.stateDir, net.name), () => {
     let done = 0;
-    if (up) ensureUplinkBridge(exec, net, (line) => { done++; if (verbose) out(line); });
+    if (up) ensureUplinkBridge(exec, config, net, (line) => { done++; if (verbose) out(line); });
     const steps = decide(observeAll(exec, config, net));
     for (const s of steps) {
       if (verbose) out(showStep(s));

@@ -3,12 +3,16 @@ import type { Config, Network } from "../config/types.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { overlaps, subnetOf } from "../ipv4.js";
 import { badName } from "../names.js";
-import { readAddresses, readLink } from "../observe/links.js";
+import type { Exec } from "../apply/exec.js";
+import { readLink } from "../observe/links.js";
+import { observeTap } from "../observe/tap.js";
 import { readRoutes, type Route } from "../observe/routes.js";
 import { bridgeModeProblems } from "./bridge-mode.js";
 
-/** Refuse a TAP that is missing (when it must exist), misnamed, or one of the host's own interfaces. */
-export function checkTap(config: Config, tap: string, mustExist: boolean): void {
+/** Refuse a TAP that is missing (when it must exist), misnamed, one of the host's own interfaces (whatever
+ *  its link state: a NIC without carrier or admin-down still holds the host's subnet), or one that cannot
+ *  take NET's MTU. NET is given when the TAP is to be attached. */
+export function checkTap(config: Config, tap: string, mustExist: boolean, exec: Exec, net?: Network): void {
   const why = badName(tap);
   if (why) throw new UsageError(`TAP ${why}`);
   const link = readLink(tap);
@@ -23,8 +27,12 @@ export function checkTap(config: Config, tap: string, mustExist: boolean): void 
     if (n.uplink === tap) refuse(`is the uplink of network ${n.name}`);
     if (n.trunk === tap || (n.trunk && n.vlan && tap === `${n.trunk}.${n.vlan}`)) refuse(`is the trunk of network ${n.name}`);
   }
-  const addrs = readAddresses().get(tap);
-  if (addrs?.length) refuse(`carries the address ${addrs.join(", ")}`);
+  if (!mustExist) return; // going down: detaching a port of our bridge is always safe
+  const facts = observeTap(exec, tap, net?.mtu);
+  if (facts.addresses.length) refuse(`carries the address ${facts.addresses.join(", ")}`);
+  if (net?.mtu && facts.maxMtu !== null && net.mtu > facts.maxMtu) {
+    throw new ConfigError([{ file: config.file, line: net.lines.mtu ?? 0, key: "mtu", message: `${net.mtu} is more than ${tap} takes (at most ${facts.maxMtu}); choose mtu = ${facts.maxMtu} or less` }]);
+  }
 }
 
 /** Refuse a network whose subnet the host routes through another interface, or whose bridge is no bridge. */

@@ -6,13 +6,14 @@ import { withLock, lockName } from "../apply/lock.js";
 import { configPath, loadConfig } from "../config/load.js";
 import { decideDown, decideUp } from "../decide/network.js";
 import { showStep } from "../decide/steps.js";
-import { UsageError } from "../errors.js";
+import { CommandError, UsageError } from "../errors.js";
 import { observeNetwork } from "../observe/network.js";
 import { resolveBridge, resolveBridgeOr } from "../observe/default-route.js";
 import { observeMode } from "../observe/mode.js";
 import { ensureUplinkBridge } from "../apply/uplink.js";
 import { HOOKS, type HookName } from "../programs.js";
 import { selectNetwork } from "../select.js";
+import { undoColdStart } from "./cold-undo.js";
 import { checkNetwork, checkTap } from "./preflight.js";
 
 /** How a hook was invoked. */
@@ -35,20 +36,28 @@ export function hookUsage(program: HookName): string {
 export async function runHook(call: HookCall): Promise<void> {
   const { program, args, env } = call;
   if (args.length !== 1 || args[0]!.startsWith("-")) throw new UsageError(`expects exactly one argument, the TAP (see ${program} --help)`);
-  const tap = args[0]!;
+  const up = HOOKS[program].action === "up";
+  // libvirt runs the downscript after closing the tap, sometimes with the literal argument "(null)": going
+  // down, that is a tap already gone, as is any missing one.
+  const tap = !up && args[0] === "(null)" ? "" : args[0]!;
   const exec = call.exec ?? realExec;
   const config = loadConfig(configPath(env));
   const picked = selectNetwork(config, { program, tap, envNet: env.KVMNET_NETWORK, suffixNet: call.suffixNet });
-  const up = HOOKS[program].action === "up";
   // Going down, a default route that moved away from the bridge must not keep a VM's tap attached.
   const net = up ? resolveBridge(config, picked) : resolveBridgeOr(config, picked);
-  checkTap(config, tap, up);
+  if (tap) checkTap(config, tap, up, exec, net);
   if (up) checkNetwork(config, net);
   await withLock(lockName(config.stateDir, net.name), () => {
-    if (up) ensureUplinkBridge(exec, net, call.log);
-    const obs = { ...observeNetwork(exec, config, net, tap), mode: observeMode(net) };
+    if (up) ensureUplinkBridge(exec, config, net, call.log);
+    const obs = { ...observeNetwork(exec, config, net, tap || undefined), mode: observeMode(net) };
     const steps = up ? decideUp(config, net, obs) : decideDown(config, net, obs, tap);
     for (const s of steps) call.log?.(showStep(s));
-    applySteps(exec, steps);
+    try {
+      applySteps(exec, steps);
+    } catch (e) {
+      // Cold: the bridge was not there, so all of the network is this run's doing (bridge mode: the admin's).
+      const cold = up && obs.bridge === null && net.mode !== "bridge";
+      throw cold && e instanceof CommandError ? undoColdStart(exec, config, net, steps, e, call.log) : e;
+    }
   });
 }

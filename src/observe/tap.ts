@@ -1,0 +1,46 @@
+// What a hook must know of the interface it was given before touching it: its addresses whatever its link
+// state, and the largest MTU it takes. getifaddrs (os.networkInterfaces) lists only interfaces that are up
+// and running, so an admin-down or carrier-less NIC would look address-free; then one `ip` tells.
+import { readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
+import { showCommand, type Exec } from "../apply/exec.js";
+import { CommandError } from "../errors.js";
+
+/** The interface as the preflight check sees it. */
+export interface TapFacts {
+  /** IPv4 and global IPv6 addresses as CIDR (link-local IPv6 does not count: every port that is up has one). */
+  addresses: string[];
+  /** The device's largest MTU, or null when not read (nothing asked for more than its current MTU). */
+  maxMtu: number | null;
+}
+
+const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+
+/** Addresses and MTU limit of NAME; WANTMTU above its current MTU makes the limit be read. */
+export function observeTap(exec: Exec, name: string, wantMtu?: number): TapFacts {
+  const flags = parseInt(readFileSync(`/sys/class/net/${name}/flags`, "utf8"), 16);
+  const mtu = Number(readFileSync(`/sys/class/net/${name}/mtu`, "utf8"));
+  const visible = (flags & IFF_UP) !== 0 && (flags & IFF_RUNNING) !== 0;
+  if (visible && !(wantMtu && wantMtu > mtu)) {
+    const addrs = (networkInterfaces()[name] ?? []).filter((a) => a.family === "IPv4" || !isLinkLocal6(a.address));
+    return { addresses: addrs.map((a) => a.cidr ?? a.address), maxMtu: null };
+  }
+  const args = ["-d", "-j", "address", "show", "dev", name];
+  const r = exec.tryRun("ip", args);
+  if (!r.ok) throw new CommandError(showCommand("ip", args), r.code, r.stderr);
+  return parseIpAddressJson(r.stdout);
+}
+
+/** The facts in `ip -d -j address show dev NAME` output. */
+export function parseIpAddressJson(text: string): TapFacts {
+  const [link] = JSON.parse(text) as { max_mtu?: number; addr_info?: { family: string; local: string; prefixlen: number; scope: string }[] }[];
+  const addresses = (link?.addr_info ?? [])
+    .filter((a) => a.family === "inet" || (a.family === "inet6" && a.scope !== "link"))
+    .map((a) => `${a.local}/${a.prefixlen}`);
+  return { addresses, maxMtu: link?.max_mtu ?? null };
+}
+
+function isLinkLocal6(address: string): boolean {
+  return /^fe[89ab]/i.test(address);
+}
