@@ -8,6 +8,7 @@ import { resolveBridgeOr } from "../observe/default-route.js";
 import { parseCommand } from "./args.js";
 import { checkForwardDrop } from "./doctor/forward.js";
 import { checkHostFit } from "./doctor/host.js";
+import { checkInputDrop } from "./doctor/input.js";
 import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js";
 import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";
@@ -19,9 +20,9 @@ const USAGE = `usage: kvmnet doctor [--json]
 
 Check this host for what kvmnet and its configured networks need, and for known conflicts, each with
 its fix: missing tools (ip, nft or iptables, dnsmasq), /dev/net/tun, IPv4 forwarding, a forward chain
-with policy DROP (Docker), br_netfilter with bridge-nf-call-iptables = 1, another process on port 53
-or 67 of a bridge address, NetworkManager managing a kvmnet bridge, a subnet that collides with a
-host route. Reads only; changes nothing.
+with policy DROP (Docker), an input chain with policy DROP (a host firewall: guests get no lease),
+br_netfilter with bridge-nf-call-iptables = 1, another process on port 53 or 67 of a bridge address,
+NetworkManager managing a kvmnet bridge, a subnet that collides with a host route. Reads only; changes nothing.
 Exit 0 when nothing would break a configured network (warnings allowed), 1 when something would.
 
   --json   print {"config","ok","checks":[{"id","level":"ok|warn|fail|skip","message","fix","networks"}]}`;
@@ -35,6 +36,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     checkForwarding(ctx),
     checkBrNetfilter(ctx),
     ...checkForwardDrop(ctx),
+    ...checkInputDrop(ctx),
     ...checkPorts(ctx),
     checkNetworkManager(ctx),
   ];

@@ -1,0 +1,95 @@
+// An input chain whose policy is DROP (a host firewall: nft input policy drop, `iptables -P INPUT DROP`):
+// guests' DHCP and DNS to kvmnet's dnsmasq are dropped there whatever kvmnet's own table accepts, because
+// an accept in one table does not cancel a drop in another. Only reads rulesets.
+import type { Config, Network } from "../../config/types.js";
+import { which } from "./tools.js";
+import type { DoctorContext, Finding } from "./types.js";
+
+/** A base chain on the input hook with policy drop, and the interfaces it lets DHCP through from. */
+export interface InputDrop {
+  family: string;
+  table: string;
+  chain: string;
+  /** Bridges whose DHCP the table accepts ("*" for a rule accepting udp 67 from any interface). */
+  accepts: string[];
+}
+
+// A rule lets DHCP through from IF: `iifname "IF" accept`, optionally narrowed to udp port 67 (alone or in a set).
+const NFT_ACCEPT = /^\s+(?:iifname "?([^"\s]+)"? )?(?:(?:udp|meta l4proto udp) dport (?:67|\{[^}]*\b67\b[^}]*\}) )?(?:counter packets \d+ bytes \d+ )?accept$/;
+
+/** The input-hook chains with policy drop in `nft list ruleset` output (kvmnet's own tables excluded). */
+export function parseNftInputDrops(text: string): InputDrop[] {
+  const out: InputDrop[] = [];
+  let table: InputDrop | null = null;
+  let chain = "";
+  for (const line of text.split("\n")) {
+    const t = /^table (\S+) (\S+) \{/.exec(line);
+    if (t) table = { family: t[1]!, table: t[2]!, chain: "", accepts: [] };
+    const c = /^\s+chain (\S+) \{/.exec(line);
+    if (c) chain = c[1]!;
+    if (!table || table.table.startsWith("kvmnet")) continue;
+    if (/\bhook input\b.*\bpolicy drop;/.test(line)) out.push({ ...table, chain, accepts: table.accepts });
+    const a = NFT_ACCEPT.exec(line);
+    if (a && (a[1] || /dport/.test(line))) table.accepts.push(a[1] ?? "*");
+  }
+  return out.filter((d) => d.family === "ip" || d.family === "inet");
+}
+
+/** The filter table's INPUT chain of iptables-save output when its policy is DROP. */
+export function parseIptablesInputDrop(text: string): InputDrop[] {
+  let table = "";
+  let drop = false;
+  const accepts: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith("*")) table = line.slice(1).trim();
+    if (table !== "filter") continue;
+    if (/^:INPUT DROP\b/.test(line)) drop = true;
+    const a = /^-A \S+ (?:-i (\S+) )?(?:-p udp (?:-m udp --dport 67|-m multiport --dports (?:\d+,)*67(?:,\d+)*) )?-j ACCEPT$/.exec(line);
+    if (a && (a[1] || /--dports? /.test(line))) accepts.push(a[1] ?? "*");
+  }
+  return drop ? [{ family: "ip", table: "filter", chain: "INPUT", accepts }] : [];
+}
+
+/** The networks whose DHCP the chain DROP drops. */
+export function inputAffected(drop: InputDrop, config: Config): Network[] {
+  return config.networks.filter((n) => {
+    if (!n.dhcpRange) return false;
+    if (drop.accepts.includes("*") || drop.accepts.includes(n.bridge)) return false;
+    // With firewall = iptables kvmnet's chain is jumped from the top of this very chain and accepts first.
+    return !(config.firewall === "iptables" && drop.family === "ip" && drop.table === "filter" && drop.chain === "INPUT");
+  });
+}
+
+/** Every input chain with policy drop, from nft and iptables-save, and whose DHCP and DNS it drops. */
+export function checkInputDrop(ctx: DoctorContext): Finding[] {
+  const drops: InputDrop[] = [];
+  let read = 0;
+  if (which("nft", ctx.env)) {
+    const r = ctx.exec.tryRun("nft", ["list", "ruleset"]);
+    if (r.ok) { read++; drops.push(...parseNftInputDrops(r.stdout)); }
+  }
+  if (which("iptables-save", ctx.env)) {
+    const r = ctx.exec.tryRun("iptables-save", ["-t", "filter"]);
+    if (r.ok) { read++; drops.push(...parseIptablesInputDrop(r.stdout)); }
+  }
+  if (!read) return [{ id: "input-drop", level: "skip", message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)" }];
+  // iptables-nft shows the same chain to both tools: keep one.
+  const unique = [...new Map(drops.map((d) => [`${d.family} ${d.table} ${d.chain}`, d])).values()];
+  if (!unique.length) return [{ id: "input-drop", level: "ok", message: "no input chain has policy drop" }];
+  return unique.map((d) => {
+    const hit = ctx.config ? inputAffected(d, ctx.config) : [];
+    const where = `${d.family} ${d.table} chain ${d.chain}`;
+    if (!hit.length) return { id: "input-drop", level: "ok", message: `${where} has policy drop; it lets every kvmnet network's DHCP through` };
+    const brs = hit.map((n) => n.bridge);
+    const ipt = d.family === "ip" && d.table === "filter" && d.chain === "INPUT";
+    const fix = ipt
+      ? brs.map((b) => `iptables -I INPUT -i ${b} -p udp -m multiport --dports 53,67 -j ACCEPT; iptables -I INPUT -i ${b} -p tcp --dport 53 -j ACCEPT`)
+      : brs.map((b) => `nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} udp dport { 53, 67 } accept; nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} tcp dport 53 accept`);
+    return {
+      id: "input-drop", level: "fail", networks: hit.map((n) => n.name),
+      message: `${where} has policy drop: DHCP and DNS from the guests of ${hit.map((n) => n.name).join(", ")} to kvmnet's dnsmasq are dropped there (guests get no lease), whatever kvmnet's own rules allow`,
+      fix: `let the bridge${brs.length > 1 ? "s" : ""} through in that chain (and persist it in your firewall's config): ${fix.join("; ")}` +
+        (ipt && ctx.config?.firewall !== "iptables" ? "; or set firewall = iptables in [global], whose chain is jumped from the top of INPUT" : ""),
+    };
+  });
+}
