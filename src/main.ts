@@ -1,5 +1,6 @@
 // The one entry every program goes through: which program by the name it was run as, errors to exit codes.
 import { basename } from "node:path";
+import { safePath } from "./env.js";
 import { KvmnetError, UsageError } from "./errors.js";
 import { hookUsage, runHook } from "./hook/run.js";
 import { splitProgramName } from "./names.js";
@@ -13,6 +14,7 @@ export async function runMain(fallback: HookName | "kvmnet", argv: string[] = pr
   const named = splitProgramName(basename(argv[1] ?? fallback));
   const program = isHook(named.program) || named.program === "kvmnet" ? named.program : fallback;
   const args = argv.slice(2);
+  process.env.PATH = safePath(process.env.PATH);
   try {
     if (program === "kvmnet") {
       if (!loadCli) throw new UsageError(`this program is ${fallback}; the admin CLI is the program kvmnet`);
