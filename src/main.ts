@@ -24,7 +24,7 @@ export async function runMain(fallback: HookName | "kvmnet", argv: string[] = pr
       process.stdout.write(hookUsage(program) + "\n");
     } else {
       const verbose = !!process.env.KVMNET_VERBOSE;
-      await runHook({ program, args, env: process.env, suffixNet: named.net, ...(verbose ? { log: (l: string) => process.stderr.write(`${program}: ${l}\n`) } : {}) });
+      await runHook({ program, args, env: process.env, suffixNet: named.net, warn: (l: string) => process.stderr.write(`${program}: ${l}\n`), ...(verbose ? { log: (l: string) => process.stderr.write(`${program}: ${l}\n`) } : {}) });
     }
   } catch (e) {
     const code = e instanceof KvmnetError ? e.exitCode : 1;

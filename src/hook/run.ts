@@ -10,6 +10,7 @@ import { CommandError, UsageError } from "../errors.js";
 import { observeNetwork } from "../observe/network.js";
 import { resolveBridge, resolveBridgeOr } from "../observe/default-route.js";
 import { observeMode } from "../observe/mode.js";
+import { isLocalAddress } from "../observe/routes.js";
 import { ensureUplinkBridge } from "../apply/uplink.js";
 import { HOOKS, type HookName } from "../programs.js";
 import { selectNetwork } from "../select.js";
@@ -24,6 +25,8 @@ export interface HookCall {
   suffixNet?: string;
   exec?: Exec;
   log?: (line: string) => void;
+  /** Where warnings go (QEMU shows a hook's stderr); not shown when absent. */
+  warn?: (line: string) => void;
 }
 
 /** Usage text of a hook program. */
@@ -52,6 +55,10 @@ export async function runHook(call: HookCall): Promise<void> {
     const obs = { ...observeNetwork(exec, config, net, tap || undefined), mode: observeMode(net) };
     const steps = up ? decideUp(config, net, obs) : decideDown(config, net, obs, tap);
     for (const s of steps) call.log?.(showStep(s));
+    // Said when the rules are written, not on every VM start.
+    if (net.snatTo && steps.some((s) => s.kind === "nft" || s.kind === "iptables") && !isLocalAddress(net.snatTo)) {
+      call.warn?.(`warning: snat_to ${net.snatTo} of network ${net.name} is not an address of this host: replies to the guests' traffic will not come back to it`);
+    }
     try {
       applySteps(exec, steps);
     } catch (e) {

@@ -36,7 +36,11 @@ export function readRoutes(): Route[] {
 export function procHasAddress(dev: string, address: string, prefix: number): boolean {
   const net = networkOf({ address, prefix });
   const routed = readRoutes().some((r) => r.dev === dev && r.gateway === null && r.dest.prefix === prefix && r.dest.address === net);
-  if (!routed) return false;
+  return routed && isLocalAddress(address);
+}
+
+/** True when ADDRESS is one of this host's own IPv4 addresses (a LOCAL entry of /proc/net/fib_trie). */
+export function isLocalAddress(address: string): boolean {
   const trie = readFileSync("/proc/net/fib_trie", "utf8");
   return new RegExp(`\\|-- ${address.replace(/\./g, "\\.")}\\n\\s+/32 host LOCAL`).test(trie);
 }
