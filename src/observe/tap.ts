@@ -1,6 +1,7 @@
 // What a hook must know of the interface it was given before touching it: its addresses whatever its link
 // state, and the largest MTU it takes. getifaddrs (os.networkInterfaces) lists only interfaces that are up
-// and running, so an admin-down or carrier-less NIC would look address-free; then one `ip` tells.
+// and running, so an admin-down or carrier-less NIC would look address-free; then one `ip` tells. A tap that
+// QEMU has just created for the VM (a tun device without IFF_PERSIST) cannot hold an address yet: no process.
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { showCommand, type Exec } from "../apply/exec.js";
@@ -16,13 +17,16 @@ export interface TapFacts {
 
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
+const IFF_PERSIST = 0x800;
 
 /** Addresses and MTU limit of NAME; WANTMTU above its current MTU makes the limit be read. */
 export function observeTap(exec: Exec, name: string, wantMtu?: number): TapFacts {
   const flags = parseInt(readFileSync(`/sys/class/net/${name}/flags`, "utf8"), 16);
   const mtu = Number(readFileSync(`/sys/class/net/${name}/mtu`, "utf8"));
   const visible = (flags & IFF_UP) !== 0 && (flags & IFF_RUNNING) !== 0;
-  if (visible && !(wantMtu && wantMtu > mtu)) {
+  const limitUnknown = !!wantMtu && wantMtu > mtu;
+  if (!visible && !limitUnknown && isFreshTap(name)) return { addresses: [], maxMtu: null };
+  if (visible && !limitUnknown) {
     const addrs = (networkInterfaces()[name] ?? []).filter((a) => a.family === "IPv4" || !isLinkLocal6(a.address));
     return { addresses: addrs.map((a) => a.cidr ?? a.address), maxMtu: null };
   }
@@ -39,6 +43,16 @@ export function parseIpAddressJson(text: string): TapFacts {
     .filter((a) => a.family === "inet" || (a.family === "inet6" && a.scope !== "link"))
     .map((a) => `${a.local}/${a.prefixlen}`);
   return { addresses, maxMtu: link?.max_mtu ?? null };
+}
+
+// A tun/tap device that does not persist lives only as long as the process that opened it (QEMU, a moment
+// ago): nobody has had the chance to give it an address. `ip tuntap add` makes persistent ones.
+function isFreshTap(name: string): boolean {
+  try {
+    return (parseInt(readFileSync(`/sys/class/net/${name}/tun_flags`, "utf8"), 16) & IFF_PERSIST) === 0;
+  } catch {
+    return false; // not a tun device
+  }
 }
 
 function isLinkLocal6(address: string): boolean {

@@ -11,6 +11,7 @@ beforeAll(() => {
   lab.host.sh("ip link add nic1 type veth peer name nic1p && ip addr add 198.51.100.5/24 dev nic1 && ip link set nic1 up");
   lab.host.sh("ip link add nic2 type veth peer name nic2p && ip addr add 198.51.100.133/25 dev nic2");
   lab.host.sh("ip tuntap add vm0 mode tap");
+  lab.host.sh("ip tuntap add tp0 mode tap && ip addr add 198.51.100.200/32 dev tp0");
 });
 afterAll(() => lab?.destroy());
 
@@ -18,6 +19,7 @@ describe("refused before anything changes (exit 2)", () => {
   it.each([
     ["up without carrier", "nic1", "198.51.100.5/24"],
     ["admin-down", "nic2", "198.51.100.133/25"],
+    ["a persistent tap, down", "tp0", "198.51.100.200/32"],
   ])("a NIC with an address that is %s", (_how, nic, addr) => {
     expect(lab.host.sh(`ip -br link show ${nic}`)).toMatch(/DOWN/);
     const before = nsState(lab.host, lab.conf.stateDir);
