@@ -1,7 +1,7 @@
 // npm run bench: attach time of qemu-natup, cold and warm, as ratios against `node -e 0` and against a
 // one-line `ip link set TAP master BR up` hook, all measured side by side in one hyperfine run per case
 // (this machine is noisy: only ratios within one run mean anything). Runs in namespaces it creates.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -40,12 +40,21 @@ function report(title, results) {
   }
 }
 
+// The VM's tap as QEMU makes it: held open by a live process, not persistent (perl does the TUNSETIFF).
+const HOLD = `open(my $t, "+<", "/dev/net/tun") or die "open: $!";
+my $ifr = pack("a16 s x22", "vbench", 0x1002); ioctl($t, 0x400454ca, $ifr) or die "TUNSETIFF: $!";
+$| = 1; print "ready\\n"; <STDIN>;`;
+let holder;
+
 try {
   execFileSync("ip", ["netns", "add", ns]);
-  sh("ip link set lo up && ip tuntap add vbench mode tap");
+  sh("ip link set lo up");
+  holder = spawn("ip", ["netns", "exec", ns, "perl", "-e", HOLD], { stdio: ["pipe", "pipe", "inherit"] });
+  await new Promise((ok, fail) => { holder.stdout.once("data", ok); holder.once("exit", fail); });
   // The ip hook needs the bridge to exist: bring the network up once.
   execFileSync("ip", ["netns", "exec", ns, natup, "vbench"], { env: { ...process.env, KVMNET_CONFIG: conf } });
-  const detach = `ip link set vbench nomaster`;
+  // Back to a fresh tap: off the bridge and down, as QEMU hands it to the script.
+  const detach = `ip link set vbench nomaster down`;
   report("warm attach, 1 tap (network up, tap not yet attached)", hyperfine("warm1", ["node -e 0", `${ipHook} vbench`, `${natup} vbench`], detach));
   report("already attached (QEMU re-running the script; nothing to do)", hyperfine("noop", ["node -e 0", `${natup} vbench`]));
   sh(Array.from({ length: 200 }, (_, i) => `ip tuntap add vb${i} mode tap && ip link set vb${i} master kbench0 up`).join(" && "));
@@ -55,6 +64,7 @@ try {
   report("cold attach (bridge, forwarding, nft table, dnsmasq, tap)", hyperfine("cold", ["node -e 0", `${natup} vbench`], `${natdown} vbench`));
   execFileSync("ip", ["netns", "exec", ns, natdown, "vbench"], { env: { ...process.env, KVMNET_CONFIG: conf } });
 } finally {
+  holder?.kill("SIGTERM");
   execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
   rmSync(dir, { recursive: true, force: true });
 }

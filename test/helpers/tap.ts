@@ -4,7 +4,7 @@ import type { Netns } from "./netns.js";
 
 // TUNSETIFF with a whole struct ifreq (40 bytes): the name, then IFF_TAP | IFF_NO_PI.
 const HOLD = `open(my $t, "+<", "/dev/net/tun") or die "open: $!";
-ioctl($t, 0x400454ca, pack("a16 s x22", $ARGV[0], 0x1002)) or die "TUNSETIFF: $!";
+my $ifr = pack("a16 s x22", $ARGV[0], 0x1002); ioctl($t, 0x400454ca, $ifr) or die "TUNSETIFF: $!";
 $| = 1; print "ready\\n"; <STDIN>;`;
 
 /** Create tap NAME in NS the way QEMU does; resolves with a function that closes it (by the holder's pid). */
