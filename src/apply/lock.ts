@@ -1,34 +1,44 @@
-// A per-network lock that the kernel releases when its holder dies, even by SIGKILL: an abstract unix
-// socket. Node has no flock(); a lock file would outlive a killed hook. Abstract sockets belong to the
-// network namespace, which is where the network being locked lives.
-import { createHash } from "node:crypto";
-import { createServer, type Server } from "node:net";
+// Locks that only root can take and that the kernel releases when the holder dies, even by SIGKILL: flock(2)
+// on a file in the root-owned state_dir. Node has no flock(), so util-linux `flock FD` takes it on the open
+// file description node hands it as fd 3; flock locks belong to that description, so the lock stays held by
+// node's own fd after flock(1) exits, and goes when node closes it or dies. One process (~3-5 ms) per lock.
+// (An abstract unix socket, used before, needs no process but any local user can bind its name and so block
+// every VM start.)
+import { spawnSync } from "node:child_process";
+import { closeSync, constants as C, fstatSync, openSync } from "node:fs";
+import type { Config } from "../config/types.js";
 import { CommandError } from "../errors.js";
+import { ensureDir } from "../host/dirs.js";
 
-/** The lock name of network NET with state directory STATE. */
-export function lockName(stateDir: string, net: string): string {
-  return `kvmnet/${createHash("sha256").update(stateDir).digest("hex").slice(0, 16)}/${net}`;
+// flock's exit status when the wait timed out (-E), told apart from its other failures.
+const TIMED_OUT = 75;
+
+/** Path of the lock file NAME ("NET" for a network, "" for the host-wide one) in STATE. */
+export function lockPath(stateDir: string, name: string): string {
+  return `${stateDir}/.lock${name ? `.${name}` : ""}`;
 }
 
-function tryListen(name: string): Promise<Server | null> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", (e: NodeJS.ErrnoException) => (e.code === "EADDRINUSE" ? resolve(null) : reject(e)));
-    server.listen({ path: `\0${name}` }, () => resolve(server));
-  });
-}
-
-/** Run FN while holding lock NAME; waits up to TIMEOUT ms for another holder to finish. */
-export async function withLock<T>(name: string, fn: () => T, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let server: Server | null;
-  for (let delay = 2; !(server = await tryListen(name)); delay = Math.min(delay * 2, 50)) {
-    if (Date.now() > deadline) throw new CommandError(`lock @${name}`, null, `still held by another kvmnet process after ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
-  }
+/** Run FN holding the lock file PATH (waits up to TIMEOUT ms for another kvmnet process holding it). */
+export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, timeoutMs = 60_000): Promise<T> {
+  // O_NOFOLLOW: the directory is root's (checked), but never lock through a symlink all the same.
+  const fd = openSync(path, C.O_RDWR | C.O_CREAT | C.O_NOFOLLOW, 0o600);
   try {
-    return fn();
+    if (!fstatSync(fd).isFile()) throw new CommandError(`open ${path}`, null, "the lock file is not a regular file");
+    const args = ["-x", "-w", String(timeoutMs / 1000), "-E", String(TIMED_OUT), "3"];
+    const r = spawnSync("flock", args, { stdio: ["ignore", "ignore", "pipe", fd], encoding: "utf8" });
+    if (r.error) throw new CommandError(`flock ${args.join(" ")}`, null, (r.error as NodeJS.ErrnoException).code === "ENOENT" ? "flock: not found (is util-linux installed?)" : r.error.message);
+    if (r.status === TIMED_OUT) throw new CommandError(`lock ${path}`, null, `still held by another kvmnet process after ${timeoutMs / 1000} s`);
+    if (r.status !== 0) throw new CommandError(`flock ${args.join(" ")} (on ${path})`, r.status, r.stderr);
+    return await fn();
   } finally {
-    server.close();
+    closeSync(fd);
   }
+}
+
+/** Run FN holding network NET's lock; with the iptables backend also the host-wide lock (FORWARD is shared
+ *  by all networks), always taken second so that two holders never wait on each other. */
+export async function withNetworkLock<T>(config: Config, net: string, fn: () => T | Promise<T>): Promise<T> {
+  ensureDir(config.stateDir);
+  return withFileLock(lockPath(config.stateDir, net), () =>
+    config.firewall === "iptables" ? withFileLock(lockPath(config.stateDir, ""), fn) : fn());
 }

@@ -2,7 +2,7 @@
 // under the same per-network lock.
 import { applySteps } from "../apply/apply.js";
 import { realExec, type Exec } from "../apply/exec.js";
-import { lockName, withLock } from "../apply/lock.js";
+import { withNetworkLock } from "../apply/lock.js";
 import { ensureUplinkBridge } from "../apply/uplink.js";
 import type { Config, Network } from "../config/types.js";
 import { hostPorts } from "../decide/modes.js";
@@ -90,7 +90,7 @@ export function guestPorts(net: Network, ports: string[]): string[] {
 // Going UP, a bridge network's missing bridge is first built over its uplink, as the hooks do.
 // Returns how many steps were carried out.
 async function locked(config: Config, net: Network, decide: (o: ObservedAll) => Step[], exec: Exec, verbose?: boolean, up = false) {
-  return withLock(lockName(config.stateDir, net.name), () => {
+  return withNetworkLock(config, net.name, () => {
     let done = 0;
     if (up) ensureUplinkBridge(exec, config, net, (line) => { done++; if (verbose) out(line); });
     const steps = decide(observeAll(exec, config, net));

@@ -2,7 +2,7 @@
 // under the network's lock.
 import { realExec, type Exec } from "../apply/exec.js";
 import { applySteps } from "../apply/apply.js";
-import { withLock, lockName } from "../apply/lock.js";
+import { withNetworkLock } from "../apply/lock.js";
 import { configPath, loadConfig } from "../config/load.js";
 import { decideDown, decideUp } from "../decide/network.js";
 import { showStep } from "../decide/steps.js";
@@ -50,7 +50,7 @@ export async function runHook(call: HookCall): Promise<void> {
   const net = up ? resolveBridge(config, picked) : resolveBridgeOr(config, picked);
   if (tap) checkTap(config, tap, up, exec, net);
   if (up) checkNetwork(config, net);
-  await withLock(lockName(config.stateDir, net.name), () => {
+  await withNetworkLock(config, net.name, () => {
     if (up) ensureUplinkBridge(exec, config, net, call.log);
     const obs = { ...observeNetwork(exec, config, net, tap || undefined), mode: observeMode(net) };
     const steps = up ? decideUp(config, net, obs) : decideDown(config, net, obs, tap);

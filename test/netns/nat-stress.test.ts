@@ -42,9 +42,9 @@ describe("NAT under load and under SIGKILL", () => {
   let lab: Lab;
   afterEach(() => lab?.destroy());
 
-  it.each(["nftables", "iptables"] as const)("40 concurrent natups on a cold network (%s): one dnsmasq, the single-natup ruleset, every tap attached", async (firewall) => {
+  it.each(["nftables", "iptables"] as const)("50 concurrent natups on a cold network (%s): one dnsmasq, the single-natup ruleset, every tap attached", async (firewall) => {
     lab = makeLab({ firewall });
-    const taps = Array.from({ length: 40 }, (_, i) => `vm${i}`);
+    const taps = Array.from({ length: 50 }, (_, i) => `vm${i}`);
     lab.host.sh(taps.map((t) => `ip tuntap add ${t} mode tap`).join(" && "));
     const runs = await Promise.all(taps.map((t) => lab.host.spawn(program("qemu-natup"), [t], { env: { KVMNET_CONFIG: lab.conf.file } })));
     for (const r of runs) expect(r.exitCode, String(r.stderr)).toBe(0);
