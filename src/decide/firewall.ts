@@ -1,7 +1,7 @@
 // Deciding the firewall changes: compare the observed table or chains with the rendered ones.
 import type { Network } from "../config/types.js";
 import type { FirewallState } from "../observe/firewall.js";
-import { iptablesDownScript, iptablesUpScript, jumpKey, renderIptables } from "../render/iptables.js";
+import { forwardOrderBroken, iptablesDownScript, iptablesUpScript, jumpKey, renderIptables } from "../render/iptables.js";
 import { nftDeleteScript, nftReplaceScript, renderNftTable } from "../render/nft.js";
 import type { Step } from "./steps.js";
 
@@ -25,8 +25,9 @@ export function firewallUpSteps(net: Network, state: FirewallState | null): Step
     }
     for (const [b, ch] of t.jumps) if (!have.jumps.includes(jumpKey(b, ch))) missing.add(jumpKey(b, ch));
   }
-  if (!differs && missing.size === 0) return [];
-  return [{ kind: "iptables", script: iptablesUpScript(want, missing, state.forwardIn) }];
+  // Any network's forward-in jump below a forward-out one breaks isolation: repaired by whichever hook runs next.
+  if (!differs && missing.size === 0 && !forwardOrderBroken(state.forward)) return [];
+  return [{ kind: "iptables", script: iptablesUpScript(want, missing, state.forward) }];
 }
 
 /** Steps that remove NET's rules; [] when none exist. */

@@ -2,12 +2,13 @@
 import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { showCommand, type Exec } from "../apply/exec.js";
-import { FORWARD_IN_PREFIX, iptablesChains, nftTable } from "../render/names.js";
+import { iptablesChains, nftTable } from "../render/names.js";
 
-/** Our firewall objects as found: nft table text, or iptables chain lines and jumps per table. */
+/** Our firewall objects as found: nft table text, or iptables chain lines and jumps per table, and what
+ *  the filter table's FORWARD chain jumps to, rule by rule ("" for a rule that is not a plain jump). */
 export type FirewallState =
   | { backend: "nftables"; table: string | null }
-  | { backend: "iptables"; tables: Record<string, { chains: Record<string, string[]>; jumps: string[] }>; forwardIn: number };
+  | { backend: "iptables"; tables: Record<string, { chains: Record<string, string[]>; jumps: string[] }>; forward: string[] };
 
 /** Read what exists of NET's rules with the configured backend. */
 export function observeFirewall(exec: Exec, backend: Firewall, net: Network): FirewallState {
@@ -21,12 +22,19 @@ export function observeFirewall(exec: Exec, backend: Firewall, net: Network): Fi
   }
   const r = exec.tryRun("iptables-save", []);
   if (!r.ok) throw new CommandError("iptables-save", r.code, r.stderr);
-  return { backend, tables: parseIptablesSave(r.stdout, Object.values(iptablesChains(net))), forwardIn: countForwardIn(r.stdout) };
+  return { backend, tables: parseIptablesSave(r.stdout, Object.values(iptablesChains(net))), forward: forwardJumps(r.stdout) };
 }
 
-/** How many jumps FORWARD has to forward-in chains of any kvmnet network. */
-export function countForwardIn(text: string): number {
-  return text.split("\n").filter((l) => l.startsWith(`-A FORWARD -j ${FORWARD_IN_PREFIX}`)).length;
+/** From iptables-save output, the target of each rule of the filter table's FORWARD chain, in order ("" for
+ *  a rule that is not a plain `-j CHAIN`): where every network's forward-in and forward-out jumps sit. */
+export function forwardJumps(text: string): string[] {
+  let filter = false;
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith("*")) filter = line === "*filter";
+    else if (filter && line.startsWith("-A FORWARD ")) out.push(/^-A FORWARD -j (\S+)$/.exec(line)?.[1] ?? "");
+  }
+  return out;
 }
 
 /** From iptables-save output, the rules of CHAINS and the jumps to them, per table. */

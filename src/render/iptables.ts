@@ -6,7 +6,7 @@
 // "into my bridge: reject". (nftables needs no such care: there, every table must accept.)
 import type { Network } from "../config/types.js";
 import { subnetOf } from "../ipv4.js";
-import { FORWARD_IN_PREFIX, iptablesChains } from "./names.js";
+import { FORWARD_IN_PREFIX, FORWARD_OUT_PREFIX, iptablesChains } from "./names.js";
 import { forwardPolicy, type InputRule, type Rule } from "./policy.js";
 
 /** Rules of one table: chain name → its `-A` lines; `jumps` pairs built-in chain → our chain. */
@@ -69,24 +69,61 @@ function inputLines(chain: string, r: InputRule): string[] {
 }
 
 /** An `iptables-restore --noflush` script that (re)writes our chains and adds the jumps in MISSING.
- *  FORWARD_IN is how many forward-in jumps (of all networks) FORWARD has now: a new forward-in jump goes to
- *  the top, a new forward-out jump right after the last forward-in one. */
-export function iptablesUpScript(tables: IptablesTable[], missingJumps: Set<string>, forwardIn = 0): string {
-  let ins = forwardIn;
-  const jump = (b: string, ch: string) => {
-    if (ch.startsWith(FORWARD_IN_PREFIX)) {
-      ins++;
-      return `-I ${b} 1 -j ${ch}`;
-    }
-    return `-I ${b} ${b === "FORWARD" ? ins + 1 : 1} -j ${ch}`;
-  };
-  return tables.map((t) => [
-    `*${t.table}`,
-    ...Object.keys(t.chains).map((ch) => `:${ch} - [0:0]`),
-    ...Object.values(t.chains).flat(),
-    ...t.jumps.filter(([b, ch]) => missingJumps.has(`${b} ${ch}`)).map(([b, ch]) => jump(b, ch)),
-    "COMMIT",
-  ].join("\n")).join("\n") + "\n";
+ *  FORWARD is what the filter table's FORWARD chain jumps to now, rule by rule (see forwardJumps), or just how
+ *  many forward-in jumps sit at its top: a new forward-in jump goes to the top, a new forward-out jump right
+ *  after the last forward-in one, and forward-in jumps found below a forward-out one are moved up. */
+export function iptablesUpScript(tables: IptablesTable[], missingJumps: Set<string>, forward: string[] | number = 0): string {
+  const now = typeof forward === "number" ? Array<string>(forward).fill(FORWARD_IN_PREFIX) : forward;
+  return tables.map((t) => {
+    const add = t.jumps.filter(([b, ch]) => missingJumps.has(`${b} ${ch}`));
+    const fwd = add.filter(([b]) => b === "FORWARD").map(([, ch]) => ch);
+    return [
+      `*${t.table}`,
+      ...Object.keys(t.chains).map((ch) => `:${ch} - [0:0]`),
+      ...Object.values(t.chains).flat(),
+      ...add.filter(([b]) => b !== "FORWARD").map(([b, ch]) => `-I ${b} 1 -j ${ch}`),
+      ...(t.table === "filter" ? forwardEdits(now, fwd) : []),
+      "COMMIT",
+    ].join("\n");
+  }).join("\n") + "\n";
+}
+
+const isIn = (target: string) => target.startsWith(FORWARD_IN_PREFIX);
+const isOut = (target: string) => target.startsWith(FORWARD_OUT_PREFIX);
+
+/** True when some network's forward-in jump sits below some forward-out jump in FORWARD (as FORWARD_JUMPS
+ *  lists it): a NAT network's "from my bridge: accept" then wins over a closed network's reject. Two hooks
+ *  racing, or an older kvmnet, can leave it so; the next run repairs it. */
+export function forwardOrderBroken(forwardJumps: string[]): boolean {
+  const firstOut = forwardJumps.findIndex(isOut);
+  return firstOut >= 0 && forwardJumps.slice(firstOut).some(isIn);
+}
+
+// The FORWARD edits, by rule number against NOW as observed (kvmnet's host lock keeps it still meanwhile):
+// misplaced forward-in jumps deleted bottom up and put back on top, then ADD's forward-in jumps on top and its
+// forward-out jumps right after the last forward-in jump.
+function forwardEdits(now: string[], add: string[]): string[] {
+  const list = [...now];
+  const edits: string[] = [];
+  const firstOut = list.findIndex(isOut);
+  const moved: string[] = [];
+  for (let i = list.length - 1; firstOut >= 0 && i > firstOut; i--) {
+    if (!isIn(list[i]!)) continue;
+    edits.push(`-D FORWARD ${i + 1}`);
+    moved.push(...list.splice(i, 1));
+  }
+  for (const ch of [...new Set(moved), ...add.filter(isIn)]) {
+    if (list.includes(ch)) continue;
+    edits.push(`-I FORWARD 1 -j ${ch}`);
+    list.unshift(ch);
+  }
+  for (const ch of add.filter((c) => !isIn(c))) {
+    let at = list.length;
+    while (at > 0 && !isIn(list[at - 1]!)) at--;
+    edits.push(`-I FORWARD ${at + 1} -j ${ch}`);
+    list.splice(at, 0, ch);
+  }
+  return edits;
 }
 
 /** The key under which a jump is tracked: "BUILTIN CHAIN". */

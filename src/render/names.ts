@@ -10,12 +10,15 @@ export function nftTable(net: Network): string {
 /** Prefix of every network's forward-in chain: all of them are jumped to before any forward-out chain. */
 export const FORWARD_IN_PREFIX = "KVMNET-FWI-";
 
+/** Prefix of every network's forward-out chain. */
+export const FORWARD_OUT_PREFIX = "KVMNET-FWO-";
+
 /** iptables chains of a network: input, forward-in (to the bridge), forward-out (from it), postrouting. */
 export function iptablesChains(net: Network) {
   return {
     input: `KVMNET-INP-${net.name}`,
     forwardIn: `${FORWARD_IN_PREFIX}${net.name}`,
-    forwardOut: `KVMNET-FWO-${net.name}`,
+    forwardOut: `${FORWARD_OUT_PREFIX}${net.name}`,
     postrouting: `KVMNET-PRT-${net.name}`,
   };
 }
