@@ -1,7 +1,9 @@
 // Carrying out a plan: each step is one process at most, batched (`ip -batch`, one `nft -f` transaction).
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { Step } from "../decide/steps.js";
 import { CommandError } from "../errors.js";
+import { ensureDir } from "../host/dirs.js";
+import { writeFileSafe } from "../host/write.js";
 import { run, type Exec } from "./exec.js";
 
 /** Carry out STEPS in order; stops at the first failure (a CommandError naming the command). */
@@ -26,15 +28,14 @@ function applyStep(exec: Exec, s: Step): void {
       writeFileSync(s.path, s.value);
       return;
     case "mkdir":
-      mkdirSync(s.path, { recursive: true, mode: 0o755 });
+      // Root's, 0755 whatever the umask: dnsmasq reads its hostsfiles here as nobody.
+      ensureDir(s.path);
       return;
-    case "write": {
-      // Write then rename, so a reader (or a hook killed half-way) never sees half a file.
-      const tmp = `${s.path}.${process.pid}.tmp`;
-      writeFileSync(tmp, s.content, { mode: 0o644 });
-      renameSync(tmp, s.path);
+    case "write":
+      // A fresh temp file (never through a symlink), then renamed: a reader, or a hook killed half-way, never
+      // sees half a file. 0644 whatever the umask, for dnsmasq as nobody.
+      writeFileSafe(s.path, s.content, 0o644);
       return;
-    }
     case "unlink":
       rmSync(s.path, { force: true });
       return;

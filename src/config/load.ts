@@ -1,6 +1,8 @@
-// Reading kvmnet.conf from disk: which file, who owns it, and its parsed form.
+// Reading kvmnet.conf from disk: which file, who owns it, and its parsed form, with the directories it names
+// checked before anything is changed: root writes there (see host/trust.ts).
 import { readFileSync, statSync } from "node:fs";
-import { ConfigError } from "../errors.js";
+import { ConfigError, type ConfigProblem } from "../errors.js";
+import { untrustedReason } from "../host/trust.js";
 import type { Config } from "./types.js";
 import { parseConfig } from "./validate.js";
 
@@ -20,10 +22,33 @@ export function loadConfig(file: string): Config {
     if (!st.isFile()) fail("is not a regular file");
     if (st.uid !== 0) fail(`owned by uid ${st.uid}, not root: kvmnet runs as root and reads only root's files (chown root: ${file})`);
     if (st.mode & 0o022) fail(`writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}): run chmod go-w ${file}`);
+    // Its directories (and any symlink on the way) too: whoever can write one can swap the file.
+    const why = untrustedReason(file);
+    if (why) fail(why);
     text = readFileSync(file, "utf8");
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  return parseConfig(file, text);
+  const config = parseConfig(file, text);
+  const problems = dirProblems(config, text);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+// state_dir and lease_dir: root writes files there and hands them to dnsmasq, so no one else may be able to
+// write them or any directory above them (a missing tail is fine: kvmnet creates it, root's, mode 0755).
+function dirProblems(config: Config, text: string): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const [key, dir] of [["state_dir", config.stateDir], ["lease_dir", config.leaseDir]] as const) {
+    const why = untrustedReason(dir);
+    if (why) out.push({ file: config.file, line: lineOf(text, key), key, message: why.startsWith(`${dir} `) ? why : `${dir}: ${why}` });
+  }
+  return out;
+}
+
+// The line KEY is set on in TEXT, 0 when it is not (the default applies).
+function lineOf(text: string, key: string): number {
+  const i = text.split(/\r?\n/).findIndex((l) => new RegExp(`^\\s*${key}\\s*=`).test(l));
+  return i + 1;
 }

@@ -19,8 +19,8 @@ export function untrustedReason(path: string): string {
     try {
       st = lstatSync(next);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return "";
-      throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === "ENOENT" ? "" : `${next}: cannot check who may write it (${code ?? String(e)})`;
     }
     todo = todo.slice(1);
     if (st.uid !== 0) return describe(next, st);

@@ -1,0 +1,26 @@
+// Writing a file root will later read or hand to dnsmasq: never through a planted symlink, never half done.
+import { closeSync, constants as C, fchmodSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { CommandError } from "../errors.js";
+
+/** Replace PATH with CONTENT (mode MODE whatever the umask): a new temp file beside it, opened with
+ *  O_CREAT|O_EXCL|O_NOFOLLOW under an unguessable name, then renamed over PATH (which replaces a symlink
+ *  rather than writing through it). On failure the temp file is removed and the error names PATH. */
+export function writeFileSafe(path: string, content: string, mode = 0o644): void {
+  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  let fd: number | null = null;
+  try {
+    fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
+    fchmodSync(fd, mode);
+    const buf = Buffer.from(content);
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
+    closeSync(fd);
+    fd = null;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== null) closeSync(fd);
+    rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw new CommandError(`write ${path}`, null, err.code ? `${err.code}: ${err.message.replace(/^\w+: /, "").replace(/, \w+ .*$/, "")}` : String(e), { cause: e });
+  }
+}
