@@ -1,10 +1,11 @@
 // Validation of one network section: each key's value, and which keys its mode needs or refuses.
 import type { ConfigProblem } from "../errors.js";
 import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt } from "../ipv4.js";
-import { badName } from "../names.js";
+import { badName, badNetworkName } from "../names.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../observe/default-route.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
 import { MODES, type Mode, type Network } from "./types.js";
+import { show } from "./value.js";
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -21,15 +22,16 @@ export function validateNetwork(
   const before = out.length;
   const at = (key: string) => lines[key] ?? lines["[section]"] ?? 0;
   const bad = (key: string, message: string) => out.push({ file, line: at(key), key, message });
-  const nameWhy = badName(name);
-  if (nameWhy) bad(`[${name}]`, `network name ${nameWhy}`);
+  const shown = show(name).slice(1, -1);
+  const nameWhy = badNetworkName(name);
+  if (nameWhy) bad(`[${shown}]`, `network name ${nameWhy}`);
 
   const mode = values.mode as Mode | undefined;
-  if (mode === undefined) bad("mode", `missing in [${name}]: say mode = ${MODES.join(" | ")}`);
-  else if (!MODES.includes(mode)) bad("mode", `"${mode}" is not a mode: use ${MODES.join(" | ")}`);
+  if (mode === undefined) bad("mode", `missing in [${shown}]: say mode = ${MODES.join(" | ")}`);
+  else if (!MODES.includes(mode)) bad("mode", `${show(mode)} is not a mode: use ${MODES.join(" | ")}`);
   const known = Object.keys(NETWORK_KEYS).filter((k) => k !== "host.NAME");
   for (const key of Object.keys(values)) {
-    const spec = NETWORK_KEYS[specName(key)];
+    const spec = Object.hasOwn(NETWORK_KEYS, specName(key)) ? NETWORK_KEYS[specName(key)] : undefined;
     if (!spec) {
       const hint = suggestKey(key, known);
       bad(key, `unknown key${hint ? `; did you mean ${hint}?` : ""}`);
@@ -42,7 +44,7 @@ export function validateNetwork(
     teardown: "keep", autostart: false, lines,
   };
 
-  if (values.bridge === undefined) bad("bridge", `missing in [${name}]: name the bridge (at most 15 characters)`);
+  if (values.bridge === undefined) bad("bridge", `missing in [${shown}]: name the bridge (at most 15 characters)`);
   else if (values.bridge === DEFAULT_ROUTE_BRIDGE) {
     if (mode !== "bridge") bad("bridge", `${DEFAULT_ROUTE_BRIDGE} is only for mode = bridge (a ${mode ?? "nat"} network needs a bridge of its own)`);
     else if (values.uplink !== undefined || values.vlan !== undefined) bad("bridge", `${DEFAULT_ROUTE_BRIDGE} attaches to an existing bridge: it takes no uplink or vlan`);
@@ -51,7 +53,7 @@ export function validateNetwork(
   const needsAddress = mode === "nat" || mode === "routed" || mode === "host-only";
   if (values.address !== undefined && needsAddress) {
     const c = parseCidr(values.address);
-    if (!c) bad("address", `"${values.address}" is not an IPv4 address with a prefix, such as 192.0.2.1/24`);
+    if (!c) bad("address", `${show(values.address)} is not an IPv4 address with a prefix, such as 192.0.2.1/24`);
     else if (c.prefix > 30) bad("address", `prefix /${c.prefix} leaves no room for guests (use /30 or shorter)`);
     else if (isNetworkOrBroadcast(c, c.address)) bad("address", `${c.address} is the network or broadcast address of /${c.prefix}`);
     else net.address = c;
@@ -61,7 +63,7 @@ export function validateNetwork(
     const [first, last, extra] = values.dhcp_range.split(",").map((s) => s.trim());
     const a = net.address;
     if (!first || !last || extra !== undefined || !isIPv4(first) || !isIPv4(last)) {
-      bad("dhcp_range", `"${values.dhcp_range}" is not FIRST,LAST (two IPv4 addresses)`);
+      bad("dhcp_range", `${show(values.dhcp_range)} is not FIRST,LAST (two IPv4 addresses)`);
     } else if (!contains(a, first) || !contains(a, last)) {
       bad("dhcp_range", `${values.dhcp_range} is not inside the subnet of address ${a.address}/${a.prefix}`);
     } else if (toInt(first) > toInt(last)) {
@@ -81,7 +83,7 @@ export function validateNetwork(
   }
   if (values.snat_to !== undefined) {
     if (isIPv4(values.snat_to)) net.snatTo = values.snat_to;
-    else bad("snat_to", `"${values.snat_to}" is not an IPv4 address`);
+    else bad("snat_to", `${show(values.snat_to)} is not an IPv4 address`);
   }
 
   for (const key of Object.keys(values).filter((k) => k.startsWith("host."))) {
@@ -93,22 +95,22 @@ export function validateNetwork(
   if (values.taps !== undefined) {
     net.taps = values.taps.split(",").map((s) => s.trim()).filter(Boolean);
     const wrong = net.taps.find((g) => !GLOB.test(g) || g.length > 64);
-    if (wrong !== undefined || net.taps.length === 0) bad("taps", `"${wrong ?? values.taps}" is not a list of interface-name globs such as vnet*, lab-*`);
+    if (wrong !== undefined || net.taps.length === 0) bad("taps", `${show(wrong ?? values.taps)} is not a list of interface-name globs such as vnet*, lab-*`);
   }
   for (const [key, field] of [["default", "isDefault"], ["autostart", "autostart"]] as const) {
     if (values[key] === undefined) continue;
     const b = parseBool(values[key]!);
-    if (b === null) bad(key, `"${values[key]}" is not yes or no`);
+    if (b === null) bad(key, `${show(values[key]!)} is not yes or no (nor true/false, on/off, 1/0)`);
     else net[field] = b;
   }
   if (values.mtu !== undefined) {
     const n = Number(values.mtu);
-    if (!/^\d+$/.test(values.mtu) || n < 68 || n > 65535) bad("mtu", `"${values.mtu}" is not an MTU between 68 and 65535`);
+    if (!/^\d+$/.test(values.mtu) || n < 68 || n > 65535) bad("mtu", `${show(values.mtu)} is not an MTU between 68 and 65535`);
     else net.mtu = n;
   }
   if (values.teardown !== undefined) {
     if (values.teardown === "keep" || values.teardown === "when-idle") net.teardown = values.teardown;
-    else bad("teardown", `"${values.teardown}" is not keep or when-idle`);
+    else bad("teardown", `${show(values.teardown)} is not keep or when-idle`);
   }
   if (mode === "bridge") validateVlan(values, net, bad);
   return out.length === before ? net : null;
@@ -116,11 +118,11 @@ export function validateNetwork(
 
 function parseHost(key: string, value: string, net: Network, bad: (k: string, m: string) => void) {
   const name = key.slice("host.".length);
-  if (!HOSTNAME.test(name)) { bad(key, `"${name}" is not a host name (letters, digits, inner hyphens)`); return null; }
+  if (!HOSTNAME.test(name)) { bad(key, `${show(name)} is not a host name (letters, digits, inner hyphens)`); return null; }
   const [mac, ip, extra] = value.split(",").map((s) => s.trim());
-  if (!mac || !ip || extra !== undefined || !MAC.test(mac)) { bad(key, `"${value}" is not MAC,IP such as 52:54:00:88:88:88,192.0.2.10`); return null; }
+  if (!mac || !ip || extra !== undefined || !MAC.test(mac)) { bad(key, `${show(value)} is not MAC,IP such as 52:54:00:88:88:88,192.0.2.10`); return null; }
   if (parseInt(mac.slice(0, 2), 16) & 1) { bad(key, `${mac} is a multicast MAC address`); return null; }
-  if (!isIPv4(ip)) { bad(key, `"${ip}" is not an IPv4 address`); return null; }
+  if (!isIPv4(ip)) { bad(key, `${show(ip)} is not an IPv4 address`); return null; }
   const a = net.address;
   if (a && (!contains(a, ip) || isNetworkOrBroadcast(a, ip) || ip === a.address)) {
     bad(key, `${ip} is not a free guest address in ${a.address}/${a.prefix}`); return null;
@@ -136,7 +138,7 @@ function validateVlan(values: Record<string, string>, net: Network, bad: (k: str
     return;
   }
   const n = Number(values.vlan);
-  if (!/^\d+$/.test(values.vlan) || n < 1 || n > 4094) { bad("vlan", `"${values.vlan}" is not a VLAN id 1..4094`); return; }
+  if (!/^\d+$/.test(values.vlan) || n < 1 || n > 4094) { bad("vlan", `${show(values.vlan)} is not a VLAN id 1..4094`); return; }
   if (values.trunk === undefined) { bad("vlan", "needs trunk = the NIC that carries the tagged VLANs"); return; }
   if (values.uplink !== undefined) bad("uplink", "not used with vlan: trunk names the NIC, and the bridge carries TRUNK.VLAN");
   net.vlan = n;

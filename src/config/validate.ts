@@ -1,11 +1,12 @@
 // From the text of kvmnet.conf to a validated Config, or every problem found in it.
 import ini from "ini";
 import { ConfigError, type ConfigProblem } from "../errors.js";
-import { overlaps } from "../ipv4.js";
-import { GLOBAL_KEYS, suggestKey } from "./keys.js";
+import { crossCheck } from "./cross.js";
+import { validateGlobal } from "./global.js";
 import { validateNetwork } from "./network.js";
-import { normaliseSections, scanIni } from "./scan.js";
-import type { Config, Firewall, Network } from "./types.js";
+import { normaliseSections, scanIni, type ScannedKey } from "./scan.js";
+import type { Config, Firewall } from "./types.js";
+import { controlChar, disagreement } from "./value.js";
 
 /** Defaults of `[global]`. */
 export const DEFAULTS = { firewall: "nftables" as Firewall, stateDir: "/run/kvmnet", leaseDir: "/var/lib/kvmnet" };
@@ -13,40 +14,49 @@ export const DEFAULTS = { firewall: "nftables" as Firewall, stateDir: "/run/kvmn
 /** Parse and validate TEXT read from FILE; throws ConfigError listing every problem. */
 export function parseConfig(file: string, text: string): Config {
   const scan = scanIni(file, text);
+  if (scan.foreign) throw new ConfigError(scan.problems);
   const problems: ConfigProblem[] = [...scan.problems];
-  const data = ini.parse(normaliseSections(text)) as Record<string, Record<string, unknown>>;
+  // A value that cannot be taken as written is reported once, not again by the key's own check.
+  const valueProblems = new Set<string>();
+  const data = ini.parse(normaliseSections(text)) as Record<string, Record<string, unknown> | undefined>;
+  // Keys by section, each once (null prototypes: a key named like an Object method is just an unknown key).
+  const bySection = new Map<string, ScannedKey[]>();
+  for (const k of scan.keys) {
+    const list = bySection.get(k.section);
+    if (list) list.push(k);
+    else bySection.set(k.section, [k]);
+  }
   const linesOf = (section: string) => {
-    const lines: Record<string, number> = { "[section]": scan.sections.get(section) ?? 0 };
-    for (const k of scan.keys) if (k.section === section) lines[k.key] = k.line;
+    const lines: Record<string, number> = Object.create(null);
+    lines["[section]"] = scan.sections.get(section) ?? 0;
+    for (const k of bySection.get(section) ?? []) lines[k.key] = k.line;
     return lines;
   };
   const valuesOf = (section: string) => {
-    const out: Record<string, string> = {};
-    for (const k of scan.keys) {
-      if (k.section !== section) continue;
-      const v = data[section]?.[k.key];
-      out[k.key] = typeof v === "string" ? v.trim() : Array.isArray(v) ? v.join(",") : v === true ? "" : String(v ?? "");
+    const out: Record<string, string> = Object.create(null);
+    const decoded = Object.hasOwn(data, section) ? data[section] : undefined;
+    for (const k of bySection.get(section) ?? []) {
+      const bad = (message: string) => {
+        problems.push({ file, line: k.line, key: k.key, message });
+        valueProblems.add(`${k.line}\0${k.key}`);
+      };
+      const v = k.value.value;
+      const cc = controlChar(v);
+      if (k.value.error) bad(k.value.error);
+      else if (cc) bad(`the value holds a control character (${cc}): values are single lines of text`);
+      else if (!k.cr) {
+        const why = disagreement(v, decoded && Object.hasOwn(decoded, k.key) ? decoded[k.key] : undefined);
+        if (why) bad(why);
+      }
+      out[k.key] = v;
     }
     return out;
   };
 
   const config: Config = { file, ...DEFAULTS, networks: [] };
   if (scan.sections.has("global")) {
-    const values = valuesOf("global");
     const lines = linesOf("global");
-    for (const [key, value] of Object.entries(values)) {
-      const bad = (message: string) => problems.push({ file, line: lines[key]!, key, message });
-      if (key === "firewall") {
-        if (value === "nftables" || value === "iptables") config.firewall = value;
-        else bad(`"${value}" is not nftables or iptables`);
-      } else if (key === "state_dir" || key === "lease_dir") {
-        if (!/^\/[^\0]*$/.test(value) || value.includes("..")) bad(`"${value}" is not an absolute path`);
-        else config[key === "state_dir" ? "stateDir" : "leaseDir"] = value.replace(/\/+$/, "") || "/";
-      } else {
-        const hint = suggestKey(key, GLOBAL_KEYS);
-        bad(`unknown key in [global]${hint ? `; did you mean ${hint}?` : ""}`);
-      }
-    }
+    validateGlobal(valuesOf("global"), config, (key, message) => problems.push({ file, line: lines[key]!, key, message }));
   }
   for (const section of scan.sections.keys()) {
     if (section === "global") continue;
@@ -54,28 +64,14 @@ export function parseConfig(file: string, text: string): Config {
     if (net) config.networks.push(net);
   }
   crossCheck(file, config.networks, problems);
-  if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line));
-  return config;
-}
-
-// Checks that involve two networks: one bridge each, no overlapping subnets, one default.
-function crossCheck(file: string, nets: Network[], problems: ConfigProblem[]): void {
-  nets.forEach((n, i) => {
-    for (const m of nets.slice(0, i)) {
-      if (n.bridge === m.bridge) {
-        problems.push({ file, line: n.lines.bridge ?? 0, key: "bridge", message: `${n.bridge} is already the bridge of [${m.name}] (line ${m.lines.bridge}): one network per bridge` });
-      }
-      if (n.address && m.address && overlaps(n.address, m.address)) {
-        problems.push({ file, line: n.lines.address ?? 0, key: "address", message: `subnet overlaps that of [${m.name}] (line ${m.lines.address})` });
-      }
-      if (n.isDefault && m.isDefault) {
-        problems.push({ file, line: n.lines.default ?? 0, key: "default", message: `[${m.name}] is already the default network (line ${m.lines.default})` });
-      }
-    }
-    const ownIfaces = nets.flatMap((o) => [o.bridge]);
-    for (const key of ["uplink", "trunk"] as const) {
-      const v = n[key];
-      if (v && ownIfaces.includes(v)) problems.push({ file, line: n.lines[key] ?? 0, key, message: `${v} is a kvmnet bridge, not a NIC` });
-    }
+  const kept = new Set<string>();
+  const once = problems.filter((p) => {
+    const id = `${p.line}\0${p.key}`;
+    if (!valueProblems.has(id)) return true;
+    if (kept.has(id)) return false;
+    kept.add(id);
+    return true;
   });
+  if (once.length > 0) throw new ConfigError(once.sort((a, b) => a.line - b.line));
+  return config;
 }

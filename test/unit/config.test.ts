@@ -80,7 +80,7 @@ describe("bad configs: FILE:LINE: KEY: what is wrong", () => {
     ["two defaults", NAT + "default = yes\n[i]\nmode = isolated\nbridge = ibr\ndefault = yes\n", /^9: default: \[nat0\] is already the default/],
     ["repeated key", NAT + "bridge = kvbr9\n", /^5: bridge: key repeated in \[nat0\] \(first at line 3\)/],
     ["repeated section", NAT + "[nat0]\nmode = nat\n", /^5: \[nat0\]: section repeated/],
-    ["garbage line", NAT + "this is not ini\n", /^5: this is not ini: not a "key = value" line/],
+    ["garbage line (not shown)", NAT + "this is not ini\n", /^5: : this line is neither "key = value" nor a \[section\] header: \/etc\/kvmnet.conf does not look like a kvmnet config \(its content is not shown\)$/],
     ["key before any section", "mode = nat\n" + NAT, /^1: mode: key outside any section/],
     ["uplink is a kvmnet bridge", NAT + "uplink = kvbr0\n", /^5: uplink: kvbr0 is a kvmnet bridge/],
   ];

@@ -1,0 +1,57 @@
+// Checks that involve two networks: one bridge each, no overlapping subnets, one default, no kvmnet bridge
+// as a NIC. Sorted or hashed once, so a file with thousands of networks is checked in linear-log time.
+import type { ConfigProblem } from "../errors.js";
+import { networkOf, toInt } from "../ipv4.js";
+import type { Network } from "./types.js";
+
+/** Push to PROBLEMS each clash between NETS (in file order), reported at the later network of a pair. */
+export function crossCheck(file: string, nets: Network[], problems: ConfigProblem[]): void {
+  const push = (n: Network, key: string, message: string) => problems.push({ file, line: n.lines[key] ?? 0, key, message });
+  const byBridge = new Map<string, Network>();
+  let isDefault: Network | undefined;
+  for (const n of nets) {
+    const m = byBridge.get(n.bridge);
+    if (m) push(n, "bridge", `${n.bridge} is already the bridge of [${m.name}] (line ${m.lines.bridge}): one network per bridge`);
+    else byBridge.set(n.bridge, n);
+    if (n.isDefault && isDefault) push(n, "default", `[${isDefault.name}] is already the default network (line ${isDefault.lines.default})`);
+    else if (n.isDefault) isDefault = n;
+  }
+  for (const n of nets) {
+    for (const key of ["uplink", "trunk"] as const) {
+      const v = n[key];
+      if (v && byBridge.has(v)) push(n, key, `${v} is a kvmnet bridge, not a NIC`);
+    }
+  }
+  overlapCheck(nets, push);
+}
+
+// Subnets are aligned blocks, so two overlap only when one contains the other. Sorted by first address (the
+// larger block first on a tie), the blocks containing a block are the open ones on a stack, and the blocks it
+// contains are those pushed above it before it closes. So each network learns the earliest network (in file
+// order) among those that overlap it, and is reported when that one comes before it: the pairwise rule.
+function overlapCheck(nets: Network[], push: (n: Network, key: string, message: string) => void): void {
+  interface Open { i: number; end: number; above: number; below: number }
+  const blocks = nets.flatMap((n, i) => {
+    if (!n.address) return [];
+    const start = toInt(networkOf(n.address));
+    return [{ i, start, end: start + 2 ** (32 - n.address.prefix) - 1 }];
+  });
+  blocks.sort((a, b) => a.start - b.start || b.end - a.end);
+  const stack: Open[] = [];
+  const close = () => {
+    const o = stack.pop()!;
+    const top = stack[stack.length - 1];
+    if (top) top.above = Math.min(top.above, o.i, o.above);
+    const earliest = Math.min(o.above, o.below);
+    if (earliest < o.i) {
+      const m = nets[earliest]!;
+      push(nets[o.i]!, "address", `subnet overlaps that of [${m.name}] (line ${m.lines.address})`);
+    }
+  };
+  for (const b of blocks) {
+    while (stack.length && stack[stack.length - 1]!.end < b.start) close();
+    const top = stack[stack.length - 1];
+    stack.push({ i: b.i, end: b.end, above: Infinity, below: top ? Math.min(top.below, top.i) : Infinity });
+  }
+  while (stack.length) close();
+}
