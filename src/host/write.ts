@@ -20,7 +20,8 @@ export function writeFileSafe(path: string, content: string, mode = 0o644): void
   } catch (e) {
     if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
-    const err = e as NodeJS.ErrnoException;
-    throw new CommandError(`write ${path}`, null, err.code ? `${err.code}: ${err.message.replace(/^\w+: /, "").replace(/, \w+ .*$/, "")}` : String(e), { cause: e });
+    // "ENOSPC: no space left on device, write" (or "..., open 'TMP'"): the reason, without the syscall or TMP.
+    const why = String((e as Error).message ?? e).replace(/, \w+(?: '.*')?$/, "");
+    throw new CommandError(`write ${path}`, null, why, { cause: e });
   }
 }
