@@ -15,6 +15,9 @@ export async function runMain(fallback: HookName | "kvmnet", argv: string[] = pr
   const program = isHook(named.program) || named.program === "kvmnet" ? named.program : fallback;
   const args = argv.slice(2);
   process.env.PATH = safePath(process.env.PATH);
+  // QEMU or a hardened host may hand us umask 027/077: kvmnet sets its own files' modes explicitly, and this
+  // covers what it does not create itself (dnsmasq's lease and pid files, tools' lock files).
+  process.umask(0o022);
   try {
     if (program === "kvmnet") {
       if (!loadCli) throw new UsageError(`this program is ${fallback}; the admin CLI is the program kvmnet`);
