@@ -26,19 +26,37 @@ export function selectNetwork(config: Config, input: SelectInput): Network {
 
   const globbed = config.networks.filter((n) => n.taps.some((g) => globMatch(g, tap)));
   if (globbed.length > 1) {
-    throw new UsageError(`tap ${tap} matches the taps of several networks (${names(globbed)}); make the globs disjoint or set KVMNET_NETWORK`);
+    throw new UsageError(`tap ${tap} matches the taps of several networks (${names(globbed)}): make the globs disjoint, or ${byProgramName(program, globbed[0]!.name)}; or KVMNET_NETWORK=NET (plain QEMU only)`);
   }
   if (globbed.length === 1) return checkMode(program, globbed[0]!, `taps glob of [${globbed[0]!.name}]`);
 
+  // Rule 4: the only network of the program's modes; else the one among them with default = yes.
   const mine = config.networks.filter((n) => serves(program, n.mode));
-  const defaults = mine.filter((n) => n.isDefault);
-  if (HOOKS[program].modes === "any" && defaults.length === 1) return defaults[0]!;
   if (mine.length === 1) return mine[0]!;
-  const how = "choose with KVMNET_NETWORK=NAME, a program name PROGRAM@NAME, a taps glob, or default = yes";
+  const defaults = mine.filter((n) => n.isDefault);
+  if (defaults.length === 1) return defaults[0]!;
   if (mine.length === 0) {
     throw new UsageError(`${config.file} has no network that ${program} serves (${describeModes(program)}); networks: ${names(config.networks) || "none"}`);
   }
-  throw new UsageError(`tap ${tap} could join any of ${names(mine)}: ${how}`);
+  throw new UsageError(`tap ${tap} could join any of ${names(mine)}: ${howToChoose(config, program, mine)}`);
+}
+
+// The ways to choose, those that work under libvirt first: libvirt runs scripts with no environment but
+// LC_ALL, PATH and HOME, and renames a <target dev> that starts with vnet or macvtap to one of its own.
+function howToChoose(config: Config, program: HookName, mine: Network[]): string {
+  const first = mine[0]!.name;
+  const other = config.networks.find((n) => n.isDefault);
+  const moveDefault = other ? ` (moved from [${other.name}]: a file has one default)` : "";
+  return [
+    `choose one: ${byProgramName(program, first)}`,
+    `or a taps glob in one network, such as taps = ${first}-* (libvirt: give <target dev='${first}-0'/>, since names starting with vnet or macvtap are its own)`,
+    `or default = yes in one of them${moveDefault}`,
+    "or KVMNET_NETWORK=NET in QEMU's environment (plain QEMU only: libvirt passes scripts no environment)",
+  ].join("; ");
+}
+
+function byProgramName(program: HookName, example: string): string {
+  return `run this program as ${program}@NET (a link to it such as /etc/${program}@${example}, given as the script)`;
 }
 
 function checkMode(program: HookName, net: Network, how: string): Network {
