@@ -1,4 +1,5 @@
-// The warm path (network up, a new tap) spawns as few processes as correctness allows. Counted for real:
+// The warm path (network up, a new tap) spawns as few processes as correctness allows: the lock, one listing
+// of kvmnet's rules, one `ip link set`. Counted for real:
 // each tool in PATH is a wrapper that logs its call and runs the real one.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -18,6 +19,13 @@ function countingPath(dir: string, log: string): string {
   return `${dir}:${process.env.PATH}`;
 }
 
+/** The network's lock (flock on an fd of the hook's), then the one listing of kvmnet's rules. The iptables
+ *  backend takes the host-wide lock too: its jumps live in built-in chains every network shares. */
+function locked(firewall: "nftables" | "iptables"): string {
+  const flock = "flock -x -w 60 -E 75 3";
+  return firewall === "nftables" ? `${flock}\nnft list table ip kvmnet-nat0` : `${flock}\n${flock}\niptables-save `;
+}
+
 describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall) => {
   let lab: Lab;
   const closers: (() => void)[] = [];
@@ -26,7 +34,7 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
     lab?.destroy();
   });
 
-  it("a second VM's natup (a tap as QEMU makes it) spawns two processes; a repeated natup one", async () => {
+  it("a second VM's natup (a tap as QEMU makes it) spawns the lock, one listing and one ip; a repeated natup no ip", async () => {
     lab = makeLab({ firewall });
     closers.push(await qemuLikeTap(lab.host, "vm0"), await qemuLikeTap(lab.host, "vm1"));
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
@@ -35,11 +43,10 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
     writeFileSync(log, "");
     const r = lab.hook("qemu-natup", "vm1", { PATH });
     expect(r.code, r.stderr).toBe(0);
-    const listing = firewall === "nftables" ? "nft list table ip kvmnet-nat0" : "iptables-save ";
-    expect(calls(log)).toBe(`${listing}\nip link set dev vm1 mtu 1500 master ${lab.bridge} up`);
+    expect(calls(log)).toBe(`${locked(firewall)}\nip link set dev vm1 mtu 1500 master ${lab.bridge} up`);
     writeFileSync(log, "");
     expect(lab.hook("qemu-natup", "vm1", { PATH }).code).toBe(0);
-    expect(calls(log)).toBe(listing);
+    expect(calls(log)).toBe(locked(firewall));
   });
 
   it("a persistent tap (ip tuntap add) that is down may hold an address: one `ip` more looks", () => {
@@ -50,7 +57,6 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
     const PATH = countingPath(`${lab.conf.dir}/bin`, log);
     writeFileSync(log, "");
     expect(lab.hook("qemu-natup", "vm1", { PATH }).code).toBe(0);
-    const listing = firewall === "nftables" ? "nft list table ip kvmnet-nat0" : "iptables-save ";
-    expect(calls(log)).toBe(`ip -d -j address show dev vm1\n${listing}\nip link set dev vm1 mtu 1500 master ${lab.bridge} up`);
+    expect(calls(log)).toBe(`ip -d -j address show dev vm1\n${locked(firewall)}\nip link set dev vm1 mtu 1500 master ${lab.bridge} up`);
   });
 });
