@@ -32,7 +32,7 @@ export interface HookCall {
 /** Usage text of a hook program. */
 export function hookUsage(program: HookName): string {
   const what = HOOKS[program].action === "up" ? "brings TAP's network up and attaches TAP to it" : "detaches TAP (and tears an idle network down with teardown = when-idle)";
-  return `usage: ${program} TAP\n\nRun by QEMU: -netdev tap,ifname=TAP,script=/etc/qemu-natup,downscript=/etc/qemu-natdown\n${program} ${what}.\nConfig: $KVMNET_CONFIG or /etc/kvmnet.conf; network: KVMNET_NETWORK, ${program}@NET, taps globs, or the only/default one.`;
+  return `usage: ${program} TAP\n\nRun by QEMU: -netdev tap,ifname=TAP,script=/etc/qemu-natup,downscript=/etc/qemu-natdown\n${program} ${what}.\nConfig: /etc/kvmnet.conf (or $KVMNET_CONFIG). Network: a link named ${program}@NET, a taps glob matching TAP,\nthe only (or the default = yes) network ${program} serves, or $KVMNET_NETWORK (plain QEMU; libvirt passes no environment).`;
 }
 
 /** Run a hook to completion; throws a KvmnetError on failure. */
