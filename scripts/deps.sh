@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages kvmnet and its tests use (idempotent; run as root on Debian 12).
 # Runtime: iproute2, nftables, iptables, dnsmasq-base. Tests: busybox-static (udhcpc, ping, nc, nslookup in
-# guests), hyperfine (benchmarks), qemu-system-x86 + linux-image-amd64 (real guests, and a kernel with 802.1Q
-# for the VLAN test), xz-utils (unpacking the guest kernel once, for a faster boot), systemd, man-db and
-# groff-base (the .deb test checks the unit and renders the man pages).
+# guests), hyperfine and iperf3 (benchmarks: hook start-up, data-plane throughput), qemu-system-x86 +
+# linux-image-amd64 (real guests, and a kernel with 802.1Q for the VLAN test), xz-utils (unpacking the guest
+# kernel once, for a faster boot), systemd, man-db and groff-base (the .deb test checks the unit and renders
+# the man pages).
 set -euo pipefail
-pkgs=(iproute2 nftables iptables dnsmasq-base busybox-static hyperfine qemu-system-x86 linux-image-amd64 xz-utils kmod systemd man-db groff-base)
+pkgs=(iproute2 nftables iptables dnsmasq-base busybox-static hyperfine iperf3 qemu-system-x86 linux-image-amd64 xz-utils kmod systemd man-db groff-base)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
