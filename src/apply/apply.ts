@@ -4,6 +4,7 @@ import type { Step } from "../decide/steps.js";
 import { CommandError } from "../errors.js";
 import { ensureDir } from "../host/dirs.js";
 import { writeFileSafe } from "../host/write.js";
+import { startDnsmasq } from "./dnsmasq-start.js";
 import { run, type Exec } from "./exec.js";
 
 /** Carry out STEPS in order; stops at the first failure (a CommandError naming the command). */
@@ -40,8 +41,7 @@ function applyStep(exec: Exec, s: Step): void {
       rmSync(s.path, { force: true });
       return;
     case "dnsmasq-start":
-      // dnsmasq daemonises and its first process exits only once the daemon is ready (or has failed).
-      run(exec, "dnsmasq", [`--conf-file=${s.conf}`]);
+      startDnsmasq(exec, s);
       return;
     case "signal":
       signal(s.pid, s.signal);

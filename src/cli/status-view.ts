@@ -29,6 +29,7 @@ export function drawNetwork(s: NetworkStatus, p: Paint, now = Date.now()): strin
     const d = s.dnsmasq;
     const st = d.state === "running" ? p.ok("running") : p.warn(d.state);
     lines.push(`  dhcp      dnsmasq${d.pid ? ` pid ${d.pid}` : ""}: ${st}, range ${d.range}`);
+    for (const problem of d.problems ?? []) lines.push(`            ${p.warn(problem)}`);
     const leases = s.leases.map((l) => {
       const gone = l.expires !== null && Date.parse(l.expires) < now;
       const row = `${l.mac}  ${l.ip.padEnd(15)}  ${l.hostname ?? "-"}`;
@@ -43,6 +44,8 @@ export function drawNetwork(s: NetworkStatus, p: Paint, now = Date.now()): strin
 function state(s: NetworkStatus, p: Paint): string {
   if (!s.exists) return p.warn(`down`) + p.dim(`  (kvmnet up ${s.name})`);
   const up = s.up ? p.ok("up") : p.warn("bridge down");
+  // Nothing for `up` to do is not "as configured" when dnsmasq cannot do its job (it cannot read its files).
+  if (s.pending === 0 && s.dnsmasq?.problems?.length) return `${up}, ${p.warn("dnsmasq has problems")}`;
   if (s.pending === 0) return `${up}, as configured`;
   return `${up}, ${p.warn(`${s.pending} change${s.pending > 1 ? "s" : ""} pending`)}${p.dim(`  (kvmnet plan ${s.name})`)}`;
 }

@@ -3,11 +3,14 @@ import { readFileSync } from "node:fs";
 import { realExec, type Exec } from "../apply/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { isOurBridge } from "../decide/bridge.js";
-import { dnsmasqUpSteps } from "../decide/dnsmasq.js";
+import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq.js";
 import { firewallUpSteps } from "../decide/firewall.js";
 import { hostPorts } from "../decide/modes.js";
 import { decideNetworkUp } from "../decide/network.js";
+import { ConfigError } from "../errors.js";
 import { resolveBridgeOr } from "../observe/default-route.js";
+import { describeUnreadable } from "../observe/dnsmasq-access.js";
+import type { DnsmasqState } from "../observe/dnsmasq.js";
 import { readLink } from "../observe/links.js";
 import type { Observed } from "../observe/network.js";
 import { bridgeAlias, dnsmasqFiles, iptablesChains, nftTable } from "../render/names.js";
@@ -43,7 +46,9 @@ export interface NetworkStatus {
   uplink: { name: string; present: boolean; up: boolean } | null;
   portDetails: PortStatus[];
   firewall: { backend: Config["firewall"]; object: string; state: "in-place" | "missing" | "outdated" } | null;
-  dnsmasq: { state: "running" | "stopped" | "outdated"; pid: number | null; range: string } | null;
+  /** stale: it serves a bridge that was deleted (and maybe made again); orphaned: it runs but kvmnet's record
+   *  of its pid was lost. PROBLEMS: what it cannot do, such as read its static leases. */
+  dnsmasq: { state: "running" | "stopped" | "outdated" | "stale" | "orphaned"; pid: number | null; range: string; problems?: string[] } | null;
   forwarding: boolean | null;
   /** Steps `kvmnet up` would take; 0 when the network is exactly as configured. */
   pending: number;
@@ -73,14 +78,35 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
     uplink: net.uplink ? { name: net.uplink, present: !!uplink, up: !!uplink?.up } : null,
     portDetails,
     firewall: firewallStatus(config, net, obs),
-    dnsmasq: obs.dnsmasq && net.dhcpRange ? {
-      state: obs.dnsmasq.pid === null ? "stopped" : dnsmasqUpSteps(config, net, obs.dnsmasq).length ? "outdated" : "running",
-      pid: obs.dnsmasq.pid,
-      range: `${net.dhcpRange.first}-${net.dhcpRange.last}`,
-    } : null,
+    dnsmasq: obs.dnsmasq && net.dhcpRange ? dnsmasqStatus(config, net, obs.dnsmasq) : null,
     forwarding: net.mode === "nat" || net.mode === "routed" ? obs.forwarding : null,
-    pending: decideNetworkUp(config, net, obs).length,
+    pending: pendingSteps(config, net, obs),
   };
+}
+
+// Steps `kvmnet up` would take; a network `up` would refuse (dnsmasq could not read its static leases) shows
+// that refusal among the dnsmasq problems instead.
+function pendingSteps(config: Config, net: Network, obs: Observed): number {
+  try {
+    return decideNetworkUp(config, net, obs).length;
+  } catch (e) {
+    if (e instanceof ConfigError) return dnsmasqUpSteps(config, net, obs.dnsmasq).length;
+    throw e;
+  }
+}
+
+function dnsmasqStatus(config: Config, net: Network, d: DnsmasqState): NonNullable<NetworkStatus["dnsmasq"]> {
+  const state = d.pid === null ? (d.orphans.length ? "orphaned" : "stopped")
+    : isStale(d) ? "stale" : dnsmasqUpSteps(config, net, d).length ? "outdated" : "running";
+  const problems: string[] = [];
+  if (state === "stale") {
+    problems.push(d.bridgeIfindex === null ? `it serves bridge ifindex ${d.ifindex ?? "?"}, and ${net.bridge} is gone: no guest gets a lease`
+      : `it serves bridge ifindex ${d.ifindex ?? "?"}, and ${net.bridge} is now ifindex ${d.bridgeIfindex} (deleted and made again): no guest gets a lease`);
+  }
+  if (state === "orphaned") problems.push(`pid ${d.orphans.join(", ")} runs with kvmnet's config, but its pid file was lost`);
+  // Without static leases an unreadable (empty) hostsfile loses nothing.
+  if (net.hosts.length) problems.push(...d.unreadable.map((u) => `${describeUnreadable(u)}: static leases and names are ignored`));
+  return { state, pid: d.pid ?? d.orphans[0] ?? null, range: `${net.dhcpRange!.first}-${net.dhcpRange!.last}`, problems };
 }
 
 // kvmnet writes its alias on every bridge it makes, also on one built over an uplink (which keeps the NIC's MAC).

@@ -9,7 +9,8 @@ export type Step =
   | { kind: "mkdir"; path: string }
   | { kind: "write"; path: string; content: string }
   | { kind: "unlink"; path: string }
-  | { kind: "dnsmasq-start"; conf: string }
+  /** Start dnsmasq; then record its pid in PIDFILE and BRIDGE's ifindex in IFINDEXFILE (root's files). */
+  | { kind: "dnsmasq-start"; conf: string; pidFile: string; ifindexFile: string; bridge: string }
   | { kind: "signal"; pid: number; signal: "SIGHUP" | "SIGTERM" };
 
 /** A step as a shell line (or here-document), for `kvmnet plan` and logs. */

@@ -1,16 +1,30 @@
-// Finding a network's own dnsmasq by its pid file (never by name), and what config it runs with.
+// Finding a network's own dnsmasq by the pid kvmnet recorded (never by name), and what it runs with.
 import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import { dnsmasqFiles } from "../render/names.js";
+import { dnsmasqIds, unreadable, type Ids, type Unreadable } from "./dnsmasq-access.js";
+import { findDnsmasqs, isOurDnsmasq } from "./dnsmasq-proc.js";
+
+export { isOurDnsmasq } from "./dnsmasq-proc.js";
 
 /** The dnsmasq of a network as found. */
 export interface DnsmasqState {
-  /** pid of a live dnsmasq started with our config file, or null. */
+  /** pid of the live dnsmasq kvmnet recorded (checked: command line, namespace, credentials), or null. */
   pid: number | null;
+  /** kvmnet's dnsmasqs of this network found by scanning /proc because the record was missing or wrong. */
+  orphans: number[];
+  /** ifindex of the bridge the recorded dnsmasq was started for (its DHCP socket is bound to it), or null. */
+  ifindex: number | null;
+  /** ifindex of the bridge now; null when the bridge is missing. */
+  bridgeIfindex: number | null;
   /** Current contents of our config, hostsfile and addn-hosts (null when missing). */
   conf: string | null;
   hosts: string | null;
   addnHosts: string | null;
+  /** Files dnsmasq re-reads as nobody but cannot read, and what stops it. */
+  unreadable: Unreadable[];
+  /** Line of `state_dir` in the config file (0: not set), known when a directory blocks dnsmasq. */
+  stateDirLine: number;
 }
 
 function readOr(path: string): string | null {
@@ -21,20 +35,38 @@ function readOr(path: string): string | null {
   }
 }
 
-/** True when PID is alive and is a dnsmasq started with --conf-file=CONF. */
-export function isOurDnsmasq(pid: number, conf: string): boolean {
-  const argv = (readOr(`/proc/${pid}/cmdline`) ?? "").split("\0");
-  return argv.some((a) => a.endsWith("dnsmasq")) && argv.includes(`--conf-file=${conf}`);
+function num(text: string | null): number | null {
+  const n = Number(text?.trim());
+  return text !== null && Number.isInteger(n) && n > 0 ? n : null;
 }
 
-/** Observe NET's dnsmasq: pid file, liveness, rendered files. */
+/** Observe NET's dnsmasq: its recorded pid (checked without a scan), its files, the bridge's ifindex. /proc
+ *  is scanned only when the record is missing or wrong, to find an orphan kvmnet must stop. */
 export function observeDnsmasq(config: Config, net: Network): DnsmasqState {
   const f = dnsmasqFiles(config, net);
-  const pid = Number(readOr(f.pid)?.trim());
+  const recorded = num(readOr(f.pid));
+  const pid = recorded !== null && isOurDnsmasq(recorded, f.conf) ? recorded : null;
+  const conf = readOr(f.conf);
+  // No record, or a wrong one: a dnsmasq may run unrecorded (its pid file lost, or all of state_dir).
+  const orphans = pid === null ? findDnsmasqs(f.conf) : [];
+  let ids: Ids | undefined;
+  const who = () => (ids ??= dnsmasqIds(pid));
+  const blocked = [f.hosts, f.addnHosts].map((p) => unreadable(p, who)).filter((u): u is Unreadable => u !== null);
   return {
-    pid: pid > 0 && isOurDnsmasq(pid, f.conf) ? pid : null,
-    conf: readOr(f.conf),
+    pid,
+    orphans,
+    ifindex: pid !== null ? num(readOr(f.ifindex)) : null,
+    bridgeIfindex: num(readOr(`/sys/class/net/${net.bridge}/ifindex`)),
+    conf,
     hosts: readOr(f.hosts),
     addnHosts: readOr(f.addnHosts),
+    unreadable: blocked,
+    stateDirLine: blocked.some((u) => u.kind === "dir") ? lineOf(config.file, "state_dir") : 0,
   };
+}
+
+// The line KEY is set on in FILE, 0 when it is not (the default applies).
+function lineOf(file: string, key: string): number {
+  const lines = (readOr(file) ?? "").split(/\r?\n/);
+  return lines.findIndex((l) => new RegExp(`^\\s*${key}\\s*=`).test(l)) + 1;
 }

@@ -20,7 +20,9 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
     "strict-order",
     // Plain names (no dot) are the guests' own: answer them here, never ask upstream.
     "domain-needed",
-    `pid-file=${f.pid}`,
+    // No pid file from dnsmasq (an empty value turns off its default /var/run/dnsmasq.pid too): it would chown
+    // it to nobody, and any nobody process could rewrite it. kvmnet records the pid itself, root's.
+    "pid-file=",
     "except-interface=lo",
     "bind-dynamic",
     `interface=${net.bridge}`,

@@ -40,7 +40,9 @@ export function dnsmasqFiles(config: Config, net: Network) {
   const s = `${config.stateDir}/${net.name}`;
   return {
     conf: `${s}.dnsmasq.conf`,
+    // Written by kvmnet (root's), not by dnsmasq: the daemon's pid, and the ifindex of the bridge it serves.
     pid: `${s}.dnsmasq.pid`,
+    ifindex: `${s}.dnsmasq.ifindex`,
     hosts: `${s}.hostsfile`,
     addnHosts: `${s}.addnhosts`,
     leases: `${config.leaseDir}/${net.name}.leases`,

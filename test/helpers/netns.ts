@@ -1,6 +1,6 @@
 // Test hosts: network namespaces made per test, with veth links between them, removed afterwards.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa, execaSync } from "execa";
@@ -79,13 +79,22 @@ export function tempConfig(body: string, global = ""): { dir: string; file: stri
   return { dir, file, stateDir, leaseDir, cleanup: () => { stopDnsmasqIn(stateDir); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-/** Stop every dnsmasq whose pid file is in STATE (by pid, never by name). */
+/** Stop every dnsmasq whose pid file is in STATE, and any still running with a config in STATE whose pid file
+ *  was lost (found by its --conf-file in /proc): by pid, never by name. */
 export function stopDnsmasqIn(stateDir: string): void {
-  if (!existsSync(stateDir)) return;
-  for (const f of execaSync("ls", [stateDir]).stdout.split("\n").filter((n) => n.endsWith(".dnsmasq.pid"))) {
-    const pid = Number(readFileSync(join(stateDir, f), "utf8").trim());
-    if (pid > 0) try { process.kill(pid, "SIGTERM"); } catch { /* gone */ }
+  const pids = new Set<number>();
+  if (existsSync(stateDir)) {
+    for (const f of readdirSync(stateDir).filter((n) => n.endsWith(".dnsmasq.pid"))) {
+      const pid = Number(readFileSync(join(stateDir, f), "utf8").trim());
+      if (pid > 0) pids.add(pid);
+    }
   }
+  for (const p of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    let argv: string[] = [];
+    try { argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0"); } catch { continue; }
+    if (/(^|\/)dnsmasq$/.test(argv[0] ?? "") && argv.some((a) => a.startsWith(`--conf-file=${stateDir}/`))) pids.add(Number(p));
+  }
+  for (const pid of pids) try { process.kill(pid, "SIGTERM"); } catch { /* gone */ }
 }
 
 /** Path of a built program in dist/ (run `npm run build` first; the global setup does). */
