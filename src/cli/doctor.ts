@@ -6,6 +6,7 @@ import type { Config } from "../config/types.js";
 import { ConfigError, formatProblem } from "../errors.js";
 import { resolveBridgeOr } from "../observe/default-route.js";
 import { parseCommand } from "./args.js";
+import { checkDnsmasq } from "./doctor/dnsmasq.js";
 import { checkForwardDrop } from "./doctor/forward.js";
 import { checkHostFit } from "./doctor/host.js";
 import { checkInputDrop } from "./doctor/input.js";
@@ -38,6 +39,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     ...checkForwardDrop(ctx),
     ...checkInputDrop(ctx),
     ...checkPorts(ctx),
+    ...checkDnsmasq(ctx),
     checkNetworkManager(ctx),
   ];
 }

@@ -8,6 +8,7 @@ import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
 import { observeFirewall, type FirewallState } from "./firewall.js";
 import { readAddresses, readLink, type Link } from "./links.js";
 import { procHasAddress } from "./routes.js";
+import { strayTaps } from "./strays.js";
 
 /** The state of a network on this host. */
 export interface Observed {
@@ -19,6 +20,8 @@ export interface Observed {
   firewall: FirewallState | null;
   /** null when the network runs no DHCP. */
   dnsmasq: DnsmasqState | null;
+  /** When the bridge is missing: running taps matching the network's globs that are on no bridge. */
+  strays?: Link[];
 }
 
 /** Observe NET (and TAP when given). Spawns at most one process: the firewall listing. */
@@ -36,5 +39,6 @@ export function observeNetwork(exec: Exec, config: Config, net: Network, tap?: s
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
     firewall: forwardPolicy(net) ? observeFirewall(exec, config.firewall, net) : null,
     dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net) : null,
+    strays: bridge ? [] : strayTaps(config, net),
   };
 }

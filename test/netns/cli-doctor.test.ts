@@ -47,7 +47,7 @@ describe("kvmnet doctor", () => {
     const d = doctor(ns, c);
     expect(d.bad).toEqual([]);
     expect(d.code).toBe(0);
-    expect(d.checks.map((x) => x.id)).toEqual(["config", "tool-ip", "tool-nft", "tool-dnsmasq", "tun", "host-fit", "forwarding", "br_netfilter", "forward-drop", "input-drop", "ports", "networkmanager"]);
+    expect(d.checks.map((x) => x.id)).toEqual(["config", "tool-ip", "tool-nft", "tool-dnsmasq", "tun", "host-fit", "forwarding", "br_netfilter", "forward-drop", "input-drop", "ports", "dnsmasq", "networkmanager"]);
     const plain = kvmnet(ns, c.file, ["doctor"]);
     expect(plain.code).toBe(0);
     expect(plain.out).toMatch(/^ok {4}\S.*\n[\s\S]*\nnothing here would break a configured network$/);
