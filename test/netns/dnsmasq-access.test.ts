@@ -1,0 +1,93 @@
+// dnsmasq re-reads its hostsfile and addn-hosts as nobody: a state_dir it cannot reach would silently drop the
+// static leases. kvmnet refuses that before changing anything, and status and doctor see it on a running network.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { makeLab, natSection, type Lab } from "../helpers/lab.js";
+import { program, stopDnsmasqIn } from "../helpers/netns.js";
+
+let lab: Lab;
+let moved: string | null = null;
+afterEach(() => {
+  if (moved) stopDnsmasqIn(moved); // a state_dir outside the lab's own (only if a refusal failed)
+  moved = null;
+  if (lab) chmodSync(lab.conf.dir, 0o755);
+  lab?.destroy();
+});
+
+const WEB = "host.web = 52:54:00:88:88:88,192.0.2.10\n";
+
+function kvmnet(args: string[]) {
+  const r = lab.host.tryRun(program("kvmnet"), args, { env: { KVMNET_CONFIG: lab.conf.file }, timeout: 60_000 });
+  return { code: r.exitCode, out: `${r.stdout}\n${r.stderr}` };
+}
+
+// Point state_dir and lease_dir of the lab's config at DIRS (under the lab's own directory).
+function moveDirs(state: string, lease: string) {
+  const text = readFileSync(lab.conf.file, "utf8").replace(/^state_dir = .*$/m, `state_dir = ${state}`).replace(/^lease_dir = .*$/m, `lease_dir = ${lease}`);
+  writeFileSync(lab.conf.file, text);
+}
+
+describe("files dnsmasq reads as nobody", () => {
+  it("state_dir under a directory only root may enter, with static leases: exit 2 naming state_dir's line, nothing changed", () => {
+    lab = makeLab({ section: (br) => natSection(br, WEB) });
+    const secret = `${lab.conf.dir}/secret`;
+    mkdirSync(secret, { mode: 0o700 });
+    chmodSync(secret, 0o700);
+    moveDirs(`${secret}/run`, `${lab.conf.dir}/lib`);
+    moved = `${secret}/run`;
+    lab.addGuest("vm0");
+    const before = lab.host.sh("ip -br link; nft list ruleset");
+    const r = lab.hook("qemu-natup", "vm0");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${lab.conf.file}:2: state_dir: ${secret}/run: dnsmasq reads the static leases of network nat0 there`);
+    expect(r.stderr).toContain(`${secret} (mode 0700) does not let it in`);
+    expect(r.stderr).toMatch(/Fix: set state_dir to .*\/run\/kvmnet.*or chmod o\+x /);
+    expect(lab.host.sh("ip -br link; nft list ruleset")).toBe(before);
+    expect(kvmnet(["up", "nat0"]).code).toBe(2);
+  });
+
+  it("without static leases, and with lease_dir under a root-only directory, DHCP works (dnsmasq opens the lease file as root)", () => {
+    lab = makeLab();
+    const secret = `${lab.conf.dir}/secret`;
+    mkdirSync(secret, { mode: 0o700 });
+    chmodSync(secret, 0o700);
+    moveDirs(`${secret}/run`, `${secret}/lib`);
+    const g = lab.addGuest("vm0");
+    try {
+      const r = lab.hook("qemu-natup", "vm0");
+      expect(r.code, r.stderr).toBe(0);
+      const lease = lab.dhcp(g);
+      expect(lease).not.toBeNull();
+      expect(readFileSync(`${secret}/lib/nat0.leases`, "utf8")).toContain(lease!.ip);
+    } finally {
+      stopDnsmasqIn(`${secret}/run`);
+    }
+  });
+
+  it("a running network whose state_dir became unreachable: status and doctor say which file and which directory; natup refuses", () => {
+    lab = makeLab({ section: (br) => natSection(br, WEB) });
+    lab.addGuest("vm0");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect(kvmnet(["status", "nat0"]).out).toContain("as configured");
+    chmodSync(lab.conf.dir, 0o700);
+    const st = kvmnet(["status", "nat0"]).out;
+    expect(st).not.toContain("as configured");
+    expect(st).toContain(`cannot read ${lab.conf.stateDir}/nat0.hostsfile (${lab.conf.dir} is mode 0700)`);
+    const doc = kvmnet(["doctor"]);
+    expect(doc.code).toBe(1);
+    expect(doc.out).toContain(`cannot read ${lab.conf.stateDir}/nat0.hostsfile (${lab.conf.dir} is mode 0700)`);
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(2);
+  });
+
+  it("a hostsfile dnsmasq cannot read for its own mode is written again and re-read: the static lease is honoured", () => {
+    lab = makeLab({ section: (br) => natSection(br, WEB) });
+    const web = lab.addGuest("vm0", "52:54:00:88:88:88");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    const hosts = `${lab.conf.stateDir}/nat0.hostsfile`;
+    chmodSync(hosts, 0o600);
+    expect(kvmnet(["status", "nat0"]).out).toContain(`cannot read ${hosts} (it is mode 0600)`);
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect(kvmnet(["status", "nat0"]).out).toContain("as configured");
+    expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
+  });
+});
