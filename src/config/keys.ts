@@ -20,6 +20,7 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   autostart: ["nat", "routed", "host-only", "isolated", "bridge"],
   vlan: ["bridge"],
   trunk: ["bridge"],
+  domain: ["nat", "routed", "host-only"],
 };
 
 /** The spec name of a key as written: "host.web" → "host.NAME". */

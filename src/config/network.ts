@@ -3,6 +3,7 @@ import type { ConfigProblem } from "../errors.js";
 import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt } from "../ipv4.js";
 import { badName, badNetworkName } from "../names.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../observe/default-route.js";
+import { badDomain } from "./domain.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
 import { MODES, type Mode, type Network } from "./types.js";
 import { show } from "./value.js";
@@ -113,6 +114,12 @@ export function validateNetwork(
     else bad("teardown", `${show(values.teardown)} is not keep or when-idle`);
   }
   if (mode === "bridge") validateVlan(values, net, bad);
+  if (values.domain !== undefined && needsAddress) {
+    const why = badDomain(values.domain);
+    if (why) bad("domain", why);
+    else if (values.dhcp_range === undefined) bad("domain", "needs dhcp_range (the network's DNS is served by its dnsmasq, which runs with DHCP)");
+    else net.domain = values.domain;
+  }
   return out.length === before ? net : null;
 }
 

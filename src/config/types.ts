@@ -33,6 +33,8 @@ export interface Network {
   autostart: boolean;
   vlan?: number;
   trunk?: string;
+  /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
+  domain?: string;
   /** Line of each key (and "[section]" for the header), for error messages. */
   lines: Record<string, number>;
 }
