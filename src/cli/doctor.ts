@@ -23,7 +23,9 @@ Check this host for what kvmnet and its configured networks need, and for known 
 its fix: missing tools (ip, nft or iptables, dnsmasq), /dev/net/tun, IPv4 forwarding, a forward chain
 with policy DROP (Docker), an input chain with policy DROP (a host firewall: guests get no lease),
 br_netfilter with bridge-nf-call-iptables = 1, another process on port 53 or 67 of a bridge address,
-NetworkManager managing a kvmnet bridge, a subnet that collides with a host route. Reads only; changes nothing.
+NetworkManager managing a kvmnet bridge, a subnet that collides with a host route, kvmnet's dnsmasq
+serving a deleted bridge, running without its pid record or unable to read its static leases.
+Reads only; changes nothing.
 Exit 0 when nothing would break a configured network (warnings allowed), 1 when something would.
 
   --json   print {"config","ok","checks":[{"id","level":"ok|warn|fail|skip","message","fix","networks"}]}`;
