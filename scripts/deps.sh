@@ -4,9 +4,11 @@
 # guests), hyperfine and iperf3 (benchmarks: hook start-up, data-plane throughput), qemu-system-x86 +
 # linux-image-amd64 (real guests, and a kernel with 802.1Q for the VLAN test), xz-utils (unpacking the guest
 # kernel once, for a faster boot), systemd, man-db and groff-base (the .deb test checks the unit and renders
-# the man pages).
+# the man pages), libvirt-daemon + libvirt-daemon-driver-qemu + libvirt-clients (the e2e case that runs a
+# real libvirtd, in its own namespaces; without -system nothing is started or defined on the host).
 set -euo pipefail
-pkgs=(iproute2 nftables iptables dnsmasq-base busybox-static hyperfine iperf3 qemu-system-x86 linux-image-amd64 xz-utils kmod systemd man-db groff-base)
+pkgs=(iproute2 nftables iptables dnsmasq-base busybox-static hyperfine iperf3 qemu-system-x86 linux-image-amd64 xz-utils kmod systemd man-db groff-base
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
