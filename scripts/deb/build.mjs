@@ -15,6 +15,8 @@ const binary = resolve(process.argv[2] ?? join(ROOT, "release/kvmnet"));
 const out = resolve(process.argv[3] ?? join(ROOT, `release/kvmnet_${version}_${arch}.deb`));
 // The hook names a package puts in /etc. Not qemu-ifup/qemu-ifdown: QEMU's own package ships those.
 const ETC_HOOKS = ["qemu-natup", "qemu-natdown", "qemu-ifup-bridge", "qemu-ifup-isolated"];
+// Where the one executable goes (relative to /).
+const PROGRAM = "usr/bin/kvmnet";
 
 if (!existsSync(binary)) {
   console.error(`deb: ${binary} is missing: run npm run binaries first`);
@@ -34,11 +36,16 @@ try {
     symlinkSync(target, join(stage, path));
   };
 
-  mkdirs(join(stage, "usr/lib/kvmnet"));
-  copyFileSync(binary, join(stage, "usr/lib/kvmnet/kvmnet"));
-  chmodSync(join(stage, "usr/lib/kvmnet/kvmnet"), 0o755);
-  link("usr/bin/kvmnet", "../lib/kvmnet/kvmnet"); // relative within /usr, as Debian policy asks
-  for (const name of ETC_HOOKS) link(`etc/${name}`, "/usr/lib/kvmnet/kvmnet");
+  // The program itself is /usr/bin/kvmnet, not a link to it: AppArmor checks an exec against the resolved
+  // path, and Debian's and Ubuntu's libvirtd profile lets libvirtd run scripts (<script path='/etc/qemu-natup'/>)
+  // only from /bin, /sbin, /usr/bin, /usr/sbin (PUx), /usr/lib/libvirt and /etc/libvirt/hooks. Under
+  // /usr/lib/kvmnet every VM start was refused ("Permission denied"); here no profile snippet, no reload.
+  mkdirs(join(stage, "usr/bin"));
+  copyFileSync(binary, join(stage, PROGRAM));
+  chmodSync(join(stage, PROGRAM), 0o755);
+  // The old path stays as a link, for admins' own PROGRAM@NET links made to it (it resolves to /usr/bin).
+  link("usr/lib/kvmnet/kvmnet", "../../bin/kvmnet"); // relative within /usr, as Debian policy asks
+  for (const name of ETC_HOOKS) link(`etc/${name}`, `/${PROGRAM}`);
   put("etc/kvmnet.conf", readFileSync(join(ROOT, "etc-templates/kvmnet.conf")));
   put("etc/NetworkManager/conf.d/kvmnet.conf", readFileSync(join(HERE, "networkmanager.conf")));
   put("lib/systemd/system/kvmnet.service", readFileSync(join(HERE, "kvmnet.service")));

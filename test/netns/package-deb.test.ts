@@ -1,20 +1,24 @@
 // The Debian package, installed by dpkg (maintainer scripts and all) into a throwaway root: an overlay of
 // this machine's / with node deleted, in a private mount namespace; a hook run from there against a namespace.
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, existsSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, execaSync, type ResultPromise } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Netns, ROOT, rid, tempConfig } from "../helpers/netns.js";
 import { ensureDeb } from "../helpers/release.js";
+import { libvirtdProfilePackage } from "../vm/libvirtd-profile.js";
 
 const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 const TEMPLATE = readFileSync(join(ROOT, "etc-templates/kvmnet.conf"), "utf8");
 const ETC_HOOKS = ["qemu-natup", "qemu-natdown", "qemu-ifup-bridge", "qemu-ifup-isolated"];
+/** The lines the README tells admins of a standalone or npm install to add to local/usr.sbin.libvirtd. */
+const README_LOCAL_LINES = "/usr/local/lib/kvmnet/kvmnet PUx,\n/usr/local/lib/node_modules/kvmnet/dist/*.cjs PUx,\n";
 let holder: ResultPromise;
 let tmp: string;
 let root: string; // the throwaway root, as a path inside the holder's mount namespace
 let installed: { code: number | undefined; out: string };
+let debPath = "";
 const cleanups: (() => void)[] = [];
 
 /** Run a shell script in the holder's mount namespace (and in NS's network namespace if given). */
@@ -34,6 +38,7 @@ function chrootIn(ns: Netns, args: string[], env: Record<string, string>) {
 
 beforeAll(async () => {
   const deb = await ensureDeb();
+  debPath = deb;
   tmp = mkdtempSync(join(tmpdir(), "kvmnet-deb-"));
   root = join(tmp, "root");
   // The holder keeps the private mount namespace (tmpfs, overlay) alive for the whole file; unshare execs
@@ -87,8 +92,10 @@ describe("kvmnet_VERSION_amd64.deb", () => {
       "/lib/systemd/system/kvmnet.service", "/usr/share/man/man8/kvmnet.8.gz", "/usr/share/man/man5/kvmnet.conf.5.gz",
       "/etc/NetworkManager/conf.d/kvmnet.conf",
     ]));
-    for (const h of ETC_HOOKS) expect(readlinkSync(inRoot(`/etc/${h}`))).toBe("/usr/lib/kvmnet/kvmnet");
-    expect(readlinkSync(inRoot("/usr/bin/kvmnet"))).toBe("../lib/kvmnet/kvmnet");
+    // The program is /usr/bin/kvmnet itself (AppArmor: see "libvirtd's AppArmor profile" below); the old path links to it.
+    expect(lstatSync(inRoot("/usr/bin/kvmnet")).isFile()).toBe(true);
+    for (const h of ETC_HOOKS) expect(readlinkSync(inRoot(`/etc/${h}`))).toBe("/usr/bin/kvmnet");
+    expect(readlinkSync(inRoot("/usr/lib/kvmnet/kvmnet"))).toBe("../../bin/kvmnet");
     expect(readFileSync(inRoot("/etc/kvmnet.conf"), "utf8")).toBe(TEMPLATE);
     const status = sh(`dpkg-query --root=${root} -W -f '\${Conffiles}\\n\${Depends}' kvmnet`).out;
     expect(status).toMatch(/^ \/etc\/kvmnet\.conf [0-9a-f]{32}$/m);
@@ -143,5 +150,55 @@ describe("kvmnet_VERSION_amd64.deb", () => {
     expect(existsSync(inRoot("/etc/kvmnet.conf"))).toBe(false);
     expect(existsSync(inRoot("/etc/NetworkManager/conf.d/kvmnet.conf"))).toBe(false);
     expect(sh(`test -L ${root}/etc/systemd/system/multi-user.target.wants/kvmnet.service`).code).not.toBe(0);
+  });
+});
+
+// The paths libvirtd's profile lets it exec (rules with an x mode, not denied, outside its child profiles), as
+// regular expressions. AppArmor globs: {a,b} alternatives, * within one path component, ** across them.
+function execRules(profile: string): { rule: string; re: RegExp }[] {
+  const top = profile.slice(0, profile.indexOf("profile qemu_bridge_helper"));
+  return [...top.matchAll(/^\s*(\/\S+)\s+([a-zA-Z]*x[a-zA-Z]*)\b[^,\n]*,\s*$/gm)].map((m) => {
+    const re = m[1]!.replace(/[.+?^$()|[\]\\]/g, "\\$&").replace(/\{([^}]*)\}/g, (_, alts: string) => `(?:${alts.split(",").join("|")})`)
+      .replace(/\*\*/g, "\u0000").replace(/\*/g, "[^/]*").replace(/\u0000/g, ".*");
+    return { rule: `${m[1]} ${m[2]}`, re: new RegExp(`^${re}$`) };
+  });
+}
+
+// Debian's libvirtd profile checks the exec of a domain's <script> against the resolved path. The kernel's
+// own verdict is in test/vm/apparmor-libvirtd.test.ts (a Debian-kernel VM); here the package's layout and the
+// README's local/usr.sbin.libvirtd lines.
+describe("libvirtd's AppArmor profile (Debian's usr.sbin.libvirtd)", () => {
+  it("every hook the .deb installs resolves to a path the stock profile lets libvirtd exec; the old /usr/lib/kvmnet one did not", () => {
+    const rules = execRules(readFileSync(libvirtdProfilePackage().profile, "utf8"));
+    expect(rules.map((r) => r.rule)).toContain("/usr/bin/* PUx");
+    const allowed = (path: string) => rules.filter((r) => r.re.test(path)).map((r) => r.rule);
+    // The control: the first releases' program path matched no exec rule.
+    expect(allowed("/usr/lib/kvmnet/kvmnet")).toEqual([]);
+    const reinstall = sh(`dpkg --root=${root} -i ${debPath}`);
+    expect(reinstall.code, reinstall.err).toBe(0);
+    for (const h of [...ETC_HOOKS, "../usr/lib/kvmnet/kvmnet"]) {
+      const real = sh(`chroot ${root} readlink -f /etc/${h}`).out.trim();
+      expect(real, h).toBe("/usr/bin/kvmnet");
+      expect(allowed(real), h).toEqual(["/usr/bin/* PUx"]);
+    }
+    sh(`dpkg --root=${root} --purge kvmnet`);
+  });
+
+  it("the README's local/usr.sbin.libvirtd lines (standalone binary, npm install) compile with the profile (apparmor_parser -Q -K)", () => {
+    const parser = execaSync("sh", ["-c", "command -v apparmor_parser"], { reject: false }).stdout;
+    if (!parser) return expect.fail("apparmor_parser is missing: run scripts/deps.sh (package apparmor)");
+    const dir = mkdtempSync(join(tmpdir(), "kvmnet-aa-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(join(dir, "local"));
+    const compile = (lines: string) => {
+      writeFileSync(join(dir, "local/usr.sbin.libvirtd"), lines);
+      return execaSync(parser, ["-Q", "-K", "-I", dir, libvirtdProfilePackage().profile], { reject: false });
+    };
+    const good = compile(README_LOCAL_LINES);
+    expect(good.exitCode, good.stderr).toBe(0);
+    // The control: the same lines with a comma missing do not compile.
+    const bad = compile(README_LOCAL_LINES.replace(/,\n/, "\n"));
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr).toMatch(/AppArmor parser error .*local\/usr\.sbin\.libvirtd.*missing an end of line character/);
   });
 });
