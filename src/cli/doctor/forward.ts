@@ -3,7 +3,7 @@
 import type { Config, Network } from "../../config/types.js";
 import { forwardPolicy } from "../../render/policy.js";
 import { bridgeNfCallsIptables } from "./kernel.js";
-import { which } from "./tools.js";
+import { fromRulesets } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./types.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
@@ -64,17 +64,8 @@ export function affectedBy(drop: DropChain, config: Config, brNf: boolean): Netw
 
 /** Every forward chain with policy drop, from nft and iptables-save, and which networks it breaks. */
 export function checkForwardDrop(ctx: DoctorContext): Finding[] {
-  const drops: DropChain[] = [];
-  let read = 0;
-  if (which("nft", ctx.env)) {
-    const r = ctx.exec.tryRun("nft", ["list", "ruleset"]);
-    if (r.ok) { read++; drops.push(...parseNftForwardDrops(r.stdout)); }
-  }
-  if (which("iptables-save", ctx.env)) {
-    const r = ctx.exec.tryRun("iptables-save", ["-t", "filter"]);
-    if (r.ok) { read++; drops.push(...parseIptablesForwardDrop(r.stdout)); }
-  }
-  if (!read) return [{ id: "forward-drop", level: "skip", message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)" }];
+  const drops = fromRulesets(ctx, { nft: parseNftForwardDrops, iptables: parseIptablesForwardDrop });
+  if (!drops) return [{ id: "forward-drop", level: "skip", message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)" }];
   // iptables-nft shows the same chain to both tools: keep one, with the accepts either saw.
   const byKey = new Map<string, DropChain>();
   for (const d of drops) {

@@ -2,7 +2,7 @@
 // guests' DHCP and DNS to kvmnet's dnsmasq are dropped there whatever kvmnet's own table accepts, because
 // an accept in one table does not cancel a drop in another. Only reads rulesets.
 import type { Config, Network } from "../../config/types.js";
-import { which } from "./tools.js";
+import { fromRulesets } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./types.js";
 
 /** A base chain on the input hook with policy drop, and the interfaces it lets DHCP through from. */
@@ -62,17 +62,8 @@ export function inputAffected(drop: InputDrop, config: Config): Network[] {
 
 /** Every input chain with policy drop, from nft and iptables-save, and whose DHCP and DNS it drops. */
 export function checkInputDrop(ctx: DoctorContext): Finding[] {
-  const drops: InputDrop[] = [];
-  let read = 0;
-  if (which("nft", ctx.env)) {
-    const r = ctx.exec.tryRun("nft", ["list", "ruleset"]);
-    if (r.ok) { read++; drops.push(...parseNftInputDrops(r.stdout)); }
-  }
-  if (which("iptables-save", ctx.env)) {
-    const r = ctx.exec.tryRun("iptables-save", ["-t", "filter"]);
-    if (r.ok) { read++; drops.push(...parseIptablesInputDrop(r.stdout)); }
-  }
-  if (!read) return [{ id: "input-drop", level: "skip", message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)" }];
+  const drops = fromRulesets(ctx, { nft: parseNftInputDrops, iptables: parseIptablesInputDrop });
+  if (!drops) return [{ id: "input-drop", level: "skip", message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)" }];
   // iptables-nft shows the same chain to both tools: keep one.
   const unique = [...new Map(drops.map((d) => [`${d.family} ${d.table} ${d.chain}`, d])).values()];
   if (!unique.length) return [{ id: "input-drop", level: "ok", message: "no input chain has policy drop" }];
