@@ -3,7 +3,7 @@
 import type { Config, Network } from "../../config/types.js";
 import { forwardPolicy } from "../../render/policy.js";
 import { bridgeNfCallsIptables } from "./kernel.js";
-import { fromRulesets } from "./rulesets.js";
+import { fromRulesets, parseNftDrops } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./types.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
@@ -18,20 +18,10 @@ export interface DropChain {
 
 /** The forward-hook chains with policy drop in `nft list ruleset` output (kvmnet's own tables excluded). */
 export function parseNftForwardDrops(text: string): DropChain[] {
-  const out: DropChain[] = [];
-  let table: DropChain | null = null;
-  let chain = "";
-  for (const line of text.split("\n")) {
-    const t = /^table (\S+) (\S+) \{/.exec(line);
-    if (t) table = { family: t[1]!, table: t[2]!, chain: "", accepts: [] };
-    const c = /^\s+chain (\S+) \{/.exec(line);
-    if (c) chain = c[1]!;
-    if (!table || table.table.startsWith("kvmnet-")) continue;
-    if (/\bhook forward\b.*\bpolicy drop;/.test(line)) out.push({ ...table, chain, accepts: table.accepts });
+  return parseNftDrops(text, "forward", (line) => {
     const a = /^\s+(iif|oif)name "?([^"\s]+)"?(?: counter packets \d+ bytes \d+)? accept$/.exec(line);
-    if (a) table.accepts.push(`${a[1] === "iif" ? "in" : "out"}:${a[2]}`);
-  }
-  return out;
+    return a ? `${a[1] === "iif" ? "in" : "out"}:${a[2]}` : null;
+  });
 }
 
 /** The FORWARD chain of iptables-save output when its policy is DROP. */

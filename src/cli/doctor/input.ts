@@ -2,7 +2,7 @@
 // guests' DHCP and DNS to kvmnet's dnsmasq are dropped there whatever kvmnet's own table accepts, because
 // an accept in one table does not cancel a drop in another. Only reads rulesets.
 import type { Config, Network } from "../../config/types.js";
-import { fromRulesets } from "./rulesets.js";
+import { fromRulesets, parseNftDrops } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./types.js";
 
 /** A base chain on the input hook with policy drop, and the interfaces it lets DHCP through from. */
@@ -19,20 +19,11 @@ const NFT_ACCEPT = /^\s+(?:iifname "?([^"\s]+)"? )?(?:(?:udp|meta l4proto udp) d
 
 /** The input-hook chains with policy drop in `nft list ruleset` output (kvmnet's own tables excluded). */
 export function parseNftInputDrops(text: string): InputDrop[] {
-  const out: InputDrop[] = [];
-  let table: InputDrop | null = null;
-  let chain = "";
-  for (const line of text.split("\n")) {
-    const t = /^table (\S+) (\S+) \{/.exec(line);
-    if (t) table = { family: t[1]!, table: t[2]!, chain: "", accepts: [] };
-    const c = /^\s+chain (\S+) \{/.exec(line);
-    if (c) chain = c[1]!;
-    if (!table || table.table.startsWith("kvmnet")) continue;
-    if (/\bhook input\b.*\bpolicy drop;/.test(line)) out.push({ ...table, chain, accepts: table.accepts });
+  const drops = parseNftDrops(text, "input", (line) => {
     const a = NFT_ACCEPT.exec(line);
-    if (a && (a[1] || /dport/.test(line))) table.accepts.push(a[1] ?? "*");
-  }
-  return out.filter((d) => d.family === "ip" || d.family === "inet");
+    return a && (a[1] || /dport/.test(line)) ? a[1] ?? "*" : null;
+  });
+  return drops.filter((d) => d.family === "ip" || d.family === "inet");
 }
 
 /** The filter table's INPUT chain of iptables-save output when its policy is DROP. */

@@ -25,3 +25,31 @@ export function readRulesets(ctx: DoctorContext): Rulesets {
   };
   return { nft: run("nft", ["list", "ruleset"]), iptables: run("iptables-save", ["-t", "filter"]) };
 }
+
+/** A base chain of another table with policy drop on one hook, and what its table accepts (see parseNftDrops). */
+export interface NftDrop {
+  family: string;
+  table: string;
+  chain: string;
+  accepts: string[];
+}
+
+/** The chains on HOOK with policy drop in `nft list ruleset` output, kvmnet's own tables excluded; every line
+ *  of the table that ACCEPT maps to a string adds it to that table's accepts (an accept in any of its chains
+ *  counts: admins put them in the base chain or in a chain it jumps to, such as DOCKER-USER). */
+export function parseNftDrops(text: string, hook: "input" | "forward", accept: (line: string) => string | null): NftDrop[] {
+  const out: NftDrop[] = [];
+  let table: NftDrop | null = null;
+  let chain = "";
+  for (const line of text.split("\n")) {
+    const t = /^table (\S+) (\S+) \{/.exec(line);
+    if (t) table = { family: t[1]!, table: t[2]!, chain: "", accepts: [] };
+    const c = /^\s+chain (\S+) \{/.exec(line);
+    if (c) chain = c[1]!;
+    if (!table || /^kvmnet(-|$)/.test(table.table)) continue;
+    if (new RegExp(`\\bhook ${hook}\\b.*\\bpolicy drop;`).test(line)) out.push({ ...table, chain, accepts: table.accepts });
+    const a = accept(line);
+    if (a !== null) table.accepts.push(a);
+  }
+  return out;
+}
