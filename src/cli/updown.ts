@@ -12,7 +12,7 @@ import { ConfigError, KvmnetError, UsageError } from "../errors.js";
 import { networkProblems } from "../hook/preflight.js";
 import { resolveBridgeOr } from "../observe/default-route.js";
 import type { ObservedAll } from "../observe/mode.js";
-import { readRoutes } from "../observe/routes.js";
+import { isLocalAddress, readRoutes } from "../observe/routes.js";
 import { parseCommand } from "./args.js";
 import { configFrom, pickNetworks } from "./networks.js";
 import { observeAll } from "./observe.js";
@@ -53,6 +53,9 @@ export async function runUp(args: string[], env: NodeJS.ProcessEnv, suffixNet?: 
   if (problems.length) throw new ConfigError(problems);
   // `bridge = @default-route` names the bridge the default route uses now (networkProblems checked there is one).
   const nets = picked.map((n) => resolveBridgeOr(config, n));
+  for (const n of nets) {
+    if (n.snatTo && !isLocalAddress(n.snatTo)) warnLine(`warning: snat_to ${n.snatTo} of network ${n.name} is not an address of this host: replies to the guests' traffic will not come back to it`);
+  }
   return each(nets, async (net) => {
     const steps = await locked(config, net, (obs) => decideNetworkUp(config, net, obs), exec, v.verbose, true);
     out(steps ? `${net.name}: up (${count(steps)})` : `${net.name}: already up as configured`);
