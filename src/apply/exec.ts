@@ -1,4 +1,4 @@
-// The executor: the one place that runs system commands. Tests of pure logic use the recording fake below.
+// The executor: the one place that runs system commands. Tests of pure logic use test/helpers/fake-exec.ts.
 import { spawnSync } from "node:child_process";
 import { CommandError } from "../errors.js";
 
@@ -39,17 +39,4 @@ export const realExec: Exec = {
 export function showCommand(cmd: string, args: string[], input?: string): string {
   const line = [cmd, ...args].join(" ");
   return input ? `${line} <<'EOF'\n${input.trimEnd()}\nEOF` : line;
-}
-
-/** A fake executor that records every command and answers from a table keyed by "cmd args..." (unit tests). */
-export function fakeExec(answers: Record<string, Partial<RunResult>> = {}) {
-  const calls: string[] = [];
-  const exec: Exec = {
-    tryRun(cmd, args, input) {
-      calls.push(showCommand(cmd, args, input));
-      const a = answers[[cmd, ...args].join(" ")] ?? {};
-      return { ok: a.ok ?? true, code: a.code ?? (a.ok === false ? 1 : 0), stdout: a.stdout ?? "", stderr: a.stderr ?? "" };
-    },
-  };
-  return { exec, calls };
 }

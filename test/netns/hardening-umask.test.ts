@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applySteps } from "../../src/apply/apply.js";
-import { fakeExec } from "../../src/apply/exec.js";
+import { fakeExec } from "../helpers/fake-exec.js";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import { program } from "../helpers/netns.js";
 

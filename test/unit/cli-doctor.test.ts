@@ -1,6 +1,6 @@
 // kvmnet doctor's readers and judgements on recorded tool output: what counts as a conflict, for which network.
 import { describe, expect, it } from "vitest";
-import { fakeExec } from "../../src/apply/exec.js";
+import { fakeExec } from "../helpers/fake-exec.js";
 import { affectedBy, parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/cli/doctor/forward.js";
 import { checkBrNetfilter, checkForwarding, checkTun } from "../../src/cli/doctor/kernel.js";
 import { checkNetworkManager, parseNmcliDevices } from "../../src/cli/doctor/nm.js";
