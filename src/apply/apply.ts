@@ -19,11 +19,13 @@ function applyStep(exec: Exec, s: Step): void {
       else run(exec, "ip", ["-batch", "-"], s.lines.join("\n") + "\n");
       return;
     case "nft":
-      run(exec, "nft", ["-f", "-"], s.script);
+      if (s.ifUnused) exec.tryRun("nft", ["-f", "-"], s.script);
+      else run(exec, "nft", ["-f", "-"], s.script);
       return;
     case "iptables":
       // --wait: with legacy iptables, another network's hook may hold the xtables lock right now.
-      run(exec, "iptables-restore", ["--noflush", "--wait"], s.script);
+      if (s.ifUnused) exec.tryRun("iptables-restore", ["--noflush", "--wait"], s.script);
+      else run(exec, "iptables-restore", ["--noflush", "--wait"], s.script);
       return;
     case "sysctl":
       writeFileSync(s.path, s.value);

@@ -8,9 +8,11 @@ import { networkProblems } from "../hook/preflight.js";
 import { resolveBridgeOr } from "../observe/default-route.js";
 import { readRoutes } from "../observe/routes.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
-import { iptablesUpScript, jumpKey, renderIptables } from "../render/iptables.js";
-import { dnsmasqFiles, nftTable } from "../render/names.js";
-import { renderNftTable } from "../render/nft.js";
+import { iptablesUpScript } from "../decide/firewall-iptables.js";
+import { renderIptables } from "../render/iptables.js";
+import { dnsmasqFiles, NFT_TABLE } from "../render/names.js";
+import { renderNft } from "../render/nft.js";
+import { nftTableView } from "../render/nft-script.js";
 import { parseCommand } from "./args.js";
 import { configFrom, findNetwork } from "./networks.js";
 import { observeAll, uplinkBridgeStep } from "./observe.js";
@@ -25,12 +27,16 @@ Exit 0, or 2 when up would refuse (the reasons are printed).
 
   --json   print {"network","mode","bridge","problems","steps":[{"kind","command",...}],"firewall","dnsmasq"}`;
 
-/** The firewall rules kvmnet keeps for NET as text, in the form its backend loads, or null for none. */
+/** The firewall rules kvmnet keeps for NET as text, in the form its backend loads, or null for none: with
+ *  nftables the shared table as `nft list` shows it when NET is its only network; with iptables the restore
+ *  script that makes NET's chains on a host that has none of kvmnet's. */
 export function renderedRules(config: Config, net: Network): string | null {
-  if (config.firewall === "nftables") return renderNftTable(net);
-  const tables = renderIptables(net);
-  if (!tables.length) return null;
-  return iptablesUpScript(tables, new Set(tables.flatMap((t) => t.jumps.map(([b, ch]) => jumpKey(b, ch)))));
+  if (config.firewall === "nftables") {
+    const want = renderNft(net);
+    return want && nftTableView(want);
+  }
+  const want = renderIptables(net);
+  return want && iptablesUpScript(net, want, {});
 }
 
 /** Run `kvmnet plan ARGS`. */
@@ -67,7 +73,7 @@ export async function runPlan(args: string[], env: NodeJS.ProcessEnv, suffixNet?
     text.push(`# kvmnet up ${net.name} would run these ${steps.length} steps, in order:`, ...steps.map(showStep));
   }
   if (rules !== null) {
-    const what = config.firewall === "nftables" ? `nftables table ip ${nftTable(net)}` : "iptables chains (iptables-restore --noflush)";
+    const what = config.firewall === "nftables" ? `nftables, table inet ${NFT_TABLE} (${net.name}'s chains and map elements; other networks have their own)` : "iptables chains (iptables-restore --noflush)";
     text.push("", p.bold(`# firewall: ${what}`), rules.trimEnd());
   } else text.push("", p.dim(`# firewall: mode ${net.mode} needs no rules`));
   if (dns !== null) {

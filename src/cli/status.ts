@@ -4,7 +4,7 @@ import { realExec, type Exec } from "../apply/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { isOurBridge } from "../decide/bridge.js";
 import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq.js";
-import { firewallUpSteps } from "../decide/firewall.js";
+import { firewallAbsent, firewallUpSteps } from "../decide/firewall.js";
 import { hostPorts } from "../decide/modes.js";
 import { decideNetworkUp } from "../decide/network.js";
 import { ConfigError } from "../errors.js";
@@ -13,7 +13,9 @@ import { describeUnreadable } from "../observe/dnsmasq-access.js";
 import type { DnsmasqState } from "../observe/dnsmasq.js";
 import { readLink } from "../observe/links.js";
 import type { Observed } from "../observe/network.js";
-import { bridgeAlias, dnsmasqFiles, iptablesChains, nftTable } from "../render/names.js";
+import { bridgeAlias, dnsmasqFiles, NFT_TABLE } from "../render/names.js";
+import { renderIptables } from "../render/iptables.js";
+import { renderNft } from "../render/nft.js";
 import { readLeases, type Lease } from "./leases.js";
 import { observeAll } from "./observe.js";
 
@@ -121,8 +123,10 @@ function aliasOf(dev: string): string {
 function firewallStatus(config: Config, net: Network, obs: Observed): NetworkStatus["firewall"] {
   const fw = obs.firewall;
   if (!fw) return null;
-  const object = fw.backend === "nftables" ? `table ip ${nftTable(net)}` : `chains ${Object.values(iptablesChains(net)).join(", ")}`;
-  const absent = fw.backend === "nftables" ? fw.table === null : Object.values(fw.tables).every((t) => !Object.keys(t.chains).length && !t.jumps.length);
+  const object = fw.backend === "nftables"
+    ? `table inet ${NFT_TABLE}, chains ${Object.keys(renderNft(net)?.chains ?? {}).join(", ")}`
+    : `chains ${Object.values(renderIptables(net)?.chains ?? {}).flatMap((t) => Object.keys(t)).join(", ")}`;
+  const absent = firewallAbsent(net, fw);
   const state = firewallUpSteps(net, fw).length === 0 ? "in-place" : absent ? "missing" : "outdated";
   return { backend: config.firewall, object, state };
 }

@@ -1,40 +1,84 @@
-// Deciding the firewall changes: compare the observed table or chains with the rendered ones.
+// Deciding the firewall changes of one network: compare what was observed with what the config renders.
 import type { Network } from "../config/types.js";
-import type { FirewallState } from "../observe/firewall.js";
-import { forwardOrderBroken, iptablesDownScript, iptablesUpScript, jumpKey, renderIptables } from "../render/iptables.js";
-import { nftDeleteScript, nftReplaceScript, renderNftTable } from "../render/nft.js";
+import type { FirewallState, NftLook } from "../observe/firewall.js";
+import type { IptSave } from "../observe/iptables-text.js";
+import { renderIptables } from "../render/iptables.js";
+import { NFT_MAPS, nftChains } from "../render/names.js";
+import { renderNft } from "../render/nft.js";
+import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "../render/nft-script.js";
+import { iptablesDownScript, iptablesDropSharedScript, iptablesUpScript } from "./firewall-iptables.js";
+import { nftHasOthers, nftInPlace, nftOwned, nftStale } from "./firewall-nft.js";
 import type { Step } from "./steps.js";
 
-const norm = (text: string) => text.split("\n").map((l) => l.trimEnd()).filter(Boolean).join("\n");
+const none: NftObjects = { chains: [], elements: [] };
 
-/** Steps that make NET's rules exactly the rendered ones; [] when they already are. */
+/** Steps that make NET's rules exactly the rendered ones, and remove its rules of the other backend; [] when
+ *  they already are so. */
 export function firewallUpSteps(net: Network, state: FirewallState | null): Step[] {
   if (!state) return [];
   if (state.backend === "nftables") {
-    const want = renderNftTable(net);
-    if (!want || (state.table !== null && norm(state.table) === norm(want))) return [];
-    return [{ kind: "nft", script: nftReplaceScript(net, want) }];
+    const want = renderNft(net);
+    if (!want || (state.quick && nftInPlace(net, want, state.quick))) return [];
+    const table = state.full?.table;
+    const stale = table ? nftStale(nftOwned(net, table, want), want) : none;
+    return [{ kind: "nft", script: nftUpScript(net, want, stale) }, ...iptablesLeftovers(net, state.other)];
   }
   const want = renderIptables(net);
-  const missing = new Set<string>();
-  let differs = false;
-  for (const t of want) {
-    const have = state.tables[t.table] ?? { chains: {}, jumps: [] };
-    for (const [ch, rules] of Object.entries(t.chains)) {
-      if ((have.chains[ch] ?? null)?.join("\n") !== rules.join("\n")) differs = true;
-    }
-    for (const [b, ch] of t.jumps) if (!have.jumps.includes(jumpKey(b, ch))) missing.add(jumpKey(b, ch));
-  }
-  // Any network's forward-in jump below a forward-out one breaks isolation: repaired by whichever hook runs next.
-  if (!differs && missing.size === 0 && !forwardOrderBroken(state.forward)) return [];
-  return [{ kind: "iptables", script: iptablesUpScript(want, missing, state.forward) }];
+  const script = want ? iptablesUpScript(net, want, state.save) : "";
+  return [...(script ? [{ kind: "iptables" as const, script }] : []), ...nftLeftovers(net, state.other)];
 }
 
-/** Steps that remove NET's rules; [] when none exist. */
+/** Steps that remove NET's rules (of either backend), and the shared table or chains if no network is left
+ *  in them; [] when none exist. */
 export function firewallDownSteps(net: Network, state: FirewallState | null): Step[] {
   if (!state) return [];
-  if (state.backend === "nftables") return state.table === null ? [] : [{ kind: "nft", script: nftDeleteScript(net) }];
-  const present = Object.entries(state.tables).map(([table, t]) => ({ table, jumps: t.jumps, chains: Object.keys(t.chains) }));
-  const script = iptablesDownScript(present);
-  return script.trim() ? [{ kind: "iptables", script }] : [];
+  if (state.backend === "iptables") {
+    const down = iptablesDownScript(net, state.save);
+    const shared = iptablesDropSharedScript(net, state.save);
+    return [
+      ...(down ? [{ kind: "iptables" as const, script: down }] : []),
+      ...(shared ? [{ kind: "iptables" as const, script: shared, ifUnused: true }] : []),
+      ...nftLeftovers(net, state.other),
+    ];
+  }
+  if (state.full) return [...nftLeftovers(net, state.full), ...iptablesLeftovers(net, state.other)];
+  // The quick look showed NET in place, so exactly what it renders is there; the "from" map lists every network.
+  const want = renderNft(net)!;
+  const own = Object.values(nftChains(net));
+  const others = state.quick!.elements.some((e) => e.map === NFT_MAPS.from && !own.includes(e.chain));
+  return nftRemoval(net, { chains: Object.keys(want.chains), elements: want.elements }, false, !others);
+}
+
+// NET's objects in the shared nft table (and its old table), then the table itself if no other network is left.
+function nftLeftovers(net: Network, look: NftLook | null | undefined): Step[] {
+  if (!look) return [];
+  const present = look.table ? nftOwned(net, look.table) : none;
+  return nftRemoval(net, present, look.oldTable, !!look.table && !nftHasOthers(net, look.table));
+}
+
+function nftRemoval(net: Network, present: NftObjects, old: boolean, last: boolean): Step[] {
+  const steps: Step[] = [];
+  if (present.chains.length || present.elements.length || old) steps.push({ kind: "nft", script: nftDownScript(net, present, old) });
+  if (last) steps.push({ kind: "nft", script: nftDropTableScript(), ifUnused: true });
+  return steps;
+}
+
+// NET's iptables chains (after a switch to nftables), then the shared chains if no network is left in them.
+function iptablesLeftovers(net: Network, save: IptSave | null | undefined): Step[] {
+  if (!save) return [];
+  const down = iptablesDownScript(net, save);
+  const shared = iptablesDropSharedScript(net, save);
+  return [
+    ...(down ? [{ kind: "iptables" as const, script: down }] : []),
+    ...(shared ? [{ kind: "iptables" as const, script: shared, ifUnused: true }] : []),
+  ];
+}
+
+/** True when none of NET's rules exist with the configured backend (for status: "missing" vs "outdated"). */
+export function firewallAbsent(net: Network, state: FirewallState): boolean {
+  if (state.backend === "iptables") return firewallDownSteps(net, { ...state, other: null }).every((s) => s.kind !== "iptables" || s.ifUnused);
+  if (state.quick && renderNft(net) && nftInPlace(net, renderNft(net)!, state.quick)) return false;
+  const t = state.full?.table;
+  const owned = t ? nftOwned(net, t) : none;
+  return !owned.chains.length && !owned.elements.length;
 }

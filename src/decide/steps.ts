@@ -4,8 +4,10 @@
 export type Step =
   | { kind: "ip"; lines: string[] }
   | { kind: "sysctl"; path: string; value: string }
-  | { kind: "nft"; script: string }
-  | { kind: "iptables"; script: string }
+  /** IFUNUSED: it removes what all networks share; the kernel refuses that while a network still uses it (one
+   *  may have come up since the observation), and then the step is skipped, not failed. */
+  | { kind: "nft"; script: string; ifUnused?: boolean }
+  | { kind: "iptables"; script: string; ifUnused?: boolean }
   | { kind: "mkdir"; path: string }
   | { kind: "write"; path: string; content: string }
   | { kind: "unlink"; path: string }
@@ -13,13 +15,15 @@ export type Step =
   | { kind: "dnsmasq-start"; conf: string; pidFile: string; ifindexFile: string; bridge: string }
   | { kind: "signal"; pid: number; signal: "SIGHUP" | "SIGTERM" };
 
+const UNUSED = " || true  # refused while another network still uses them";
+
 /** A step as a shell line (or here-document), for `kvmnet plan` and logs. */
 export function showStep(s: Step): string {
   switch (s.kind) {
     case "ip": return s.lines.length === 1 ? `ip ${s.lines[0]}` : `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
     case "sysctl": return `echo ${s.value} > ${s.path}`;
-    case "nft": return `nft -f - <<'EOF'\n${s.script.trimEnd()}\nEOF`;
-    case "iptables": return `iptables-restore --noflush --wait <<'EOF'\n${s.script.trimEnd()}\nEOF`;
+    case "nft": return `nft -f - <<'EOF'${s.ifUnused ? UNUSED : ""}\n${s.script.trimEnd()}\nEOF`;
+    case "iptables": return `iptables-restore --noflush --wait <<'EOF'${s.ifUnused ? UNUSED : ""}\n${s.script.trimEnd()}\nEOF`;
     case "mkdir": return `mkdir -p ${s.path}`;
     case "write": return `cat > ${s.path} <<'EOF'\n${s.content.trimEnd()}\nEOF`;
     case "unlink": return `rm -f ${s.path}`;

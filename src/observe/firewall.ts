@@ -1,56 +1,69 @@
-// Observing kvmnet's own firewall objects, one process per backend: `nft list table` or `iptables-save`.
+// Observing kvmnet's firewall objects for one network. On the warm path one process: with nftables a quick look
+// at just the network's "from" chain and the map that leads to it (`nft list chain ...; list map ...`, whose
+// cost does not grow with the number of networks), with iptables one `iptables-save`. Only when that does not
+// show the network in place does kvmnet look further (the whole table, older per-network tables, and the other
+// backend's rules, which a switch of `firewall =` leaves behind): changes follow then anyway.
 import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { showCommand, type Exec } from "../apply/exec.js";
-import { iptablesChains, nftTable } from "../render/names.js";
+import { nftInPlace } from "../decide/firewall-nft.js";
+import { iptablesUpScript } from "../decide/firewall-iptables.js";
+import { renderIptables } from "../render/iptables.js";
+import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../render/names.js";
+import { renderNft } from "../render/nft.js";
+import { parseIptablesSave, type IptSave } from "./iptables-text.js";
+import { parseNftListing, type NftListing } from "./nft-text.js";
 
-/** Our firewall objects as found: nft table text, or iptables chain lines and jumps per table, and what
- *  the filter table's FORWARD chain jumps to, rule by rule ("" for a rule that is not a plain jump). */
+/** The shared nft table as found (null: absent), and whether the network's pre-0.2 table `ip kvmnet-NET` is. */
+export interface NftLook {
+  table: NftListing | null;
+  oldTable: boolean;
+}
+
+/** What was found of a network's rules. QUICK: the nft quick look (null when it failed: something is missing).
+ *  FULL: the thorough look, taken only when the quick one did not show the network in place. OTHER: the other
+ *  backend's state (null where its tool is missing), taken at the same time. */
 export type FirewallState =
-  | { backend: "nftables"; table: string | null }
-  | { backend: "iptables"; tables: Record<string, { chains: Record<string, string[]>; jumps: string[] }>; forward: string[] };
+  | { backend: "nftables"; quick: NftListing | null; full?: NftLook; other?: IptSave | null }
+  | { backend: "iptables"; save: IptSave; other?: NftLook | null };
 
 /** Read what exists of NET's rules with the configured backend. */
 export function observeFirewall(exec: Exec, backend: Firewall, net: Network): FirewallState {
   if (backend === "nftables") {
-    const args = ["list", "table", "ip", nftTable(net)];
+    const args = ["list", "chain", "inet", NFT_TABLE, nftChains(net).from, ";", "list", "map", "inet", NFT_TABLE, NFT_MAPS.from];
     const r = exec.tryRun("nft", args);
-    if (r.ok) return { backend, table: r.stdout };
-    // `nft list table` fails when the table is absent; that is an answer, not an error.
-    if (/No such file or directory/.test(r.stderr)) return { backend, table: null };
-    throw new CommandError(showCommand("nft", args), r.code, r.stderr);
+    const quick = r.ok ? parseNftListing(r.stdout) : null;
+    const want = renderNft(net);
+    if (quick && want && nftInPlace(net, want, quick)) return { backend, quick };
+    return { backend, quick, full: lookNft(exec, net, true)!, other: lookIptables(exec, false) };
   }
+  const save = lookIptables(exec, true)!;
+  const want = renderIptables(net);
+  if (want && iptablesUpScript(net, want, save) === "") return { backend, save };
+  return { backend, save, other: lookNft(exec, net, false) };
+}
+
+// `nft list tables`, then the shared table if it is there. REQUIRED: a failure is an error (else: null).
+function lookNft(exec: Exec, net: Network, required: boolean): NftLook | null {
+  const r = exec.tryRun("nft", ["list", "tables"]);
+  if (!r.ok) {
+    if (!required) return null;
+    throw new CommandError("nft list tables", r.code, r.stderr);
+  }
+  const tables = r.stdout.split("\n").map((l) => l.trim());
+  const look: NftLook = { table: null, oldTable: tables.includes(`table ip ${oldNftTable(net)}`) };
+  if (!tables.includes(`table inet ${NFT_TABLE}`)) return look;
+  const args = ["list", "table", "inet", NFT_TABLE];
+  const t = exec.tryRun("nft", args);
+  if (!t.ok) throw new CommandError(showCommand("nft", args), t.code, t.stderr);
+  look.table = parseNftListing(t.stdout);
+  return look;
+}
+
+// One iptables-save. REQUIRED: a failure is an error (else, for the other backend's leftovers: null).
+function lookIptables(exec: Exec, required: boolean): IptSave | null {
   const r = exec.tryRun("iptables-save", []);
-  if (!r.ok) throw new CommandError("iptables-save", r.code, r.stderr);
-  return { backend, tables: parseIptablesSave(r.stdout, Object.values(iptablesChains(net))), forward: forwardJumps(r.stdout) };
-}
-
-/** From iptables-save output, the target of each rule of the filter table's FORWARD chain, in order ("" for
- *  a rule that is not a plain `-j CHAIN`): where every network's forward-in and forward-out jumps sit. */
-export function forwardJumps(text: string): string[] {
-  let filter = false;
-  const out: string[] = [];
-  for (const line of text.split("\n")) {
-    if (line.startsWith("*")) filter = line === "*filter";
-    else if (filter && line.startsWith("-A FORWARD ")) out.push(/^-A FORWARD -j (\S+)$/.exec(line)?.[1] ?? "");
-  }
-  return out;
-}
-
-/** From iptables-save output, the rules of CHAINS and the jumps to them, per table. */
-export function parseIptablesSave(text: string, chains: string[]) {
-  const tables: Record<string, { chains: Record<string, string[]>; jumps: string[] }> = {};
-  let cur: { chains: Record<string, string[]>; jumps: string[] } | undefined;
-  for (const line of text.split("\n")) {
-    if (line.startsWith("*")) cur = tables[line.slice(1)] = { chains: {}, jumps: [] };
-    if (!cur) continue;
-    const decl = /^:(\S+) /.exec(line);
-    if (decl && chains.includes(decl[1]!)) cur.chains[decl[1]!] ??= [];
-    const rule = /^-A (\S+) (.*)$/.exec(line);
-    if (!rule) continue;
-    if (chains.includes(rule[1]!)) (cur.chains[rule[1]!] ??= []).push(line);
-    const jump = /^-j (\S+)$/.exec(rule[2]!);
-    if (jump && chains.includes(jump[1]!)) cur.jumps.push(`${rule[1]} ${jump[1]}`);
-  }
-  return tables;
+  if (r.ok) return parseIptablesSave(r.stdout);
+  if (required) throw new CommandError("iptables-save", r.code, r.stderr);
+  return null;
 }

@@ -1,51 +1,55 @@
-// The iptables backend: a network's own chains, jumped to from the built-in chains, rendered in the exact
-// form `iptables-save` prints, so that the live chains can be compared with the wanted ones line by line.
-// Forwarding is split in two chains, as libvirt does: every network's forward-in chain (what may enter its
-// bridge) is jumped to before any network's forward-out chain (what may leave). In one FORWARD chain the
-// first ACCEPT wins, so a NAT network's "from my bridge: accept" must not come before a closed network's
-// "into my bridge: reject". (nftables needs no such care: there, every table must accept.)
+// The iptables backend: one jump from each built-in chain into kvmnet's own dispatch chains, which hand a packet
+// to the chains of the network whose bridge (or subnet) it touches. Rendered in the exact form `iptables-save`
+// prints, so live and wanted rules compare line by line.
+//
+// FORWARD -j KVMNET-FORWARD, which is always `-j KVMNET-FROM` then `-j KVMNET-TO`:
+//   KVMNET-FROM: `-i BR -j KVMNET-FWO-NET` for each network; that chain ends in ACCEPT or REJECT, except that
+//     what its network lets out goes to KVMNET-PASS: `-j KVMNET-TO` (the destination's network decides, if it is
+//     one of kvmnet's), then ACCEPT.
+//   KVMNET-TO: `-o BR -j KVMNET-FWI-NET`, whose chain ends in ACCEPT or REJECT.
+// So a packet passes the rules of both networks it touches, as with nftables, and no order of jumps between
+// networks can matter: the order problem of one FORWARD chain shared by all networks cannot arise. iptables has
+// no verdict maps, so the dispatch is one interface comparison per network (a cheap match done by the rule core,
+// no extension), instead of every network's whole chains as before.
 import type { Network } from "../config/types.js";
-import { subnetOf } from "../ipv4.js";
-import { FORWARD_IN_PREFIX, FORWARD_OUT_PREFIX, iptablesChains } from "./names.js";
-import { forwardPolicy, type InputRule, type Rule } from "./policy.js";
+import { dispatchOf, type DispatchRule } from "./dispatch.js";
+import { IPT, iptablesChains } from "./names.js";
+import type { InputRule } from "./policy.js";
 
-/** Rules of one table: chain name → its `-A` lines; `jumps` pairs built-in chain → our chain. */
-export interface IptablesTable {
-  table: "filter" | "nat";
-  chains: Record<string, string[]>;
-  jumps: [builtin: string, chain: string][];
+/** Tables kvmnet writes to. */
+export type IptTable = "filter" | "nat";
+
+/** A rule in one of kvmnet's shared dispatch chains (`-A CHAIN ...` as iptables-save prints it). */
+export interface IptEntry {
+  table: IptTable;
+  chain: string;
+  rule: string;
 }
 
-/** The wanted chains of NET, per table; empty when it needs no rules. */
-export function renderIptables(net: Network): IptablesTable[] {
-  const p = forwardPolicy(net);
-  if (!p) return [];
-  const c = iptablesChains(net);
-  const filter: IptablesTable = { table: "filter", chains: {}, jumps: [] };
-  if (p.input.length) {
-    filter.chains[c.input] = p.input.flatMap((r) => inputLines(c.input, r));
-    filter.jumps.push(["INPUT", c.input]);
-  }
-  const into = p.forward.filter((r) => r.oif === net.bridge);
-  const out = p.forward.filter((r) => r.oif !== net.bridge);
-  filter.chains[c.forwardIn] = into.map((r) => `-A ${c.forwardIn}${match(r)}${target(r)}`);
-  filter.chains[c.forwardOut] = out.map((r) => `-A ${c.forwardOut}${match(r)}${target(r)}`);
-  filter.jumps.push(["FORWARD", c.forwardIn], ["FORWARD", c.forwardOut]);
-  const tables = [filter];
-  if (p.nat) {
-    const s = subnetOf(net.address!);
-    const ch = c.postrouting;
-    const base = `-A ${ch} -s ${s} ! -d ${s}${p.nat.oif ? ` -o ${p.nat.oif}` : ""}`;
-    const rules = [`-A ${ch} -s ${s} -d 224.0.0.0/24 -j RETURN`, `-A ${ch} -s ${s} -d 255.255.255.255/32 -j RETURN`];
-    if (p.nat.snatTo) rules.push(`${base} -j SNAT --to-source ${p.nat.snatTo}`);
-    else rules.push(`${base} -p tcp -j MASQUERADE --to-ports 1024-65535`, `${base} -p udp -j MASQUERADE --to-ports 1024-65535`, `${base} -j MASQUERADE`);
-    tables.push({ table: "nat", chains: { [ch]: rules }, jumps: [["POSTROUTING", ch]] });
-  }
-  return tables;
+/** What NET owns: its chains per table (name → `-A` lines) and its entries in the dispatch chains. */
+export interface IptablesNetwork {
+  chains: Record<IptTable, Record<string, string[]>>;
+  entries: IptEntry[];
 }
+
+/** The shared chains whose content is fixed, and the built-in chain that jumps to each entry chain. */
+export const IPT_FIXED: Record<string, string[]> = {
+  [IPT.forward]: [`-A ${IPT.forward} -j ${IPT.from}`, `-A ${IPT.forward} -j ${IPT.to}`],
+  [IPT.pass]: [`-A ${IPT.pass} -j ${IPT.to}`, `-A ${IPT.pass} -j ACCEPT`],
+};
+/** Shared chains per table: the ones built-in chains jump to, and the dispatch chains. */
+export const IPT_SHARED: Record<IptTable, string[]> = {
+  filter: [IPT.input, IPT.forward, IPT.from, IPT.to, IPT.pass],
+  nat: [IPT.postrouting],
+};
+/** Built-in chain → kvmnet's entry chain, per table. */
+export const IPT_JUMPS: Record<IptTable, [builtin: string, chain: string][]> = {
+  filter: [["INPUT", IPT.input], ["FORWARD", IPT.forward]],
+  nat: [["POSTROUTING", IPT.postrouting]],
+};
 
 // iptables-save prints matches in this order: -s, -d, -i, -o, -p, then modules, then the target.
-function match(r: Rule): string {
+function match(r: DispatchRule | InputRule): string {
   return [
     r.saddr && ` -s ${r.saddr}`,
     r.daddr && ` -d ${r.daddr}`,
@@ -55,11 +59,12 @@ function match(r: Rule): string {
   ].filter(Boolean).join("");
 }
 
-function target(r: Rule): string {
+function target(r: DispatchRule | InputRule): string {
   switch (r.verdict) {
     case "accept": return " -j ACCEPT";
     case "drop": return " -j DROP";
     case "reject": return " -j REJECT --reject-with icmp-port-unreachable";
+    case "pass": return ` -j ${IPT.pass}`;
   }
 }
 
@@ -68,76 +73,37 @@ function inputLines(chain: string, r: InputRule): string[] {
   return r.ports.map((port) => `-A ${chain}${match(r)} -p ${r.proto} -m ${r.proto} --dport ${port}${target(r)}`);
 }
 
-/** An `iptables-restore --noflush` script that (re)writes our chains and adds the jumps in MISSING.
- *  FORWARD is what the filter table's FORWARD chain jumps to now, rule by rule (see forwardJumps), or just how
- *  many forward-in jumps sit at its top: a new forward-in jump goes to the top, a new forward-out jump right
- *  after the last forward-in one, and forward-in jumps found below a forward-out one are moved up. */
-export function iptablesUpScript(tables: IptablesTable[], missingJumps: Set<string>, forward: string[] | number = 0): string {
-  const now = typeof forward === "number" ? Array<string>(forward).fill(FORWARD_IN_PREFIX) : forward;
-  return tables.map((t) => {
-    const add = t.jumps.filter(([b, ch]) => missingJumps.has(`${b} ${ch}`));
-    const fwd = add.filter(([b]) => b === "FORWARD").map(([, ch]) => ch);
-    return [
-      `*${t.table}`,
-      ...Object.keys(t.chains).map((ch) => `:${ch} - [0:0]`),
-      ...Object.values(t.chains).flat(),
-      ...add.filter(([b]) => b !== "FORWARD").map(([b, ch]) => `-I ${b} 1 -j ${ch}`),
-      ...(t.table === "filter" ? forwardEdits(now, fwd) : []),
-      "COMMIT",
-    ].join("\n");
-  }).join("\n") + "\n";
-}
-
-const isIn = (target: string) => target.startsWith(FORWARD_IN_PREFIX);
-const isOut = (target: string) => target.startsWith(FORWARD_OUT_PREFIX);
-
-/** True when some network's forward-in jump sits below some forward-out jump in FORWARD (as FORWARD_JUMPS
- *  lists it): a NAT network's "from my bridge: accept" then wins over a closed network's reject. Two hooks
- *  racing, or an older kvmnet, can leave it so; the next run repairs it. */
-export function forwardOrderBroken(forwardJumps: string[]): boolean {
-  const firstOut = forwardJumps.findIndex(isOut);
-  return firstOut >= 0 && forwardJumps.slice(firstOut).some(isIn);
-}
-
-// The FORWARD edits, by rule number against NOW as observed (kvmnet's host lock keeps it still meanwhile):
-// misplaced forward-in jumps deleted bottom up and put back on top, then ADD's forward-in jumps on top and its
-// forward-out jumps right after the last forward-in jump.
-function forwardEdits(now: string[], add: string[]): string[] {
-  const list = [...now];
-  const edits: string[] = [];
-  const firstOut = list.findIndex(isOut);
-  const moved: string[] = [];
-  for (let i = list.length - 1; firstOut >= 0 && i > firstOut; i--) {
-    if (!isIn(list[i]!)) continue;
-    edits.push(`-D FORWARD ${i + 1}`);
-    moved.push(...list.splice(i, 1));
+/** NET's chains and dispatch entries, or null when it needs no rules. */
+export function renderIptables(net: Network): IptablesNetwork | null {
+  const d = dispatchOf(net);
+  if (!d) return null;
+  const c = iptablesChains(net);
+  const out: IptablesNetwork = { chains: { filter: {}, nat: {} }, entries: [] };
+  const f = out.chains.filter;
+  if (d.input.length) {
+    f[c.input] = d.input.flatMap((r) => inputLines(c.input, r));
+    out.entries.push({ table: "filter", chain: IPT.input, rule: `-A ${IPT.input} -i ${d.bridge} -j ${c.input}` });
   }
-  for (const ch of [...new Set(moved), ...add.filter(isIn)]) {
-    if (list.includes(ch)) continue;
-    edits.push(`-I FORWARD 1 -j ${ch}`);
-    list.unshift(ch);
+  f[c.forwardOut] = d.from.map((r) => `-A ${c.forwardOut}${match(r)}${target(r)}`);
+  f[c.forwardIn] = d.to.map((r) => `-A ${c.forwardIn}${match(r)}${target(r)}`);
+  out.entries.push(
+    { table: "filter", chain: IPT.from, rule: `-A ${IPT.from} -i ${d.bridge} -j ${c.forwardOut}` },
+    { table: "filter", chain: IPT.to, rule: `-A ${IPT.to} -o ${d.bridge} -j ${c.forwardIn}` },
+  );
+  if (d.nat) {
+    const s = d.nat.subnet;
+    const ch = c.postrouting;
+    const base = `-A ${ch} ! -d ${s}${d.nat.oif ? ` -o ${d.nat.oif}` : ""}`;
+    out.chains.nat[ch] = [
+      `-A ${ch} -d 224.0.0.0/24 -j RETURN`,
+      `-A ${ch} -d 255.255.255.255/32 -j RETURN`,
+      ...(d.nat.snatTo ? [`${base} -j SNAT --to-source ${d.nat.snatTo}`] : [
+        `${base} -p tcp -j MASQUERADE --to-ports 1024-65535`,
+        `${base} -p udp -j MASQUERADE --to-ports 1024-65535`,
+        `${base} -j MASQUERADE`,
+      ]),
+    ];
+    out.entries.push({ table: "nat", chain: IPT.postrouting, rule: `-A ${IPT.postrouting} -s ${s} -j ${ch}` });
   }
-  for (const ch of add.filter((c) => !isIn(c))) {
-    let at = list.length;
-    while (at > 0 && !isIn(list[at - 1]!)) at--;
-    edits.push(`-I FORWARD ${at + 1} -j ${ch}`);
-    list.splice(at, 0, ch);
-  }
-  return edits;
-}
-
-/** The key under which a jump is tracked: "BUILTIN CHAIN". */
-export function jumpKey(builtin: string, chain: string): string {
-  return `${builtin} ${chain}`;
-}
-
-/** An `iptables-restore --noflush` script that removes the observed JUMPS (each occurrence) and CHAINS. */
-export function iptablesDownScript(present: { table: string; jumps: string[]; chains: string[] }[]): string {
-  return present.filter((t) => t.jumps.length || t.chains.length).map((t) => [
-    `*${t.table}`,
-    ...t.jumps.map((j) => { const [b, ch] = j.split(" "); return `-D ${b} -j ${ch}`; }),
-    ...t.chains.map((ch) => `-F ${ch}`),
-    ...t.chains.map((ch) => `-X ${ch}`),
-    "COMMIT",
-  ].join("\n")).join("\n") + "\n";
+  return out;
 }

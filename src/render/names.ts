@@ -2,18 +2,35 @@
 import { createHash } from "node:crypto";
 import type { Config, Network } from "../config/types.js";
 
-/** nft table of a network. */
-export function nftTable(net: Network): string {
+/** The one nft table kvmnet owns for every network (family inet: IPv6 can join it later). */
+export const NFT_TABLE = "kvmnet";
+
+/** The table a network had before the shared table (kvmnet <= 0.1): removed when the network next comes up. */
+export function oldNftTable(net: Network): string {
   return `kvmnet-${net.name}`;
 }
 
-/** Prefix of every network's forward-in chain: all of them are jumped to before any forward-out chain. */
+/** The shared table's verdict maps, each keyed by what its base chain dispatches on. */
+export const NFT_MAPS = { input: "in_iif", from: "fwd_iif", to: "fwd_oif", nat: "nat_saddr" } as const;
+
+/** The shared chain every network's forward chains end in: it rejects, and while any network's chain jumps to it,
+ *  the kernel refuses to delete it, which is how the last network's teardown knows it may delete the table. */
+export const NFT_REJECT = "guest-reject";
+
+/** A network's own chains in the shared table. The role comes first: a chain name must start with a letter, and
+ *  no role is a prefix of another, so no two networks' chain names can collide. */
+export function nftChains(net: Network) {
+  return { input: `input-${net.name}`, from: `from-${net.name}`, to: `to-${net.name}`, nat: `nat-${net.name}` };
+}
+
+/** Prefix of every network's forward-in chain (iptables): what may enter its bridge. */
 export const FORWARD_IN_PREFIX = "KVMNET-FWI-";
 
-/** Prefix of every network's forward-out chain. */
+/** Prefix of every network's forward-out chain (iptables): what may leave its bridge. */
 export const FORWARD_OUT_PREFIX = "KVMNET-FWO-";
 
-/** iptables chains of a network: input, forward-in (to the bridge), forward-out (from it), postrouting. */
+/** iptables chains of a network: input, forward-in (to the bridge), forward-out (from it), postrouting. Before
+ *  the dispatch chains (kvmnet <= 0.1) the built-in chains jumped to these directly. */
 export function iptablesChains(net: Network) {
   return {
     input: `KVMNET-INP-${net.name}`,
@@ -22,6 +39,19 @@ export function iptablesChains(net: Network) {
     postrouting: `KVMNET-PRT-${net.name}`,
   };
 }
+
+/** kvmnet's shared iptables chains: one jump from each built-in chain, then dispatch by interface (or source). */
+export const IPT = {
+  input: "KVMNET-INPUT",
+  forward: "KVMNET-FORWARD",
+  /** forward dispatch by input interface, to each network's forward-out chain */
+  from: "KVMNET-FROM",
+  /** forward dispatch by output interface, to each network's forward-in chain */
+  to: "KVMNET-TO",
+  /** allowed out of a network's bridge: the destination's network decides, if it is one of kvmnet's */
+  pass: "KVMNET-PASS",
+  postrouting: "KVMNET-POSTROUTING",
+} as const;
 
 /** The fixed MAC address of a bridge kvmnet creates: locally administered, derived from the network name.
  *  It also marks the bridge as kvmnet's: it is set in the same netlink message that creates the bridge. */

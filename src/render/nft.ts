@@ -1,57 +1,94 @@
-// The nftables table of a network, rendered as text in the exact form `nft list table` prints it,
-// so that the live table can be compared with the wanted one by plain text.
+// A network's part of kvmnet's one nft table (`table inet kvmnet`), rendered as text in the exact form `nft list`
+// prints it, so that what is live can be compared with what is wanted by plain text. The shared part (base chains
+// dispatching through verdict maps) is in nft-shared.ts, the transactions in nft-script.ts.
+import { createHash } from "node:crypto";
 import type { Network } from "../config/types.js";
-import { subnetOf } from "../ipv4.js";
-import { nftTable } from "./names.js";
-import { forwardPolicy, type InputRule, type Verdict } from "./policy.js";
+import { dispatchOf, type DispatchRule } from "./dispatch.js";
+import { NFT_MAPS, NFT_REJECT, nftChains } from "./names.js";
+import type { InputRule } from "./policy.js";
 
-/** The whole `table ip kvmnet-NET { ... }`, or null when the network needs no rules. */
-export function renderNftTable(net: Network): string | null {
-  const p = forwardPolicy(net);
-  if (!p) return null;
-  const q = (s: string) => `"${s}"`;
-  const v = (x: Verdict) => x;
-  const match = (r: { iif?: string; oif?: string; saddr?: string; daddr?: string; established?: boolean }) =>
-    [
-      r.iif && `iifname ${q(r.iif)}`,
-      r.oif && `oifname ${q(r.oif)}`,
-      r.saddr && `ip saddr ${r.saddr}`,
-      r.daddr && `ip daddr ${r.daddr}`,
-      r.established && "ct state established,related",
-    ].filter(Boolean).join(" ");
-  const chain = (name: string, hook: string, prio: string, rules: string[]) =>
-    [`\tchain ${name} {`, `\t\ttype ${hook} priority ${prio}; policy accept;`, ...rules.map((r) => `\t\t${r}`), "\t}"];
-  const lines = [`table ip ${nftTable(net)} {`, `\tcomment "managed by kvmnet for network ${net.name}; do not edit"`];
-  if (p.input.length) {
-    const ports = (r: InputRule) => (!r.proto || !r.ports ? "" : ` ${r.proto} dport ${r.ports.length > 1 ? `{ ${r.ports.join(", ")} }` : r.ports[0]}`);
-    lines.push(...chain("input", "filter hook input", "filter", p.input.map((r) => `${match(r)}${ports(r)} ${v(r.verdict)}`)));
+/** One element of a verdict map: KEY (as nft prints it) jumps to CHAIN. */
+export interface NftElement {
+  map: string;
+  key: string;
+  chain: string;
+}
+
+/** What NET owns in the shared table: its chains (name → rules as nft prints them) and map elements. */
+export interface NftNetwork {
+  chains: Record<string, string[]>;
+  elements: NftElement[];
+  /** NET has source NAT, so the table needs its nat base chain. */
+  nat: boolean;
+}
+
+const q = (s: string) => `"${s}"`;
+
+// nft prints a rule's matches in the order they were given; these are given in the policy's field order.
+function match(r: DispatchRule | InputRule): string {
+  const ports = "ports" in r && r.proto && r.ports ? `${r.proto} dport ${r.ports.length > 1 ? `{ ${r.ports.join(", ")} }` : r.ports[0]}` : "";
+  return [
+    r.iif && `iifname ${q(r.iif)}`,
+    r.oif && `oifname ${q(r.oif)}`,
+    r.saddr && `ip saddr ${r.saddr}`,
+    r.daddr && `ip daddr ${r.daddr}`,
+    r.established && "ct state established,related",
+    ports,
+  ].filter(Boolean).join(" ");
+}
+
+function rule(r: DispatchRule | InputRule): string {
+  // Forward rejects go through the shared reject chain (see NFT_REJECT); "pass" returns to the base chain,
+  // whose next rule hands the packet to the destination's network.
+  const verdict = r.verdict === "pass" ? "return" : r.verdict === "reject" ? `goto ${NFT_REJECT}` : r.verdict;
+  return [match(r), verdict].filter(Boolean).join(" ");
+}
+
+/** NET's chains and map elements, or null when it needs no rules. */
+export function renderNft(net: Network): NftNetwork | null {
+  const d = dispatchOf(net);
+  if (!d) return null;
+  const c = nftChains(net);
+  const chains: Record<string, string[]> = {};
+  const elements: NftElement[] = [];
+  const br = q(d.bridge);
+  if (d.input.length) {
+    chains[c.input] = d.input.map(rule);
+    elements.push({ map: NFT_MAPS.input, key: br, chain: c.input });
   }
-  lines.push(...chain("forward", "filter hook forward", "filter", p.forward.map((r) => `${match(r)} ${v(r.verdict)}`)));
-  if (p.nat) {
-    const s = subnetOf(net.address!);
-    const to = p.nat.snatTo ? `snat to ${p.nat.snatTo}` : "masquerade";
-    const oif = p.nat.oif ? ` oifname ${q(p.nat.oif)}` : "";
-    const base = `ip saddr ${s} ip daddr != ${s}${oif}`;
-    lines.push(...chain("postrouting", "nat hook postrouting", "srcnat", [
-      `ip saddr ${s} ip daddr 224.0.0.0/24 return`,
-      `ip saddr ${s} ip daddr 255.255.255.255 return`,
-      ...(p.nat.snatTo ? [`${base} ${to}`] : [
-        `${base} meta l4proto tcp ${to} to :1024-65535`,
-        `${base} meta l4proto udp ${to} to :1024-65535`,
-        `${base} ${to}`,
+  chains[c.from] = d.from.map(rule);
+  chains[c.to] = d.to.map(rule);
+  elements.push({ map: NFT_MAPS.from, key: br, chain: c.from }, { map: NFT_MAPS.to, key: br, chain: c.to });
+  if (d.nat) {
+    const s = d.nat.subnet;
+    const oif = d.nat.oif ? ` oifname ${q(d.nat.oif)}` : "";
+    const base = `ip daddr != ${s}${oif}`;
+    chains[c.nat] = [
+      "ip daddr 224.0.0.0/24 return",
+      "ip daddr 255.255.255.255 return",
+      ...(d.nat.snatTo ? [`${base} snat ip to ${d.nat.snatTo}`] : [
+        `${base} meta l4proto tcp masquerade to :1024-65535`,
+        `${base} meta l4proto udp masquerade to :1024-65535`,
+        `${base} masquerade`,
       ]),
-    ]));
+    ];
+    elements.push({ map: NFT_MAPS.nat, key: s, chain: c.nat });
   }
-  lines.push("}");
-  return lines.join("\n") + "\n";
+  const want: NftNetwork = { chains, elements, nat: !!d.nat };
+  stamp(net, want);
+  return want;
 }
 
-/** An `nft -f` script that replaces the table atomically (create, delete, create again in one transaction). */
-export function nftReplaceScript(net: Network, table: string): string {
-  return `table ip ${nftTable(net)}\ndelete table ip ${nftTable(net)}\n${table}`;
+// The hook's quick look reads only NET's "from" chain and the map that leads to it (one process, whatever the
+// number of networks). So that chain's last rule carries a digest of everything NET owns: a config change that
+// touches only another of its chains (say snat_to) still shows there.
+function stamp(net: Network, want: NftNetwork): void {
+  const from = want.chains[nftChains(net).from]!;
+  const digest = createHash("sha256").update(JSON.stringify(want)).digest("hex").slice(0, 12);
+  from[from.length - 1] += ` comment ${q(`kvmnet ${net.name} ${digest}`)}`;
 }
 
-/** An `nft -f` script that removes the table. */
-export function nftDeleteScript(net: Network): string {
-  return `delete table ip ${nftTable(net)}\n`;
+/** Chain NAME with RULES, as `nft list chain inet kvmnet NAME` prints it (inside its table). */
+export function nftChainBlock(name: string, rules: string[]): string[] {
+  return [`\tchain ${name} {`, ...rules.map((r) => `\t\t${r}`), "\t}"];
 }

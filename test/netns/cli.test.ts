@@ -85,13 +85,13 @@ describe("kvmnet plan, up, status, down", () => {
     expect(plan.code, plan.err).toBe(0);
     expect(plan.out).toContain(`link add name ${br} address 02:6b:76:`);
     expect(plan.out).toContain("echo 1 > /proc/sys/net/ipv4/ip_forward");
-    expect(plan.out).toContain("# firewall: nftables table ip kvmnet-lab\ntable ip kvmnet-lab {");
+    expect(plan.out).toContain("# firewall: nftables, table inet kvmnet (lab's chains and map elements; other networks have their own)\ntable inet kvmnet {");
     expect(plan.out).toContain(`dnsmasq --conf-file=${c.stateDir}/lab.dnsmasq.conf`);
     expect(plan.out).toContain(`# dnsmasq config: ${c.stateDir}/lab.dnsmasq.conf\n# dnsmasq for kvmnet network lab`);
     expect(snapshot(ns, c)).toBe(before);
     const planJson = JSON.parse(kvmnet(ns, c.file, ["plan", "lab", "--json"]).out);
     expect(planJson.steps.map((s: { kind: string }) => s.kind)).toEqual(["ip", "sysctl", "nft", "mkdir", "mkdir", "write", "write", "write", "dnsmasq-start"]);
-    expect(planJson.firewall.rules).toMatch(/^table ip kvmnet-lab \{/);
+    expect(planJson.firewall.rules).toMatch(/^table inet kvmnet \{/);
 
     const up = kvmnet(ns, c.file, ["up", "lab"]);
     expect(up.code, up.err).toBe(0);
@@ -116,7 +116,7 @@ describe("kvmnet plan, up, status, down", () => {
     expect(status.out).toContain("lab  nat  up, as configured\n");
     expect(status.out).toMatch(new RegExp(`  ${br}  02:6b:76:[0-9a-f:]+  203\\.0\\.113\\.1/24  mtu 1500\n`));
     expect(status.out).toContain(`  ├── ${tap}  ${tapMac}  up\n  └── ⇢ any interface  (NAT)\n`);
-    expect(status.out).toContain("  firewall  nftables table ip kvmnet-lab: in place\n");
+    expect(status.out).toContain("  firewall  nftables table inet kvmnet, chains input-lab, from-lab, to-lab, nat-lab: in place\n");
     expect(status.out).toMatch(/  dhcp      dnsmasq pid \d+: running, range 203\.0\.113\.100-203\.0\.113\.150\n/);
     expect(status.out).toContain(`  leases    ${guestMac}  ${ip!.padEnd(15)}  guest1\n`);
     expect(status.out).not.toMatch(/\x1b\[/); // not a terminal: no colour
@@ -139,8 +139,8 @@ describe("kvmnet plan, up, status, down", () => {
     expect(ns.sh(`ls /sys/class/net/${br}/brif`)).toBe(tap);
 
     // Someone deletes the rules by hand: status says so and plan shows the repair.
-    ns.sh("nft delete table ip kvmnet-lab");
-    expect(kvmnet(ns, c.file, ["status", "lab"]).out).toMatch(/up, 1 change pending  \(kvmnet plan lab\)[\s\S]*firewall  nftables table ip kvmnet-lab: missing/);
+    ns.sh("nft delete table inet kvmnet");
+    expect(kvmnet(ns, c.file, ["status", "lab"]).out).toMatch(/up, 1 change pending  \(kvmnet plan lab\)[\s\S]*firewall  nftables table inet kvmnet, chains input-lab, from-lab, to-lab, nat-lab: missing/);
     expect(kvmnet(ns, c.file, ["up", "lab"]).out).toBe("lab: up (1 step)\n");
 
     // --force takes it down with the VM attached; the lease file stays.
@@ -182,7 +182,8 @@ describe("kvmnet plan, up, status, down", () => {
     expect(kvmnet(ns, c.file, ["status"]).out).not.toContain("\x1b[");
     expect(kvmnet(ns, c.file, ["up"]).err).toMatch(/up: name a network, or --all or --autostart/);
     expect(kvmnet(ns, c.file, ["up", "zz"]).err).toBe(`kvmnet: no network "zz" in ${c.file} (it has: a, b)\n`);
-    expect(kvmnet(ns, c.file, ["down", "--all"]).out).toBe("a: down (2 steps); leases kept\nb: down (2 steps); leases kept\n");
+    // The last network down also removes kvmnet's shared nft table (one step more).
+    expect(kvmnet(ns, c.file, ["down", "--all"]).out).toBe("a: down (2 steps); leases kept\nb: down (3 steps); leases kept\n");
     expect(ns.sh("ls /sys/class/net")).not.toMatch(new RegExp(`${a}|${b}`));
   });
 
@@ -233,9 +234,9 @@ describe("kvmnet plan, up, status, down", () => {
     const c = conf(natSection(br), "firewall = iptables");
     const plan = kvmnet(ns, c.file, ["plan", "lab"]);
     expect(plan.out).toContain("# firewall: iptables chains (iptables-restore --noflush)\n*filter\n:KVMNET-INP-lab - [0:0]");
-    expect(plan.out).toContain("-I FORWARD 1 -j KVMNET-FWI-lab\n-I FORWARD 2 -j KVMNET-FWO-lab");
+    expect(plan.out).toContain("-I FORWARD 1 -j KVMNET-FORWARD\n");
     expect(kvmnet(ns, c.file, ["up", "lab"]).code).toBe(0);
-    expect(kvmnet(ns, c.file, ["status"]).out).toContain("firewall  iptables chains KVMNET-INP-lab, KVMNET-FWI-lab, KVMNET-FWO-lab, KVMNET-PRT-lab: in place");
+    expect(kvmnet(ns, c.file, ["status"]).out).toContain("firewall  iptables chains KVMNET-INP-lab, KVMNET-FWO-lab, KVMNET-FWI-lab, KVMNET-PRT-lab: in place");
     expect(kvmnet(ns, c.file, ["down", "lab"]).code).toBe(0);
     expect(ns.sh("iptables-save")).not.toContain("KVMNET");
   });

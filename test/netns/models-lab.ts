@@ -79,8 +79,9 @@ export function nsState(ns: Netns, stateDir?: string, rules = true): string {
 
 /** Remove kvmnet's rules for network NAME by hand (a control: shows that they, not something else, block). */
 export function dropRules(ns: Netns, firewall: "nftables" | "iptables", name: string): void {
-  if (firewall === "nftables") ns.sh(`nft delete table ip kvmnet-${name}`);
-  else ns.sh(`iptables -D FORWARD -j KVMNET-FWI-${name}; iptables -D FORWARD -j KVMNET-FWO-${name}; iptables -D INPUT -j KVMNET-INP-${name} 2>/dev/null || true`);
+  // Flushing the network's own chains leaves packets dispatched to them with nothing to match.
+  if (firewall === "nftables") ns.sh(`for c in input from to nat; do nft flush chain inet kvmnet $c-${name} 2>/dev/null; done; true`);
+  else ns.sh(`for c in INP FWI FWO; do iptables -F KVMNET-$c-${name} 2>/dev/null; done; true`);
 }
 
 /** The echo server of the outside, shared with the NAT lab. */

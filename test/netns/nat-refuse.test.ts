@@ -92,6 +92,6 @@ describe("a failing system command (exit 1)", () => {
     chmodSync(`${bin}/nft`, 0o755);
     const r = lab.hook("qemu-natup", "vm0", { PATH: `${bin}:${process.env.PATH}` });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^qemu-natup: command failed: nft list table ip kvmnet-nat0: Error: Could not process rule: Operation not permitted/);
+    expect(r.stderr).toMatch(/^qemu-natup: command failed: nft list tables: Error: Could not process rule: Operation not permitted/);
   });
 });

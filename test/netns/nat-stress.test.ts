@@ -2,8 +2,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import { program } from "../helpers/netns.js";
-import { renderNftTable } from "../../src/render/nft.js";
-import { renderIptables } from "../../src/render/iptables.js";
+import { renderNft } from "../../src/render/nft.js";
+import { nftTableView } from "../../src/render/nft-script.js";
+import { IPT_FIXED, IPT_JUMPS, renderIptables } from "../../src/render/iptables.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { readdirSync, readFileSync } from "node:fs";
 
@@ -20,9 +21,9 @@ function dnsmasqPids(lab: Lab): number[] {
   }).map(Number);
 }
 
-/** The nft table kvmnet should have made for this lab. */
+/** The nft table kvmnet should have made for this lab (its only network). */
 function wantedTable(lab: Lab): string {
-  return renderNftTable(parseConfig(lab.conf.file, readFileSync(lab.conf.file, "utf8")).networks[0]!)!;
+  return nftTableView(renderNft(parseConfig(lab.conf.file, readFileSync(lab.conf.file, "utf8")).networks[0]!)!);
 }
 
 /** kvmnet's lines in iptables-save, sorted: its chains' rules and the jumps to them (one copy of each). */
@@ -30,10 +31,13 @@ function kvmnetRules(lab: Lab): string {
   return lab.host.sh("iptables-save | grep -E '^-A' | grep KVMNET").split("\n").sort().join("\n");
 }
 
-/** What kvmnetRules should be: the rendered rules and one jump to each chain, sorted. */
+/** What kvmnetRules should be: the network's chains and dispatch entries, the shared chains' fixed rules and
+ *  one jump from each built-in chain, sorted. */
 function wantedRules(lab: Lab): string {
-  const tables = renderIptables(parseConfig(lab.conf.file, readFileSync(lab.conf.file, "utf8")).networks[0]!);
-  return tables.flatMap((t) => [...t.jumps.map(([b, ch]) => `-A ${b} -j ${ch}`), ...Object.values(t.chains).flat()]).sort().join("\n");
+  const want = renderIptables(parseConfig(lab.conf.file, readFileSync(lab.conf.file, "utf8")).networks[0]!)!;
+  const jumps = [...IPT_JUMPS.filter, ...IPT_JUMPS.nat].map(([b, ch]) => `-A ${b} -j ${ch}`);
+  return [...jumps, ...Object.values(IPT_FIXED).flat(), ...want.entries.map((e) => e.rule),
+    ...Object.values(want.chains.filter).flat(), ...Object.values(want.chains.nat).flat()].sort().join("\n");
 }
 
 const norm = (t: string) => t.split("\n").map((l) => l.trimEnd()).filter(Boolean).join("\n");

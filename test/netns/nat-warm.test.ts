@@ -23,7 +23,8 @@ function countingPath(dir: string, log: string): string {
  *  backend takes the host-wide lock too: its jumps live in built-in chains every network shares. */
 function locked(firewall: "nftables" | "iptables"): string {
   const flock = "flock -x -w 60 -E 75 3";
-  return firewall === "nftables" ? `${flock}\nnft list table ip kvmnet-nat0` : `${flock}\n${flock}\niptables-save `;
+  // nftables: just the network's "from" chain and the map that leads to it, in kvmnet's one table.
+  return firewall === "nftables" ? `${flock}\nnft list chain inet kvmnet from-nat0 ; list map inet kvmnet fwd_iif` : `${flock}\n${flock}\niptables-save `;
 }
 
 describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall) => {

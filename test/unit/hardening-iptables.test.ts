@@ -1,70 +1,71 @@
-// The FORWARD order of the iptables backend (issue 9 #3): every forward-in jump before every forward-out jump,
-// kept when adding a network's jumps and repaired when found broken.
+// The iptables backend's FORWARD chain: one jump into kvmnet's dispatch chains, so no order between networks
+// can break isolation (issue 9 #3). While networks of the older layout (their own jumps in FORWARD) remain, the
+// dispatch jump sits after all their forward-in jumps and before their forward-out jumps, and their own order
+// is still repaired.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import { firewallUpSteps } from "../../src/decide/firewall.js";
-import { forwardJumps, parseIptablesSave } from "../../src/observe/firewall.js";
-import { forwardOrderBroken, iptablesUpScript, jumpKey, renderIptables } from "../../src/render/iptables.js";
-import { iptablesChains } from "../../src/render/names.js";
+import { forwardEdits, iptablesUpScript } from "../../src/decide/firewall-iptables.js";
+import { parseIptablesSave } from "../../src/observe/iptables-text.js";
+import { renderIptables } from "../../src/render/iptables.js";
 
 const config = parseConfig("/etc/kvmnet.conf", "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\n");
 const nat0 = config.networks[0]!;
-const all = (t: ReturnType<typeof renderIptables>) => new Set(t.flatMap((x) => x.jumps.map(([b, c]) => jumpKey(b, c))));
-const fwd = (script: string) => script.split("\n").filter((l) => /^-[DI] FORWARD/.test(l));
-const [I, O] = ["KVMNET-FWI-", "KVMNET-FWO-"];
+const [I, O, K] = ["KVMNET-FWI-", "KVMNET-FWO-", "KVMNET-FORWARD"];
+const mine = new Set([`${I}nat0`, `${O}nat0`, "KVMNET-INP-nat0"]);
 
-describe("forwardOrderBroken", () => {
+describe("forwardEdits", () => {
   it.each([
-    [[], false],
-    [[`${I}a`, `${I}b`, `${O}a`, `${O}b`], false],
-    [["DOCKER-USER", `${I}a`, "", `${O}a`, "DOCKER-FORWARD"], false],
-    [[`${I}a`, `${O}a`, `${I}b`, `${O}b`], true],
-    [[`${O}a`, `${I}a`], true],
-  ])("%j: %s", (jumps, broken) => {
-    expect(forwardOrderBroken(jumps)).toBe(broken);
+    ["an empty FORWARD: the dispatch jump on top", [], [`-I FORWARD 1 -j ${K}`]],
+    ["in place: nothing", ["DOCKER-USER", K, ""], []],
+    ["a duplicate: both go, one comes back", [K, "", K], ["-D FORWARD 3", "-D FORWARD 1", `-I FORWARD 1 -j ${K}`]],
+    ["nat0's old jumps go, the dispatch jump takes their place", [`${I}ho`, `${I}nat0`, `${O}ho`, `${O}nat0`],
+      ["-D FORWARD 4", "-D FORWARD 2", `-I FORWARD 2 -j ${K}`]],
+    ["a dispatch jump above another network's old forward-in jump is moved below it", [K, `${I}ho`, `${O}ho`],
+      ["-D FORWARD 1", `-I FORWARD 2 -j ${K}`]],
+    ["an old forward-in jump below a forward-out one is still repaired", [`${I}a`, `${O}a`, K, `${I}b`, `${O}b`],
+      ["-D FORWARD 4", "-D FORWARD 3", `-I FORWARD 1 -j ${I}b`, `-I FORWARD 3 -j ${K}`]],
+  ] as [string, string[], string[]][])("%s", (_, now, edits) => {
+    expect(forwardEdits(now, mine)).toEqual(edits);
   });
 });
 
-describe("iptablesUpScript's FORWARD edits", () => {
-  it("moves forward-in jumps found below a forward-out jump to the top, by rule number from the bottom", () => {
-    const now = [`${I}nat0`, `${O}nat0`, "", `${I}ho`, `${O}ho`, `${I}x`];
-    const script = iptablesUpScript(renderIptables(nat0), new Set(), now);
-    expect(fwd(script)).toEqual(["-D FORWARD 6", "-D FORWARD 4", `-I FORWARD 1 -j ${I}x`, `-I FORWARD 1 -j ${I}ho`]);
-  });
-  it("drops a misplaced duplicate of a forward-in jump that also sits where it should", () => {
-    const script = iptablesUpScript(renderIptables(nat0), new Set(), [`${I}ho`, `${O}ho`, `${I}ho`]);
-    expect(fwd(script)).toEqual(["-D FORWARD 3"]);
-  });
-  it("puts a new forward-out jump right after the last forward-in jump, wherever others' rules put that", () => {
-    const t = renderIptables(nat0);
-    const script = iptablesUpScript(t, all(t), ["DOCKER-USER", "DOCKER-FORWARD", `${I}ho`, `${O}ho`]);
-    // After: FWI-nat0, DOCKER-USER, DOCKER-FORWARD, FWI-ho, FWO-nat0, FWO-ho.
-    expect(fwd(script)).toEqual([`-I FORWARD 1 -j ${I}nat0`, `-I FORWARD 5 -j ${O}nat0`]);
-  });
-  it("with nothing in FORWARD: forward-in at 1, forward-out at 2", () => {
-    const t = renderIptables(nat0);
-    expect(fwd(iptablesUpScript(t, all(t), []))).toEqual([`-I FORWARD 1 -j ${I}nat0`, `-I FORWARD 2 -j ${O}nat0`]);
+// Apply a restore script's FORWARD edits to a list of FORWARD targets, as iptables would.
+function run(now: string[], edits: string[]): string[] {
+  const list = [...now];
+  for (const e of edits) {
+    const d = /^-D FORWARD (\d+)$/.exec(e);
+    const i = /^-I FORWARD (\d+) -j (\S+)$/.exec(e);
+    if (d) list.splice(Number(d[1]) - 1, 1);
+    if (i) list.splice(Number(i[1]) - 1, 0, i[2]!);
+  }
+  return list;
+}
+
+describe("forwardEdits leave every old forward-in jump before the dispatch jump, and it before every forward-out one", () => {
+  const names = [`${I}a`, `${O}a`, `${I}b`, `${O}b`, `${I}nat0`, `${O}nat0`, K, "DOCKER-USER"];
+  // Every order of a sample of FORWARD contents.
+  const samples: string[][] = [];
+  for (let seed = 1; seed < 60; seed++) {
+    let x = seed;
+    const pick = names.filter(() => ((x = (x * 1103515245 + 12345) % 2 ** 31) & 4) !== 0);
+    samples.push(pick.sort(() => ((x = (x * 1103515245 + 12345) % 2 ** 31) & 8) - 4));
+  }
+  it.each(samples.map((s) => [s]))("%j", (now) => {
+    const after = run(now, forwardEdits(now, mine));
+    expect(after.filter((x) => x === K)).toHaveLength(1);
+    expect(after.some((x) => x.endsWith("nat0"))).toBe(false);
+    const k = after.indexOf(K);
+    after.forEach((x, i) => { if (x.startsWith(I)) expect(i).toBeLessThan(k); if (x.startsWith(O)) expect(i).toBeGreaterThan(k); });
+    expect(forwardEdits(after, mine)).toEqual([]);
   });
 });
 
-describe("firewallUpSteps", () => {
-  // iptables-save of a host where nat0's rules are all in place but another network's forward-in jump sits low.
-  const save = (order: string[]) => {
-    const t = renderIptables(nat0);
-    const chains = t.map((x) => [`*${x.table}`, ...Object.keys(x.chains).map((c) => `:${c} - [0:0]`),
-      ...(x.table === "filter" ? order.map((c) => `-A FORWARD -j ${c}`) : x.jumps.map(([b, c]) => `-A ${b} -j ${c}`)),
-      ...(x.table === "filter" ? x.jumps.filter(([b]) => b !== "FORWARD").map(([b, c]) => `-A ${b} -j ${c}`) : []),
-      ...Object.values(x.chains).flat(), "COMMIT"].join("\n")).join("\n");
-    return chains + "\n";
-  };
-  const state = (text: string) => ({ backend: "iptables" as const, tables: parseIptablesSave(text, Object.values(iptablesChains(nat0))), forward: forwardJumps(text) });
-
-  it("has nothing to do when nat0's rules are in place and the order is right", () => {
-    expect(firewallUpSteps(nat0, state(save([`${I}ho`, `${I}nat0`, `${O}ho`, `${O}nat0`])))).toEqual([]);
-  });
-  it("repairs another network's misplaced forward-in jump even when nat0's own rules are in place", () => {
-    const steps = firewallUpSteps(nat0, state(save([`${I}nat0`, `${O}nat0`, `${I}ho`, `${O}ho`])));
-    expect(steps).toHaveLength(1);
-    expect(steps[0]!.kind === "iptables" && fwd(steps[0]!.script)).toEqual(["-D FORWARD 3", `-I FORWARD 1 -j ${I}ho`]);
+describe("firewallUpSteps with iptables", () => {
+  it("has nothing to do once its own script's result is what iptables-save shows", () => {
+    const script = iptablesUpScript(nat0, renderIptables(nat0)!, {});
+    // What iptables-save prints after that script on an empty host: declarations, then rules in order.
+    const text = script.split("\n").map((l) => l.replace(/^-I (\S+) \d+ /, "-A $1 ")).join("\n");
+    expect(firewallUpSteps(nat0, { backend: "iptables", save: parseIptablesSave(text) })).toEqual([]);
   });
 });

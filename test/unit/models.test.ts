@@ -7,8 +7,10 @@ import { planUplinkBridge } from "../../src/decide/uplink.js";
 import { vlanUpLines } from "../../src/decide/vlan.js";
 import { parseAddrs, parseRoutes, type UplinkState } from "../../src/observe/uplink.js";
 import { renderDnsmasq } from "../../src/render/dnsmasq.js";
-import { iptablesUpScript, jumpKey, renderIptables } from "../../src/render/iptables.js";
-import { renderNftTable } from "../../src/render/nft.js";
+import { iptablesUpScript } from "../../src/decide/firewall-iptables.js";
+import { renderIptables } from "../../src/render/iptables.js";
+import { renderNft } from "../../src/render/nft.js";
+import { nftTableView } from "../../src/render/nft-script.js";
 import { forwardPolicy } from "../../src/render/policy.js";
 
 const config = parseConfig("/etc/kvmnet.conf", `
@@ -45,10 +47,9 @@ mtu = 1400
 `);
 const net = (name: string) => config.networks.find((n) => n.name === name)!;
 const golden = (name: string) => `../golden/models/${name}`;
-const iptablesAll = (n: Network) => {
-  const t = renderIptables(n);
-  return iptablesUpScript(t, new Set(t.flatMap((x) => x.jumps.map(([b, c]) => jumpKey(b, c)))));
-};
+// On a host with none of kvmnet's chains: what one network's first up loads.
+const iptablesAll = (n: Network) => iptablesUpScript(n, renderIptables(n)!, {});
+const renderNftTable = (n: Network) => { const w = renderNft(n); return w && nftTableView(w); };
 
 describe("firewall rules per mode and backend", () => {
   it.each(["iso", "ho", "rt", "rtany"])("%s: nft table and iptables chains", async (name) => {

@@ -31,7 +31,8 @@ export function parseIptablesForwardDrop(text: string): DropChain[] {
   const accepts: string[] = [];
   for (const line of text.split("\n")) {
     if (line.startsWith("*")) table = line.slice(1).trim();
-    if (table !== "filter") continue;
+    // kvmnet's own chains are no admin's accepts (its cross-bridge accept names one interface, like them).
+    if (table !== "filter" || line.startsWith("-A KVMNET-")) continue;
     if (/^:FORWARD DROP\b/.test(line)) drop = true;
     const a = /^-A \S+ -([io]) (\S+) -j ACCEPT$/.exec(line);
     if (a) accepts.push(`${a[1] === "i" ? "in" : "out"}:${a[2]}`);

@@ -33,7 +33,9 @@ export function parseIptablesInputDrop(text: string): InputDrop[] {
   const accepts: string[] = [];
   for (const line of text.split("\n")) {
     if (line.startsWith("*")) table = line.slice(1).trim();
-    if (table !== "filter") continue;
+    // kvmnet's own chains are no admin's accepts: a network's chain accepts DHCP without naming the bridge
+    // (its dispatch did), which would read as "from any interface".
+    if (table !== "filter" || line.startsWith("-A KVMNET-")) continue;
     if (/^:INPUT DROP\b/.test(line)) drop = true;
     const a = /^-A \S+ (?:-i (\S+) )?(?:-p udp (?:-m udp --dport 67|-m multiport --dports (?:\d+,)*67(?:,\d+)*) )?-j ACCEPT$/.exec(line);
     if (a && (a[1] || /--dports? /.test(line))) accepts.push(a[1] ?? "*");

@@ -1,0 +1,43 @@
+// The nftables backend's decisions for one network in the shared table: is it in place, what of it is there,
+// does any other network use the table. Pure.
+import type { Network } from "../config/types.js";
+import type { NftListing } from "../observe/nft-text.js";
+import { NFT_MAPS, NFT_REJECT, nftChains } from "../render/names.js";
+import type { NftNetwork } from "../render/nft.js";
+import type { NftObjects } from "../render/nft-script.js";
+
+const BASE = ["input", "forward", "postrouting", NFT_REJECT];
+const same = (a: string[] | undefined, b: string[]) => !!a && a.join("\n") === b.join("\n");
+
+/** True when QUICK (NET's "from" chain and the map leading to it) shows NET exactly as WANT: that chain's
+ *  text, whose last rule carries the digest of all NET owns, and its one map element. */
+export function nftInPlace(net: Network, want: NftNetwork, quick: NftListing): boolean {
+  const from = nftChains(net).from;
+  const leading = quick.elements.filter((e) => e.map === NFT_MAPS.from && (e.chain === from || e.key === `"${net.bridge}"`));
+  return same(quick.chains[from], want.chains[from]!) && leading.length === 1 && leading[0]!.chain === from && leading[0]!.key === `"${net.bridge}"`;
+}
+
+/** NET's chains and map elements in LISTING: its own chains, elements jumping to them, and (when WANT is given)
+ *  elements under one of WANT's keys that jump elsewhere (a bridge that moved to NET from another network). */
+export function nftOwned(net: Network, listing: NftListing, want?: NftNetwork): NftObjects {
+  const own = Object.values(nftChains(net));
+  const taken = (e: { map: string; key: string }) => !!want?.elements.some((w) => w.map === e.map && w.key === e.key);
+  return {
+    chains: own.filter((c) => listing.chains[c]),
+    elements: listing.elements.filter((e) => own.includes(e.chain) || taken(e)),
+  };
+}
+
+/** What of PRESENT must go before WANT is written: chains WANT does not have, elements not exactly WANT's. */
+export function nftStale(present: NftObjects, want: NftNetwork): NftObjects {
+  return {
+    chains: present.chains.filter((c) => !want.chains[c]),
+    elements: present.elements.filter((e) => !want.elements.some((w) => w.map === e.map && w.key === e.key && w.chain === e.chain)),
+  };
+}
+
+/** True when LISTING has a chain of some network other than NET. */
+export function nftHasOthers(net: Network, listing: NftListing): boolean {
+  const own = Object.values(nftChains(net));
+  return Object.keys(listing.chains).some((c) => !BASE.includes(c) && !own.includes(c));
+}

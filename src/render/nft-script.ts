@@ -1,0 +1,101 @@
+// The nft transactions that change one network in kvmnet's shared table. Each is one atomic `nft -f -`: the
+// shared objects are created if missing (idempotent), the network's own chains and map elements are written
+// whole, and nothing of another network is read or rewritten, so hooks of different networks need no common
+// lock. (The base chains' rules are rewritten each time, always to the same text.)
+import type { Network } from "../config/types.js";
+import { NFT_MAPS, NFT_REJECT, NFT_TABLE, oldNftTable } from "./names.js";
+import { nftChainBlock, type NftElement, type NftNetwork } from "./nft.js";
+
+const T = `inet ${NFT_TABLE}`;
+const COMMENT = "managed by kvmnet; do not edit";
+
+// The base chains: one per hook, each dispatching by verdict map to the network whose bridge (or subnet) the
+// packet touches. IPv4 only, as the policy is (the per-network tables were family ip).
+const BASE = {
+  input: { spec: "type filter hook input priority filter; policy accept;", rules: [`meta nfproto ipv4 iifname vmap @${NFT_MAPS.input}`] },
+  forward: {
+    spec: "type filter hook forward priority filter; policy accept;",
+    rules: [`meta nfproto ipv4 iifname vmap @${NFT_MAPS.from}`, `meta nfproto ipv4 oifname vmap @${NFT_MAPS.to}`],
+  },
+  postrouting: { spec: "type nat hook postrouting priority srcnat; policy accept;", rules: [`ip saddr vmap @${NFT_MAPS.nat}`] },
+};
+const MAPS: Record<string, string> = {
+  [NFT_MAPS.input]: "type ifname : verdict;",
+  [NFT_MAPS.from]: "type ifname : verdict;",
+  [NFT_MAPS.to]: "type ifname : verdict;",
+  [NFT_MAPS.nat]: "type ipv4_addr : verdict; flags interval;",
+};
+
+const baseChains = (nat: boolean) => (nat ? ["input", "forward", "postrouting"] : ["input", "forward"]) as (keyof typeof BASE)[];
+const mapNames = (nat: boolean) => Object.keys(MAPS).filter((m) => nat || m !== NFT_MAPS.nat);
+
+/** What to remove of a network besides what it wants: observed chains and map elements. */
+export interface NftObjects {
+  chains: string[];
+  elements: NftElement[];
+}
+
+/** The transaction that makes NET's part exactly WANT, deleting STALE first (elements before their chains). */
+export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects): string {
+  const own = Object.keys(want.chains);
+  const lines = [
+    `add table ${T} { comment "${COMMENT}"; }`,
+    ...baseChains(want.nat).map((b) => `add chain ${T} ${b} { ${BASE[b].spec} }`),
+    `add chain ${T} ${NFT_REJECT}`,
+    // Chains before maps: nft 1.0.6 fails ("No such file or directory") on an element of an interval map made in
+    // the same transaction that jumps to a chain made after the map.
+    ...own.map((c) => `add chain ${T} ${c}`),
+    ...mapNames(want.nat).map((m) => `add map ${T} ${m} { ${MAPS[m]} }`),
+    `flush chain ${T} ${NFT_REJECT}`,
+    `add rule ${T} ${NFT_REJECT} reject`,
+    ...baseChains(want.nat).flatMap((b) => [`flush chain ${T} ${b}`, ...BASE[b].rules.map((r) => `add rule ${T} ${b} ${r}`)]),
+    ...deleteLines(stale),
+    ...own.flatMap((c) => [`flush chain ${T} ${c}`, ...want.chains[c]!.map((r) => `add rule ${T} ${c} ${r}`)]),
+    ...want.elements.map((e) => `add element ${T} ${e.map} { ${e.key} : jump ${e.chain} }`),
+    // The table this network had before the shared one, if any, goes in the same transaction: no packet ever
+    // sees neither (made first, so that deleting it cannot fail).
+    ...oldTableLines(net),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** The transaction that removes PRESENT (NET's chains and elements) and NET's old table when OLD. */
+export function nftDownScript(net: Network, present: NftObjects, old: boolean): string {
+  return [...deleteLines(present), ...(old ? oldTableLines(net) : [])].join("\n") + "\n";
+}
+
+/** The transaction that deletes the shared table. The kernel refuses it (busy) while any network's chain still
+ *  jumps to the shared reject chain, that is while any network is left, whatever was observed before. */
+export function nftDropTableScript(): string {
+  return `delete chain ${T} ${NFT_REJECT}\ndelete table ${T}\n`;
+}
+
+function deleteLines(o: NftObjects): string[] {
+  return [
+    ...o.elements.map((e) => `delete element ${T} ${e.map} { ${e.key} }`),
+    ...o.chains.map((c) => `delete chain ${T} ${c}`),
+  ];
+}
+
+function oldTableLines(net: Network): string[] {
+  return [`table ip ${oldNftTable(net)}`, `delete table ip ${oldNftTable(net)}`];
+}
+
+/** The shared table as `nft list table` prints it when NET is its only network: what `kvmnet plan` shows. */
+export function nftTableView(want: NftNetwork): string {
+  const lines = [`table ${T} {`, `\tcomment "${COMMENT}"`];
+  for (const m of mapNames(want.nat)) {
+    const [type, ...flags] = MAPS[m]!.split("; ").map((s) => s.replace(/;$/, ""));
+    const els = want.elements.filter((e) => e.map === m).map((e) => `${e.key} : jump ${e.chain}`);
+    lines.push(`\tmap ${m} {`, `\t\t${type}`, ...flags.map((f) => `\t\t${f}`));
+    if (els.length) lines.push(`\t\telements = { ${els.join(", ")} }`);
+    lines.push("\t}", "");
+  }
+  const blocks = [
+    ...baseChains(want.nat).map((b) => nftChainBlock(b, [BASE[b].spec, ...BASE[b].rules])),
+    nftChainBlock(NFT_REJECT, ["reject"]),
+    ...Object.entries(want.chains).map(([c, rules]) => nftChainBlock(c, rules)),
+  ];
+  lines.push(...blocks.flatMap((b, i) => (i ? ["", ...b] : b)), "}");
+  return lines.join("\n") + "\n";
+}
