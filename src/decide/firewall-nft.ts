@@ -1,12 +1,11 @@
 // The nftables backend's decisions for one network in the shared table: is it in place, what of it is there,
-// does any other network use the table. Pure.
+// what must go. Pure.
 import type { Network } from "../config/types.js";
 import type { NftListing } from "../observe/nft-text.js";
-import { NFT_MAPS, NFT_REJECT, nftChains } from "../render/names.js";
+import { NFT_MAPS, nftChains } from "../render/names.js";
 import type { NftNetwork } from "../render/nft.js";
 import type { NftObjects } from "../render/nft-script.js";
 
-const BASE = ["input", "forward", "postrouting", NFT_REJECT];
 const same = (a: string[] | undefined, b: string[]) => !!a && a.join("\n") === b.join("\n");
 
 /** True when QUICK (NET's "from" chain and the map leading to it) shows NET exactly as WANT: that chain's
@@ -34,10 +33,4 @@ export function nftStale(present: NftObjects, want: NftNetwork): NftObjects {
     chains: present.chains.filter((c) => !want.chains[c]),
     elements: present.elements.filter((e) => !want.elements.some((w) => w.map === e.map && w.key === e.key && w.chain === e.chain)),
   };
-}
-
-/** True when LISTING has a chain of some network other than NET. */
-export function nftHasOthers(net: Network, listing: NftListing): boolean {
-  const own = Object.values(nftChains(net));
-  return Object.keys(listing.chains).some((c) => !BASE.includes(c) && !own.includes(c));
 }

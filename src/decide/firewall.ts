@@ -3,11 +3,10 @@ import type { Network } from "../config/types.js";
 import type { FirewallState, NftLook } from "../observe/firewall.js";
 import type { IptSave } from "../observe/iptables-text.js";
 import { renderIptables } from "../render/iptables.js";
-import { NFT_MAPS, nftChains } from "../render/names.js";
 import { renderNft } from "../render/nft.js";
 import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "../render/nft-script.js";
 import { iptablesDownScript, iptablesDropSharedScript, iptablesUpScript } from "./firewall-iptables.js";
-import { nftHasOthers, nftInPlace, nftOwned, nftStale } from "./firewall-nft.js";
+import { nftInPlace, nftOwned, nftStale } from "./firewall-nft.js";
 import type { Step } from "./steps.js";
 
 const none: NftObjects = { chains: [], elements: [] };
@@ -42,24 +41,25 @@ export function firewallDownSteps(net: Network, state: FirewallState | null): St
     ];
   }
   if (state.full) return [...nftLeftovers(net, state.full), ...iptablesLeftovers(net, state.other)];
-  // The quick look showed NET in place, so exactly what it renders is there; the "from" map lists every network.
+  // The quick look showed NET in place, so exactly what it renders is there (and the table).
   const want = renderNft(net)!;
-  const own = Object.values(nftChains(net));
-  const others = state.quick!.elements.some((e) => e.map === NFT_MAPS.from && !own.includes(e.chain));
-  return nftRemoval(net, { chains: Object.keys(want.chains), elements: want.elements }, false, !others);
+  return nftRemoval(net, { chains: Object.keys(want.chains), elements: want.elements }, false, true);
 }
 
 // NET's objects in the shared nft table (and its old table), then the table itself if no other network is left.
 function nftLeftovers(net: Network, look: NftLook | null | undefined): Step[] {
   if (!look) return [];
   const present = look.table ? nftOwned(net, look.table) : none;
-  return nftRemoval(net, present, look.oldTable, !!look.table && !nftHasOthers(net, look.table));
+  return nftRemoval(net, present, look.oldTable, !!look.table);
 }
 
-function nftRemoval(net: Network, present: NftObjects, old: boolean, last: boolean): Step[] {
+// Deleting the table is tried whenever it exists, not only when no other network was seen in it: networks
+// going down at once each see the others, and the last of them must still delete it. The kernel refuses it
+// while another network remains (see nftDropTableScript), and the step is then skipped.
+function nftRemoval(net: Network, present: NftObjects, old: boolean, table: boolean): Step[] {
   const steps: Step[] = [];
   if (present.chains.length || present.elements.length || old) steps.push({ kind: "nft", script: nftDownScript(net, present, old) });
-  if (last) steps.push({ kind: "nft", script: nftDropTableScript(), ifUnused: true });
+  if (table) steps.push({ kind: "nft", script: nftDropTableScript(), ifUnused: true });
   return steps;
 }
 
