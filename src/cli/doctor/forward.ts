@@ -3,7 +3,7 @@
 import type { Config, Network } from "../../config/types.js";
 import { forwardPolicy } from "../../render/policy.js";
 import { bridgeNfCallsIptables } from "./kernel.js";
-import { fromRulesets, parseNftDrops } from "./rulesets.js";
+import { fromRulesets, parseIptablesDrop, parseNftDrops } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./types.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
@@ -26,18 +26,10 @@ export function parseNftForwardDrops(text: string): DropChain[] {
 
 /** The FORWARD chain of iptables-save output when its policy is DROP. */
 export function parseIptablesForwardDrop(text: string): DropChain[] {
-  let table = "";
-  let drop = false;
-  const accepts: string[] = [];
-  for (const line of text.split("\n")) {
-    if (line.startsWith("*")) table = line.slice(1).trim();
-    // kvmnet's own chains are no admin's accepts (its cross-bridge accept names one interface, like them).
-    if (table !== "filter" || line.startsWith("-A KVMNET-")) continue;
-    if (/^:FORWARD DROP\b/.test(line)) drop = true;
+  return parseIptablesDrop(text, "FORWARD", (line) => {
     const a = /^-A \S+ -([io]) (\S+) -j ACCEPT$/.exec(line);
-    if (a) accepts.push(`${a[1] === "i" ? "in" : "out"}:${a[2]}`);
-  }
-  return drop ? [{ family: "ip", table: "filter", chain: "FORWARD", accepts }] : [];
+    return a ? `${a[1] === "i" ? "in" : "out"}:${a[2]}` : null;
+  });
 }
 
 /** The configured networks whose traffic DROP would drop. BRNF: bridged frames pass the ip forward hook. */

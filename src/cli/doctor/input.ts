@@ -2,7 +2,7 @@
 // guests' DHCP and DNS to kvmnet's dnsmasq are dropped there whatever kvmnet's own table accepts, because
 // an accept in one table does not cancel a drop in another. Only reads rulesets.
 import type { Config, Network } from "../../config/types.js";
-import { fromRulesets, parseNftDrops } from "./rulesets.js";
+import { fromRulesets, parseIptablesDrop, parseNftDrops } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./types.js";
 
 /** A base chain on the input hook with policy drop, and the interfaces it lets DHCP through from. */
@@ -28,19 +28,10 @@ export function parseNftInputDrops(text: string): InputDrop[] {
 
 /** The filter table's INPUT chain of iptables-save output when its policy is DROP. */
 export function parseIptablesInputDrop(text: string): InputDrop[] {
-  let table = "";
-  let drop = false;
-  const accepts: string[] = [];
-  for (const line of text.split("\n")) {
-    if (line.startsWith("*")) table = line.slice(1).trim();
-    // kvmnet's own chains are no admin's accepts: a network's chain accepts DHCP without naming the bridge
-    // (its dispatch did), which would read as "from any interface".
-    if (table !== "filter" || line.startsWith("-A KVMNET-")) continue;
-    if (/^:INPUT DROP\b/.test(line)) drop = true;
+  return parseIptablesDrop(text, "INPUT", (line) => {
     const a = /^-A \S+ (?:-i (\S+) )?(?:-p udp (?:-m udp --dport 67|-m multiport --dports (?:\d+,)*67(?:,\d+)*) )?-j ACCEPT$/.exec(line);
-    if (a && (a[1] || /--dports? /.test(line))) accepts.push(a[1] ?? "*");
-  }
-  return drop ? [{ family: "ip", table: "filter", chain: "INPUT", accepts }] : [];
+    return a && (a[1] || /--dports? /.test(line)) ? a[1] ?? "*" : null;
+  });
 }
 
 /** The networks whose DHCP the chain DROP drops. */

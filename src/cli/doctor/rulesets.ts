@@ -53,3 +53,20 @@ export function parseNftDrops(text: string, hook: "input" | "forward", accept: (
   }
   return out;
 }
+
+/** The filter table's built-in CHAIN of iptables-save output when its policy is DROP, with what ACCEPT maps
+ *  each of the table's rules to. kvmnet's own chains are skipped: they are no admin's accepts (a network's
+ *  chain accepts DHCP without naming the bridge, since its dispatch did, which would read as "any interface"). */
+export function parseIptablesDrop(text: string, chain: "INPUT" | "FORWARD", accept: (line: string) => string | null): NftDrop[] {
+  let table = "";
+  let drop = false;
+  const accepts: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith("*")) table = line.slice(1).trim();
+    if (table !== "filter" || line.startsWith("-A KVMNET-")) continue;
+    if (line.startsWith(`:${chain} DROP `)) drop = true;
+    const a = accept(line);
+    if (a !== null) accepts.push(a);
+  }
+  return drop ? [{ family: "ip", table: "filter", chain, accepts }] : [];
+}
