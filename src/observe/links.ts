@@ -55,3 +55,15 @@ export function readAddresses(): Map<string, string[]> {
 export function listLinks(): string[] {
   return readdirSync(SYS);
 }
+
+/** True when NAME is up and running as getifaddrs sees it. IFF_RUNNING is not in sysfs' flags: the kernel
+ *  derives it from the operational state ("up", or "unknown" for devices that do not report one). */
+export function isRunning(name: string): boolean {
+  try {
+    const flags = parseInt(readFileSync(`${SYS}/${name}/flags`, "utf8"), 16);
+    const oper = readFileSync(`${SYS}/${name}/operstate`, "utf8").trim();
+    return (flags & 1) === 1 && (oper === "up" || oper === "unknown");
+  } catch {
+    return false;
+  }
+}

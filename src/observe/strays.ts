@@ -1,22 +1,9 @@
 // Interfaces left without a bridge when a network's bridge went away (deleted by hand, or by a crash): the taps
 // of VMs that still run. Read from /sys/class/net and getifaddrs only, so looking costs no process.
-import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import type { Config, Network } from "../config/types.js";
 import { globMatch } from "../select.js";
-import { listLinks, readLink, type Link } from "./links.js";
-
-// Up and running as getifaddrs sees it (IFF_RUNNING is not in sysfs' flags: the kernel derives it from the
-// operational state, "up" or "unknown", as here).
-function running(name: string): boolean {
-  try {
-    const flags = parseInt(readFileSync(`/sys/class/net/${name}/flags`, "utf8"), 16);
-    const oper = readFileSync(`/sys/class/net/${name}/operstate`, "utf8").trim();
-    return (flags & 1) === 1 && (oper === "up" || oper === "unknown");
-  } catch {
-    return false;
-  }
-}
+import { isRunning, listLinks, readLink, type Link } from "./links.js";
 
 /** Interfaces matching NET's `taps` globs that are on no bridge and are not the host's: no bridge, no uplink or
  *  trunk of any network, no address. Only those up and running qualify: a VM's tap whose QEMU still holds it
@@ -31,7 +18,7 @@ export function strayTaps(config: Config, net: Network): Link[] {
     .map(([n]) => n));
   return names.flatMap((name) => {
     const l = readLink(name);
-    const ok = l && !l.isBridge && l.master === null && !host.has(name) && !addressed.has(name) && running(name);
+    const ok = l && !l.isBridge && l.master === null && !host.has(name) && !addressed.has(name) && isRunning(name);
     return ok ? [l] : [];
   });
 }

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { showCommand, type Exec } from "../apply/exec.js";
 import { CommandError } from "../errors.js";
+import { isRunning } from "./links.js";
 
 /** The interface as the preflight check sees it. */
 export interface TapFacts {
@@ -15,15 +16,12 @@ export interface TapFacts {
   maxMtu: number | null;
 }
 
-const IFF_UP = 0x1;
-const IFF_RUNNING = 0x40;
 const IFF_PERSIST = 0x800;
 
 /** Addresses and MTU limit of NAME; WANTMTU above its current MTU makes the limit be read. */
 export function observeTap(exec: Exec, name: string, wantMtu?: number): TapFacts {
-  const flags = parseInt(readFileSync(`/sys/class/net/${name}/flags`, "utf8"), 16);
   const mtu = Number(readFileSync(`/sys/class/net/${name}/mtu`, "utf8"));
-  const visible = (flags & IFF_UP) !== 0 && (flags & IFF_RUNNING) !== 0;
+  const visible = isRunning(name);
   const limitUnknown = !!wantMtu && wantMtu > mtu;
   if (!visible && !limitUnknown && isFreshTap(name)) return { addresses: [], maxMtu: null };
   if (visible && !limitUnknown) {
