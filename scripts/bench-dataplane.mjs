@@ -5,7 +5,16 @@
 // interleaving spreads the noise over every case alike (only ratios within one run mean anything).
 import { execFileSync, spawn } from "node:child_process";
 import {
-  chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync,
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -41,26 +50,44 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // 203.0.113.1). The outside has no route back to 192.0.2.0/24: a guest reaches it only through NAT.
 function topology(c) {
   c.ns = { g: `${tag}-${c.id}-g`, h: `${tag}-${c.id}-h`, o: `${tag}-${c.id}-o` };
-  for (const ns of Object.values(c.ns)) { run("ip", ["netns", "add", ns]); made.push(ns); }
-  batch(c.ns.h, ["link set lo up", `link add vg type veth peer name eth0 netns ${c.ns.g}`,
-    `link add up0 type veth peer name eth0 netns ${c.ns.o}`, "addr add 203.0.113.1/24 dev up0", "link set up0 up"]);
-  batch(c.ns.g, ["link set lo up", "addr add 192.0.2.10/24 dev eth0", "link set eth0 up",
-    "route add default via 192.0.2.1"]);
+  for (const ns of Object.values(c.ns)) {
+    run("ip", ["netns", "add", ns]);
+    made.push(ns);
+  }
+  batch(c.ns.h, [
+    "link set lo up",
+    `link add vg type veth peer name eth0 netns ${c.ns.g}`,
+    `link add up0 type veth peer name eth0 netns ${c.ns.o}`,
+    "addr add 203.0.113.1/24 dev up0",
+    "link set up0 up",
+  ]);
+  batch(c.ns.g, [
+    "link set lo up",
+    "addr add 192.0.2.10/24 dev eth0",
+    "link set eth0 up",
+    "route add default via 192.0.2.1",
+  ]);
   batch(c.ns.o, ["link set lo up", "addr add 203.0.113.2/24 dev eth0", "link set eth0 up"]);
 }
 
 // The hand-made baseline: what an admin would type for one NAT bridge (no filtering at all).
 function baseline(c) {
-  batch(c.ns.h, ["link add br0 type bridge", "addr add 192.0.2.1/24 dev br0", "link set br0 up",
-    "link set vg master br0 up"]);
+  batch(c.ns.h, [
+    "link add br0 type bridge",
+    "addr add 192.0.2.1/24 dev br0",
+    "link set br0 up",
+    "link set vg master br0 up",
+  ]);
   inNs(c.ns.h, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-  inNs(c.ns.h, ["nft", "-f", "-"], { input: `table ip bench-base {
+  inNs(c.ns.h, ["nft", "-f", "-"], {
+    input: `table ip bench-base {
 \tchain postrouting {
 \t\ttype nat hook postrouting priority srcnat; policy accept;
 \t\tip saddr 192.0.2.0/24 oifname "up0" masquerade
 \t}
 }
-` });
+`,
+  });
 }
 
 // kvmnet: the guest's network plus N-1 more nat networks on /30s of 198.51.100.0/24, no dnsmasq (no
@@ -107,7 +134,9 @@ function measure(c, secs) {
   try {
     const args = ["iperf3", "-c", "203.0.113.2", "-t", String(secs), "-J", "--connect-timeout", "3000"];
     out = inNs(c.ns.g, args, { timeout: (secs + 20) * 1000 });
-  } catch (e) { throw new Error(`${c.label}: iperf3 -c failed: ${e.stdout || e.stderr || e.message}`); }
+  } catch (e) {
+    throw new Error(`${c.label}: iperf3 -c failed: ${e.stdout || e.stderr || e.message}`);
+  }
   const [tx1, rx1] = upPackets(c);
   const r = JSON.parse(out).end;
   const cpu = r.cpu_utilization_percent;
@@ -128,10 +157,17 @@ function cleanup() {
       const pid = Number(readFileSync(join(rd, f), "utf8").trim());
       try {
         if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)) process.kill(pid, "SIGTERM");
-      } catch { /* gone already */ }
+      } catch {
+        /* gone already */
+      }
     }
   }
-  for (const ns of made.splice(0)) try { run("ip", ["netns", "del", ns]); } catch { /* already gone */ }
+  for (const ns of made.splice(0))
+    try {
+      run("ip", ["netns", "del", ns]);
+    } catch {
+      /* already gone */
+    }
   rmSync(dir, { recursive: true, force: true });
 }
 // The table: per case the median and each run, CPU per packet, and what the host held; then the ratios.
@@ -139,8 +175,10 @@ function report() {
   const f = (x, d = 2) => x.toFixed(d);
   const w = [-38, 7, -20, 11, 11, 8, 10, 8]; // negative: left-aligned
   const row = (cells) => "  " + cells.map((x, i) => (w[i] < 0 ? x.padEnd(-w[i]) : String(x).padStart(w[i]))).join(" ");
-  console.log(`\ndata plane: guest -> outside TCP through NAT, 1 stream, iperf3 -t ${seconds}, ` +
-    `median of ${runs} interleaved runs`);
+  console.log(
+    `\ndata plane: guest -> outside TCP through NAT, 1 stream, iperf3 -t ${seconds}, ` +
+      `median of ${runs} interleaved runs`,
+  );
   console.log(row(["case", "Gbit/s", "runs", "ns/fwd-pkt", "B/data-pkt", "bridges", "nft-lines", "setup-s"]));
   for (const c of CASES) {
     const med = (k) => median(c.results.map((x) => x[k]));
@@ -154,7 +192,11 @@ function report() {
   console.log(`  60 networks / 1 network  ${f(g.nft60 / g.nft1).padStart(8)}  ${f(g.ipt60 / g.ipt1).padStart(8)}`);
   console.log(`  1 network / baseline     ${f(g.nft1 / g.base).padStart(8)}  ${f(g.ipt1 / g.base).padStart(8)}`);
 }
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => { cleanup(); process.exit(130); });
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
 
 const t0 = Date.now();
 try {

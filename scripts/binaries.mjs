@@ -5,7 +5,17 @@
 // Usage: node scripts/binaries.mjs [OUT]   (default release/kvmnet)
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 
@@ -37,7 +47,10 @@ try {
   // useCodeCache: V8's compiled code for the bundle goes into the blob, saving the compile at every start
   // (measured here: 1.01-1.05x `node -e 0` with it, 1.09-1.14x without). A startup snapshot (useSnapshot)
   // measured no better, and Node warns that child_process, which every hook uses, is unverified in snapshots.
-  writeFileSync(join(work, "sea-config.json"), JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
+  writeFileSync(
+    join(work, "sea-config.json"),
+    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }),
+  );
   execFileSync(process.execPath, ["--experimental-sea-config", join(work, "sea-config.json")], { stdio: "pipe" });
 
   const exe = join(work, "kvmnet");

@@ -17,7 +17,11 @@ const dir = mkdtempSync(join(tmpdir(), "kvmnet-demo-"));
 chmodSync(dir, 0o755);
 const conf = join(dir, "kvmnet.conf");
 const ip = (...args: string[]) => execFileSync("ip", args, { encoding: "utf8" });
-const inHost = (cmd: string, ...args: string[]) => execFileSync("ip", ["netns", "exec", host, cmd, ...args], { encoding: "utf8", env: { ...process.env, KVMNET_CONFIG: conf } });
+const inHost = (cmd: string, ...args: string[]) =>
+  execFileSync("ip", ["netns", "exec", host, cmd, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, KVMNET_CONFIG: conf },
+  });
 const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
 
 const CONFIG = `[global]
@@ -54,10 +58,22 @@ async function main(): Promise<number> {
   const natup = join(root, "dist/qemu-natup.cjs");
   const natdown = join(root, "dist/qemu-natdown.cjs");
   say("starting the guest (Debian's kernel + a busybox initramfs, software emulation):");
-  process.stdout.write(`qemu-system-x86_64 -kernel ... -initrd ... \\\n  -netdev tap,id=n0,ifname=vnet0,script=${natup},downscript=${natdown} \\\n  -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56\n`);
+  process.stdout.write(
+    `qemu-system-x86_64 -kernel ... -initrd ... \\\n  -netdev tap,id=n0,ifname=vnet0,script=${natup},downscript=${natdown} \\\n  -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56\n`,
+  );
   const guest = bootGuest({
-    ...boot, tap: "vnet0", script: natup, downscript: natdown, netns: host, env: { KVMNET_CONFIG: conf },
-    mac: "52:54:00:12:34:56", ip: "dhcp", hostname: "web", ping: ["192.0.2.1", "203.0.113.2"], resolve: ["web"], wait: 6,
+    ...boot,
+    tap: "vnet0",
+    script: natup,
+    downscript: natdown,
+    netns: host,
+    env: { KVMNET_CONFIG: conf },
+    mac: "52:54:00:12:34:56",
+    ip: "dhcp",
+    hostname: "web",
+    ping: ["192.0.2.1", "203.0.113.2"],
+    resolve: ["web"],
+    wait: 6,
     append: ["kvmnet.fetch=203.0.113.2:7777"],
   });
   await guest.waitForResult("done", 120_000).catch(() => undefined);
@@ -70,20 +86,42 @@ async function main(): Promise<number> {
   const lines = [
     `lease:        ${r.lease ? `${r.lease.ip} router ${r.lease.router} dns ${r.lease.dns}` : "NONE"}`,
     `network ready ${r.networkReadyMs !== undefined ? `${(r.networkReadyMs / 1000).toFixed(1)} s after QEMU started` : "never"}`,
-    ...Object.entries(r.pings).map(([a, ok]) => `ping ${a.padEnd(12)} ${ok ? "ok" : "FAILED"}${a === "203.0.113.2" ? "  (the outside, through NAT)" : "  (the gateway)"}`),
+    ...Object.entries(r.pings).map(
+      ([a, ok]) =>
+        `ping ${a.padEnd(12)} ${ok ? "ok" : "FAILED"}${a === "203.0.113.2" ? "  (the outside, through NAT)" : "  (the gateway)"}`,
+    ),
     ...Object.entries(r.resolved).map(([n, a]) => `resolve ${n.padEnd(9)} ${a ?? "FAILED"}  (kvmnet's dnsmasq)`),
     `the outside saw the guest as ${seen ?? "NOTHING"}  (the host's uplink address: NAT)`,
   ];
   process.stdout.write(lines.map((l) => `  ${l}\n`).join(""));
   say("after the guest powered off (qemu-natdown ran; teardown = when-idle removed the network)");
   process.stdout.write(inHost("node", join(root, "dist/kvmnet.cjs"), "status"));
-  const ok = !!r.lease && r.lease.ip?.startsWith("192.0.2.10/") && Object.values(r.pings).every(Boolean) && r.resolved.web === "192.0.2.10" && seen === "203.0.113.1";
-  say(ok ? "OK: the guest got its static lease, reached the gateway and the outside (seen as the host), and resolved its name" : "FAILED: see above");
+  const ok =
+    !!r.lease &&
+    r.lease.ip?.startsWith("192.0.2.10/") &&
+    Object.values(r.pings).every(Boolean) &&
+    r.resolved.web === "192.0.2.10" &&
+    seen === "203.0.113.1";
+  say(
+    ok
+      ? "OK: the guest got its static lease, reached the gateway and the outside (seen as the host), and resolved its name"
+      : "FAILED: see above",
+  );
   return ok ? 0 : 1;
 }
 
-main().then((code) => { process.exitCode = code; }, (e) => { console.error(e); process.exitCode = 1; }).finally(() => {
-  stopDnsmasqIn(join(dir, "run"));
-  for (const ns of [host, outside]) execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
-  rmSync(dir, { recursive: true, force: true });
-});
+main()
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  )
+  .finally(() => {
+    stopDnsmasqIn(join(dir, "run"));
+    for (const ns of [host, outside]) execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  });

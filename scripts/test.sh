@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 npm ci --no-audit --no-fund --loglevel=error
 npm run typecheck
+npm run format:check
 report=$(mktemp)
 status=0
 npm test -- --reporter=default --reporter=json --outputFile.json="$report" || status=$?

@@ -58,14 +58,14 @@ function maskInt(prefix: number): number {
 /** True when ADDRESS lies inside the subnet of C. */
 export function contains(c: Cidr, address: string): boolean {
   const m = maskInt(c.prefix);
-  return ((toInt(address) & m) >>> 0) === ((toInt(c.address) & m) >>> 0);
+  return (toInt(address) & m) >>> 0 === (toInt(c.address) & m) >>> 0;
 }
 
 /** True when the two subnets share any address. */
 export function overlaps(a: Cidr, b: Cidr): boolean {
   const p = Math.min(a.prefix, b.prefix);
   const m = maskInt(p);
-  return ((toInt(a.address) & m) >>> 0) === ((toInt(b.address) & m) >>> 0);
+  return (toInt(a.address) & m) >>> 0 === (toInt(b.address) & m) >>> 0;
 }
 
 /** True for the subnet's network or broadcast address (they cannot be given to a host). */

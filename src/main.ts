@@ -7,10 +7,16 @@ import { splitProgramName } from "./names.js";
 import { isHook, type HookName } from "./programs.js";
 
 /** Loads the admin CLI; only the `kvmnet` and multi-call entries pass it, so hook bundles stay small. */
-export type CliLoader = () => Promise<{ runCli(args: string[], env: NodeJS.ProcessEnv, suffixNet?: string): Promise<number> }>;
+export type CliLoader = () => Promise<{
+  runCli(args: string[], env: NodeJS.ProcessEnv, suffixNet?: string): Promise<number>;
+}>;
 
 /** Run the program named by ARGV[1] (or FALLBACK when that name is unknown); sets process.exitCode. */
-export async function runMain(fallback: HookName | "kvmnet", argv: string[] = process.argv, loadCli?: CliLoader): Promise<void> {
+export async function runMain(
+  fallback: HookName | "kvmnet",
+  argv: string[] = process.argv,
+  loadCli?: CliLoader,
+): Promise<void> {
   const named = splitProgramName(basename(argv[1] ?? fallback));
   const program = isHook(named.program) || named.program === "kvmnet" ? named.program : fallback;
   const args = argv.slice(2);
@@ -27,12 +33,24 @@ export async function runMain(fallback: HookName | "kvmnet", argv: string[] = pr
       process.stdout.write(hookUsage(program) + "\n");
     } else {
       const verbose = !!process.env.KVMNET_VERBOSE;
-      await runHook({ program, args, env: process.env, suffixNet: named.net, warn: (l: string) => process.stderr.write(`${program}: ${l}\n`), ...(verbose ? { log: (l: string) => process.stderr.write(`${program}: ${l}\n`) } : {}) });
+      await runHook({
+        program,
+        args,
+        env: process.env,
+        suffixNet: named.net,
+        warn: (l: string) => process.stderr.write(`${program}: ${l}\n`),
+        ...(verbose ? { log: (l: string) => process.stderr.write(`${program}: ${l}\n`) } : {}),
+      });
     }
   } catch (e) {
     const code = e instanceof KvmnetError ? e.exitCode : 1;
     const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(message.split("\n").map((l) => `${program}: ${l}`).join("\n") + "\n");
+    process.stderr.write(
+      message
+        .split("\n")
+        .map((l) => `${program}: ${l}`)
+        .join("\n") + "\n",
+    );
     process.exitCode = code;
   }
 }

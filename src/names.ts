@@ -12,7 +12,8 @@ export const RESERVED_NAMES: readonly string[] = ["all", "default"];
 export function badName(name: string): string | null {
   const why = badNetworkName(name);
   if (why) return why;
-  if (RESERVED_NAMES.includes(name)) return `${JSON.stringify(name)} is reserved by the kernel (/proc/sys/net/ipv4/conf/${name} holds settings for every interface): choose another name`;
+  if (RESERVED_NAMES.includes(name))
+    return `${JSON.stringify(name)} is reserved by the kernel (/proc/sys/net/ipv4/conf/${name} holds settings for every interface): choose another name`;
   return null;
 }
 

@@ -2,7 +2,8 @@
 import type { Mode } from "./config/types.js";
 
 /** Names of the QEMU hook programs. */
-export type HookName = "qemu-natup" | "qemu-natdown" | "qemu-ifup-bridge" | "qemu-ifup-isolated" | "qemu-ifup" | "qemu-ifdown";
+export type HookName =
+  "qemu-natup" | "qemu-natdown" | "qemu-ifup-bridge" | "qemu-ifup-isolated" | "qemu-ifup" | "qemu-ifdown";
 
 /** What a hook program does. */
 export interface HookSpec {
@@ -37,10 +38,14 @@ export function serves(program: HookName, mode: Mode): boolean {
 /** The specific up-program for MODE (the one to name in a "wrong program" error). */
 export function upProgramFor(mode: Mode): HookName {
   switch (mode) {
-    case "nat": return "qemu-natup";
-    case "bridge": return "qemu-ifup-bridge";
+    case "nat":
+      return "qemu-natup";
+    case "bridge":
+      return "qemu-ifup-bridge";
     case "isolated":
-    case "host-only": return "qemu-ifup-isolated";
-    case "routed": return "qemu-ifup";
+    case "host-only":
+      return "qemu-ifup-isolated";
+    case "routed":
+      return "qemu-ifup";
   }
 }

@@ -18,7 +18,10 @@ export function selectNetwork(config: Config, input: SelectInput): Network {
   const { program, tap } = input;
   const byName = (name: string, how: string) => {
     const net = config.networks.find((n) => n.name === name);
-    if (!net) throw new UsageError(`${how} names network "${name}", which ${config.file} does not define (it has: ${names(config.networks)})`);
+    if (!net)
+      throw new UsageError(
+        `${how} names network "${name}", which ${config.file} does not define (it has: ${names(config.networks)})`,
+      );
     return checkMode(program, net, how);
   };
   if (input.envNet) return byName(input.envNet, "KVMNET_NETWORK");
@@ -26,7 +29,9 @@ export function selectNetwork(config: Config, input: SelectInput): Network {
 
   const globbed = config.networks.filter((n) => n.taps.some((g) => globMatch(g, tap)));
   if (globbed.length > 1) {
-    throw new UsageError(`tap ${tap} matches the taps of several networks (${names(globbed)}): make the globs disjoint, or ${byProgramName(program, globbed[0]!.name)}; or KVMNET_NETWORK=NET (plain QEMU only)`);
+    throw new UsageError(
+      `tap ${tap} matches the taps of several networks (${names(globbed)}): make the globs disjoint, or ${byProgramName(program, globbed[0]!.name)}; or KVMNET_NETWORK=NET (plain QEMU only)`,
+    );
   }
   if (globbed.length === 1) return checkMode(program, globbed[0]!, `taps glob of [${globbed[0]!.name}]`);
 
@@ -36,7 +41,9 @@ export function selectNetwork(config: Config, input: SelectInput): Network {
   const defaults = mine.filter((n) => n.isDefault);
   if (defaults.length === 1) return defaults[0]!;
   if (mine.length === 0) {
-    throw new UsageError(`${config.file} has no network that ${program} serves (${describeModes(program)}); networks: ${names(config.networks) || "none"}`);
+    throw new UsageError(
+      `${config.file} has no network that ${program} serves (${describeModes(program)}); networks: ${names(config.networks) || "none"}`,
+    );
   }
   throw new UsageError(`tap ${tap} could join any of ${names(mine)}: ${howToChoose(config, program, mine)}`);
 }
@@ -61,7 +68,9 @@ function byProgramName(program: HookName, example: string): string {
 
 function checkMode(program: HookName, net: Network, how: string): Network {
   if (serves(program, net.mode)) return net;
-  throw new UsageError(`network ${net.name} (chosen by ${how}) is a ${net.mode} network, which ${program} does not serve (${describeModes(program)}); use ${upProgramFor(net.mode)} or the generic qemu-ifup/qemu-ifdown`);
+  throw new UsageError(
+    `network ${net.name} (chosen by ${how}) is a ${net.mode} network, which ${program} does not serve (${describeModes(program)}); use ${upProgramFor(net.mode)} or the generic qemu-ifup/qemu-ifdown`,
+  );
 }
 
 function describeModes(program: HookName): string {
@@ -75,7 +84,10 @@ function names(nets: Network[]): string {
 
 /** Shell-style glob match of an interface name (`*`, `?`, `[...]`). */
 export function globMatch(glob: string, name: string): boolean {
-  const re = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const re = glob
+    .replace(/[.+^${}()|\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   try {
     return new RegExp(`^${re}$`).test(name);
   } catch {

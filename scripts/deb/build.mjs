@@ -1,7 +1,21 @@
 // `npm run deb`: release/kvmnet_VERSION_ARCH.deb from release/kvmnet (run `npm run binaries` first), with
 // dpkg-deb. Usage: node scripts/deb/build.mjs [BINARY [OUT.deb]]
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, lstatSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  lstatSync,
+} from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname, join, relative, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -63,15 +77,24 @@ try {
   put("DEBIAN/control", control);
   put("DEBIAN/conffiles", readFileSync(join(HERE, "conffiles")));
   for (const s of ["preinst", "postinst", "postrm"]) put(`DEBIAN/${s}`, readFileSync(join(HERE, s)), 0o755);
-  const sums = files.filter((f) => !f.startsWith("etc/") && lstatSync(join(stage, f)).isFile())
-    .map((f) => `${createHash("md5").update(readFileSync(join(stage, f))).digest("hex")}  ${f}\n`).join("");
+  const sums = files
+    .filter((f) => !f.startsWith("etc/") && lstatSync(join(stage, f)).isFile())
+    .map(
+      (f) =>
+        `${createHash("md5")
+          .update(readFileSync(join(stage, f)))
+          .digest("hex")}  ${f}\n`,
+    )
+    .join("");
   put("DEBIAN/md5sums", sums);
 
   chmodSync(stage, 0o755);
   const tmp = `${out}.tmp`;
   // xz -1: the package is mostly node's 99 MB binary; -1 packs it to 27 MB in a quarter of the time -6 takes
   // (24 MB), and every dpkg reads xz.
-  execFileSync("dpkg-deb", ["--root-owner-group", "-Zxz", "-z1", "--build", stage, tmp], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("dpkg-deb", ["--root-owner-group", "-Zxz", "-z1", "--build", stage, tmp], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   renameSync(tmp, out);
   console.log(`built ${relative(process.cwd(), out) || out} (${(statSync(out).size / 1e6).toFixed(0)} MB)`);
 } finally {

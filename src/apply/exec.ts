@@ -29,7 +29,12 @@ export const realExec: Exec = {
     const r = spawnSync(cmd, args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
     if (r.error) {
       const missing = (r.error as NodeJS.ErrnoException).code === "ENOENT";
-      return { ok: false, code: null, stdout: "", stderr: missing ? `${cmd}: not found (is it installed?)` : r.error.message };
+      return {
+        ok: false,
+        code: null,
+        stdout: "",
+        stderr: missing ? `${cmd}: not found (is it installed?)` : r.error.message,
+      };
     }
     return { ok: r.status === 0, code: r.status, stdout: r.stdout, stderr: r.stderr };
   },

@@ -26,8 +26,16 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, ti
     if (!fstatSync(fd).isFile()) throw new CommandError(`open ${path}`, null, "the lock file is not a regular file");
     const args = ["-x", "-w", String(timeoutMs / 1000), "-E", String(TIMED_OUT), "3"];
     const r = spawnSync("flock", args, { stdio: ["ignore", "ignore", "pipe", fd], encoding: "utf8" });
-    if (r.error) throw new CommandError(`flock ${args.join(" ")}`, null, (r.error as NodeJS.ErrnoException).code === "ENOENT" ? "flock: not found (is util-linux installed?)" : r.error.message);
-    if (r.status === TIMED_OUT) throw new CommandError(`lock ${path}`, null, `still held by another kvmnet process after ${timeoutMs / 1000} s`);
+    if (r.error)
+      throw new CommandError(
+        `flock ${args.join(" ")}`,
+        null,
+        (r.error as NodeJS.ErrnoException).code === "ENOENT"
+          ? "flock: not found (is util-linux installed?)"
+          : r.error.message,
+      );
+    if (r.status === TIMED_OUT)
+      throw new CommandError(`lock ${path}`, null, `still held by another kvmnet process after ${timeoutMs / 1000} s`);
     if (r.status !== 0) throw new CommandError(`flock ${args.join(" ")} (on ${path})`, r.status, r.stderr);
     return await fn();
   } finally {
@@ -40,5 +48,6 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, ti
 export async function withNetworkLock<T>(config: Config, net: string, fn: () => T | Promise<T>): Promise<T> {
   ensureDir(config.stateDir);
   return withFileLock(lockPath(config.stateDir, net), () =>
-    config.firewall === "iptables" ? withFileLock(lockPath(config.stateDir, ""), fn) : fn());
+    config.firewall === "iptables" ? withFileLock(lockPath(config.stateDir, ""), fn) : fn(),
+  );
 }

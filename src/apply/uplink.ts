@@ -41,15 +41,23 @@ export function ensureUplinkBridge(exec: Exec, config: Config, net: Network, log
   // undoing would delete a bridge of the same name that someone else just made.
   if (/Command failed -:1$/m.test(r.stderr)) {
     rmSync(journal, { force: true });
-    throw new CommandError(showCommand("ip", ["-batch", "-"], input), r.code, `${r.stderr.trim()}\nnothing was changed`);
+    throw new CommandError(
+      showCommand("ip", ["-batch", "-"], input),
+      r.code,
+      `${r.stderr.trim()}\nnothing was changed`,
+    );
   }
   log?.(`rolling back: ${showCommand("ip", ["-force", "-batch", "-"], undo)}`);
   exec.tryRun("ip", ["-force", "-batch", "-"], undo);
   rmSync(journal, { force: true });
-  const left = [...(readLink(net.bridge) ? [`bridge ${net.bridge} still exists`] : []), ...uplinkDiff(before, observeUplink(exec, net.uplink))];
-  const outcome = left.length === 0
-    ? `rolled back: ${net.uplink} has its addresses and routes again and ${net.bridge} is gone`
-    : `ROLLBACK INCOMPLETE, fix by hand: ${left.join("; ")}`;
+  const left = [
+    ...(readLink(net.bridge) ? [`bridge ${net.bridge} still exists`] : []),
+    ...uplinkDiff(before, observeUplink(exec, net.uplink)),
+  ];
+  const outcome =
+    left.length === 0
+      ? `rolled back: ${net.uplink} has its addresses and routes again and ${net.bridge} is gone`
+      : `ROLLBACK INCOMPLETE, fix by hand: ${left.join("; ")}`;
   throw new CommandError(showCommand("ip", ["-batch", "-"], input), r.code, `${r.stderr.trim()}\n${outcome}`);
 }
 

@@ -28,7 +28,9 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig["options"]>>(
     throw new UsageError(`${spec.name}: ${why} (see kvmnet ${spec.name} --help)`);
   }
   if (parsed.positionals.length > spec.maxPositionals) {
-    throw new UsageError(`${spec.name}: unexpected argument "${parsed.positionals[spec.maxPositionals]}" (see kvmnet ${spec.name} --help)`);
+    throw new UsageError(
+      `${spec.name}: unexpected argument "${parsed.positionals[spec.maxPositionals]}" (see kvmnet ${spec.name} --help)`,
+    );
   }
   return parsed;
 }

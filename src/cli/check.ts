@@ -31,7 +31,10 @@ export function checkConfig(file: string): { config: Config | null; problems: Co
 
 /** Run `kvmnet check ARGS`. */
 export async function runCheck(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const parsed = parseCommand({ name: "check", usage: USAGE, options: { json: { type: "boolean" } }, maxPositionals: 1 }, args);
+  const parsed = parseCommand(
+    { name: "check", usage: USAGE, options: { json: { type: "boolean" } }, maxPositionals: 1 },
+    args,
+  );
   if (!parsed) return 0;
   const file = parsed.positionals[0] ?? configPath(env);
   const { config, problems } = checkConfig(file);
@@ -41,11 +44,15 @@ export async function runCheck(args: string[], env: NodeJS.ProcessEnv): Promise<
   }
   if (problems.length) {
     for (const p of problems) process.stderr.write(`kvmnet: ${formatProblem(p)}\n`);
-    process.stderr.write(`kvmnet: configuration file ${file} test failed: ${problems.length} problem${problems.length > 1 ? "s" : ""}\n`);
+    process.stderr.write(
+      `kvmnet: configuration file ${file} test failed: ${problems.length} problem${problems.length > 1 ? "s" : ""}\n`,
+    );
     return 2;
   }
   const p = stdoutPaint(env);
   const nets = config!.networks.map((n) => `${n.name} (${n.mode}, ${n.bridge})`).join(", ") || "no networks";
-  out(`kvmnet: configuration file ${file} syntax is ok: ${nets}\nkvmnet: configuration file ${file} test is ${p.ok("successful")}`);
+  out(
+    `kvmnet: configuration file ${file} syntax is ok: ${nets}\nkvmnet: configuration file ${file} test is ${p.ok("successful")}`,
+  );
   return 0;
 }

@@ -56,7 +56,10 @@ function readOrNull(path: string): string | null {
 
 /** Run `kvmnet doctor ARGS`. */
 export async function runDoctor(args: string[], env: NodeJS.ProcessEnv, exec: Exec = realExec): Promise<number> {
-  const parsed = parseCommand({ name: "doctor", usage: USAGE, options: { json: { type: "boolean" } }, maxPositionals: 0 }, args);
+  const parsed = parseCommand(
+    { name: "doctor", usage: USAGE, options: { json: { type: "boolean" } }, maxPositionals: 0 },
+    args,
+  );
   if (!parsed) return 0;
   const file = configPath(env);
   let config: Config | null = null;
@@ -65,10 +68,19 @@ export async function runDoctor(args: string[], env: NodeJS.ProcessEnv, exec: Ex
     const loaded = loadConfig(file);
     // Checks name bridges: `@default-route` stands for the bridge it resolves to now (kept as is if none).
     config = { ...loaded, networks: loaded.networks.map((n) => resolveBridgeOr(loaded, n)) };
-    findings.push({ id: "config", level: "ok", message: `${file}: ${config.networks.length} network${config.networks.length === 1 ? "" : "s"} (${config.networks.map((n) => n.name).join(", ")})` });
+    findings.push({
+      id: "config",
+      level: "ok",
+      message: `${file}: ${config.networks.length} network${config.networks.length === 1 ? "" : "s"} (${config.networks.map((n) => n.name).join(", ")})`,
+    });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    findings.push({ id: "config", level: "fail", message: e.problems.map(formatProblem).join("\n"), fix: `kvmnet check lists every problem; the checks below assume no networks` });
+    findings.push({
+      id: "config",
+      level: "fail",
+      message: e.problems.map(formatProblem).join("\n"),
+      fix: `kvmnet check lists every problem; the checks below assume no networks`,
+    });
   }
   findings.push(...diagnose({ config, env, exec, read: readOrNull }));
   const failed = findings.some((f) => f.level === "fail");
@@ -95,8 +107,13 @@ export function render(findings: Finding[], p: Paint): string {
   });
   const n = (l: Level) => findings.filter((f) => f.level === l).length;
   const fails = n("fail");
-  lines.push("", fails
-    ? p.bad(`${fails} problem${fails > 1 ? "s" : ""} would break a configured network`) + (n("warn") ? `, ${n("warn")} warning${n("warn") > 1 ? "s" : ""}` : "")
-    : p.ok("nothing here would break a configured network") + (n("warn") ? ` (${n("warn")} warning${n("warn") > 1 ? "s" : ""})` : ""));
+  lines.push(
+    "",
+    fails
+      ? p.bad(`${fails} problem${fails > 1 ? "s" : ""} would break a configured network`) +
+          (n("warn") ? `, ${n("warn")} warning${n("warn") > 1 ? "s" : ""}` : "")
+      : p.ok("nothing here would break a configured network") +
+          (n("warn") ? ` (${n("warn")} warning${n("warn") > 1 ? "s" : ""})` : ""),
+  );
   return lines.join("\n");
 }

@@ -1,6 +1,20 @@
 // Placing kvmnet's files into a directory without ever replacing one that is already there: every write is
 // exclusive (symlink, link or open with O_EXCL), and an existing file is only inspected, never overwritten.
-import { chmodSync, closeSync, copyFileSync, fchmodSync, linkSync, lstatSync, openSync, readFileSync, readlinkSync, statSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  fchmodSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 
 /** What happened to one path. */
 export type Placed =
@@ -69,9 +83,18 @@ function existing(path: string, source: string): Placed {
   try {
     const l = lstatSync(path);
     const what = l.isSymbolicLink() ? `a link to ${readlinkSync(path)}` : l.isFile() ? "a file" : "not a file";
-    if (sameFile(path, source)) return { kind: "present", path, note: `already ${l.isSymbolicLink() ? `links to ${readlinkSync(path)}` : "is this kvmnet"}` };
+    if (sameFile(path, source))
+      return {
+        kind: "present",
+        path,
+        note: `already ${l.isSymbolicLink() ? `links to ${readlinkSync(path)}` : "is this kvmnet"}`,
+      };
     if (l.isFile() && sameBytes(path, source)) return { kind: "present", path, note: "already a copy of this kvmnet" };
-    return { kind: "kept", path, note: `exists and is ${what}, not this kvmnet; left as it is (move it away and run again to replace it)` };
+    return {
+      kind: "kept",
+      path,
+      note: `exists and is ${what}, not this kvmnet; left as it is (move it away and run again to replace it)`,
+    };
   } catch (e) {
     return failed(path, e);
   }
@@ -95,7 +118,12 @@ function sameBytes(a: string, b: string): boolean {
 
 function failed(path: string, e: unknown): Placed {
   const c = code(e);
-  const why = c === "EACCES" || c === "EPERM" ? "permission denied (run as root, or choose --dest)" : c === "ENOENT" ? "no such directory" : c ?? String(e);
+  const why =
+    c === "EACCES" || c === "EPERM"
+      ? "permission denied (run as root, or choose --dest)"
+      : c === "ENOENT"
+        ? "no such directory"
+        : (c ?? String(e));
   return { kind: "failed", path, note: why };
 }
 
@@ -104,5 +132,9 @@ function code(e: unknown): string | undefined {
 }
 
 function unlinkQuietly(path: string): void {
-  try { unlinkSync(path); } catch { /* already gone */ }
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
 }

@@ -38,7 +38,13 @@ export function install(opts: InstallOptions, source: (name: string) => string, 
   try {
     mkdirSync(opts.dest, { recursive: true, mode: 0o755 });
   } catch (e) {
-    return [{ kind: "failed", path: opts.dest, note: `cannot create the directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }];
+    return [
+      {
+        kind: "failed",
+        path: opts.dest,
+        note: `cannot create the directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      },
+    ];
   }
   const placed = Object.keys(HOOKS).map((name) => placeProgram(join(opts.dest, name), source(name), opts.copy));
   placed.push(placeConf(join(opts.dest, "kvmnet.conf"), template));
@@ -48,12 +54,18 @@ export function install(opts: InstallOptions, source: (name: string) => string, 
 /** One line saying what happened to a path. */
 export function describe(p: Placed): string {
   switch (p.kind) {
-    case "linked": return `linked  ${p.path} -> ${p.target}`;
-    case "copied": return `copied  ${p.path} (from ${p.from})`;
-    case "wrote": return `wrote   ${p.path} (template with a NAT network "default"; see kvmnet.conf(5), then run kvmnet check)`;
-    case "present": return `present ${p.path}: ${p.note}`;
-    case "kept": return `kept    ${p.path}: ${p.note}`;
-    case "failed": return `failed  ${p.path}: ${p.note}`;
+    case "linked":
+      return `linked  ${p.path} -> ${p.target}`;
+    case "copied":
+      return `copied  ${p.path} (from ${p.from})`;
+    case "wrote":
+      return `wrote   ${p.path} (template with a NAT network "default"; see kvmnet.conf(5), then run kvmnet check)`;
+    case "present":
+      return `present ${p.path}: ${p.note}`;
+    case "kept":
+      return `kept    ${p.path}: ${p.note}`;
+    case "failed":
+      return `failed  ${p.path}: ${p.note}`;
   }
 }
 

@@ -17,7 +17,12 @@ export function parseLeases(text: string): Lease[] {
     const [expiry, mac, ip, hostname] = line.trim().split(/\s+/);
     if (!expiry || !mac || !ip || !/^\d+$/.test(expiry) || !/^[0-9a-f]{2}(:[0-9a-f]{2})+$/i.test(mac)) continue;
     const t = Number(expiry);
-    leases.push({ mac: mac.toLowerCase(), ip, hostname: !hostname || hostname === "*" ? null : hostname, expires: t === 0 ? null : new Date(t * 1000).toISOString() });
+    leases.push({
+      mac: mac.toLowerCase(),
+      ip,
+      hostname: !hostname || hostname === "*" ? null : hostname,
+      expires: t === 0 ? null : new Date(t * 1000).toISOString(),
+    });
   }
   return leases;
 }

@@ -28,8 +28,14 @@ export interface Which {
 /** The networks WHICH names; exactly one way of naming them is allowed. */
 export function pickNetworks(config: Config, which: Which, command: string): Network[] {
   const ways = [which.net !== undefined, !!which.all, !!which.autostart].filter(Boolean).length;
-  if (ways === 0) throw new UsageError(`${command}: name a network, or --all${command === "up" ? " or --autostart" : ""} (see kvmnet ${command} --help)`);
-  if (ways > 1) throw new UsageError(`${command}: give either a network name${command === "up" ? ", --all or --autostart" : " or --all"}, not several`);
+  if (ways === 0)
+    throw new UsageError(
+      `${command}: name a network, or --all${command === "up" ? " or --autostart" : ""} (see kvmnet ${command} --help)`,
+    );
+  if (ways > 1)
+    throw new UsageError(
+      `${command}: give either a network name${command === "up" ? ", --all or --autostart" : " or --all"}, not several`,
+    );
   if (which.net !== undefined) return [findNetwork(config, which.net)];
   return config.networks.filter((n) => which.all || n.autostart);
 }

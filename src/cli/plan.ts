@@ -40,8 +40,16 @@ export function renderedRules(config: Config, net: Network): string | null {
 }
 
 /** Run `kvmnet plan ARGS`. */
-export async function runPlan(args: string[], env: NodeJS.ProcessEnv, suffixNet?: string, exec: Exec = realExec): Promise<number> {
-  const parsed = parseCommand({ name: "plan", usage: USAGE, options: { json: { type: "boolean" } }, maxPositionals: 1 }, args);
+export async function runPlan(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  suffixNet?: string,
+  exec: Exec = realExec,
+): Promise<number> {
+  const parsed = parseCommand(
+    { name: "plan", usage: USAGE, options: { json: { type: "boolean" } }, maxPositionals: 1 },
+    args,
+  );
   if (!parsed) return 0;
   const name = parsed.positionals[0] ?? suffixNet;
   if (name === undefined) throw new UsageError("plan: name the network (see kvmnet plan --help)");
@@ -50,13 +58,18 @@ export async function runPlan(args: string[], env: NodeJS.ProcessEnv, suffixNet?
   const problems = networkProblems(config, picked, readRoutes());
   const net = resolveBridgeOr(config, picked);
   const uplink = problems.length ? null : uplinkBridgeStep(exec, net);
-  const steps = problems.length ? [] : [...(uplink ? [uplink] : []), ...decideNetworkUp(config, net, observeAll(exec, config, net))];
+  const steps = problems.length
+    ? []
+    : [...(uplink ? [uplink] : []), ...decideNetworkUp(config, net, observeAll(exec, config, net))];
   const rules = renderedRules(config, net);
   const dns = renderDnsmasq(config, net);
   const files = dnsmasqFiles(config, net);
   if (parsed.values.json) {
     outJson({
-      network: net.name, mode: net.mode, bridge: net.bridge, problems,
+      network: net.name,
+      mode: net.mode,
+      bridge: net.bridge,
+      problems,
       steps: steps.map((s) => ({ ...s, command: showStep(s) })),
       firewall: rules === null ? null : { backend: config.firewall, rules },
       dnsmasq: dns === null ? null : { confFile: files.conf, ...dns },
@@ -64,16 +77,24 @@ export async function runPlan(args: string[], env: NodeJS.ProcessEnv, suffixNet?
     return problems.length ? 2 : 0;
   }
   const p = stdoutPaint(env);
-  const text: string[] = [p.bold(`# kvmnet plan: network ${net.name} (${net.mode}, bridge ${net.bridge}) from ${config.file}`)];
+  const text: string[] = [
+    p.bold(`# kvmnet plan: network ${net.name} (${net.mode}, bridge ${net.bridge}) from ${config.file}`),
+  ];
   if (problems.length) {
-    text.push(p.bad(`# kvmnet up ${net.name} would refuse, changing nothing:`), ...problems.map((x) => `#   ${formatProblem(x)}`));
+    text.push(
+      p.bad(`# kvmnet up ${net.name} would refuse, changing nothing:`),
+      ...problems.map((x) => `#   ${formatProblem(x)}`),
+    );
   } else if (steps.length === 0) {
     text.push(p.ok(`# nothing to do: ${net.name} is up as configured`));
   } else {
     text.push(`# kvmnet up ${net.name} would run these ${steps.length} steps, in order:`, ...steps.map(showStep));
   }
   if (rules !== null) {
-    const what = config.firewall === "nftables" ? `nftables, table inet ${NFT_TABLE} (${net.name}'s chains and map elements; other networks have their own)` : "iptables chains (iptables-restore --noflush)";
+    const what =
+      config.firewall === "nftables"
+        ? `nftables, table inet ${NFT_TABLE} (${net.name}'s chains and map elements; other networks have their own)`
+        : "iptables chains (iptables-restore --noflush)";
     text.push("", p.bold(`# firewall: ${what}`), rules.trimEnd());
   } else text.push("", p.dim(`# firewall: mode ${net.mode} needs no rules`));
   if (dns !== null) {

@@ -16,8 +16,16 @@ the uplink, whether kvmnet's firewall rules and dnsmasq are in place, and the DH
            "forwarding","pending"}]}`;
 
 /** Run `kvmnet status ARGS`. */
-export async function runStatus(args: string[], env: NodeJS.ProcessEnv, suffixNet?: string, exec: Exec = realExec): Promise<number> {
-  const parsed = parseCommand({ name: "status", usage: USAGE, options: { json: { type: "boolean" } }, maxPositionals: 1 }, args);
+export async function runStatus(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  suffixNet?: string,
+  exec: Exec = realExec,
+): Promise<number> {
+  const parsed = parseCommand(
+    { name: "status", usage: USAGE, options: { json: { type: "boolean" } }, maxPositionals: 1 },
+    args,
+  );
   if (!parsed) return 0;
   const config = configFrom(env);
   const name = parsed.positionals[0] ?? suffixNet;

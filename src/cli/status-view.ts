@@ -59,10 +59,17 @@ function port(x: PortStatus, p: Paint): string {
 function egress(s: NetworkStatus, p: Paint): string | null {
   const to = s.uplink ? `${s.uplink.name}${s.uplink.present ? "" : p.bad(" (missing)")}` : "any interface";
   switch (s.mode) {
-    case "nat": return `⇢ ${to}  (NAT)`;
-    case "routed": return `⇢ ${to}  (routed, no NAT)`;
-    case "host-only": return p.dim("host only: nothing forwarded");
-    case "isolated": return p.dim("isolated: guests reach each other only");
-    case "bridge": return s.uplink && !s.portDetails.some((x) => x.role === "uplink") ? p.warn(`uplink ${to} not on the bridge`) : null;
+    case "nat":
+      return `⇢ ${to}  (NAT)`;
+    case "routed":
+      return `⇢ ${to}  (routed, no NAT)`;
+    case "host-only":
+      return p.dim("host only: nothing forwarded");
+    case "isolated":
+      return p.dim("isolated: guests reach each other only");
+    case "bridge":
+      return s.uplink && !s.portDetails.some((x) => x.role === "uplink")
+        ? p.warn(`uplink ${to} not on the bridge`)
+        : null;
   }
 }

@@ -50,7 +50,12 @@ export interface NetworkStatus {
   firewall: { backend: Config["firewall"]; object: string; state: "in-place" | "missing" | "outdated" } | null;
   /** stale: it serves a bridge that was deleted (and maybe made again); orphaned: it runs but kvmnet's record
    *  of its pid was lost. PROBLEMS: what it cannot do, such as read its static leases. */
-  dnsmasq: { state: "running" | "stopped" | "outdated" | "stale" | "orphaned"; pid: number | null; range: string; problems?: string[] } | null;
+  dnsmasq: {
+    state: "running" | "stopped" | "outdated" | "stale" | "orphaned";
+    pid: number | null;
+    range: string;
+    problems?: string[];
+  } | null;
   forwarding: boolean | null;
   /** Steps `kvmnet up` would take; 0 when the network is exactly as configured. */
   pending: number;
@@ -72,9 +77,16 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
   });
   const uplink = net.uplink ? readLink(net.uplink) : null;
   return {
-    name: net.name, mode: net.mode, bridge: net.bridge, up: !!br?.up, ports,
+    name: net.name,
+    mode: net.mode,
+    bridge: net.bridge,
+    up: !!br?.up,
+    ports,
     leases: obs.dnsmasq ? readLeases(dnsmasqFiles(config, net).leases) : [],
-    exists: !!br, createdByKvmnet: !!br && (isOurBridge(net, br) || aliasOf(net.bridge) === bridgeAlias(net)), mac: br?.mac ?? null, mtu: br?.mtu ?? null,
+    exists: !!br,
+    createdByKvmnet: !!br && (isOurBridge(net, br) || aliasOf(net.bridge) === bridgeAlias(net)),
+    mac: br?.mac ?? null,
+    mtu: br?.mtu ?? null,
     address: net.address ? `${net.address.address}/${net.address.prefix}` : null,
     addresses: obs.bridgeAddrs,
     uplink: net.uplink ? { name: net.uplink, present: !!uplink, up: !!uplink?.up } : null,
@@ -98,17 +110,35 @@ function pendingSteps(config: Config, net: Network, obs: Observed): number {
 }
 
 function dnsmasqStatus(config: Config, net: Network, d: DnsmasqState): NonNullable<NetworkStatus["dnsmasq"]> {
-  const state = d.pid === null ? (d.orphans.length ? "orphaned" : "stopped")
-    : isStale(d) ? "stale" : dnsmasqUpSteps(config, net, d).length ? "outdated" : "running";
+  const state =
+    d.pid === null
+      ? d.orphans.length
+        ? "orphaned"
+        : "stopped"
+      : isStale(d)
+        ? "stale"
+        : dnsmasqUpSteps(config, net, d).length
+          ? "outdated"
+          : "running";
   const problems: string[] = [];
   if (state === "stale") {
-    problems.push(d.bridgeIfindex === null ? `it serves bridge ifindex ${d.ifindex ?? "?"}, and ${net.bridge} is gone: no guest gets a lease`
-      : `it serves bridge ifindex ${d.ifindex ?? "?"}, and ${net.bridge} is now ifindex ${d.bridgeIfindex} (deleted and made again): no guest gets a lease`);
+    problems.push(
+      d.bridgeIfindex === null
+        ? `it serves bridge ifindex ${d.ifindex ?? "?"}, and ${net.bridge} is gone: no guest gets a lease`
+        : `it serves bridge ifindex ${d.ifindex ?? "?"}, and ${net.bridge} is now ifindex ${d.bridgeIfindex} (deleted and made again): no guest gets a lease`,
+    );
   }
-  if (state === "orphaned") problems.push(`pid ${d.orphans.join(", ")} runs with kvmnet's config, but its pid file was lost`);
+  if (state === "orphaned")
+    problems.push(`pid ${d.orphans.join(", ")} runs with kvmnet's config, but its pid file was lost`);
   // Without static leases an unreadable (empty) hostsfile loses nothing.
-  if (net.hosts.length) problems.push(...d.unreadable.map((u) => `${describeUnreadable(u)}: static leases and names are ignored`));
-  return { state, pid: d.pid ?? d.orphans[0] ?? null, range: `${net.dhcpRange!.first}-${net.dhcpRange!.last}`, problems };
+  if (net.hosts.length)
+    problems.push(...d.unreadable.map((u) => `${describeUnreadable(u)}: static leases and names are ignored`));
+  return {
+    state,
+    pid: d.pid ?? d.orphans[0] ?? null,
+    range: `${net.dhcpRange!.first}-${net.dhcpRange!.last}`,
+    problems,
+  };
 }
 
 // kvmnet writes its alias on every bridge it makes, also on one built over an uplink (which keeps the NIC's MAC).
@@ -123,9 +153,12 @@ function aliasOf(dev: string): string {
 function firewallStatus(config: Config, net: Network, obs: Observed): NetworkStatus["firewall"] {
   const fw = obs.firewall;
   if (!fw) return null;
-  const object = fw.backend === "nftables"
-    ? `table inet ${NFT_TABLE}, chains ${Object.keys(renderNft(net)?.chains ?? {}).join(", ")}`
-    : `chains ${Object.values(renderIptables(net)?.chains ?? {}).flatMap((t) => Object.keys(t)).join(", ")}`;
+  const object =
+    fw.backend === "nftables"
+      ? `table inet ${NFT_TABLE}, chains ${Object.keys(renderNft(net)?.chains ?? {}).join(", ")}`
+      : `chains ${Object.values(renderIptables(net)?.chains ?? {})
+          .flatMap((t) => Object.keys(t))
+          .join(", ")}`;
   const absent = firewallAbsent(net, fw);
   const state = firewallUpSteps(net, fw).length === 0 ? "in-place" : absent ? "missing" : "outdated";
   return { backend: config.firewall, object, state };

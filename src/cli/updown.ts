@@ -40,13 +40,30 @@ the same addresses back. A network whose bridge still has VM ports is refused un
 const common = { all: { type: "boolean" }, verbose: { type: "boolean", short: "v" } } as const;
 
 /** Run `kvmnet up ARGS`. */
-export async function runUp(args: string[], env: NodeJS.ProcessEnv, suffixNet?: string, exec: Exec = realExec): Promise<number> {
-  const parsed = parseCommand({ name: "up", usage: UP_USAGE, options: { ...common, autostart: { type: "boolean" } }, maxPositionals: 1 }, args);
+export async function runUp(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  suffixNet?: string,
+  exec: Exec = realExec,
+): Promise<number> {
+  const parsed = parseCommand(
+    { name: "up", usage: UP_USAGE, options: { ...common, autostart: { type: "boolean" } }, maxPositionals: 1 },
+    args,
+  );
   if (!parsed) return 0;
   const v = parsed.values;
   const config = configFrom(env);
-  const picked = pickNetworks(config, { net: parsed.positionals[0] ?? (v.all || v.autostart ? undefined : suffixNet), all: v.all, autostart: v.autostart }, "up");
-  if (picked.length === 0) out(`kvmnet: no network in ${config.file} has ${v.autostart ? "autostart = yes" : "a section"}; nothing to do`);
+  const picked = pickNetworks(
+    config,
+    {
+      net: parsed.positionals[0] ?? (v.all || v.autostart ? undefined : suffixNet),
+      all: v.all,
+      autostart: v.autostart,
+    },
+    "up",
+  );
+  if (picked.length === 0)
+    out(`kvmnet: no network in ${config.file} has ${v.autostart ? "autostart = yes" : "a section"}; nothing to do`);
   // Every refusal comes before the first change (exit 2, nothing changed).
   const routes = readRoutes();
   const problems = picked.flatMap((n) => networkProblems(config, n, routes));
@@ -54,7 +71,10 @@ export async function runUp(args: string[], env: NodeJS.ProcessEnv, suffixNet?: 
   // `bridge = @default-route` names the bridge the default route uses now (networkProblems checked there is one).
   const nets = picked.map((n) => resolveBridgeOr(config, n));
   for (const n of nets) {
-    if (n.snatTo && !isLocalAddress(n.snatTo)) warnLine(`warning: snat_to ${n.snatTo} of network ${n.name} is not an address of this host: replies to the guests' traffic will not come back to it`);
+    if (n.snatTo && !isLocalAddress(n.snatTo))
+      warnLine(
+        `warning: snat_to ${n.snatTo} of network ${n.name} is not an address of this host: replies to the guests' traffic will not come back to it`,
+      );
   }
   return each(nets, async (net) => {
     const steps = await locked(config, net, (obs) => decideNetworkUp(config, net, obs), exec, v.verbose, true);
@@ -63,18 +83,33 @@ export async function runUp(args: string[], env: NodeJS.ProcessEnv, suffixNet?: 
 }
 
 /** Run `kvmnet down ARGS`. */
-export async function runDown(args: string[], env: NodeJS.ProcessEnv, suffixNet?: string, exec: Exec = realExec): Promise<number> {
-  const parsed = parseCommand({ name: "down", usage: DOWN_USAGE, options: { ...common, force: { type: "boolean" } }, maxPositionals: 1 }, args);
+export async function runDown(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  suffixNet?: string,
+  exec: Exec = realExec,
+): Promise<number> {
+  const parsed = parseCommand(
+    { name: "down", usage: DOWN_USAGE, options: { ...common, force: { type: "boolean" } }, maxPositionals: 1 },
+    args,
+  );
   if (!parsed) return 0;
   const v = parsed.values;
   const config = configFrom(env);
-  const nets = pickNetworks(config, { net: parsed.positionals[0] ?? (v.all ? undefined : suffixNet), all: v.all }, "down")
-    .map((n) => resolveBridgeOr(config, n));
+  const nets = pickNetworks(
+    config,
+    { net: parsed.positionals[0] ?? (v.all ? undefined : suffixNet), all: v.all },
+    "down",
+  ).map((n) => resolveBridgeOr(config, n));
   if (!v.force) {
-    const busy = nets.map((n) => [n, guestPorts(n, observeAll(exec, config, n).bridge?.ports ?? [])] as const).filter(([, p]) => p.length);
+    const busy = nets
+      .map((n) => [n, guestPorts(n, observeAll(exec, config, n).bridge?.ports ?? [])] as const)
+      .filter(([, p]) => p.length);
     if (busy.length) {
-      throw new UsageError(busy.map(([n, p]) => `down: network ${n.name} still has VM ports on ${n.bridge}: ${p.join(", ")}`).join("\n") +
-        "\nstop those VMs first, or use --force to cut them off; nothing was changed");
+      throw new UsageError(
+        busy.map(([n, p]) => `down: network ${n.name} still has VM ports on ${n.bridge}: ${p.join(", ")}`).join("\n") +
+          "\nstop those VMs first, or use --force to cut them off; nothing was changed",
+      );
     }
   }
   return each(nets, async (net) => {
@@ -92,10 +127,21 @@ export function guestPorts(net: Network, ports: string[]): string[] {
 // Observe, decide and apply one network under the lock the hooks take, so a VM starting meanwhile waits.
 // Going UP, a bridge network's missing bridge is first built over its uplink, as the hooks do.
 // Returns how many steps were carried out.
-async function locked(config: Config, net: Network, decide: (o: ObservedAll) => Step[], exec: Exec, verbose?: boolean, up = false) {
+async function locked(
+  config: Config,
+  net: Network,
+  decide: (o: ObservedAll) => Step[],
+  exec: Exec,
+  verbose?: boolean,
+  up = false,
+) {
   return withNetworkLock(config, net.name, () => {
     let done = 0;
-    if (up) ensureUplinkBridge(exec, config, net, (line) => { done++; if (verbose) out(line); });
+    if (up)
+      ensureUplinkBridge(exec, config, net, (line) => {
+        done++;
+        if (verbose) out(line);
+      });
     const steps = decide(observeAll(exec, config, net));
     for (const s of steps) {
       if (verbose) out(showStep(s));

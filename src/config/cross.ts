@@ -6,14 +6,21 @@ import type { Network } from "./types.js";
 
 /** Push to PROBLEMS each clash between NETS (in file order), reported at the later network of a pair. */
 export function crossCheck(file: string, nets: Network[], problems: ConfigProblem[]): void {
-  const push = (n: Network, key: string, message: string) => problems.push({ file, line: n.lines[key] ?? 0, key, message });
+  const push = (n: Network, key: string, message: string) =>
+    problems.push({ file, line: n.lines[key] ?? 0, key, message });
   const byBridge = new Map<string, Network>();
   let isDefault: Network | undefined;
   for (const n of nets) {
     const m = byBridge.get(n.bridge);
-    if (m) push(n, "bridge", `${n.bridge} is already the bridge of [${m.name}] (line ${m.lines.bridge}): one network per bridge`);
+    if (m)
+      push(
+        n,
+        "bridge",
+        `${n.bridge} is already the bridge of [${m.name}] (line ${m.lines.bridge}): one network per bridge`,
+      );
     else byBridge.set(n.bridge, n);
-    if (n.isDefault && isDefault) push(n, "default", `[${isDefault.name}] is already the default network (line ${isDefault.lines.default})`);
+    if (n.isDefault && isDefault)
+      push(n, "default", `[${isDefault.name}] is already the default network (line ${isDefault.lines.default})`);
     else if (n.isDefault) isDefault = n;
   }
   for (const n of nets) {
@@ -30,7 +37,12 @@ export function crossCheck(file: string, nets: Network[], problems: ConfigProble
 // contains are those pushed above it before it closes. So each network learns the earliest network (in file
 // order) among those that overlap it, and is reported when that one comes before it: the pairwise rule.
 function overlapCheck(nets: Network[], push: (n: Network, key: string, message: string) => void): void {
-  interface Open { i: number; end: number; above: number; below: number }
+  interface Open {
+    i: number;
+    end: number;
+    above: number;
+    below: number;
+  }
   const blocks = nets.flatMap((n, i) => {
     if (!n.address) return [];
     const start = toInt(networkOf(n.address));

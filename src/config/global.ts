@@ -5,7 +5,11 @@ import type { Config } from "./types.js";
 import { show } from "./value.js";
 
 /** Apply `[global]` VALUES to CONFIG; each problem is passed to BAD with its key. */
-export function validateGlobal(values: Record<string, string>, config: Config, bad: (key: string, message: string) => void): void {
+export function validateGlobal(
+  values: Record<string, string>,
+  config: Config,
+  bad: (key: string, message: string) => void,
+): void {
   for (const [key, value] of Object.entries(values)) {
     if (key === "firewall") {
       if (value === "nftables" || value === "iptables") config.firewall = value;

@@ -20,8 +20,12 @@ export function loadConfig(file: string): Config {
   try {
     const st = statSync(file);
     if (!st.isFile()) fail("is not a regular file");
-    if (st.uid !== 0) fail(`owned by uid ${st.uid}, not root: kvmnet runs as root and reads only root's files (chown root: ${file})`);
-    if (st.mode & 0o022) fail(`writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}): run chmod go-w ${file}`);
+    if (st.uid !== 0)
+      fail(`owned by uid ${st.uid}, not root: kvmnet runs as root and reads only root's files (chown root: ${file})`);
+    if (st.mode & 0o022)
+      fail(
+        `writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}): run chmod go-w ${file}`,
+      );
     // Its directories (and any symlink on the way) too: whoever can write one can swap the file.
     const why = untrustedReason(file);
     if (why) fail(why);
@@ -40,9 +44,18 @@ export function loadConfig(file: string): Config {
 // write them or any directory above them (a missing tail is fine: kvmnet creates it, root's, mode 0755).
 function dirProblems(config: Config, text: string): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  for (const [key, dir] of [["state_dir", config.stateDir], ["lease_dir", config.leaseDir]] as const) {
+  for (const [key, dir] of [
+    ["state_dir", config.stateDir],
+    ["lease_dir", config.leaseDir],
+  ] as const) {
     const why = untrustedReason(dir);
-    if (why) out.push({ file: config.file, line: lineOf(text, key), key, message: why.startsWith(`${dir} `) ? why : `${dir}: ${why}` });
+    if (why)
+      out.push({
+        file: config.file,
+        line: lineOf(text, key),
+        key,
+        message: why.startsWith(`${dir} `) ? why : `${dir}: ${why}`,
+      });
   }
   return out;
 }

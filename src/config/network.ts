@@ -41,24 +41,41 @@ export function validateNetwork(
     }
   }
   const net: Network = {
-    name, mode: mode ?? "nat", bridge: values.bridge ?? "", hosts: [], taps: [], isDefault: false,
-    teardown: "keep", autostart: false, lines,
+    name,
+    mode: mode ?? "nat",
+    bridge: values.bridge ?? "",
+    hosts: [],
+    taps: [],
+    isDefault: false,
+    teardown: "keep",
+    autostart: false,
+    lines,
   };
 
   if (values.bridge === undefined) bad("bridge", `missing in [${shown}]: name the bridge (at most 15 characters)`);
   else if (values.bridge === DEFAULT_ROUTE_BRIDGE) {
-    if (mode !== "bridge") bad("bridge", `${DEFAULT_ROUTE_BRIDGE} is only for mode = bridge (a ${mode ?? "nat"} network needs a bridge of its own)`);
-    else if (values.uplink !== undefined || values.vlan !== undefined) bad("bridge", `${DEFAULT_ROUTE_BRIDGE} attaches to an existing bridge: it takes no uplink or vlan`);
-  } else { const why = badName(values.bridge); if (why) bad("bridge", why); }
+    if (mode !== "bridge")
+      bad(
+        "bridge",
+        `${DEFAULT_ROUTE_BRIDGE} is only for mode = bridge (a ${mode ?? "nat"} network needs a bridge of its own)`,
+      );
+    else if (values.uplink !== undefined || values.vlan !== undefined)
+      bad("bridge", `${DEFAULT_ROUTE_BRIDGE} attaches to an existing bridge: it takes no uplink or vlan`);
+  } else {
+    const why = badName(values.bridge);
+    if (why) bad("bridge", why);
+  }
 
   const needsAddress = mode === "nat" || mode === "routed" || mode === "host-only";
   if (values.address !== undefined && needsAddress) {
     const c = parseCidr(values.address);
     if (!c) bad("address", `${show(values.address)} is not an IPv4 address with a prefix, such as 192.0.2.1/24`);
     else if (c.prefix > 30) bad("address", `prefix /${c.prefix} leaves no room for guests (use /30 or shorter)`);
-    else if (isNetworkOrBroadcast(c, c.address)) bad("address", `${c.address} is the network or broadcast address of /${c.prefix}`);
+    else if (isNetworkOrBroadcast(c, c.address))
+      bad("address", `${c.address} is the network or broadcast address of /${c.prefix}`);
     else net.address = c;
-  } else if (needsAddress) bad("address", `missing: mode ${mode} needs the host's address on the bridge, such as 192.0.2.1/24`);
+  } else if (needsAddress)
+    bad("address", `missing: mode ${mode} needs the host's address on the bridge, such as 192.0.2.1/24`);
 
   if (values.dhcp_range !== undefined && net.address) {
     const [first, last, extra] = values.dhcp_range.split(",").map((s) => s.trim());
@@ -91,14 +108,25 @@ export function validateNetwork(
     const host = parseHost(key, values[key]!, net, bad);
     if (host) net.hosts.push(host);
   }
-  if (net.hosts.length > 0 && values.dhcp_range === undefined) bad(Object.keys(values).find((k) => k.startsWith("host."))!, "static leases need dhcp_range (DHCP runs only with a range)");
+  if (net.hosts.length > 0 && values.dhcp_range === undefined)
+    bad(
+      Object.keys(values).find((k) => k.startsWith("host."))!,
+      "static leases need dhcp_range (DHCP runs only with a range)",
+    );
 
   if (values.taps !== undefined) {
-    net.taps = values.taps.split(",").map((s) => s.trim()).filter(Boolean);
+    net.taps = values.taps
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     const wrong = net.taps.find((g) => !GLOB.test(g) || g.length > 64);
-    if (wrong !== undefined || net.taps.length === 0) bad("taps", `${show(wrong ?? values.taps)} is not a list of interface-name globs such as vnet*, lab-*`);
+    if (wrong !== undefined || net.taps.length === 0)
+      bad("taps", `${show(wrong ?? values.taps)} is not a list of interface-name globs such as vnet*, lab-*`);
   }
-  for (const [key, field] of [["default", "isDefault"], ["autostart", "autostart"]] as const) {
+  for (const [key, field] of [
+    ["default", "isDefault"],
+    ["autostart", "autostart"],
+  ] as const) {
     if (values[key] === undefined) continue;
     const b = parseBool(values[key]!);
     if (b === null) bad(key, `${show(values[key]!)} is not yes or no (nor true/false, on/off, 1/0)`);
@@ -106,7 +134,8 @@ export function validateNetwork(
   }
   if (values.mtu !== undefined) {
     const n = Number(values.mtu);
-    if (!/^\d+$/.test(values.mtu) || n < 68 || n > 65535) bad("mtu", `${show(values.mtu)} is not an MTU between 68 and 65535`);
+    if (!/^\d+$/.test(values.mtu) || n < 68 || n > 65535)
+      bad("mtu", `${show(values.mtu)} is not an MTU between 68 and 65535`);
     else net.mtu = n;
   }
   if (values.teardown !== undefined) {
@@ -117,7 +146,8 @@ export function validateNetwork(
   if (values.domain !== undefined && needsAddress) {
     const why = badDomain(values.domain);
     if (why) bad("domain", why);
-    else if (values.dhcp_range === undefined) bad("domain", "needs dhcp_range (the network's DNS is served by its dnsmasq, which runs with DHCP)");
+    else if (values.dhcp_range === undefined)
+      bad("domain", "needs dhcp_range (the network's DNS is served by its dnsmasq, which runs with DHCP)");
     else net.domain = values.domain;
   }
   return out.length === before ? net : null;
@@ -125,17 +155,33 @@ export function validateNetwork(
 
 function parseHost(key: string, value: string, net: Network, bad: (k: string, m: string) => void) {
   const name = key.slice("host.".length);
-  if (!HOSTNAME.test(name)) { bad(key, `${show(name)} is not a host name (letters, digits, inner hyphens)`); return null; }
+  if (!HOSTNAME.test(name)) {
+    bad(key, `${show(name)} is not a host name (letters, digits, inner hyphens)`);
+    return null;
+  }
   const [mac, ip, extra] = value.split(",").map((s) => s.trim());
-  if (!mac || !ip || extra !== undefined || !MAC.test(mac)) { bad(key, `${show(value)} is not MAC,IP such as 52:54:00:88:88:88,192.0.2.10`); return null; }
-  if (parseInt(mac.slice(0, 2), 16) & 1) { bad(key, `${mac} is a multicast MAC address`); return null; }
-  if (!isIPv4(ip)) { bad(key, `${show(ip)} is not an IPv4 address`); return null; }
+  if (!mac || !ip || extra !== undefined || !MAC.test(mac)) {
+    bad(key, `${show(value)} is not MAC,IP such as 52:54:00:88:88:88,192.0.2.10`);
+    return null;
+  }
+  if (parseInt(mac.slice(0, 2), 16) & 1) {
+    bad(key, `${mac} is a multicast MAC address`);
+    return null;
+  }
+  if (!isIPv4(ip)) {
+    bad(key, `${show(ip)} is not an IPv4 address`);
+    return null;
+  }
   const a = net.address;
   if (a && (!contains(a, ip) || isNetworkOrBroadcast(a, ip) || ip === a.address)) {
-    bad(key, `${ip} is not a free guest address in ${a.address}/${a.prefix}`); return null;
+    bad(key, `${ip} is not a free guest address in ${a.address}/${a.prefix}`);
+    return null;
   }
   const clash = net.hosts.find((h) => h.mac.toLowerCase() === mac.toLowerCase() || h.ip === ip);
-  if (clash) { bad(key, `MAC or IP already given to host.${clash.name}`); return null; }
+  if (clash) {
+    bad(key, `MAC or IP already given to host.${clash.name}`);
+    return null;
+  }
   return { name, mac: mac.toLowerCase(), ip };
 }
 
@@ -145,9 +191,16 @@ function validateVlan(values: Record<string, string>, net: Network, bad: (k: str
     return;
   }
   const n = Number(values.vlan);
-  if (!/^\d+$/.test(values.vlan) || n < 1 || n > 4094) { bad("vlan", `${show(values.vlan)} is not a VLAN id 1..4094`); return; }
-  if (values.trunk === undefined) { bad("vlan", "needs trunk = the NIC that carries the tagged VLANs"); return; }
-  if (values.uplink !== undefined) bad("uplink", "not used with vlan: trunk names the NIC, and the bridge carries TRUNK.VLAN");
+  if (!/^\d+$/.test(values.vlan) || n < 1 || n > 4094) {
+    bad("vlan", `${show(values.vlan)} is not a VLAN id 1..4094`);
+    return;
+  }
+  if (values.trunk === undefined) {
+    bad("vlan", "needs trunk = the NIC that carries the tagged VLANs");
+    return;
+  }
+  if (values.uplink !== undefined)
+    bad("uplink", "not used with vlan: trunk names the NIC, and the bridge carries TRUNK.VLAN");
   net.vlan = n;
   const sub = `${values.trunk}.${n}`;
   if (sub.length > 15) bad("trunk", `the VLAN interface name ${sub} would be over 15 characters`);

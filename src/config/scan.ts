@@ -38,8 +38,12 @@ export function scanIni(file: string, text: string): Scan {
   const problems: ConfigProblem[] = [];
   const first = new Map<string, number>();
   const foreign = (line: number, why: string): Scan => ({
-    sections: new Map(), keys: [], foreign: true,
-    problems: [{ file, line, key: "", message: `${why}: ${file} does not look like a kvmnet config (its content is not shown)` }],
+    sections: new Map(),
+    keys: [],
+    foreign: true,
+    problems: [
+      { file, line, key: "", message: `${why}: ${file} does not look like a kvmnet config (its content is not shown)` },
+    ],
   });
   let section = "";
   const lines = text.split(/\r?\n/);
@@ -49,7 +53,13 @@ export function scanIni(file: string, text: string): Scan {
     // `ini` splits lines at a lone CR too: what follows it would be a key this scan never saw.
     const cr = raw.indexOf("\r");
     if (cr >= 0 && raw.slice(cr).trim() !== "") {
-      problems.push({ file, line, key: "", message: "a carriage return (CR) inside the line would start a new line for the INI reader: save the file with LF (or CRLF) line ends" });
+      problems.push({
+        file,
+        line,
+        key: "",
+        message:
+          "a carriage return (CR) inside the line would start a new line for the INI reader: save the file with LF (or CRLF) line ends",
+      });
       raw = raw.slice(0, cr);
     }
     const t = raw.trim();
@@ -58,7 +68,12 @@ export function scanIni(file: string, text: string): Scan {
     if (sec) {
       section = sec[1]!.trim();
       if (sections.has(section)) {
-        problems.push({ file, line, key: `[${section}]`, message: `section repeated (first at line ${sections.get(section)})` });
+        problems.push({
+          file,
+          line,
+          key: `[${section}]`,
+          message: `section repeated (first at line ${sections.get(section)})`,
+        });
       } else sections.set(section, line);
       continue;
     }
@@ -82,12 +97,16 @@ export function scanIni(file: string, text: string): Scan {
     first.set(id, line);
     keys.push({ section, key, line, value: literalValue(t.slice(eq + 1)), ...(cr >= 0 ? { cr: true } : {}) });
   }
-  if (keys.length > 0 && !keys.some((k) => isKnownKey(k.key))) return foreign(keys[0]!.line, "no key in it is one kvmnet knows");
+  if (keys.length > 0 && !keys.some((k) => isKnownKey(k.key)))
+    return foreign(keys[0]!.line, "no key in it is one kvmnet knows");
   return { sections, keys, problems, foreign: false };
 }
 
 /** Rewrite section headers for `ini`: escape dots so `[lab.x]` stays one section instead of nesting, and
  *  drop a comment after the header (`[global] ; optional`), which `ini` would misread. */
 export function normaliseSections(text: string): string {
-  return text.replace(/^\s*\[([^\]]*)\]\s*([;#].*)?$/gm, (_m, name: string) => `[${name.trim().replace(/\./g, "\\.")}]`);
+  return text.replace(
+    /^\s*\[([^\]]*)\]\s*([;#].*)?$/gm,
+    (_m, name: string) => `[${name.trim().replace(/\./g, "\\.")}]`,
+  );
 }

@@ -56,7 +56,9 @@ export function parseConfig(file: string, text: string): Config {
   const config: Config = { file, ...DEFAULTS, networks: [] };
   if (scan.sections.has("global")) {
     const lines = linesOf("global");
-    validateGlobal(valuesOf("global"), config, (key, message) => problems.push({ file, line: lines[key]!, key, message }));
+    validateGlobal(valuesOf("global"), config, (key, message) =>
+      problems.push({ file, line: lines[key]!, key, message }),
+    );
   }
   for (const section of scan.sections.keys()) {
     if (section === "global") continue;

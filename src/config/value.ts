@@ -17,21 +17,36 @@ export function literalValue(raw: string): Literal {
   const at = t.search(/[;#]/);
   if (at < 0) return { value: t };
   if (at > 0 && !/\s/.test(t[at - 1]!)) {
-    return { value: t, error: `${show(t[at]!)} inside a value starts a comment there (${show(t.slice(0, at))} would be read): put a space before a comment, or quote the value` };
+    return {
+      value: t,
+      error: `${show(t[at]!)} inside a value starts a comment there (${show(t.slice(0, at))} would be read): put a space before a comment, or quote the value`,
+    };
   }
   const value = t.slice(0, at).trim();
-  if (value[0] === '"' || value[0] === "'") return { value: t, error: "a quoted value cannot be followed by a comment (the quotes would be kept): put the comment on a line of its own" };
+  if (value[0] === '"' || value[0] === "'")
+    return {
+      value: t,
+      error:
+        "a quoted value cannot be followed by a comment (the quotes would be kept): put the comment on a line of its own",
+    };
   return { value };
 }
 
 /** Why the value `ini` decoded (DECODED) is not the value as written (WRITTEN), or null when they agree. */
 export function disagreement(written: string, decoded: unknown): string | null {
-  if (typeof decoded === "string" ? decoded === written : (typeof decoded === "boolean" || typeof decoded === "number" || decoded === null) && String(decoded) === written) return null;
+  if (
+    typeof decoded === "string"
+      ? decoded === written
+      : (typeof decoded === "boolean" || typeof decoded === "number" || decoded === null) && String(decoded) === written
+  )
+    return null;
   if (typeof decoded === "string" && controlChar(decoded) !== null) {
     return `the quoted value would decode to a control character (${controlChar(decoded)}): escapes are not taken in values, write the value plainly`;
   }
-  if (decoded === undefined) return "the INI reader drops this line (a name it keeps for itself): rename the section or key";
-  if (written.includes("\\")) return `${show(written)}: backslash escapes are not taken in values (the value would be read as ${describe(decoded)}); write it plainly`;
+  if (decoded === undefined)
+    return "the INI reader drops this line (a name it keeps for itself): rename the section or key";
+  if (written.includes("\\"))
+    return `${show(written)}: backslash escapes are not taken in values (the value would be read as ${describe(decoded)}); write it plainly`;
   return `${show(written)} would be read as ${describe(decoded)}: write the value plainly, without inner quotes or brackets`;
 }
 

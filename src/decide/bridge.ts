@@ -13,7 +13,9 @@ export function bridgeLines(net: Network, bridge: Link | null, addrs: string[]):
   if (!bridge) {
     // The MAC is fixed so that it does not change when the port with the lowest MAC leaves (FIELD-NOTES 12);
     // STP off and forward delay 0 so a new port forwards at once (FIELD-NOTES 11).
-    lines.push(`link add name ${br} address ${bridgeMac(net)}${net.mtu ? ` mtu ${net.mtu}` : ""} type bridge stp_state 0 forward_delay 0`);
+    lines.push(
+      `link add name ${br} address ${bridgeMac(net)}${net.mtu ? ` mtu ${net.mtu}` : ""} type bridge stp_state 0 forward_delay 0`,
+    );
     lines.push(`link set dev ${br} alias ${bridgeAlias(net)}`);
   } else if (net.mtu && bridge.mtu !== net.mtu) {
     lines.push(`link set dev ${br} mtu ${net.mtu}`);

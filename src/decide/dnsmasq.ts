@@ -19,8 +19,11 @@ export function dnsmasqRefusal(config: Config, net: Network, state: DnsmasqState
   if (!dir || net.hosts.length === 0) return null;
   const mode = dir.mode.toString(8).padStart(4, "0");
   return {
-    file: config.file, line: state!.stateDirLine, key: "state_dir",
-    message: `${config.stateDir}: dnsmasq reads the static leases of network ${net.name} there after dropping root for nobody, ` +
+    file: config.file,
+    line: state!.stateDirLine,
+    key: "state_dir",
+    message:
+      `${config.stateDir}: dnsmasq reads the static leases of network ${net.name} there after dropping root for nobody, ` +
       `and ${dir.blocker} (mode ${mode}) does not let it in: host.${net.hosts[0]!.name} and the others would be silently ignored. ` +
       `Fix: set state_dir to a directory every user may enter, such as /run/kvmnet (the default), or chmod o+x ${dir.blocker}`,
   };
@@ -45,7 +48,13 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   write(f.hosts, state.hosts, want.hosts);
   write(f.addnHosts, state.addnHosts, want.addnHosts);
   write(f.conf, state.conf, want.conf);
-  const start: Step = { kind: "dnsmasq-start", conf: f.conf, pidFile: f.pid, ifindexFile: f.ifindex, bridge: net.bridge };
+  const start: Step = {
+    kind: "dnsmasq-start",
+    conf: f.conf,
+    pidFile: f.pid,
+    ifindexFile: f.ifindex,
+    bridge: net.bridge,
+  };
   const stop = (pid: number): Step => ({ kind: "signal", pid, signal: "SIGTERM" });
   // An unrecorded one (its pid file was lost) holds the ports: stopped, then a fresh one is recorded.
   if (state.pid === null) steps.push(...state.orphans.map(stop), start);

@@ -19,7 +19,9 @@ function ownChains(net: Network, t: IptTable): string[] {
 // Every rule of kvmnet's dispatch chains and of the built-in chains that jumps to one of NET's chains.
 function refsTo(net: Network, save: IptSave, t: IptTable): string[] {
   const own = ownChains(net, t);
-  return [...DISPATCH[t], ...BUILTINS[t]].flatMap((ch) => (save[t]?.rules[ch] ?? []).filter((l) => own.includes(/ -j (\S+)$/.exec(l)?.[1] ?? "")));
+  return [...DISPATCH[t], ...BUILTINS[t]].flatMap((ch) =>
+    (save[t]?.rules[ch] ?? []).filter((l) => own.includes(/ -j (\S+)$/.exec(l)?.[1] ?? "")),
+  );
 }
 
 /** The script that makes NET's rules exactly WANT; "" when they already are. */
@@ -29,8 +31,11 @@ export function iptablesUpScript(net: Network, want: IptablesNetwork, save: IptS
     const wantChains = want.chains[t];
     const entries = want.entries.filter((e) => e.table === t).map((e) => e.rule);
     const needed = Object.keys(wantChains).length > 0;
-    const decl: string[] = [], dels: string[] = [], adds: string[] = [], drop: string[] = [];
-    const rules = (ch: string) => (have.declared.includes(ch) ? have.rules[ch] ?? [] : null);
+    const decl: string[] = [],
+      dels: string[] = [],
+      adds: string[] = [],
+      drop: string[] = [];
+    const rules = (ch: string) => (have.declared.includes(ch) ? (have.rules[ch] ?? []) : null);
     const write = (ch: string, lines: string[]) => {
       if (rules(ch)?.join("\n") === lines.join("\n")) return;
       decl.push(`:${ch} - [0:0]`);
@@ -51,7 +56,8 @@ export function iptablesUpScript(net: Network, want: IptablesNetwork, save: IptS
       if (n === 0) adds.push(e);
       for (let i = 1; i < n; i++) dels.push(del(e));
     }
-    for (const ch of ownChains(net, t)) if (!wantChains[ch] && have.declared.includes(ch)) drop.push(`-F ${ch}`, `-X ${ch}`);
+    for (const ch of ownChains(net, t))
+      if (!wantChains[ch] && have.declared.includes(ch)) drop.push(`-F ${ch}`, `-X ${ch}`);
     const jumps: string[] = [];
     for (const [b, ch] of needed ? IPT_JUMPS[t] : []) {
       if (b === "FORWARD") continue;
@@ -73,19 +79,29 @@ export function iptablesUpScript(net: Network, want: IptablesNetwork, save: IptS
 export function forwardEdits(now: string[], remove: Set<string>, wantEntry = true): string[] {
   const list = [...now];
   const edits: string[] = [];
-  const drop = (i: number) => { edits.push(`-D FORWARD ${i + 1}`); list.splice(i, 1); };
+  const drop = (i: number) => {
+    edits.push(`-D FORWARD ${i + 1}`);
+    list.splice(i, 1);
+  };
   const isIn = (x: string) => x.startsWith(FORWARD_IN_PREFIX) && !remove.has(x);
   const isOut = (x: string) => x.startsWith(FORWARD_OUT_PREFIX) && !remove.has(x);
   for (let i = list.length - 1; i >= 0; i--) if (remove.has(list[i]!)) drop(i);
   const moved: string[] = [];
   const firstOut = list.findIndex(isOut);
-  for (let i = list.length - 1; firstOut >= 0 && i > firstOut; i--) if (isIn(list[i]!)) { moved.unshift(list[i]!); drop(i); }
+  for (let i = list.length - 1; firstOut >= 0 && i > firstOut; i--)
+    if (isIn(list[i]!)) {
+      moved.unshift(list[i]!);
+      drop(i);
+    }
   const k = list.reduce<number[]>((a, x, i) => (x === IPT.forward ? [...a, i] : a), []);
   const lastIn = list.map(isIn).lastIndexOf(true);
   const outAt = list.findIndex(isOut);
   const placed = k.length === 1 && k[0]! > lastIn && (outAt < 0 || k[0]! < outAt);
   if (!placed || !wantEntry) for (let i = k.length - 1; i >= 0; i--) drop(k[i]!);
-  for (const ch of moved.reverse()) { edits.push(`-I FORWARD 1 -j ${ch}`); list.unshift(ch); }
+  for (const ch of moved.reverse()) {
+    edits.push(`-I FORWARD 1 -j ${ch}`);
+    list.unshift(ch);
+  }
   if ((!placed || moved.length) && wantEntry && !list.includes(IPT.forward)) {
     const at = list.map(isIn).lastIndexOf(true) + 1;
     edits.push(`-I FORWARD ${at + 1} -j ${IPT.forward}`);
@@ -98,7 +114,11 @@ export function forwardEdits(now: string[], remove: Set<string>, wantEntry = tru
 export function iptablesDownScript(net: Network, save: IptSave): string {
   return TABLES.map((t) => {
     const chains = ownChains(net, t).filter((ch) => save[t]?.declared.includes(ch));
-    const body = [...refsTo(net, save, t).map(del), ...chains.flatMap((ch) => [`-F ${ch}`]), ...chains.map((ch) => `-X ${ch}`)];
+    const body = [
+      ...refsTo(net, save, t).map(del),
+      ...chains.flatMap((ch) => [`-F ${ch}`]),
+      ...chains.map((ch) => `-X ${ch}`),
+    ];
     return body.length ? [`*${t}`, ...body, "COMMIT"].join("\n") + "\n" : "";
   }).join("");
 }
@@ -111,10 +131,16 @@ export function iptablesDropSharedScript(net: Network, save: IptSave): string {
     const have = save[t];
     if (!have || !IPT_SHARED[t].some((ch) => have.declared.includes(ch))) return "";
     const own = ownChains(net, t);
-    const others = DISPATCH[t].some((ch) => (have.rules[ch] ?? []).some((l) => !own.includes(/ -j (\S+)$/.exec(l)?.[1] ?? "")));
+    const others = DISPATCH[t].some((ch) =>
+      (have.rules[ch] ?? []).some((l) => !own.includes(/ -j (\S+)$/.exec(l)?.[1] ?? "")),
+    );
     if (others) return "";
     const body = [
-      ...IPT_JUMPS[t].flatMap(([b, ch]) => jumpTargets(save, t, b).filter((x) => x === ch).map(() => `-D ${b} -j ${ch}`)),
+      ...IPT_JUMPS[t].flatMap(([b, ch]) =>
+        jumpTargets(save, t, b)
+          .filter((x) => x === ch)
+          .map(() => `-D ${b} -j ${ch}`),
+      ),
       ...IPT_SHARED[t].filter((ch) => IPT_FIXED[ch] && have.declared.includes(ch)).map((ch) => `-F ${ch}`),
       ...IPT_SHARED[t].filter((ch) => have.declared.includes(ch)).map((ch) => `-X ${ch}`),
     ];

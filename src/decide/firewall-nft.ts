@@ -12,8 +12,15 @@ const same = (a: string[] | undefined, b: string[]) => !!a && a.join("\n") === b
  *  text, whose last rule carries the digest of all NET owns, and its one map element. */
 export function nftInPlace(net: Network, want: NftNetwork, quick: NftListing): boolean {
   const from = nftChains(net).from;
-  const leading = quick.elements.filter((e) => e.map === NFT_MAPS.from && (e.chain === from || e.key === `"${net.bridge}"`));
-  return same(quick.chains[from], want.chains[from]!) && leading.length === 1 && leading[0]!.chain === from && leading[0]!.key === `"${net.bridge}"`;
+  const leading = quick.elements.filter(
+    (e) => e.map === NFT_MAPS.from && (e.chain === from || e.key === `"${net.bridge}"`),
+  );
+  return (
+    same(quick.chains[from], want.chains[from]!) &&
+    leading.length === 1 &&
+    leading[0]!.chain === from &&
+    leading[0]!.key === `"${net.bridge}"`
+  );
 }
 
 /** NET's chains and map elements in LISTING: its own chains, elements jumping to them, and (when WANT is given)
@@ -31,6 +38,8 @@ export function nftOwned(net: Network, listing: NftListing, want?: NftNetwork): 
 export function nftStale(present: NftObjects, want: NftNetwork): NftObjects {
   return {
     chains: present.chains.filter((c) => !want.chains[c]),
-    elements: present.elements.filter((e) => !want.elements.some((w) => w.map === e.map && w.key === e.key && w.chain === e.chain)),
+    elements: present.elements.filter(
+      (e) => !want.elements.some((w) => w.map === e.map && w.key === e.key && w.chain === e.chain),
+    ),
   };
 }

@@ -58,7 +58,8 @@ function nftLeftovers(net: Network, look: NftLook | null | undefined): Step[] {
 // while another network remains (see nftDropTableScript), and the step is then skipped.
 function nftRemoval(net: Network, present: NftObjects, old: boolean, table: boolean): Step[] {
   const steps: Step[] = [];
-  if (present.chains.length || present.elements.length || old) steps.push({ kind: "nft", script: nftDownScript(net, present, old) });
+  if (present.chains.length || present.elements.length || old)
+    steps.push({ kind: "nft", script: nftDownScript(net, present, old) });
   if (table) steps.push({ kind: "nft", script: nftDropTableScript(), ifUnused: true });
   return steps;
 }
@@ -76,7 +77,8 @@ function iptablesLeftovers(net: Network, save: IptSave | null | undefined): Step
 
 /** True when none of NET's rules exist with the configured backend (for status: "missing" vs "outdated"). */
 export function firewallAbsent(net: Network, state: FirewallState): boolean {
-  if (state.backend === "iptables") return firewallDownSteps(net, { ...state, other: null }).every((s) => s.kind !== "iptables" || s.ifUnused);
+  if (state.backend === "iptables")
+    return firewallDownSteps(net, { ...state, other: null }).every((s) => s.kind !== "iptables" || s.ifUnused);
   if (state.quick && renderNft(net) && nftInPlace(net, renderNft(net)!, state.quick)) return false;
   const t = state.full?.table;
   const owned = t ? nftOwned(net, t) : none;

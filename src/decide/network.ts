@@ -23,7 +23,8 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   const back = reattachLines(net, obs, tapName);
   if (back.length) steps.push({ kind: "ip", lines: back });
   steps.push(...ipv6OffSteps(net, obs.bridge !== null, obs.mode));
-  if ((net.mode === "nat" || net.mode === "routed") && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
+  if ((net.mode === "nat" || net.mode === "routed") && !obs.forwarding)
+    steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
   steps.push(...firewallUpSteps(net, obs.firewall));
   steps.push(...dnsmasqUpSteps(config, net, obs.dnsmasq));
   return steps;
@@ -58,6 +59,7 @@ export function decideDown(config: Config, net: Network, obs: Observed, tapName:
 /** Steps that remove what kvmnet made for NET: dnsmasq, rules, and the bridge if kvmnet created it. */
 export function decideNetworkDown(config: Config, net: Network, obs: Observed): Step[] {
   const steps = [...dnsmasqDownSteps(config, net, obs.dnsmasq), ...firewallDownSteps(net, obs.firewall)];
-  if (obs.bridge && isOurBridge(net, obs.bridge)) steps.push({ kind: "ip", lines: [`link delete dev ${net.bridge}`, ...vlanDownLines(net, obs.mode)] });
+  if (obs.bridge && isOurBridge(net, obs.bridge))
+    steps.push({ kind: "ip", lines: [`link delete dev ${net.bridge}`, ...vlanDownLines(net, obs.mode)] });
   return steps;
 }

@@ -20,14 +20,23 @@ const UNUSED = " || true  # refused while another network still uses them";
 /** A step as a shell line (or here-document), for `kvmnet plan` and logs. */
 export function showStep(s: Step): string {
   switch (s.kind) {
-    case "ip": return s.lines.length === 1 ? `ip ${s.lines[0]}` : `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
-    case "sysctl": return `echo ${s.value} > ${s.path}`;
-    case "nft": return `nft -f - <<'EOF'${s.ifUnused ? UNUSED : ""}\n${s.script.trimEnd()}\nEOF`;
-    case "iptables": return `iptables-restore --noflush --wait <<'EOF'${s.ifUnused ? UNUSED : ""}\n${s.script.trimEnd()}\nEOF`;
-    case "mkdir": return `mkdir -p ${s.path}`;
-    case "write": return `cat > ${s.path} <<'EOF'\n${s.content.trimEnd()}\nEOF`;
-    case "unlink": return `rm -f ${s.path}`;
-    case "dnsmasq-start": return `dnsmasq --conf-file=${s.conf}`;
-    case "signal": return `kill -${s.signal.slice(3)} ${s.pid}`;
+    case "ip":
+      return s.lines.length === 1 ? `ip ${s.lines[0]}` : `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
+    case "sysctl":
+      return `echo ${s.value} > ${s.path}`;
+    case "nft":
+      return `nft -f - <<'EOF'${s.ifUnused ? UNUSED : ""}\n${s.script.trimEnd()}\nEOF`;
+    case "iptables":
+      return `iptables-restore --noflush --wait <<'EOF'${s.ifUnused ? UNUSED : ""}\n${s.script.trimEnd()}\nEOF`;
+    case "mkdir":
+      return `mkdir -p ${s.path}`;
+    case "write":
+      return `cat > ${s.path} <<'EOF'\n${s.content.trimEnd()}\nEOF`;
+    case "unlink":
+      return `rm -f ${s.path}`;
+    case "dnsmasq-start":
+      return `dnsmasq --conf-file=${s.conf}`;
+    case "signal":
+      return `kill -${s.signal.slice(3)} ${s.pid}`;
   }
 }

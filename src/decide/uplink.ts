@@ -13,8 +13,10 @@ export interface UplinkPlan {
 
 /** `address` arguments recreating A on DEV (labels follow the device: eth0:1 becomes br0:1). */
 export function addrSpec(a: UplinkAddr, dev: string, from: string): string {
-  const label = a.label && a.label !== from && a.label.startsWith(`${from}:`) ? ` label ${dev}${a.label.slice(from.length)}` : "";
-  const life = a.valid !== FOREVER || a.preferred !== FOREVER ? ` valid_lft ${a.valid} preferred_lft ${a.preferred}` : "";
+  const label =
+    a.label && a.label !== from && a.label.startsWith(`${from}:`) ? ` label ${dev}${a.label.slice(from.length)}` : "";
+  const life =
+    a.valid !== FOREVER || a.preferred !== FOREVER ? ` valid_lft ${a.valid} preferred_lft ${a.preferred}` : "";
   return [
     `${a.local}/${a.prefixlen}`,
     a.peer ? ` peer ${a.peer}` : "",
@@ -80,7 +82,11 @@ export function uplinkDiff(before: UplinkState, after: UplinkState | null): stri
   const r = new Set(after.routes.map((x) => routeSpec(x, "")));
   return [
     ...(after.link.master ? [`${after.link.name} is still a port of ${after.link.master}`] : []),
-    ...before.addrs.filter((x) => !a.has(`${x.local}/${x.prefixlen}`)).map((x) => `address ${x.local}/${x.prefixlen} not restored`),
-    ...before.routes.filter((x) => !r.has(routeSpec(x, ""))).map((x) => `route ${x.dst}${x.gateway ? ` via ${x.gateway}` : ""} not restored`),
+    ...before.addrs
+      .filter((x) => !a.has(`${x.local}/${x.prefixlen}`))
+      .map((x) => `address ${x.local}/${x.prefixlen} not restored`),
+    ...before.routes
+      .filter((x) => !r.has(routeSpec(x, "")))
+      .map((x) => `route ${x.dst}${x.gateway ? ` via ${x.gateway}` : ""} not restored`),
   ];
 }

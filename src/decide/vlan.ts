@@ -19,7 +19,8 @@ export function vlanUpLines(net: Network, bridge: Link | null, mode: ModeObserve
     lines.push(`link set dev ${sub} alias ${bridgeAlias(net)}`);
   }
   lines.push(...bridgeLines(net, bridge, []));
-  if (!port || port.link.master !== net.bridge || !port.link.up) lines.push(`link set dev ${sub} master ${net.bridge} up`);
+  if (!port || port.link.master !== net.bridge || !port.link.up)
+    lines.push(`link set dev ${sub} master ${net.bridge} up`);
   return lines;
 }
 

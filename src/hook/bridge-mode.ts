@@ -30,18 +30,24 @@ export function bridgeModeProblems(config: Config, net: Network, routes: Route[]
     if (!trunk) bad("trunk", `no interface ${net.trunk} on this host`);
     else if (trunk.isBridge) bad("trunk", `${net.trunk} is a bridge; name the NIC that carries the tagged frames`);
     const port = readVlanPort(sub);
-    if (port && (port.vid !== net.vlan || port.lower !== net.trunk)) bad("vlan", `${sub} exists but is not VLAN ${net.vlan} of ${net.trunk}`);
-    else if (port?.link.master && port.link.master !== net.bridge) bad("vlan", `${sub} is already a port of ${port.link.master}`);
+    if (port && (port.vid !== net.vlan || port.lower !== net.trunk))
+      bad("vlan", `${sub} exists but is not VLAN ${net.vlan} of ${net.trunk}`);
+    else if (port?.link.master && port.link.master !== net.bridge)
+      bad("vlan", `${sub} is already a port of ${port.link.master}`);
     return out;
   }
   if (bridge) return out;
   if (!net.uplink) {
-    bad("bridge", `${net.bridge} does not exist: create it (e.g. in /etc/network/interfaces), or set uplink = NIC to have kvmnet build it over that NIC`);
+    bad(
+      "bridge",
+      `${net.bridge} does not exist: create it (e.g. in /etc/network/interfaces), or set uplink = NIC to have kvmnet build it over that NIC`,
+    );
     return out;
   }
   const uplink = readLink(net.uplink);
   if (!uplink) bad("uplink", `no interface ${net.uplink} on this host`);
-  else if (uplink.isBridge) bad("uplink", `${net.uplink} is itself a bridge: say bridge = ${net.uplink} to attach to it`);
+  else if (uplink.isBridge)
+    bad("uplink", `${net.uplink} is itself a bridge: say bridge = ${net.uplink} to attach to it`);
   else if (uplink.master) bad("uplink", `${net.uplink} is already a port of ${uplink.master}`);
   else if (net.uplink === "lo") bad("uplink", "lo cannot be bridged");
   return out;

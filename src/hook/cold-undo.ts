@@ -14,10 +14,18 @@ const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 /** Remove what the failed plan STEPS made of NET (a fresh look decides what is there), and return the
  *  original error FAILURE with a line saying what was undone. Forwarding goes back off only if STEPS
  *  turned it on. */
-export function undoColdStart(exec: Exec, config: Config, net: Network, steps: Step[], failure: CommandError, log?: (line: string) => void): CommandError {
+export function undoColdStart(
+  exec: Exec,
+  config: Config,
+  net: Network,
+  steps: Step[],
+  failure: CommandError,
+  log?: (line: string) => void,
+): CommandError {
   const obs = { ...observeNetwork(exec, config, net), mode: observeMode(net) };
   const undo = decideNetworkDown(config, net, obs);
-  if (steps.some((s) => s.kind === "sysctl" && s.path === FORWARD && s.value === "1")) undo.push({ kind: "sysctl", path: FORWARD, value: "0" });
+  if (steps.some((s) => s.kind === "sysctl" && s.path === FORWARD && s.value === "1"))
+    undo.push({ kind: "sysctl", path: FORWARD, value: "0" });
   let outcome = `undone: kvmnet removed what this run had made of network ${net.name} (${undo.length} step${undo.length === 1 ? "" : "s"})`;
   try {
     for (const s of undo) log?.(`undo: ${showStep(s)}`);

@@ -17,21 +17,32 @@ export function checkTap(config: Config, tap: string, mustExist: boolean, exec: 
   if (why) throw new UsageError(`TAP ${why}`);
   const link = readLink(tap);
   if (!link) {
-    if (mustExist) throw new UsageError(`TAP ${tap} does not exist (QEMU creates it before running the script; check ifname=)`);
+    if (mustExist)
+      throw new UsageError(`TAP ${tap} does not exist (QEMU creates it before running the script; check ifname=)`);
     return;
   }
-  const refuse = (what: string) => { throw new UsageError(`refusing ${tap}: it ${what}; a hook is given the VM's tap, never a host interface`); };
+  const refuse = (what: string) => {
+    throw new UsageError(`refusing ${tap}: it ${what}; a hook is given the VM's tap, never a host interface`);
+  };
   if (link.isBridge) refuse("is a bridge");
   for (const n of config.networks) {
     if (n.bridge === tap) refuse(`is the bridge of network ${n.name}`);
     if (n.uplink === tap) refuse(`is the uplink of network ${n.name}`);
-    if (n.trunk === tap || (n.trunk && n.vlan && tap === `${n.trunk}.${n.vlan}`)) refuse(`is the trunk of network ${n.name}`);
+    if (n.trunk === tap || (n.trunk && n.vlan && tap === `${n.trunk}.${n.vlan}`))
+      refuse(`is the trunk of network ${n.name}`);
   }
   if (!mustExist) return; // going down: detaching a port of our bridge is always safe
   const facts = observeTap(exec, tap, net?.mtu);
   if (facts.addresses.length) refuse(`carries the address ${facts.addresses.join(", ")}`);
   if (net?.mtu && facts.maxMtu !== null && net.mtu > facts.maxMtu) {
-    throw new ConfigError([{ file: config.file, line: net.lines.mtu ?? 0, key: "mtu", message: `${net.mtu} is more than ${tap} takes (at most ${facts.maxMtu}); choose mtu = ${facts.maxMtu} or less` }]);
+    throw new ConfigError([
+      {
+        file: config.file,
+        line: net.lines.mtu ?? 0,
+        key: "mtu",
+        message: `${net.mtu} is more than ${tap} takes (at most ${facts.maxMtu}); choose mtu = ${facts.maxMtu} or less`,
+      },
+    ]);
   }
 }
 
@@ -48,14 +59,29 @@ export function networkProblems(config: Config, net: Network, routes: Route[]) {
   if (net.address) {
     const clash = routes.find((r) => r.dest.prefix > 0 && r.dev !== net.bridge && overlaps(r.dest, net.address!));
     if (clash) {
-      out.push({ file: config.file, line: at("address"), key: "address", message:
-        `subnet ${subnetOf(net.address)} collides with the host's route ${clash.dest.address}/${clash.dest.prefix} dev ${clash.dev}${clash.gateway ? ` via ${clash.gateway}` : ""}: choose a free subnet` });
+      out.push({
+        file: config.file,
+        line: at("address"),
+        key: "address",
+        message: `subnet ${subnetOf(net.address)} collides with the host's route ${clash.dest.address}/${clash.dest.prefix} dev ${clash.dev}${clash.gateway ? ` via ${clash.gateway}` : ""}: choose a free subnet`,
+      });
     }
   }
   const br = readLink(net.bridge);
-  if (br && !br.isBridge) out.push({ file: config.file, line: at("bridge"), key: "bridge", message: `${net.bridge} exists and is not a bridge` });
+  if (br && !br.isBridge)
+    out.push({
+      file: config.file,
+      line: at("bridge"),
+      key: "bridge",
+      message: `${net.bridge} exists and is not a bridge`,
+    });
   if (net.uplink && net.mode !== "bridge" && !readLink(net.uplink)) {
-    out.push({ file: config.file, line: at("uplink"), key: "uplink", message: `no interface ${net.uplink} on this host` });
+    out.push({
+      file: config.file,
+      line: at("uplink"),
+      key: "uplink",
+      message: `no interface ${net.uplink} on this host`,
+    });
   }
   out.push(...bridgeModeProblems(config, net, routes));
   return out;

@@ -31,14 +31,18 @@ export interface HookCall {
 
 /** Usage text of a hook program. */
 export function hookUsage(program: HookName): string {
-  const what = HOOKS[program].action === "up" ? "brings TAP's network up and attaches TAP to it" : "detaches TAP (and tears an idle network down with teardown = when-idle)";
+  const what =
+    HOOKS[program].action === "up"
+      ? "brings TAP's network up and attaches TAP to it"
+      : "detaches TAP (and tears an idle network down with teardown = when-idle)";
   return `usage: ${program} TAP\n\nRun by QEMU: -netdev tap,ifname=TAP,script=/etc/qemu-natup,downscript=/etc/qemu-natdown\n${program} ${what}.\nConfig: /etc/kvmnet.conf (or $KVMNET_CONFIG). Network: a link named ${program}@NET, a taps glob matching TAP,\nthe only (or the default = yes) network ${program} serves, or $KVMNET_NETWORK (plain QEMU; libvirt passes no environment).`;
 }
 
 /** Run a hook to completion; throws a KvmnetError on failure. */
 export async function runHook(call: HookCall): Promise<void> {
   const { program, args, env } = call;
-  if (args.length !== 1 || args[0]!.startsWith("-")) throw new UsageError(`expects exactly one argument, the TAP (see ${program} --help)`);
+  if (args.length !== 1 || args[0]!.startsWith("-"))
+    throw new UsageError(`expects exactly one argument, the TAP (see ${program} --help)`);
   const up = HOOKS[program].action === "up";
   // libvirt runs the downscript after closing the tap, sometimes with the literal argument "(null)": going
   // down, that is a tap already gone, as is any missing one.
@@ -57,7 +61,9 @@ export async function runHook(call: HookCall): Promise<void> {
     for (const s of steps) call.log?.(showStep(s));
     // Said when the rules are written, not on every VM start.
     if (net.snatTo && steps.some((s) => s.kind === "nft" || s.kind === "iptables") && !isLocalAddress(net.snatTo)) {
-      call.warn?.(`warning: snat_to ${net.snatTo} of network ${net.name} is not an address of this host: replies to the guests' traffic will not come back to it`);
+      call.warn?.(
+        `warning: snat_to ${net.snatTo} of network ${net.name} is not an address of this host: replies to the guests' traffic will not come back to it`,
+      );
     }
     try {
       applySteps(exec, steps);

@@ -13,7 +13,7 @@ export function untrustedReason(path: string): string {
   let cur = "/";
   const top = lstatSync("/");
   if (top.uid !== 0 || top.mode & 0o022) return describe("/", top);
-  for (let hops = 0; todo.length > 0; ) {
+  for (let hops = 0; todo.length > 0;) {
     const next = cur === "/" ? `/${todo[0]}` : `${cur}/${todo[0]}`;
     let st: Stats;
     try {
@@ -27,7 +27,12 @@ export function untrustedReason(path: string): string {
     if (st.isSymbolicLink()) {
       if (++hops > 40) return `${next}: too many levels of symbolic links`;
       const target = readlinkSync(next);
-      todo = [...resolve(isAbsolute(target) ? target : `${dirname(next)}/${target}`).split("/").filter(Boolean), ...todo];
+      todo = [
+        ...resolve(isAbsolute(target) ? target : `${dirname(next)}/${target}`)
+          .split("/")
+          .filter(Boolean),
+        ...todo,
+      ];
       cur = "/";
       continue;
     }

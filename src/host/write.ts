@@ -13,7 +13,7 @@ export function writeFileSafe(path: string, content: string, mode = 0o644): void
     fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
     fchmodSync(fd, mode);
     const buf = Buffer.from(content);
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
     closeSync(fd);
     fd = null;
     renameSync(tmp, path);

@@ -20,9 +20,18 @@ export function resolveBridge(config: Config, net: Network, routes: Route[] = re
   const devs = defaultRouteDevices(routes);
   const bridge = devs.find((d) => readLink(d)?.isBridge);
   if (bridge) return { ...net, bridge };
-  const why = devs.length === 0 ? "the host has no default route" : `the default route goes through ${devs.join(", ")}, which is not a bridge`;
-  throw new ConfigError([{ file: config.file, line: net.lines.bridge ?? net.lines["[section]"] ?? 0, key: "bridge",
-    message: `${DEFAULT_ROUTE_BRIDGE}: ${why}; put the host's NIC on a bridge (or name the bridge here)` }]);
+  const why =
+    devs.length === 0
+      ? "the host has no default route"
+      : `the default route goes through ${devs.join(", ")}, which is not a bridge`;
+  throw new ConfigError([
+    {
+      file: config.file,
+      line: net.lines.bridge ?? net.lines["[section]"] ?? 0,
+      key: "bridge",
+      message: `${DEFAULT_ROUTE_BRIDGE}: ${why}; put the host's NIC on a bridge (or name the bridge here)`,
+    },
+  ]);
 }
 
 /** resolveBridge, but NET unchanged instead of an error (for detaching, where there is nothing to refuse). */

@@ -20,7 +20,10 @@ export interface Unreadable {
 
 function entry(file: string, name: string): string[] | undefined {
   try {
-    return readFileSync(file, "utf8").split("\n").map((l) => l.split(":")).find((f) => f[0] === name);
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .map((l) => l.split(":"))
+      .find((f) => f[0] === name);
   } catch {
     return undefined;
   }
@@ -60,11 +63,13 @@ export function unreadable(file: string, ids: () => Ids): Unreadable | null {
     } catch {
       return null; // a missing directory is made by kvmnet, 0755
     }
-    if ((st.mode & 1) === 0 && (bits(st, ids()) & 1) === 0) return { file, blocker: dir, mode: st.mode & 0o7777, kind: "dir" };
+    if ((st.mode & 1) === 0 && (bits(st, ids()) & 1) === 0)
+      return { file, blocker: dir, mode: st.mode & 0o7777, kind: "dir" };
   }
   try {
     const st = statSync(file);
-    if ((st.mode & 4) === 0 && (bits(st, ids()) & 4) === 0) return { file, blocker: file, mode: st.mode & 0o7777, kind: "file" };
+    if ((st.mode & 4) === 0 && (bits(st, ids()) & 4) === 0)
+      return { file, blocker: file, mode: st.mode & 0o7777, kind: "file" };
   } catch {
     return null;
   }
@@ -74,5 +79,7 @@ export function unreadable(file: string, ids: () => Ids): Unreadable | null {
 /** "cannot read FILE (DIR is mode 0700)", as status and doctor say it. */
 export function describeUnreadable(u: Unreadable): string {
   const mode = u.mode.toString(8).padStart(4, "0");
-  return u.kind === "file" ? `cannot read ${u.file} (it is mode ${mode})` : `cannot read ${u.file} (${u.blocker} is mode ${mode})`;
+  return u.kind === "file"
+    ? `cannot read ${u.file} (it is mode ${mode})`
+    : `cannot read ${u.file} (${u.blocker} is mode ${mode})`;
 }

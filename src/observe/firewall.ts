@@ -30,7 +30,19 @@ export type FirewallState =
 /** Read what exists of NET's rules with the configured backend. */
 export function observeFirewall(exec: Exec, backend: Firewall, net: Network): FirewallState {
   if (backend === "nftables") {
-    const args = ["list", "chain", "inet", NFT_TABLE, nftChains(net).from, ";", "list", "map", "inet", NFT_TABLE, NFT_MAPS.from];
+    const args = [
+      "list",
+      "chain",
+      "inet",
+      NFT_TABLE,
+      nftChains(net).from,
+      ";",
+      "list",
+      "map",
+      "inet",
+      NFT_TABLE,
+      NFT_MAPS.from,
+    ];
     const r = exec.tryRun("nft", args);
     const quick = r.ok ? parseNftListing(r.stdout) : null;
     const want = renderNft(net);

@@ -16,7 +16,10 @@ export function parseIptablesSave(text: string): IptSave {
   const out: IptSave = {};
   let cur: IptSaveTable | undefined;
   for (const line of text.split("\n")) {
-    if (line.startsWith("*")) { cur = out[line.slice(1).trim()] = { declared: [], rules: {} }; continue; }
+    if (line.startsWith("*")) {
+      cur = out[line.slice(1).trim()] = { declared: [], rules: {} };
+      continue;
+    }
     if (!cur) continue;
     const decl = /^:(\S+) /.exec(line);
     if (decl) cur.declared.push(decl[1]!);

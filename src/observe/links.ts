@@ -25,7 +25,9 @@ export function readLink(name: string): Link | null {
     let master: string | null = null;
     try {
       master = readlinkSync(`${dir}/master`).split("/").pop() ?? null;
-    } catch { /* no master */ }
+    } catch {
+      /* no master */
+    }
     return {
       name,
       isBridge,

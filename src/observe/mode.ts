@@ -44,7 +44,12 @@ export function readVlanPort(name: string): VlanPort | null {
   const text = readOr(`/proc/net/vlan/${name}`) ?? "";
   const vid = /\bVID: (\d+)/.exec(text);
   const lower = /^Device: (\S+)/m.exec(text);
-  return { link, vid: vid ? Number(vid[1]) : null, lower: lower ? lower[1]! : null, alias: (readOr(`/sys/class/net/${name}/ifalias`) ?? "").trim() };
+  return {
+    link,
+    vid: vid ? Number(vid[1]) : null,
+    lower: lower ? lower[1]! : null,
+    alias: (readOr(`/sys/class/net/${name}/ifalias`) ?? "").trim(),
+  };
 }
 
 /** The name of NET's VLAN sub-interface (TRUNK.VID), or null for a network without VLAN. */

@@ -27,9 +27,14 @@ export interface Observed {
 /** Observe NET (and TAP when given). Spawns at most one process: the firewall listing. */
 export function observeNetwork(exec: Exec, config: Config, net: Network, tap?: string): Observed {
   const bridge = readLink(net.bridge);
-  const bridgeAddrs = bridge ? readAddresses().get(net.bridge) ?? [] : [];
+  const bridgeAddrs = bridge ? (readAddresses().get(net.bridge) ?? []) : [];
   const a = net.address;
-  if (bridge && a && !bridgeAddrs.includes(`${a.address}/${a.prefix}`) && procHasAddress(net.bridge, a.address, a.prefix)) {
+  if (
+    bridge &&
+    a &&
+    !bridgeAddrs.includes(`${a.address}/${a.prefix}`) &&
+    procHasAddress(net.bridge, a.address, a.prefix)
+  ) {
     bridgeAddrs.push(`${a.address}/${a.prefix}`);
   }
   return {

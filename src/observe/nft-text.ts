@@ -16,15 +16,27 @@ export function parseNftListing(text: string): NftListing {
   for (const line of text.split("\n")) {
     const c = /^\tchain (\S+) \{$/.exec(line);
     const m = /^\tmap (\S+) \{$/.exec(line);
-    if (c) { chain = c[1]!; out.chains[chain] = []; continue; }
-    if (m) { map = m[1]!; continue; }
-    if (line === "\t}") { chain = map = null; inElements = false; continue; }
+    if (c) {
+      chain = c[1]!;
+      out.chains[chain] = [];
+      continue;
+    }
+    if (m) {
+      map = m[1]!;
+      continue;
+    }
+    if (line === "\t}") {
+      chain = map = null;
+      inElements = false;
+      continue;
+    }
     if (chain && line.trim()) out.chains[chain]!.push(line.trim());
     if (!map) continue;
     if (/^\t\telements = \{/.test(line)) inElements = true;
     if (!inElements) continue;
     // Elements are printed `KEY : jump CHAIN`, comma separated, wrapped over lines.
-    for (const e of line.matchAll(/("[^"]*"|[0-9.\/]+) : (?:jump|goto) ([^\s,}]+)/g)) out.elements.push({ map, key: e[1]!, chain: e[2]! });
+    for (const e of line.matchAll(/("[^"]*"|[0-9.\/]+) : (?:jump|goto) ([^\s,}]+)/g))
+      out.elements.push({ map, key: e[1]!, chain: e[2]! });
     if (/\}$/.test(line)) inElements = false;
   }
   return out;

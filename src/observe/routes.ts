@@ -12,17 +12,25 @@ export interface Route {
 // /proc/net/route holds addresses as little-endian hex.
 function hexToAddress(hex: string): string {
   const n = parseInt(hex, 16);
-  return fromInt((((n & 255) << 24) | (((n >>> 8) & 255) << 16) | (((n >>> 16) & 255) << 8) | ((n >>> 24) & 255)) >>> 0);
+  return fromInt(
+    (((n & 255) << 24) | (((n >>> 8) & 255) << 16) | (((n >>> 16) & 255) << 8) | ((n >>> 24) & 255)) >>> 0,
+  );
 }
 
 /** Parse the text of /proc/net/route. */
 export function parseRoutes(text: string): Route[] {
-  return text.trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 8).map((f) => {
-    const mask = hexToAddress(f[7]!);
-    const prefix = mask.split(".").reduce((n, o) => n + Number(o).toString(2).replace(/0/g, "").length, 0);
-    const gw = hexToAddress(f[2]!);
-    return { dev: f[0]!, dest: { address: hexToAddress(f[1]!), prefix }, gateway: gw === "0.0.0.0" ? null : gw };
-  });
+  return text
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 8)
+    .map((f) => {
+      const mask = hexToAddress(f[7]!);
+      const prefix = mask.split(".").reduce((n, o) => n + Number(o).toString(2).replace(/0/g, "").length, 0);
+      const gw = hexToAddress(f[2]!);
+      return { dev: f[0]!, dest: { address: hexToAddress(f[1]!), prefix }, gateway: gw === "0.0.0.0" ? null : gw };
+    });
 }
 
 /** The routes of this network namespace. */
@@ -35,7 +43,9 @@ export function readRoutes(): Route[] {
  *  interfaces without carrier, such as a bridge whose taps are all down. */
 export function procHasAddress(dev: string, address: string, prefix: number): boolean {
   const net = networkOf({ address, prefix });
-  const routed = readRoutes().some((r) => r.dev === dev && r.gateway === null && r.dest.prefix === prefix && r.dest.address === net);
+  const routed = readRoutes().some(
+    (r) => r.dev === dev && r.gateway === null && r.dest.prefix === prefix && r.dest.address === net,
+  );
   return routed && isLocalAddress(address);
 }
 

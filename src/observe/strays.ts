@@ -12,10 +12,19 @@ export function strayTaps(config: Config, net: Network): Link[] {
   if (!net.taps.length) return [];
   const names = listLinks().filter((n) => net.taps.some((g) => globMatch(g, n)));
   if (!names.length) return [];
-  const host = new Set(config.networks.flatMap((n) => [n.bridge, n.uplink, n.trunk, n.trunk && n.vlan ? `${n.trunk}.${n.vlan}` : undefined]));
-  const addressed = new Set(Object.entries(networkInterfaces())
-    .filter(([, a]) => (a ?? []).some((x) => x.family === "IPv4" || !x.address.toLowerCase().startsWith("fe80:")))
-    .map(([n]) => n));
+  const host = new Set(
+    config.networks.flatMap((n) => [
+      n.bridge,
+      n.uplink,
+      n.trunk,
+      n.trunk && n.vlan ? `${n.trunk}.${n.vlan}` : undefined,
+    ]),
+  );
+  const addressed = new Set(
+    Object.entries(networkInterfaces())
+      .filter(([, a]) => (a ?? []).some((x) => x.family === "IPv4" || !x.address.toLowerCase().startsWith("fe80:")))
+      .map(([n]) => n),
+  );
   return names.flatMap((name) => {
     const l = readLink(name);
     const ok = l && !l.isBridge && l.master === null && !host.has(name) && !addressed.has(name) && isRunning(name);

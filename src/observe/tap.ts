@@ -36,7 +36,10 @@ export function observeTap(exec: Exec, name: string, wantMtu?: number): TapFacts
 
 /** The facts in `ip -d -j address show dev NAME` output. */
 export function parseIpAddressJson(text: string): TapFacts {
-  const [link] = JSON.parse(text) as { max_mtu?: number; addr_info?: { family: string; local: string; prefixlen: number; scope: string }[] }[];
+  const [link] = JSON.parse(text) as {
+    max_mtu?: number;
+    addr_info?: { family: string; local: string; prefixlen: number; scope: string }[];
+  }[];
   const addresses = (link?.addr_info ?? [])
     .filter((a) => a.family === "inet" || (a.family === "inet6" && a.scope !== "link"))
     .map((a) => `${a.local}/${a.prefixlen}`);

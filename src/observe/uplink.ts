@@ -46,42 +46,46 @@ type Json = Record<string, unknown>;
 /** The addresses worth moving from `ip -json address show dev X`: not IPv6 link-local, not kernel-made (SLAAC). */
 export function parseAddrs(json: string): UplinkAddr[] {
   const links = JSON.parse(json || "[]") as { addr_info?: Json[] }[];
-  return (links[0]?.addr_info ?? []).filter((a) => {
-    if (a.family !== "inet" && a.family !== "inet6") return false;
-    // The bridge makes its own link-local address, and the kernel re-learns SLAAC addresses on it.
-    return !(a.family === "inet6" && (a.scope === "link" || a.dynamic === true || a.temporary === true));
-  }).map((a) => ({
-    family: a.family as "inet" | "inet6",
-    local: String(a.local),
-    prefixlen: Number(a.prefixlen),
-    ...(typeof a.address === "string" && a.address !== a.local ? { peer: a.address } : {}),
-    ...(typeof a.broadcast === "string" ? { broadcast: a.broadcast } : {}),
-    scope: String(a.scope ?? "global"),
-    ...(typeof a.label === "string" ? { label: a.label } : {}),
-    valid: Number(a.valid_life_time ?? FOREVER),
-    preferred: Number(a.preferred_life_time ?? FOREVER),
-    noprefixroute: a.noprefixroute === true,
-  }));
+  return (links[0]?.addr_info ?? [])
+    .filter((a) => {
+      if (a.family !== "inet" && a.family !== "inet6") return false;
+      // The bridge makes its own link-local address, and the kernel re-learns SLAAC addresses on it.
+      return !(a.family === "inet6" && (a.scope === "link" || a.dynamic === true || a.temporary === true));
+    })
+    .map((a) => ({
+      family: a.family as "inet" | "inet6",
+      local: String(a.local),
+      prefixlen: Number(a.prefixlen),
+      ...(typeof a.address === "string" && a.address !== a.local ? { peer: a.address } : {}),
+      ...(typeof a.broadcast === "string" ? { broadcast: a.broadcast } : {}),
+      scope: String(a.scope ?? "global"),
+      ...(typeof a.label === "string" ? { label: a.label } : {}),
+      valid: Number(a.valid_life_time ?? FOREVER),
+      preferred: Number(a.preferred_life_time ?? FOREVER),
+      noprefixroute: a.noprefixroute === true,
+    }));
 }
 
 /** The routes worth moving from `ip -json route show table all dev X`: what the kernel does not remake by itself
  *  (connected and local routes come back with the addresses, RA routes with the next advertisement). */
 export function parseRoutes(json: string, family: "inet" | "inet6"): UplinkRoute[] {
   const routes = JSON.parse(json || "[]") as Json[];
-  return routes.filter((r) => {
-    const type = String(r.type ?? "unicast");
-    return type === "unicast" && r.table !== "local" && r.protocol !== "kernel" && r.protocol !== "ra";
-  }).map((r) => ({
-    family,
-    dst: String(r.dst),
-    ...(typeof r.gateway === "string" ? { gateway: r.gateway } : {}),
-    ...(typeof r.table === "string" && r.table !== "main" ? { table: r.table } : {}),
-    ...(typeof r.protocol === "string" && r.protocol !== "boot" ? { protocol: r.protocol } : {}),
-    ...(typeof r.scope === "string" ? { scope: r.scope } : {}),
-    ...(typeof r.prefsrc === "string" ? { prefsrc: r.prefsrc } : {}),
-    ...(typeof r.metric === "number" && !(family === "inet6" && r.metric === 1024) ? { metric: r.metric } : {}),
-    onlink: Array.isArray(r.flags) && r.flags.includes("onlink"),
-  }));
+  return routes
+    .filter((r) => {
+      const type = String(r.type ?? "unicast");
+      return type === "unicast" && r.table !== "local" && r.protocol !== "kernel" && r.protocol !== "ra";
+    })
+    .map((r) => ({
+      family,
+      dst: String(r.dst),
+      ...(typeof r.gateway === "string" ? { gateway: r.gateway } : {}),
+      ...(typeof r.table === "string" && r.table !== "main" ? { table: r.table } : {}),
+      ...(typeof r.protocol === "string" && r.protocol !== "boot" ? { protocol: r.protocol } : {}),
+      ...(typeof r.scope === "string" ? { scope: r.scope } : {}),
+      ...(typeof r.prefsrc === "string" ? { prefsrc: r.prefsrc } : {}),
+      ...(typeof r.metric === "number" && !(family === "inet6" && r.metric === 1024) ? { metric: r.metric } : {}),
+      onlink: Array.isArray(r.flags) && r.flags.includes("onlink"),
+    }));
 }
 
 /** Read the uplink NAME: its link, addresses and routes (three `ip` processes); null when it does not exist. */

@@ -39,11 +39,13 @@ export function dispatchOf(net: Network): Dispatch | null {
     const { [key]: _, ...rest } = r;
     return rest as T;
   };
-  const from = p.forward.filter((r) => r.iif === br).map((r): DispatchRule => {
-    const rule = strip(r, "iif");
-    // The policy puts bridge-to-same-bridge first: accepted here and now; any other accept only passes.
-    return r.oif === br || r.verdict !== "accept" ? rule : { ...rule, verdict: "pass" };
-  });
+  const from = p.forward
+    .filter((r) => r.iif === br)
+    .map((r): DispatchRule => {
+      const rule = strip(r, "iif");
+      // The policy puts bridge-to-same-bridge first: accepted here and now; any other accept only passes.
+      return r.oif === br || r.verdict !== "accept" ? rule : { ...rule, verdict: "pass" };
+    });
   const to = p.forward.filter((r) => r.oif === br && r.iif !== br).map((r) => strip(r, "oif"));
   const input = p.input.map((r) => strip(r, "iif"));
   const d: Dispatch = { bridge: br, input, from, to };

@@ -41,7 +41,12 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
     // Guests' names also as NAME.DOMAIN (static hosts and DHCP clients), answered here and never forwarded;
     // domain= also sends DHCP option 15, and option 119 makes resolvers that never send single-label names
     // to unicast DNS (systemd-resolved) try web.DOMAIN for "web".
-    lines.push(`domain=${net.domain}`, `local=/${net.domain}/`, "expand-hosts", `dhcp-option=option:domain-search,${net.domain}`);
+    lines.push(
+      `domain=${net.domain}`,
+      `local=/${net.domain}/`,
+      "expand-hosts",
+      `dhcp-option=option:domain-search,${net.domain}`,
+    );
   }
   // A host-only network must not hand out a default route: the host forwards nothing for it.
   if (net.mode === "host-only") lines.push("dhcp-option=option:router");

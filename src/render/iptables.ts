@@ -44,7 +44,10 @@ export const IPT_SHARED: Record<IptTable, string[]> = {
 };
 /** Built-in chain → kvmnet's entry chain, per table. */
 export const IPT_JUMPS: Record<IptTable, [builtin: string, chain: string][]> = {
-  filter: [["INPUT", IPT.input], ["FORWARD", IPT.forward]],
+  filter: [
+    ["INPUT", IPT.input],
+    ["FORWARD", IPT.forward],
+  ],
   nat: [["POSTROUTING", IPT.postrouting]],
 };
 
@@ -56,15 +59,21 @@ function match(r: DispatchRule | InputRule): string {
     r.iif && ` -i ${r.iif}`,
     r.oif && ` -o ${r.oif}`,
     r.established && " -m conntrack --ctstate RELATED,ESTABLISHED",
-  ].filter(Boolean).join("");
+  ]
+    .filter(Boolean)
+    .join("");
 }
 
 function target(r: DispatchRule | InputRule): string {
   switch (r.verdict) {
-    case "accept": return " -j ACCEPT";
-    case "drop": return " -j DROP";
-    case "reject": return " -j REJECT --reject-with icmp-port-unreachable";
-    case "pass": return ` -j ${IPT.pass}`;
+    case "accept":
+      return " -j ACCEPT";
+    case "drop":
+      return " -j DROP";
+    case "reject":
+      return " -j REJECT --reject-with icmp-port-unreachable";
+    case "pass":
+      return ` -j ${IPT.pass}`;
   }
 }
 
@@ -97,11 +106,13 @@ export function renderIptables(net: Network): IptablesNetwork | null {
     out.chains.nat[ch] = [
       `-A ${ch} -d 224.0.0.0/24 -j RETURN`,
       `-A ${ch} -d 255.255.255.255/32 -j RETURN`,
-      ...(d.nat.snatTo ? [`${base} -j SNAT --to-source ${d.nat.snatTo}`] : [
-        `${base} -p tcp -j MASQUERADE --to-ports 1024-65535`,
-        `${base} -p udp -j MASQUERADE --to-ports 1024-65535`,
-        `${base} -j MASQUERADE`,
-      ]),
+      ...(d.nat.snatTo
+        ? [`${base} -j SNAT --to-source ${d.nat.snatTo}`]
+        : [
+            `${base} -p tcp -j MASQUERADE --to-ports 1024-65535`,
+            `${base} -p udp -j MASQUERADE --to-ports 1024-65535`,
+            `${base} -j MASQUERADE`,
+          ]),
     ];
     out.entries.push({ table: "nat", chain: IPT.postrouting, rule: `-A ${IPT.postrouting} -s ${s} -j ${ch}` });
   }

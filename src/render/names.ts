@@ -57,7 +57,9 @@ export const IPT = {
  *  It also marks the bridge as kvmnet's: it is set in the same netlink message that creates the bridge. */
 export function bridgeMac(net: Network): string {
   const h = createHash("sha256").update(`kvmnet:${net.name}`).digest();
-  return ["02", "6b", "76", h[0]!, h[1]!, h[2]!].map((b) => (typeof b === "number" ? b.toString(16).padStart(2, "0") : b)).join(":");
+  return ["02", "6b", "76", h[0]!, h[1]!, h[2]!]
+    .map((b) => (typeof b === "number" ? b.toString(16).padStart(2, "0") : b))
+    .join(":");
 }
 
 /** The alias kvmnet writes on bridges it created, for humans reading `ip -d link`. */

@@ -12,12 +12,18 @@ const COMMENT = "managed by kvmnet; do not edit";
 // The base chains: one per hook, each dispatching by verdict map to the network whose bridge (or subnet) the
 // packet touches. IPv4 only, as the policy is (the per-network tables were family ip).
 const BASE = {
-  input: { spec: "type filter hook input priority filter; policy accept;", rules: [`meta nfproto ipv4 iifname vmap @${NFT_MAPS.input}`] },
+  input: {
+    spec: "type filter hook input priority filter; policy accept;",
+    rules: [`meta nfproto ipv4 iifname vmap @${NFT_MAPS.input}`],
+  },
   forward: {
     spec: "type filter hook forward priority filter; policy accept;",
     rules: [`meta nfproto ipv4 iifname vmap @${NFT_MAPS.from}`, `meta nfproto ipv4 oifname vmap @${NFT_MAPS.to}`],
   },
-  postrouting: { spec: "type nat hook postrouting priority srcnat; policy accept;", rules: [`ip saddr vmap @${NFT_MAPS.nat}`] },
+  postrouting: {
+    spec: "type nat hook postrouting priority srcnat; policy accept;",
+    rules: [`ip saddr vmap @${NFT_MAPS.nat}`],
+  },
 };
 const MAPS: Record<string, string> = {
   [NFT_MAPS.input]: "type ifname : verdict;",
@@ -26,7 +32,8 @@ const MAPS: Record<string, string> = {
   [NFT_MAPS.nat]: "type ipv4_addr : verdict; flags interval;",
 };
 
-const baseChains = (nat: boolean) => (nat ? ["input", "forward", "postrouting"] : ["input", "forward"]) as (keyof typeof BASE)[];
+const baseChains = (nat: boolean) =>
+  (nat ? ["input", "forward", "postrouting"] : ["input", "forward"]) as (keyof typeof BASE)[];
 const mapNames = (nat: boolean) => Object.keys(MAPS).filter((m) => nat || m !== NFT_MAPS.nat);
 
 /** What to remove of a network besides what it wants: observed chains and map elements. */
@@ -48,7 +55,10 @@ export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects): 
     ...mapNames(want.nat).map((m) => `add map ${T} ${m} { ${MAPS[m]} }`),
     `flush chain ${T} ${NFT_REJECT}`,
     `add rule ${T} ${NFT_REJECT} reject`,
-    ...baseChains(want.nat).flatMap((b) => [`flush chain ${T} ${b}`, ...BASE[b].rules.map((r) => `add rule ${T} ${b} ${r}`)]),
+    ...baseChains(want.nat).flatMap((b) => [
+      `flush chain ${T} ${b}`,
+      ...BASE[b].rules.map((r) => `add rule ${T} ${b} ${r}`),
+    ]),
     ...deleteLines(stale),
     ...own.flatMap((c) => [`flush chain ${T} ${c}`, ...want.chains[c]!.map((r) => `add rule ${T} ${c} ${r}`)]),
     ...want.elements.map((e) => `add element ${T} ${e.map} { ${e.key} : jump ${e.chain} }`),

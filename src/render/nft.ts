@@ -26,7 +26,10 @@ const q = (s: string) => `"${s}"`;
 
 // nft prints a rule's matches in the order they were given; these are given in the policy's field order.
 function match(r: DispatchRule | InputRule): string {
-  const ports = "ports" in r && r.proto && r.ports ? `${r.proto} dport ${r.ports.length > 1 ? `{ ${r.ports.join(", ")} }` : r.ports[0]}` : "";
+  const ports =
+    "ports" in r && r.proto && r.ports
+      ? `${r.proto} dport ${r.ports.length > 1 ? `{ ${r.ports.join(", ")} }` : r.ports[0]}`
+      : "";
   return [
     r.iif && `iifname ${q(r.iif)}`,
     r.oif && `oifname ${q(r.oif)}`,
@@ -34,7 +37,9 @@ function match(r: DispatchRule | InputRule): string {
     r.daddr && `ip daddr ${r.daddr}`,
     r.established && "ct state established,related",
     ports,
-  ].filter(Boolean).join(" ");
+  ]
+    .filter(Boolean)
+    .join(" ");
 }
 
 function rule(r: DispatchRule | InputRule): string {
@@ -66,11 +71,13 @@ export function renderNft(net: Network): NftNetwork | null {
     chains[c.nat] = [
       "ip daddr 224.0.0.0/24 return",
       "ip daddr 255.255.255.255 return",
-      ...(d.nat.snatTo ? [`${base} snat ip to ${d.nat.snatTo}`] : [
-        `${base} meta l4proto tcp masquerade to :1024-65535`,
-        `${base} meta l4proto udp masquerade to :1024-65535`,
-        `${base} masquerade`,
-      ]),
+      ...(d.nat.snatTo
+        ? [`${base} snat ip to ${d.nat.snatTo}`]
+        : [
+            `${base} meta l4proto tcp masquerade to :1024-65535`,
+            `${base} meta l4proto udp masquerade to :1024-65535`,
+            `${base} masquerade`,
+          ]),
     ];
     elements.push({ map: NFT_MAPS.nat, key: s, chain: c.nat });
   }

@@ -37,7 +37,10 @@ export function forwardPolicy(net: Network): Policy | null {
     { iif: br, proto: "tcp", ports: [53], verdict: "accept" },
   ];
   const cross: Rule = { iif: br, oif: br, verdict: "accept" };
-  const rejectRest: Rule[] = [{ iif: br, verdict: "reject" }, { oif: br, verdict: "reject" }];
+  const rejectRest: Rule[] = [
+    { iif: br, verdict: "reject" },
+    { oif: br, verdict: "reject" },
+  ];
   switch (net.mode) {
     case "bridge":
       return null;
@@ -49,10 +52,17 @@ export function forwardPolicy(net: Network): Policy | null {
     case "routed": {
       const s = subnetOf(net.address!);
       const up = net.uplink;
-      const inbound: Rule = { ...(up ? { iif: up } : {}), oif: br, daddr: s, ...(net.mode === "nat" ? { established: true } : {}), verdict: "accept" };
+      const inbound: Rule = {
+        ...(up ? { iif: up } : {}),
+        oif: br,
+        daddr: s,
+        ...(net.mode === "nat" ? { established: true } : {}),
+        verdict: "accept",
+      };
       const outbound: Rule = { iif: br, ...(up ? { oif: up } : {}), saddr: s, verdict: "accept" };
       const policy: Policy = { input: dhcpDns, forward: [cross, inbound, outbound, ...rejectRest] };
-      if (net.mode === "nat") policy.nat = { ...(net.snatTo ? { snatTo: net.snatTo } : {}), ...(up ? { oif: up } : {}) };
+      if (net.mode === "nat")
+        policy.nat = { ...(net.snatTo ? { snatTo: net.snatTo } : {}), ...(up ? { oif: up } : {}) };
       return policy;
     }
   }

@@ -8,7 +8,9 @@ import { boot, stopAll, CASE_TIMEOUT, explain, inTurn, prepare, type E2E } from 
 
 let e: E2E;
 const cleanups: (() => void)[] = [];
-beforeAll(async () => { e = await prepare(); }, CASE_TIMEOUT);
+beforeAll(async () => {
+  e = await prepare();
+}, CASE_TIMEOUT);
 afterEach(async () => {
   await stopAll();
   while (cleanups.length) cleanups.pop()!();
@@ -29,7 +31,8 @@ const cases: Case[] = [
     what: "a bad value (file, line, key)",
     up: "qemu-natup",
     body: "[nat0]\nmode = nat\nbridge = kvbad0\naddress = 192.0.2.1/33\n",
-    message: (f) => `qemu-natup: ${f}:8: address: "192.0.2.1/33" is not an IPv4 address with a prefix, such as 192.0.2.1/24`,
+    message: (f) =>
+      `qemu-natup: ${f}:8: address: "192.0.2.1/33" is not an IPv4 address with a prefix, such as 192.0.2.1/24`,
   },
   {
     what: "no network the program serves",
@@ -47,21 +50,33 @@ const cases: Case[] = [
 ];
 
 describe.each(cases)("bad config: $what", (c) => {
-  it("QEMU refuses to start, shows kvmnet's message; nothing changed on the host", () => inTurn(async () => {
-    const host = Netns.create("ke");
-    cleanups.push(() => host.destroy());
-    const conf = tempConfig(c.body);
-    cleanups.push(conf.cleanup);
-    if (c.mode !== undefined) chmodSync(conf.file, c.mode);
-    const before = nsState(host, conf.stateDir);
-    const r = await boot(e, host, { up: c.up, down: "qemu-ifdown", config: conf.file, tap: "vm0", ip: "dhcp", timeoutMs: 60_000 }).result;
-    expect(r.exitCode, explain(r)).not.toBe(0);
-    expect(r.timedOut).toBe(false);
-    // The guest never ran: no line from its init at all.
-    expect(r.results, explain(r)).toEqual([]);
-    expect(r.stderr).toContain(c.message(conf.file) + "\n");
-    // QEMU's own line: the script's exit status 2 as wait() reports it (2 << 8).
-    expect(r.stderr).toMatch(new RegExp(`network script \\S*/bin/${c.up} failed with status 512`));
-    expect(nsState(host, conf.stateDir)).toBe(before);
-  }), CASE_TIMEOUT);
+  it(
+    "QEMU refuses to start, shows kvmnet's message; nothing changed on the host",
+    () =>
+      inTurn(async () => {
+        const host = Netns.create("ke");
+        cleanups.push(() => host.destroy());
+        const conf = tempConfig(c.body);
+        cleanups.push(conf.cleanup);
+        if (c.mode !== undefined) chmodSync(conf.file, c.mode);
+        const before = nsState(host, conf.stateDir);
+        const r = await boot(e, host, {
+          up: c.up,
+          down: "qemu-ifdown",
+          config: conf.file,
+          tap: "vm0",
+          ip: "dhcp",
+          timeoutMs: 60_000,
+        }).result;
+        expect(r.exitCode, explain(r)).not.toBe(0);
+        expect(r.timedOut).toBe(false);
+        // The guest never ran: no line from its init at all.
+        expect(r.results, explain(r)).toEqual([]);
+        expect(r.stderr).toContain(c.message(conf.file) + "\n");
+        // QEMU's own line: the script's exit status 2 as wait() reports it (2 << 8).
+        expect(r.stderr).toMatch(new RegExp(`network script \\S*/bin/${c.up} failed with status 512`));
+        expect(nsState(host, conf.stateDir)).toBe(before);
+      }),
+    CASE_TIMEOUT,
+  );
 });

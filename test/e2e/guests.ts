@@ -4,7 +4,13 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { defaultCacheDir } from "../vm/initrd.js";
-import { bootGuest, buildGuestInitramfs, type GuestHandle, type GuestOptions, type GuestResult } from "../vm/initramfs.js";
+import {
+  bootGuest,
+  buildGuestInitramfs,
+  type GuestHandle,
+  type GuestOptions,
+  type GuestResult,
+} from "../vm/initramfs.js";
 import type { Netns } from "../helpers/netns.js";
 import { INSTALL_CACHE, installPacked, type Installed } from "./install.js";
 
@@ -114,7 +120,10 @@ export function record(kase: string, guest: string, r: GuestResult): ReadyRow {
     case: kase,
     guest,
     readyMs: Math.round(r.networkReadyMs ?? NaN),
-    dhcpMs: r.lease?.server !== undefined && mac !== undefined && leaseT !== undefined ? Math.round((leaseT - Number(mac)) * 1000) : null,
+    dhcpMs:
+      r.lease?.server !== undefined && mac !== undefined && leaseT !== undefined
+        ? Math.round((leaseT - Number(mac)) * 1000)
+        : null,
     hostMs: Math.round((r.networkReadyMs ?? NaN) - (leaseT ?? NaN) * 1000),
     guestMs: Math.round((leaseT ?? NaN) * 1000),
     bootMs: Math.round(r.durationMs),
@@ -131,9 +140,25 @@ export function recorded(): ReadyRow[] {
 
 /** ROWS as a text table. */
 export function table(list: ReadyRow[]): string {
-  const head = ["case", "guest", "network ready", "= QEMU start to guest start", "+ guest uptime at lease", "of which DHCP", "QEMU ran"];
+  const head = [
+    "case",
+    "guest",
+    "network ready",
+    "= QEMU start to guest start",
+    "+ guest uptime at lease",
+    "of which DHCP",
+    "QEMU ran",
+  ];
   const ms = (n: number | null) => (n === null ? "static" : `${n} ms`);
-  const body = list.map((r) => [r.case, r.guest, ms(r.readyMs), ms(r.hostMs), ms(r.guestMs), ms(r.dhcpMs), ms(r.bootMs)]);
+  const body = list.map((r) => [
+    r.case,
+    r.guest,
+    ms(r.readyMs),
+    ms(r.hostMs),
+    ms(r.guestMs),
+    ms(r.dhcpMs),
+    ms(r.bootMs),
+  ]);
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(width[i]!)).join(" | ") + " |";
   return [line(head), "|" + width.map((w) => "-".repeat(w + 2)).join("|") + "|", ...body.map(line)].join("\n");
@@ -151,7 +176,16 @@ export async function inTurn<T>(fn: () => Promise<T>): Promise<T> {
       break;
     } catch {
       // The holder's pid is in the file: a turn whose process is gone is free.
-      try { process.kill(Number(readFileSync(path, "utf8")), 0); } catch (e) { if ((e as NodeJS.ErrnoException).code === "ESRCH") try { unlinkSync(path); } catch { /* taken meanwhile */ } }
+      try {
+        process.kill(Number(readFileSync(path, "utf8")), 0);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ESRCH")
+          try {
+            unlinkSync(path);
+          } catch {
+            /* taken meanwhile */
+          }
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
   }

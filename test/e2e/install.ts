@@ -2,7 +2,19 @@
 // tarball. Installed once per tarball content (npm pack is reproducible), shared by the e2e files of a run,
 // which take turns through a lock file; an older install is removed when a new tarball arrives.
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -25,17 +37,37 @@ export async function installPacked(): Promise<Installed> {
   try {
     const work = mkdtempSync(join(INSTALL_CACHE, "pack-"));
     // --ignore-scripts: prepack would rebuild dist/ while other test files run its programs.
-    const packed = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: ROOT });
+    const packed = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], {
+      cwd: ROOT,
+    });
     const name = (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename;
-    const hash = createHash("sha256").update(readFileSync(join(work, name))).digest("hex").slice(0, 16);
+    const hash = createHash("sha256")
+      .update(readFileSync(join(work, name)))
+      .digest("hex")
+      .slice(0, 16);
     const dir = join(INSTALL_CACHE, hash);
     const prefix = join(dir, "prefix");
     const tarball = join(dir, name);
     if (!existsSync(join(dir, "ok"))) {
-      for (const old of readdirSync(INSTALL_CACHE)) if (/^[0-9a-f]{16}$/.test(old)) rmSync(join(INSTALL_CACHE, old), { recursive: true, force: true });
+      for (const old of readdirSync(INSTALL_CACHE))
+        if (/^[0-9a-f]{16}$/.test(old)) rmSync(join(INSTALL_CACHE, old), { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       writeFileSync(tarball, readFileSync(join(work, name)));
-      await execa("npm", ["install", "--global", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", tarball], { cwd: dir });
+      await execa(
+        "npm",
+        [
+          "install",
+          "--global",
+          "--prefix",
+          prefix,
+          "--prefer-offline",
+          "--no-audit",
+          "--no-fund",
+          "--ignore-scripts",
+          tarball,
+        ],
+        { cwd: dir },
+      );
       writeFileSync(join(dir, "ok"), new Date().toISOString() + "\n");
     }
     rmSync(work, { recursive: true, force: true });
@@ -52,7 +84,11 @@ async function lock(path: string): Promise<() => void> {
       closeSync(openSync(path, "wx"));
       return () => unlinkSync(path);
     } catch {
-      try { if (Date.now() - statSync(path).mtimeMs > 300_000) unlinkSync(path); } catch { /* gone meanwhile */ }
+      try {
+        if (Date.now() - statSync(path).mtimeMs > 300_000) unlinkSync(path);
+      } catch {
+        /* gone meanwhile */
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }

@@ -53,7 +53,15 @@ const times: string[] = [];
 
 beforeAll(async () => {
   // Hold the e2e QEMU turn for the whole file: its domains live across cases (at most two QEMUs at once).
-  await new Promise<void>((acquired) => { turn = inTurn(() => new Promise<void>((r) => { release = r; acquired(); })); });
+  await new Promise<void>((acquired) => {
+    turn = inTurn(
+      () =>
+        new Promise<void>((r) => {
+          release = r;
+          acquired();
+        }),
+    );
+  });
   e = await prepare();
   host = Netns.create("klv");
   outside = Netns.create("klo");
@@ -80,7 +88,11 @@ afterAll(async () => {
 });
 
 /** Define and start a domain; returns its console file and how long `virsh start` took. */
-function start(spec: Omit<DomainSpec, "kernel" | "initrd" | "console">): { console: string; ms: number; start: ReturnType<Libvirt["virsh"]> } {
+function start(spec: Omit<DomainSpec, "kernel" | "initrd" | "console">): {
+  console: string;
+  ms: number;
+  start: ReturnType<Libvirt["virsh"]>;
+} {
   const console = join(tmp, `${spec.name}.console`);
   const xml = join(tmp, `${spec.name}.xml`);
   writeFileSync(xml, domainXml({ ...spec, kernel: e.kernel, initrd: e.initrd, console }));
@@ -91,11 +103,18 @@ function start(spec: Omit<DomainSpec, "kernel" | "initrd" | "console">): { conso
   return { console, ms: Date.now() - t, start: r };
 }
 
-const bridgeOf = (dev: string) => (JSON.parse(host.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
+const bridgeOf = (dev: string) =>
+  (JSON.parse(host.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
 /** The command names of the processes in NS's network namespace. */
 function processesIn(ns: Netns): string[] {
   const pids = execaSync("ip", ["netns", "pids", ns.name]).stdout.split("\n").filter(Boolean);
-  return pids.flatMap((p) => { try { return [readFileSync(`/proc/${p}/comm`, "utf8").trim()]; } catch { return []; } });
+  return pids.flatMap((p) => {
+    try {
+      return [readFileSync(`/proc/${p}/comm`, "utf8").trim()];
+    } catch {
+      return [];
+    }
+  });
 }
 const hasLink = (dev: string) => host.tryRun("ip", ["link", "show", "dev", dev]).exitCode === 0;
 
@@ -104,121 +123,205 @@ let alpha: { console: string; tap: string };
 let webIp = "";
 
 describe("kvmnet under a real libvirtd", () => {
-  it("two domains on a kvmnet NAT network via <script>: leases (host.web static), names, NAT; libvirt taints them shell-scripts", async () => {
-    const w = start({ name: "web", tap: WEB_TAP, mac: WEB_MAC, script: "/etc/qemu-natup", downscript: "/etc/qemu-natdown",
-      ip: "dhcp", hostname: "web", ping: [GATEWAY, OUTSIDE], append: [`kvmnet.fetch=${OUTSIDE}:7777`], wait: 300 });
-    expect(w.start, w.start.err).toMatchObject({ code: 0 });
-    times.push(`virsh start (cold network): ${w.ms} ms`);
-    web = w;
-    webIp = (await leaseOf(w.console)).ip!;
-    times.push(`web's lease at guest uptime ${results(w.console).find((r) => r.kind === "lease")?.fields.t} s`);
-    expect(webIp, "host.web's static lease").toBe("192.0.2.10/24");
-    const a = start({ name: "alpha", mac: randomMac(), script: "/etc/qemu-natup@nat0", downscript: "/etc/qemu-natdown@nat0",
-      ip: "dhcp", hostname: "alpha", resolve: ["web"], ping: ["192.0.2.10"], append: [`kvmnet.watch=${GATEWAY},${OUTSIDE}`, "kvmnet.watchsecs=12"], wait: 300 });
-    expect(a.start, a.start.err).toMatchObject({ code: 0 });
-    times.push(`virsh start (warm network): ${a.ms} ms`);
-    // libvirt picked the tap's name (vnetN): only the program name qemu-natup@nat0 can have placed it.
-    const tap = /^(vnet\d+)\s/m.exec(lv.virsh("domiflist", "alpha").out.trim())?.[1] ?? "";
-    alpha = { console: a.console, tap };
-    expect(tap).toMatch(/^vnet\d+$/);
-    expect((await leaseOf(a.console)).ip).toMatch(/^192\.0\.2\.1\d\d\/24$/);
-    expect(bridgeOf(WEB_TAP)).toBe(BR0);
-    expect(bridgeOf(tap)).toBe(BR0);
-    expect(hasLink(BR1), "nat1 was never selected").toBe(false);
-    expect((await waitForResult(a.console, "resolve")).args).toEqual(["web", "192.0.2.10"]);
-    expect((await waitForResult(a.console, "ping")).args).toEqual(["192.0.2.10", "ok"]);
-    const wr = (kind: string, arg?: string) => waitForResult(w.console, kind, 60_000, arg).then((r) => r.args);
-    expect(await wr("ping", GATEWAY)).toEqual([GATEWAY, "ok"]);
-    expect(await wr("ping", OUTSIDE)).toEqual([OUTSIDE, "ok"]);
-    // The outside sees the host's uplink address: masquerade.
-    expect(await wr("fetch")).toEqual([`${OUTSIDE}:7777`, HOST_UP]);
-    expect(hookRuns(lv)).toEqual([
-      { program: "/etc/qemu-natup", arg: WEB_TAP },
-      { program: "/etc/qemu-natup@nat0", arg: tap },
-    ]);
-    for (const d of ["web", "alpha"]) {
-      expect(taints(lv, d).join("\n")).toMatch(/Domain id=\d+ is tainted: shell-scripts/);
-      times.push(`${d}: ${taints(lv, d).map((l) => l.replace(/^.*?: /, "")).join(", ")}`);
-    }
-  }, CASE_TIMEOUT);
+  it(
+    "two domains on a kvmnet NAT network via <script>: leases (host.web static), names, NAT; libvirt taints them shell-scripts",
+    async () => {
+      const w = start({
+        name: "web",
+        tap: WEB_TAP,
+        mac: WEB_MAC,
+        script: "/etc/qemu-natup",
+        downscript: "/etc/qemu-natdown",
+        ip: "dhcp",
+        hostname: "web",
+        ping: [GATEWAY, OUTSIDE],
+        append: [`kvmnet.fetch=${OUTSIDE}:7777`],
+        wait: 300,
+      });
+      expect(w.start, w.start.err).toMatchObject({ code: 0 });
+      times.push(`virsh start (cold network): ${w.ms} ms`);
+      web = w;
+      webIp = (await leaseOf(w.console)).ip!;
+      times.push(`web's lease at guest uptime ${results(w.console).find((r) => r.kind === "lease")?.fields.t} s`);
+      expect(webIp, "host.web's static lease").toBe("192.0.2.10/24");
+      const a = start({
+        name: "alpha",
+        mac: randomMac(),
+        script: "/etc/qemu-natup@nat0",
+        downscript: "/etc/qemu-natdown@nat0",
+        ip: "dhcp",
+        hostname: "alpha",
+        resolve: ["web"],
+        ping: ["192.0.2.10"],
+        append: [`kvmnet.watch=${GATEWAY},${OUTSIDE}`, "kvmnet.watchsecs=12"],
+        wait: 300,
+      });
+      expect(a.start, a.start.err).toMatchObject({ code: 0 });
+      times.push(`virsh start (warm network): ${a.ms} ms`);
+      // libvirt picked the tap's name (vnetN): only the program name qemu-natup@nat0 can have placed it.
+      const tap = /^(vnet\d+)\s/m.exec(lv.virsh("domiflist", "alpha").out.trim())?.[1] ?? "";
+      alpha = { console: a.console, tap };
+      expect(tap).toMatch(/^vnet\d+$/);
+      expect((await leaseOf(a.console)).ip).toMatch(/^192\.0\.2\.1\d\d\/24$/);
+      expect(bridgeOf(WEB_TAP)).toBe(BR0);
+      expect(bridgeOf(tap)).toBe(BR0);
+      expect(hasLink(BR1), "nat1 was never selected").toBe(false);
+      expect((await waitForResult(a.console, "resolve")).args).toEqual(["web", "192.0.2.10"]);
+      expect((await waitForResult(a.console, "ping")).args).toEqual(["192.0.2.10", "ok"]);
+      const wr = (kind: string, arg?: string) => waitForResult(w.console, kind, 60_000, arg).then((r) => r.args);
+      expect(await wr("ping", GATEWAY)).toEqual([GATEWAY, "ok"]);
+      expect(await wr("ping", OUTSIDE)).toEqual([OUTSIDE, "ok"]);
+      // The outside sees the host's uplink address: masquerade.
+      expect(await wr("fetch")).toEqual([`${OUTSIDE}:7777`, HOST_UP]);
+      expect(hookRuns(lv)).toEqual([
+        { program: "/etc/qemu-natup", arg: WEB_TAP },
+        { program: "/etc/qemu-natup@nat0", arg: tap },
+      ]);
+      for (const d of ["web", "alpha"]) {
+        expect(taints(lv, d).join("\n")).toMatch(/Domain id=\d+ is tainted: shell-scripts/);
+        times.push(
+          `${d}: ${taints(lv, d)
+            .map((l) => l.replace(/^.*?: /, ""))
+            .join(", ")}`,
+        );
+      }
+    },
+    CASE_TIMEOUT,
+  );
 
-  it("one domain destroyed while the other keeps pinging the gateway and an outside namespace", async () => {
-    await waitForResult(alpha.console, "watch-start");
-    await new Promise((r) => setTimeout(r, 2000));
-    const d = lv.virsh("destroy", "web");
-    expect(d, d.err).toMatchObject({ code: 0 });
-    expect(hasLink(WEB_TAP)).toBe(false);
-    expect(host.sh(`ls /sys/class/net/${BR0}/brif`)).toBe(alpha.tap);
-    for (const ip of [GATEWAY, OUTSIDE]) {
-      const w = (await waitForResult(alpha.console, "watch", 60_000, ip)).fields;
-      expect(Number(w.sent), JSON.stringify(w)).toBeGreaterThanOrEqual(30);
-      // ping -w may stop before the last reply arrives: at most that one is missing.
-      expect(Number(w.sent) - Number(w.received), `${ip}: ${JSON.stringify(w)}`).toBeLessThanOrEqual(1);
-    }
-    // libvirt closed web's tap before it ran the downscript with its name; kvmnet took that as "detached".
-    expect(hookRuns(lv).slice(2)).toEqual([{ program: "/etc/qemu-natdown", arg: WEB_TAP }]);
-  }, CASE_TIMEOUT);
+  it(
+    "one domain destroyed while the other keeps pinging the gateway and an outside namespace",
+    async () => {
+      await waitForResult(alpha.console, "watch-start");
+      await new Promise((r) => setTimeout(r, 2000));
+      const d = lv.virsh("destroy", "web");
+      expect(d, d.err).toMatchObject({ code: 0 });
+      expect(hasLink(WEB_TAP)).toBe(false);
+      expect(host.sh(`ls /sys/class/net/${BR0}/brif`)).toBe(alpha.tap);
+      for (const ip of [GATEWAY, OUTSIDE]) {
+        const w = (await waitForResult(alpha.console, "watch", 60_000, ip)).fields;
+        expect(Number(w.sent), JSON.stringify(w)).toBeGreaterThanOrEqual(30);
+        // ping -w may stop before the last reply arrives: at most that one is missing.
+        expect(Number(w.sent) - Number(w.received), `${ip}: ${JSON.stringify(w)}`).toBeLessThanOrEqual(1);
+      }
+      // libvirt closed web's tap before it ran the downscript with its name; kvmnet took that as "detached".
+      expect(hookRuns(lv).slice(2)).toEqual([{ program: "/etc/qemu-natdown", arg: WEB_TAP }]);
+    },
+    CASE_TIMEOUT,
+  );
 
-  it("the last domain destroyed: when-idle teardown (bridge, rules, dnsmasq gone; the leases kept)", async () => {
-    expect(lv.read("/run/kvmnet/nat0.dnsmasq.pid")).not.toBe("");
-    const d = lv.virsh("destroy", "alpha");
-    expect(d, d.err).toMatchObject({ code: 0 });
-    expect(hookRuns(lv).slice(3)).toEqual([{ program: "/etc/qemu-natdown@nat0", arg: alpha.tap }]);
-    expect(hasLink(BR0)).toBe(false);
-    expect(host.sh("nft list tables")).not.toContain("kvmnet");
-    expect(lv.read("/run/kvmnet/nat0.dnsmasq.pid")).toBe("");
-    expect(processesIn(host)).not.toContain("dnsmasq");
-    expect(lv.read("/var/lib/kvmnet/nat0.leases")).toContain(WEB_MAC);
-  }, CASE_TIMEOUT);
+  it(
+    "the last domain destroyed: when-idle teardown (bridge, rules, dnsmasq gone; the leases kept)",
+    async () => {
+      expect(lv.read("/run/kvmnet/nat0.dnsmasq.pid")).not.toBe("");
+      const d = lv.virsh("destroy", "alpha");
+      expect(d, d.err).toMatchObject({ code: 0 });
+      expect(hookRuns(lv).slice(3)).toEqual([{ program: "/etc/qemu-natdown@nat0", arg: alpha.tap }]);
+      expect(hasLink(BR0)).toBe(false);
+      expect(host.sh("nft list tables")).not.toContain("kvmnet");
+      expect(lv.read("/run/kvmnet/nat0.dnsmasq.pid")).toBe("");
+      expect(processesIn(host)).not.toContain("dnsmasq");
+      expect(lv.read("/var/lib/kvmnet/nat0.leases")).toContain(WEB_MAC);
+    },
+    CASE_TIMEOUT,
+  );
 
-  it("a bad config: virsh start fails showing kvmnet's FILE:LINE message; nothing changed", async () => {
-    writeConfig(lv, CONFIG.replace(`${GATEWAY}/24`, `${GATEWAY}/33`));
-    const before = nsState(host, lv.path("/run/kvmnet"));
-    const b = start({ name: "bad", mac: randomMac(), script: "/etc/qemu-natup@nat0", downscript: "/etc/qemu-natdown@nat0", ip: "dhcp" });
-    expect(b.start.code).not.toBe(0);
-    times.push(`virsh start refused in ${b.ms} ms`);
-    // Line 4 of /etc/kvmnet.conf: libvirt's error quotes the hook's stderr.
-    expect(b.start.err).toContain(`qemu-natup: /etc/kvmnet.conf:4: address: "${GATEWAY}/33" is not an IPv4 address with a prefix, such as 192.0.2.1/24`);
-    expect(b.start.err).toMatch(/Child process \(.*\/etc\/qemu-natup@nat0 vnet\d+\) unexpected exit status 2/);
-    expect(nsState(host, lv.path("/run/kvmnet"))).toBe(before);
-    expect(lv.virsh("domstate", "bad").out.trim()).toBe("shut off");
-    // After a failed up script, libvirt runs the downscript with the literal argument "(null)" (the tap
-    // name it chose is already forgotten). With this config, natdown refuses the file too.
-    const down = hookRuns(lv).slice(4);
-    expect(down.map((r) => [r.program, r.arg])).toEqual([["/etc/qemu-natup@nat0", expect.stringMatching(/^vnet\d+$/)], ["/etc/qemu-natdown@nat0", "'(null)'"]]);
-    expect(down[1]!.failed).toContain("/etc/kvmnet.conf:4: address:");
-  }, CASE_TIMEOUT);
+  it(
+    "a bad config: virsh start fails showing kvmnet's FILE:LINE message; nothing changed",
+    async () => {
+      writeConfig(lv, CONFIG.replace(`${GATEWAY}/24`, `${GATEWAY}/33`));
+      const before = nsState(host, lv.path("/run/kvmnet"));
+      const b = start({
+        name: "bad",
+        mac: randomMac(),
+        script: "/etc/qemu-natup@nat0",
+        downscript: "/etc/qemu-natdown@nat0",
+        ip: "dhcp",
+      });
+      expect(b.start.code).not.toBe(0);
+      times.push(`virsh start refused in ${b.ms} ms`);
+      // Line 4 of /etc/kvmnet.conf: libvirt's error quotes the hook's stderr.
+      expect(b.start.err).toContain(
+        `qemu-natup: /etc/kvmnet.conf:4: address: "${GATEWAY}/33" is not an IPv4 address with a prefix, such as 192.0.2.1/24`,
+      );
+      expect(b.start.err).toMatch(/Child process \(.*\/etc\/qemu-natup@nat0 vnet\d+\) unexpected exit status 2/);
+      expect(nsState(host, lv.path("/run/kvmnet"))).toBe(before);
+      expect(lv.virsh("domstate", "bad").out.trim()).toBe("shut off");
+      // After a failed up script, libvirt runs the downscript with the literal argument "(null)" (the tap
+      // name it chose is already forgotten). With this config, natdown refuses the file too.
+      const down = hookRuns(lv).slice(4);
+      expect(down.map((r) => [r.program, r.arg])).toEqual([
+        ["/etc/qemu-natup@nat0", expect.stringMatching(/^vnet\d+$/)],
+        ["/etc/qemu-natdown@nat0", "'(null)'"],
+      ]);
+      expect(down[1]!.failed).toContain("/etc/kvmnet.conf:4: address:");
+    },
+    CASE_TIMEOUT,
+  );
 
-  it("a refused start on an up but idle network: the downscript gets '(null)' and does when-idle teardown", async () => {
-    writeConfig(lv, CONFIG);
-    const up = lv.sh(`${e.installed.bin("kvmnet")} up nat0`);
-    expect(up, up.err).toMatchObject({ code: 0 });
-    expect(hasLink(BR0)).toBe(true);
-    // A nat network given to the isolated hook: refused (exit 2) before anything changes.
-    const r = start({ name: "wrong", mac: randomMac(), script: "/etc/qemu-ifup-isolated@nat0", downscript: "/etc/qemu-natdown@nat0", ip: "dhcp" });
-    expect(r.start.code).not.toBe(0);
-    expect(r.start.err).toContain("qemu-ifup-isolated: ");
-    expect(r.start.err).toContain("qemu-natup");
-    const runs = hookRuns(lv).slice(6);
-    expect(runs.map((x) => [x.program, x.arg])).toEqual([["/etc/qemu-ifup-isolated@nat0", expect.stringMatching(/^vnet\d+$/)], ["/etc/qemu-natdown@nat0", "'(null)'"]]);
-    // THE '(null)' DOWNSCRIPT: exits 0 and tears the idle network down (the lead's change to src/hook).
-    expect(runs[1]!.failed, "qemu-natdown@nat0 '(null)' failed under libvirt").toBeUndefined();
-    expect(hasLink(BR0)).toBe(false);
-    expect(processesIn(host)).not.toContain("dnsmasq");
-  }, CASE_TIMEOUT);
+  it(
+    "a refused start on an up but idle network: the downscript gets '(null)' and does when-idle teardown",
+    async () => {
+      writeConfig(lv, CONFIG);
+      const up = lv.sh(`${e.installed.bin("kvmnet")} up nat0`);
+      expect(up, up.err).toMatchObject({ code: 0 });
+      expect(hasLink(BR0)).toBe(true);
+      // A nat network given to the isolated hook: refused (exit 2) before anything changes.
+      const r = start({
+        name: "wrong",
+        mac: randomMac(),
+        script: "/etc/qemu-ifup-isolated@nat0",
+        downscript: "/etc/qemu-natdown@nat0",
+        ip: "dhcp",
+      });
+      expect(r.start.code).not.toBe(0);
+      expect(r.start.err).toContain("qemu-ifup-isolated: ");
+      expect(r.start.err).toContain("qemu-natup");
+      const runs = hookRuns(lv).slice(6);
+      expect(runs.map((x) => [x.program, x.arg])).toEqual([
+        ["/etc/qemu-ifup-isolated@nat0", expect.stringMatching(/^vnet\d+$/)],
+        ["/etc/qemu-natdown@nat0", "'(null)'"],
+      ]);
+      // THE '(null)' DOWNSCRIPT: exits 0 and tears the idle network down (the lead's change to src/hook).
+      expect(runs[1]!.failed, "qemu-natdown@nat0 '(null)' failed under libvirt").toBeUndefined();
+      expect(hasLink(BR0)).toBe(false);
+      expect(processesIn(host)).not.toContain("dnsmasq");
+    },
+    CASE_TIMEOUT,
+  );
 
-  it("nothing reached the host: no libvirt state, no kvmnet config or hooks in /etc, no cgroups", async () => {
-    await lv.stop();
-    lv = undefined as unknown as Libvirt;
-    expect(hostState()).toEqual(hostBefore);
-  }, CASE_TIMEOUT);
+  it(
+    "nothing reached the host: no libvirt state, no kvmnet config or hooks in /etc, no cgroups",
+    async () => {
+      await lv.stop();
+      lv = undefined as unknown as Libvirt;
+      expect(hostState()).toEqual(hostBefore);
+    },
+    CASE_TIMEOUT,
+  );
 });
 
 /** What libvirtd or kvmnet could have left on the host, as "PATH: exists/missing" (and the cgroup dirs libvirt makes). */
 function hostState(): string[] {
-  const paths = ["/etc/libvirt/qemu.conf", "/etc/libvirt/libvirtd.conf", "/etc/libvirt/qemu", "/var/lib/libvirt", "/var/log/libvirt",
-    "/var/cache/libvirt", "/run/libvirt", "/etc/kvmnet.conf", "/etc/qemu-natup", "/etc/qemu-natup@nat0", "/run/kvmnet", "/var/lib/kvmnet",
-    "/sys/fs/cgroup/machine.slice", "/sys/fs/cgroup/cpu/machine.slice", "/sys/fs/cgroup/memory/machine.slice", "/sys/fs/cgroup/unified/machine.slice", "/sys/fs/cgroup/cpu/machine"];
+  const paths = [
+    "/etc/libvirt/qemu.conf",
+    "/etc/libvirt/libvirtd.conf",
+    "/etc/libvirt/qemu",
+    "/var/lib/libvirt",
+    "/var/log/libvirt",
+    "/var/cache/libvirt",
+    "/run/libvirt",
+    "/etc/kvmnet.conf",
+    "/etc/qemu-natup",
+    "/etc/qemu-natup@nat0",
+    "/run/kvmnet",
+    "/var/lib/kvmnet",
+    "/sys/fs/cgroup/machine.slice",
+    "/sys/fs/cgroup/cpu/machine.slice",
+    "/sys/fs/cgroup/memory/machine.slice",
+    "/sys/fs/cgroup/unified/machine.slice",
+    "/sys/fs/cgroup/cpu/machine",
+  ];
   const passwd = /^libvirt-qemu:/m.test(readFileSync("/etc/passwd", "utf8"));
   return [...paths.map((p) => `${p}: ${existsSync(p) ? "exists" : "missing"}`), `libvirt-qemu user: ${passwd}`];
 }

@@ -7,13 +7,28 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { dropRules, HOST_UP, makeLab, OUTSIDE, pings, startEchoAddress, type Lab } from "../netns/models-lab.js";
-import { boot, stopAll, CASE_TIMEOUT, DHCP_EXCHANGE_MAX_MS, explain, fetched, inTurn, prepare, record, recorded, table, type E2E } from "./guests.js";
+import {
+  boot,
+  stopAll,
+  CASE_TIMEOUT,
+  DHCP_EXCHANGE_MAX_MS,
+  explain,
+  fetched,
+  inTurn,
+  prepare,
+  record,
+  recorded,
+  table,
+  type E2E,
+} from "./guests.js";
 import { startSegmentDhcp, type SegmentDhcp } from "./segment-dhcp.js";
 
 let e: E2E;
 let lab: Lab | undefined;
 const stops: (() => unknown)[] = [];
-beforeAll(async () => { e = await prepare(); }, CASE_TIMEOUT);
+beforeAll(async () => {
+  e = await prepare();
+}, CASE_TIMEOUT);
 afterEach(async () => {
   await stopAll();
   while (stops.length) await stops.pop()!();
@@ -40,75 +55,125 @@ function openHost(l: Lab): void {
 }
 
 describe("isolated", () => {
-  it("guests reach each other, not the host or the outside (though the host forwards and routes)", () => inTurn(async () => {
-    lab = makeLab({ body: (br) => `[iso]\nmode = isolated\nbridge = ${br}\n` });
-    const h = lab.host;
-    openHost(lab);
-    // A host address the guests can ARP for (the host answers ARP for any of its addresses): their gateway.
-    h.sh("ip addr add 192.0.2.254/32 dev lo");
-    const a = boot(e, h, { ...closed(lab), tap: "vm-a", ip: "192.0.2.11/24", wait: 300 });
-    await a.waitForResult("static");
-    h.sh(`ip route add 192.0.2.0/24 dev ${lab.bridge}`);
-    const r = await boot(e, h, { ...closed(lab), tap: "vm-b", ip: "192.0.2.12/24,gw=192.0.2.254", ping: ["192.0.2.11", "192.0.2.254", HOST_UP, OUTSIDE] }).result;
-    record("isolated", "b", r);
-    expect(r.done, explain(r)).toBe(true);
-    expect(r.pings, explain(r)).toEqual({ "192.0.2.11": true, "192.0.2.254": false, [HOST_UP]: false, [OUTSIDE]: false });
-    expect(h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toBe("");
+  it(
+    "guests reach each other, not the host or the outside (though the host forwards and routes)",
+    () =>
+      inTurn(async () => {
+        lab = makeLab({ body: (br) => `[iso]\nmode = isolated\nbridge = ${br}\n` });
+        const h = lab.host;
+        openHost(lab);
+        // A host address the guests can ARP for (the host answers ARP for any of its addresses): their gateway.
+        h.sh("ip addr add 192.0.2.254/32 dev lo");
+        const a = boot(e, h, { ...closed(lab), tap: "vm-a", ip: "192.0.2.11/24", wait: 300 });
+        await a.waitForResult("static");
+        h.sh(`ip route add 192.0.2.0/24 dev ${lab.bridge}`);
+        const r = await boot(e, h, {
+          ...closed(lab),
+          tap: "vm-b",
+          ip: "192.0.2.12/24,gw=192.0.2.254",
+          ping: ["192.0.2.11", "192.0.2.254", HOST_UP, OUTSIDE],
+        }).result;
+        record("isolated", "b", r);
+        expect(r.done, explain(r)).toBe(true);
+        expect(r.pings, explain(r)).toEqual({
+          "192.0.2.11": true,
+          "192.0.2.254": false,
+          [HOST_UP]: false,
+          [OUTSIDE]: false,
+        });
+        expect(h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toBe("");
 
-    // Control: the same path with kvmnet's rules removed.
-    dropRules(h, "nftables", "iso");
-    const c = await boot(e, h, { ...plain(lab), tap: "vm-c", ip: "192.0.2.13/24,gw=192.0.2.254", ping: ["192.0.2.254", OUTSIDE] }).result;
-    record("isolated (control, rules removed)", "c", c);
-    expect(c.pings, explain(c)).toEqual({ "192.0.2.254": true, [OUTSIDE]: true });
-  }), CASE_TIMEOUT);
+        // Control: the same path with kvmnet's rules removed.
+        dropRules(h, "nftables", "iso");
+        const c = await boot(e, h, {
+          ...plain(lab),
+          tap: "vm-c",
+          ip: "192.0.2.13/24,gw=192.0.2.254",
+          ping: ["192.0.2.254", OUTSIDE],
+        }).result;
+        record("isolated (control, rules removed)", "c", c);
+        expect(c.pings, explain(c)).toEqual({ "192.0.2.254": true, [OUTSIDE]: true });
+      }),
+    CASE_TIMEOUT,
+  );
 });
 
 describe("host-only", () => {
-  it("a lease without a router; guests reach the host (DNS too) and each other, nothing beyond", () => inTurn(async () => {
-    lab = makeLab({ body: (br) => `[ho]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.150\n` });
-    const h = lab.host;
-    openHost(lab);
-    const a = boot(e, h, { ...closed(lab), tap: "vm-a", ip: "dhcp", hostname: "alpha", wait: 300 });
-    const lease = (await a.waitForResult("lease")).fields;
-    expect(lease.ip).toMatch(/^192\.0\.2\.1([0-4]\d|50)\/24$/);
-    expect(lease).toMatchObject({ router: "", dns: "192.0.2.1", server: "192.0.2.1" });
-    const alphaIp = lease.ip!.split("/")[0]!;
-    // A guest that makes the host its gateway anyway.
-    const r = await boot(e, h, { ...closed(lab), tap: "vm-b", ip: "192.0.2.20/24,gw=192.0.2.1,dns=192.0.2.1", ping: ["192.0.2.1", alphaIp, OUTSIDE], resolve: ["alpha"] }).result;
-    record("host-only", "b", r);
-    expect(r.pings, explain(r)).toEqual({ "192.0.2.1": true, [alphaIp]: true, [OUTSIDE]: false });
-    expect(r.resolved).toEqual({ alpha: alphaIp });
-    expect(pings(lab.outside, alphaIp)).toBe(false);
-    a.kill();
-    const ra = await a.result;
-    expect(record("host-only", "alpha", ra).dhcpMs, explain(ra)).toBeLessThan(DHCP_EXCHANGE_MAX_MS);
+  it(
+    "a lease without a router; guests reach the host (DNS too) and each other, nothing beyond",
+    () =>
+      inTurn(async () => {
+        lab = makeLab({
+          body: (br) =>
+            `[ho]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.150\n`,
+        });
+        const h = lab.host;
+        openHost(lab);
+        const a = boot(e, h, { ...closed(lab), tap: "vm-a", ip: "dhcp", hostname: "alpha", wait: 300 });
+        const lease = (await a.waitForResult("lease")).fields;
+        expect(lease.ip).toMatch(/^192\.0\.2\.1([0-4]\d|50)\/24$/);
+        expect(lease).toMatchObject({ router: "", dns: "192.0.2.1", server: "192.0.2.1" });
+        const alphaIp = lease.ip!.split("/")[0]!;
+        // A guest that makes the host its gateway anyway.
+        const r = await boot(e, h, {
+          ...closed(lab),
+          tap: "vm-b",
+          ip: "192.0.2.20/24,gw=192.0.2.1,dns=192.0.2.1",
+          ping: ["192.0.2.1", alphaIp, OUTSIDE],
+          resolve: ["alpha"],
+        }).result;
+        record("host-only", "b", r);
+        expect(r.pings, explain(r)).toEqual({ "192.0.2.1": true, [alphaIp]: true, [OUTSIDE]: false });
+        expect(r.resolved).toEqual({ alpha: alphaIp });
+        expect(pings(lab.outside, alphaIp)).toBe(false);
+        a.kill();
+        const ra = await a.result;
+        expect(record("host-only", "alpha", ra).dhcpMs, explain(ra)).toBeLessThan(DHCP_EXCHANGE_MAX_MS);
 
-    dropRules(h, "nftables", "ho");
-    const c = await boot(e, h, { ...plain(lab), tap: "vm-c", ip: "192.0.2.21/24,gw=192.0.2.1", ping: [OUTSIDE] }).result;
-    record("host-only (control, rules removed)", "c", c);
-    expect(c.pings, explain(c)).toEqual({ [OUTSIDE]: true });
-  }), CASE_TIMEOUT);
+        dropRules(h, "nftables", "ho");
+        const c = await boot(e, h, { ...plain(lab), tap: "vm-c", ip: "192.0.2.21/24,gw=192.0.2.1", ping: [OUTSIDE] })
+          .result;
+        record("host-only (control, rules removed)", "c", c);
+        expect(c.pings, explain(c)).toEqual({ [OUTSIDE]: true });
+      }),
+    CASE_TIMEOUT,
+  );
 });
 
 describe("routed", () => {
-  it("forwarding without NAT: the outside sees the guest's own address and reaches the guest", () => inTurn(async () => {
-    lab = makeLab({ body: (br) => `[rt]\nmode = routed\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.150\nuplink = up0\n` });
-    // Routed: the outside needs a return route to the guests' subnet.
-    lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UP}`);
-    stops.push(await startEchoAddress(lab.outside));
-    const g = boot(e, lab.host, { ...generic(lab), tap: "vm0", ip: "dhcp", ping: ["192.0.2.1", OUTSIDE], fetch: [`${OUTSIDE}:7777`], wait: 300 });
-    const ip = (await g.waitForResult("lease")).fields.ip!.split("/")[0]!;
-    await g.waitForResult("fetch");
-    expect(pings(lab.outside, ip)).toBe(true);
-    g.kill();
-    const r = await g.result;
-    expect(record("routed", "g", r).dhcpMs, explain(r)).toBeLessThan(DHCP_EXCHANGE_MAX_MS);
-    expect(r.lease?.ip, explain(r)).toMatch(/^192\.0\.2\.1([0-4]\d|50)\/24$/);
-    expect(r.lease?.router).toBe("192.0.2.1");
-    expect(r.pings, explain(r)).toEqual({ "192.0.2.1": true, [OUTSIDE]: true });
-    expect(fetched(r, `${OUTSIDE}:7777`), explain(r)).toBe(ip);
-    expect(lab.host.sh("nft list ruleset")).not.toMatch(/masquerade|snat/);
-  }), CASE_TIMEOUT);
+  it(
+    "forwarding without NAT: the outside sees the guest's own address and reaches the guest",
+    () =>
+      inTurn(async () => {
+        lab = makeLab({
+          body: (br) =>
+            `[rt]\nmode = routed\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.150\nuplink = up0\n`,
+        });
+        // Routed: the outside needs a return route to the guests' subnet.
+        lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UP}`);
+        stops.push(await startEchoAddress(lab.outside));
+        const g = boot(e, lab.host, {
+          ...generic(lab),
+          tap: "vm0",
+          ip: "dhcp",
+          ping: ["192.0.2.1", OUTSIDE],
+          fetch: [`${OUTSIDE}:7777`],
+          wait: 300,
+        });
+        const ip = (await g.waitForResult("lease")).fields.ip!.split("/")[0]!;
+        await g.waitForResult("fetch");
+        expect(pings(lab.outside, ip)).toBe(true);
+        g.kill();
+        const r = await g.result;
+        expect(record("routed", "g", r).dhcpMs, explain(r)).toBeLessThan(DHCP_EXCHANGE_MAX_MS);
+        expect(r.lease?.ip, explain(r)).toMatch(/^192\.0\.2\.1([0-4]\d|50)\/24$/);
+        expect(r.lease?.router).toBe("192.0.2.1");
+        expect(r.pings, explain(r)).toEqual({ "192.0.2.1": true, [OUTSIDE]: true });
+        expect(fetched(r, `${OUTSIDE}:7777`), explain(r)).toBe(ip);
+        expect(lab.host.sh("nft list ruleset")).not.toMatch(/masquerade|snat/);
+      }),
+    CASE_TIMEOUT,
+  );
 });
 
 describe("bridge", () => {
@@ -126,19 +191,31 @@ describe("bridge", () => {
     expect(dhcp.leases()).toContain(`${g.mac} ${r.lease!.ip!.split("/")[0]} seg`);
   };
 
-  it("an existing bridge: the guest sits on the uplink's segment and gets its lease from there", () => inTurn(async () => {
-    lab = makeLab({ uplinkAddr: false, body: () => "[lan]\nmode = bridge\nbridge = lanbr\n" });
-    lab.host.sh(`ip link add lanbr type bridge && ip link set up0 master lanbr && ip link set lanbr up && ip addr add ${HOST_UP}/24 dev lanbr`);
-    await onSegment(lab, "bridge (existing)");
-    expect(lab.host.sh("ls /sys/class/net/lanbr/brif")).toBe("up0");
-  }), CASE_TIMEOUT);
+  it(
+    "an existing bridge: the guest sits on the uplink's segment and gets its lease from there",
+    () =>
+      inTurn(async () => {
+        lab = makeLab({ uplinkAddr: false, body: () => "[lan]\nmode = bridge\nbridge = lanbr\n" });
+        lab.host.sh(
+          `ip link add lanbr type bridge && ip link set up0 master lanbr && ip link set lanbr up && ip addr add ${HOST_UP}/24 dev lanbr`,
+        );
+        await onSegment(lab, "bridge (existing)");
+        expect(lab.host.sh("ls /sys/class/net/lanbr/brif")).toBe("up0");
+      }),
+    CASE_TIMEOUT,
+  );
 
-  it("a missing bridge with uplink: kvmnet builds it over the uplink; host and guest both on the segment", () => inTurn(async () => {
-    lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
-    await onSegment(lab, "bridge (built over uplink)");
-    const h = lab.host;
-    expect(h.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("up0");
-    expect(h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toContain(`${HOST_UP}/24`);
-    expect(pings(h, OUTSIDE)).toBe(true);
-  }), CASE_TIMEOUT);
+  it(
+    "a missing bridge with uplink: kvmnet builds it over the uplink; host and guest both on the segment",
+    () =>
+      inTurn(async () => {
+        lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
+        await onSegment(lab, "bridge (built over uplink)");
+        const h = lab.host;
+        expect(h.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("up0");
+        expect(h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toContain(`${HOST_UP}/24`);
+        expect(pings(h, OUTSIDE)).toBe(true);
+      }),
+    CASE_TIMEOUT,
+  );
 });

@@ -15,8 +15,13 @@ export default async function setup(): Promise<() => void> {
   console.log(`e2e: programs installed from ${installed.tarball} into ${installed.prefix}`);
   return () => {
     if (existsSync(file)) {
-      const rows = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as ReadyRow);
-      console.log(`\nnetwork ready per case (QEMU start to the guest's lease; guest DHCP exchange = eth0 present to lease):\n${table(rows)}\n`);
+      const rows = readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ReadyRow);
+      console.log(
+        `\nnetwork ready per case (QEMU start to the guest's lease; guest DHCP exchange = eth0 present to lease):\n${table(rows)}\n`,
+      );
     }
     rmSync(dir, { recursive: true, force: true });
   };

@@ -13,7 +13,9 @@ export interface Lease {
 /** Write udhcpc's script into DIR: it sets the address and default route and prints a LEASE line. */
 export function writeUdhcpcScript(dir: string): string {
   const path = join(dir, "udhcpc.sh");
-  writeFileSync(path, `#!/bin/sh
+  writeFileSync(
+    path,
+    `#!/bin/sh
 case "$1" in
   bound|renew)
     ip addr flush dev "$interface"
@@ -21,14 +23,17 @@ case "$1" in
     [ -n "$router" ] && ip route replace default via "\${router%% *}"
     echo "LEASE ip=$ip router=$router dns=$dns" ;;
 esac
-`);
+`,
+  );
   chmodSync(path, 0o755);
   return path;
 }
 
 /** Run udhcpc on eth0 of guest G with SCRIPT; the lease, or null when none came. */
 export function dhcp(g: Netns, script: string): Lease | null {
-  const r = g.tryRun("busybox", ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", script], { timeout: 30_000 });
+  const r = g.tryRun("busybox", ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", script], {
+    timeout: 30_000,
+  });
   const m = /LEASE ip=(\S+) router=(\S*) dns=(\S*)/.exec(String(r.stdout));
   return m ? { ip: m[1]!, router: m[2]!, dns: m[3]! } : null;
 }

@@ -8,7 +8,12 @@ export function fakeExec(answers: Record<string, Partial<RunResult>> = {}) {
     tryRun(cmd, args, input) {
       calls.push(showCommand(cmd, args, input));
       const a = answers[[cmd, ...args].join(" ")] ?? {};
-      return { ok: a.ok ?? true, code: a.code ?? (a.ok === false ? 1 : 0), stdout: a.stdout ?? "", stderr: a.stderr ?? "" };
+      return {
+        ok: a.ok ?? true,
+        code: a.code ?? (a.ok === false ? 1 : 0),
+        stdout: a.stdout ?? "",
+        stderr: a.stderr ?? "",
+      };
     },
   };
   return { exec, calls };

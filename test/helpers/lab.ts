@@ -24,7 +24,11 @@ export function makeLab(opts: { firewall?: "nftables" | "iptables"; section?: (b
   const udhcpcScript = writeUdhcpcScript(conf.dir);
   const guests: Netns[] = [];
   return {
-    host, outside, bridge, conf, guests,
+    host,
+    outside,
+    bridge,
+    conf,
+    guests,
     /** A guest namespace whose eth0 is wired to TAP in the host (TAP is not on any bridge yet). */
     addGuest(tap: string, mac?: string): Netns {
       const g = Netns.create("kg");
@@ -58,12 +62,17 @@ export type Lab = ReturnType<typeof makeLab>;
 /** Start a TCP server in NS on port 7777 that answers each client with the client's address as it sees it.
  *  Returns a stop function (kills by pid). */
 export async function startEchoAddress(ns: Netns): Promise<() => void> {
-  const child = ns.spawn("node", ["-e", "require('net').createServer(s=>s.end(s.remoteAddress.replace('::ffff:','')+'\\n')).listen(7777,()=>console.log('ready'))"]);
+  const child = ns.spawn("node", [
+    "-e",
+    "require('net').createServer(s=>s.end(s.remoteAddress.replace('::ffff:','')+'\\n')).listen(7777,()=>console.log('ready'))",
+  ]);
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once("data", () => resolve());
     child.once("exit", () => reject(new Error("echo server exited")));
   });
-  return () => { child.kill("SIGTERM"); };
+  return () => {
+    child.kill("SIGTERM");
+  };
 }
 
 /** Ask the echo server at ADDRESS from guest G which address it sees. */

@@ -37,7 +37,11 @@ export class Netns {
 
   /** Run a command inside and return the result whatever the exit code. */
   tryRun(cmd: string, args: string[], opts: { env?: Record<string, string>; timeout?: number } = {}) {
-    return execaSync("ip", ["netns", "exec", this.name, cmd, ...args], { env: opts.env, reject: false, timeout: opts.timeout });
+    return execaSync("ip", ["netns", "exec", this.name, cmd, ...args], {
+      env: opts.env,
+      reject: false,
+      timeout: opts.timeout,
+    });
   }
 
   /** Start a command inside in the background (returns the execa child). */
@@ -67,7 +71,10 @@ export function veth(a: Netns, aName: string, b: Netns, bName: string): void {
 }
 
 /** A temporary directory with a kvmnet.conf whose [global] points state and leases into it. */
-export function tempConfig(body: string, global = ""): { dir: string; file: string; stateDir: string; leaseDir: string; cleanup: () => void } {
+export function tempConfig(
+  body: string,
+  global = "",
+): { dir: string; file: string; stateDir: string; leaseDir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "kvmnet-test-"));
   // dnsmasq drops root for "nobody" and re-reads its hostsfile as that user: like /run, the dir must be 0755.
   chmodSync(dir, 0o755);
@@ -76,7 +83,16 @@ export function tempConfig(body: string, global = ""): { dir: string; file: stri
   const file = join(dir, "kvmnet.conf");
   writeFileSync(file, `[global]\nstate_dir = ${stateDir}\nlease_dir = ${leaseDir}\n${global}\n${body}`);
   chmodSync(file, 0o644);
-  return { dir, file, stateDir, leaseDir, cleanup: () => { stopDnsmasqIn(stateDir); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    dir,
+    file,
+    stateDir,
+    leaseDir,
+    cleanup: () => {
+      stopDnsmasqIn(stateDir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Stop every dnsmasq whose pid file is in STATE, and any still running with a config in STATE whose pid file
@@ -91,10 +107,20 @@ export function stopDnsmasqIn(stateDir: string): void {
   }
   for (const p of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
     let argv: string[] = [];
-    try { argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0"); } catch { continue; }
-    if (/(^|\/)dnsmasq$/.test(argv[0] ?? "") && argv.some((a) => a.startsWith(`--conf-file=${stateDir}/`))) pids.add(Number(p));
+    try {
+      argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (/(^|\/)dnsmasq$/.test(argv[0] ?? "") && argv.some((a) => a.startsWith(`--conf-file=${stateDir}/`)))
+      pids.add(Number(p));
   }
-  for (const pid of pids) try { process.kill(pid, "SIGTERM"); } catch { /* gone */ }
+  for (const pid of pids)
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      /* gone */
+    }
 }
 
 /** Path of a built program in dist/ (run `npm run build` first; the global setup does). */

@@ -16,7 +16,11 @@ export function debPath(): string {
 
 /** Build release/kvmnet unless it is newer than every source it is made from; returns its path. */
 export async function ensureBinary(): Promise<string> {
-  await rebuildIfStale(BINARY, ["src", "hooks", "etc-templates", "scripts/binaries.mjs", "package-lock.json"], ["scripts/binaries.mjs"]);
+  await rebuildIfStale(
+    BINARY,
+    ["src", "hooks", "etc-templates", "scripts/binaries.mjs", "package-lock.json"],
+    ["scripts/binaries.mjs"],
+  );
   return BINARY;
 }
 
@@ -24,7 +28,11 @@ export async function ensureBinary(): Promise<string> {
 export async function ensureDeb(): Promise<string> {
   await ensureBinary();
   const deb = debPath();
-  await rebuildIfStale(deb, ["release/kvmnet", "scripts/deb", "man", "etc-templates", "package.json"], ["scripts/deb/build.mjs"]);
+  await rebuildIfStale(
+    deb,
+    ["release/kvmnet", "scripts/deb", "man", "etc-templates", "package.json"],
+    ["scripts/deb/build.mjs"],
+  );
   return deb;
 }
 
@@ -39,7 +47,11 @@ async function rebuildIfStale(out: string, inputs: string[], script: string[]): 
       break;
     } catch {
       // A lock older than 5 minutes belongs to a test run that died.
-      try { if (Date.now() - statSync(lock).mtimeMs > 300_000) unlinkSync(lock); } catch { /* gone meanwhile */ }
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 300_000) unlinkSync(lock);
+      } catch {
+        /* gone meanwhile */
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
   }

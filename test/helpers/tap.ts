@@ -12,7 +12,11 @@ export async function qemuLikeTap(ns: Netns, name: string): Promise<() => void> 
   const child = ns.spawn("perl", ["-e", HOLD, name]);
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once("data", () => resolve());
-    child.once("exit", (code) => reject(new Error(`tap holder for ${name} exited (${code}): ${String(child.stderr ?? "")}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`tap holder for ${name} exited (${code}): ${String(child.stderr ?? "")}`)),
+    );
   });
-  return () => { child.kill("SIGTERM"); };
+  return () => {
+    child.kill("SIGTERM");
+  };
 }

@@ -1,6 +1,16 @@
 // release/kvmnet, the single executable: one binary answering to every program name (also NAME@NET) by the
 // name it is run as, running where there is no node at all, and `kvmnet install` from it.
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { execaSync } from "execa";
@@ -19,7 +29,9 @@ beforeAll(async () => {
   bin = await ensureBinary();
   dir = mkdtempSync(join(tmpdir(), "kvmnet-bin-"));
 }, 300_000);
-afterEach(() => { while (cleanups.length) cleanups.pop()!(); });
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Run FILE with ARGS in a clean environment (nothing of this test's node leaks in), optionally inside NS. */
@@ -34,8 +46,12 @@ function hookWithoutNode(ns: Netns, file: string, tap: string, conf: string) {
   const script = `mount --bind /dev/null "$(readlink -f "$(command -v node)")" || exit 98
     if node -e 0 2>/dev/null; then echo "node still runs" >&2; exit 99; fi
     exec ip netns exec "$0" "$1" "$2"`;
-  const r = execaSync("unshare", ["-m", "--propagation", "private", "sh", "-c", script, ns.name, file, tap],
-    { env: { PATH, KVMNET_CONFIG: conf }, extendEnv: false, reject: false, timeout: 60_000 });
+  const r = execaSync("unshare", ["-m", "--propagation", "private", "sh", "-c", script, ns.name, file, tap], {
+    env: { PATH, KVMNET_CONFIG: conf },
+    extendEnv: false,
+    reject: false,
+    timeout: 60_000,
+  });
   return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
 }
 

@@ -5,9 +5,17 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Netns, program, rid, tempConfig } from "../helpers/netns.js";
 
 type Conf = ReturnType<typeof tempConfig>;
-interface Check { id: string; level: string; message: string; fix?: string; networks?: string[] }
+interface Check {
+  id: string;
+  level: string;
+  message: string;
+  fix?: string;
+  networks?: string[];
+}
 const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
 
 /** A host namespace whose bridged frames skip iptables (the check of its own is tested on its own). */
 function host(): Netns {
@@ -22,16 +30,24 @@ function conf(body: string, global = ""): Conf {
   return c;
 }
 function kvmnet(ns: Netns, file: string, args: string[], env: Record<string, string> = {}) {
-  const r = ns.tryRun(process.execPath, [program("kvmnet"), ...args], { env: { KVMNET_CONFIG: file, ...env }, timeout: 60_000 });
+  const r = ns.tryRun(process.execPath, [program("kvmnet"), ...args], {
+    env: { KVMNET_CONFIG: file, ...env },
+    timeout: 60_000,
+  });
   return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
 }
 /** doctor --json: exit code and the checks that are not ok, as [id, level, networks]. */
 function doctor(ns: Netns, c: Conf, env: Record<string, string> = {}) {
   const r = kvmnet(ns, c.file, ["doctor", "--json"], env);
   const checks = JSON.parse(r.out).checks as Check[];
-  return { code: r.code, checks, bad: checks.filter((x) => x.level !== "ok").map((x) => [x.id, x.level, x.networks ?? []]) };
+  return {
+    code: r.code,
+    checks,
+    bad: checks.filter((x) => x.level !== "ok").map((x) => [x.id, x.level, x.networks ?? []]),
+  };
 }
-const nat = (br: string) => `[lab]\nmode = nat\nbridge = ${br}\naddress = 203.0.113.1/24\ndhcp_range = 203.0.113.100,203.0.113.150\n`;
+const nat = (br: string) =>
+  `[lab]\nmode = nat\nbridge = ${br}\naddress = 203.0.113.1/24\ndhcp_range = 203.0.113.100,203.0.113.150\n`;
 function upNat(ns: Netns, global = "") {
   const br = `kvd${rid()}`;
   const c = conf(nat(br), global);
@@ -47,7 +63,21 @@ describe("kvmnet doctor", () => {
     const d = doctor(ns, c);
     expect(d.bad).toEqual([]);
     expect(d.code).toBe(0);
-    expect(d.checks.map((x) => x.id)).toEqual(["config", "tool-ip", "tool-nft", "tool-dnsmasq", "tun", "host-fit", "forwarding", "br_netfilter", "forward-drop", "input-drop", "ports", "dnsmasq", "networkmanager"]);
+    expect(d.checks.map((x) => x.id)).toEqual([
+      "config",
+      "tool-ip",
+      "tool-nft",
+      "tool-dnsmasq",
+      "tun",
+      "host-fit",
+      "forwarding",
+      "br_netfilter",
+      "forward-drop",
+      "input-drop",
+      "ports",
+      "dnsmasq",
+      "networkmanager",
+    ]);
     const plain = kvmnet(ns, c.file, ["doctor"]);
     expect(plain.code).toBe(0);
     expect(plain.out).toMatch(/^ok {4}\S.*\n[\s\S]*\nnothing here would break a configured network$/);
@@ -56,14 +86,22 @@ describe("kvmnet doctor", () => {
   it("a forward chain with policy drop in another nft table breaks a nat network; the printed fix repairs it", () => {
     const ns = host();
     const { br, c } = upNat(ns);
-    ns.sh("nft add table inet other && nft add chain inet other fw '{ type filter hook forward priority 0; policy drop; }'");
+    ns.sh(
+      "nft add table inet other && nft add chain inet other fw '{ type filter hook forward priority 0; policy drop; }'",
+    );
     const d = doctor(ns, c);
     expect(d.code).toBe(1);
     expect(d.bad).toEqual([["forward-drop", "fail", ["lab"]]]);
     const f = d.checks.find((x) => x.id === "forward-drop")!;
     expect(f.message).toMatch(/^inet other chain fw has policy drop: forwarded traffic of lab is dropped there/);
-    const fixes = f.fix!.replace(/^[^:]*: /, "").split("; ").filter((x) => x.startsWith("nft insert rule"));
-    expect(fixes).toEqual([`nft insert rule inet other fw iifname ${br} accept`, `nft insert rule inet other fw oifname ${br} accept`]);
+    const fixes = f
+      .fix!.replace(/^[^:]*: /, "")
+      .split("; ")
+      .filter((x) => x.startsWith("nft insert rule"));
+    expect(fixes).toEqual([
+      `nft insert rule inet other fw iifname ${br} accept`,
+      `nft insert rule inet other fw oifname ${br} accept`,
+    ]);
     for (const cmd of fixes) ns.sh(cmd);
     expect(doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
   });
@@ -74,7 +112,9 @@ describe("kvmnet doctor", () => {
     const { c } = upNat(ns);
     const d = doctor(ns, c);
     expect(d.bad).toEqual([["forward-drop", "fail", ["lab"]]]);
-    expect(d.checks.find((x) => x.id === "forward-drop")!.fix).toMatch(/iptables -I DOCKER-USER -i kvd\w+ -j ACCEPT.*or set firewall = iptables/);
+    expect(d.checks.find((x) => x.id === "forward-drop")!.fix).toMatch(
+      /iptables -I DOCKER-USER -i kvd\w+ -j ACCEPT.*or set firewall = iptables/,
+    );
     expect(kvmnet(ns, c.file, ["down", "lab"]).code).toBe(0);
     // kvmnet's iptables chain is jumped from the top of that FORWARD chain, so its accepts come first.
     const ipt = upNat(ns, "firewall = iptables");
@@ -85,13 +125,20 @@ describe("kvmnet doctor", () => {
     const ns = host();
     const c = conf(`[iso]\nmode = isolated\nbridge = kvi${rid()}\n`);
     expect(kvmnet(ns, c.file, ["up", "iso"]).code).toBe(0);
-    ns.sh("nft add table ip other && nft add chain ip other fw '{ type filter hook forward priority 0; policy drop; }'");
+    ns.sh(
+      "nft add table ip other && nft add chain ip other fw '{ type filter hook forward priority 0; policy drop; }'",
+    );
     expect(doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
     ns.sh("echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables");
     const d = doctor(ns, c);
     expect(d.code).toBe(1);
-    expect(d.bad).toEqual([["br_netfilter", "warn", []], ["forward-drop", "fail", ["iso"]]]);
-    expect(d.checks.find((x) => x.id === "br_netfilter")!.fix).toMatch(/sysctl -w net\.bridge\.bridge-nf-call-iptables=0/);
+    expect(d.bad).toEqual([
+      ["br_netfilter", "warn", []],
+      ["forward-drop", "fail", ["iso"]],
+    ]);
+    expect(d.checks.find((x) => x.id === "br_netfilter")!.fix).toMatch(
+      /sysctl -w net\.bridge\.bridge-nf-call-iptables=0/,
+    );
     ns.sh("nft delete table ip other");
     expect(doctor(ns, c)).toMatchObject({ code: 0, bad: [["br_netfilter", "warn", []]] });
   });
@@ -101,10 +148,20 @@ describe("kvmnet doctor", () => {
     const br = `kvd${rid()}`;
     const c = conf(nat(br));
     // The admin's own bridge with the address, and a stray DHCP/DNS server on it, before kvmnet starts dnsmasq.
-    ns.sh(`ip link add ${br} type bridge && ip addr add 203.0.113.1/24 dev ${br} && ip link set ${br} up && echo 1 > /proc/sys/net/ipv4/ip_forward`);
-    const js = "const d=require('dgram').createSocket('udp4');d.bind(67,'203.0.113.1');require('net').createServer().listen(53,'203.0.113.1');";
+    ns.sh(
+      `ip link add ${br} type bridge && ip addr add 203.0.113.1/24 dev ${br} && ip link set ${br} up && echo 1 > /proc/sys/net/ipv4/ip_forward`,
+    );
+    const js =
+      "const d=require('dgram').createSocket('udp4');d.bind(67,'203.0.113.1');require('net').createServer().listen(53,'203.0.113.1');";
     const stray = ns.spawn(process.execPath, ["-e", js]);
-    const stop = async () => { try { process.kill(stray.pid!, "SIGTERM"); } catch { /* already gone */ } await stray; };
+    const stop = async () => {
+      try {
+        process.kill(stray.pid!, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+      await stray;
+    };
     cleanups.push(stop);
     for (let i = 0; i < 100 && !/:53\b/.test(ns.sh("ss -Hltn")); i++) await new Promise((r) => setTimeout(r, 50));
     const d = doctor(ns, c);
@@ -128,7 +185,10 @@ describe("kvmnet doctor", () => {
     const bin = join(c.dir, "bin");
     mkdirSync(bin);
     const fake = (state: string) => {
-      writeFileSync(join(bin, "nmcli"), `#!/bin/sh\n[ "$*" = "-t -f DEVICE,STATE device status" ] || exit 9\nprintf 'lo:unmanaged\\n${br}:${state}\\n'\n`);
+      writeFileSync(
+        join(bin, "nmcli"),
+        `#!/bin/sh\n[ "$*" = "-t -f DEVICE,STATE device status" ] || exit 9\nprintf 'lo:unmanaged\\n${br}:${state}\\n'\n`,
+      );
       chmodSync(join(bin, "nmcli"), 0o755);
     };
     const PATH = `${bin}:${process.env.PATH}`;
@@ -153,13 +213,32 @@ describe("kvmnet doctor", () => {
     const other = conf(`[b]\nmode = host-only\nbridge = kvo${rid()}\naddress = 203.0.113.129/25\n`);
     d = doctor(ns, other);
     expect(d).toMatchObject({ code: 1, bad: [["subnet-collision", "fail", ["b"]]] });
-    expect(d.checks.find((x) => x.id === "subnet-collision")!.message).toMatch(/collides with the host's route 203\.0\.113\.0\/24 dev kvd/);
+    expect(d.checks.find((x) => x.id === "subnet-collision")!.message).toMatch(
+      /collides with the host's route 203\.0\.113\.0\/24 dev kvd/,
+    );
 
     // dnsmasq missing (kvmnet always searches the system directories, so a short PATH cannot hide it): in a
     // mount namespace of its own, doctor finds /dev/null, which is not executable, where dnsmasq was.
-    const r = ns.tryRun("unshare", ["-m", "sh", "-c", `mount --bind /dev/null "$(command -v dnsmasq)" && exec "$0" "$@"`, process.execPath, program("kvmnet"), "doctor", "--json"], { env: { KVMNET_CONFIG: c.file } });
+    const r = ns.tryRun(
+      "unshare",
+      [
+        "-m",
+        "sh",
+        "-c",
+        `mount --bind /dev/null "$(command -v dnsmasq)" && exec "$0" "$@"`,
+        process.execPath,
+        program("kvmnet"),
+        "doctor",
+        "--json",
+      ],
+      { env: { KVMNET_CONFIG: c.file } },
+    );
     const checks = JSON.parse(String(r.stdout)).checks as Check[];
-    d = { code: r.exitCode, checks, bad: checks.filter((x) => x.level !== "ok").map((x) => [x.id, x.level, x.networks ?? []]) };
+    d = {
+      code: r.exitCode,
+      checks,
+      bad: checks.filter((x) => x.level !== "ok").map((x) => [x.id, x.level, x.networks ?? []]),
+    };
     expect(d).toMatchObject({ code: 1, bad: [["tool-dnsmasq", "fail", ["lab"]]] });
     expect(d.checks.find((x) => x.id === "tool-dnsmasq")!.fix).toBe("apt-get install dnsmasq-base");
   });

@@ -9,7 +9,10 @@ import { Netns, hook, program, rid, stopDnsmasqIn } from "../helpers/netns.js";
 let ns: Netns;
 // Made at load time: the case table below is built before beforeAll runs.
 const dir = mkdtempSync(join(tmpdir(), "kvmnet-hostile-"));
-const state = () => [ns.sh("ip -br link | sort"), ns.sh("ip -4 -br addr | sort"), ns.sh("nft list ruleset"), ns.sh(`ls -a ${dir}`)].join("\n");
+const state = () =>
+  [ns.sh("ip -br link | sort"), ns.sh("ip -4 -br addr | sort"), ns.sh("nft list ruleset"), ns.sh(`ls -a ${dir}`)].join(
+    "\n",
+  );
 // A root-owned, 0644 file in DIR, as an admin would point KVMNET_CONFIG at it.
 const file = (name: string, text: string) => {
   const f = join(dir, name);
@@ -39,7 +42,9 @@ describe("a file that is not a kvmnet config", () => {
     const before = state();
     const r = hook(ns, "qemu-natup", "vm0", f);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`qemu-natup: ${f}:1: this line is neither "key = value" nor a [section] header: ${f} does not look like a kvmnet config (its content is not shown)\n`.trimEnd());
+    expect(r.stderr).toBe(
+      `qemu-natup: ${f}:1: this line is neither "key = value" nor a [section] header: ${f} does not look like a kvmnet config (its content is not shown)\n`.trimEnd(),
+    );
     expect(r.stderr + r.stdout).not.toMatch(/SECRET|root|daemon|19700|admin/);
     expect(state()).toBe(before);
   });
@@ -57,10 +62,22 @@ describe("refused with exit 2, nothing changed", () => {
   const NAT = (bridge: string, global = "", extra = "") =>
     `[global]\nstate_dir = ${dir}/run\n${global}[nat0]\nmode = nat\nbridge = ${bridge}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.199\n${extra}`;
   const cases: [string, string, RegExp][] = [
-    ["a dnsmasq directive in a quoted lease_dir (issue 9 #9)", NAT(`kh${rid(4)}`, `lease_dir = "${dir}/lib\\nlog-facility=${dir}/injected.log\\n#"\n`), /:3: lease_dir: the quoted value would decode to a control character \(U\+000A\)/],
-    ["bridge = all, which ip refuses with exit 1 (issue 9 #13)", NAT("all"), /:5: bridge: "all" is reserved by the kernel/],
+    [
+      "a dnsmasq directive in a quoted lease_dir (issue 9 #9)",
+      NAT(`kh${rid(4)}`, `lease_dir = "${dir}/lib\\nlog-facility=${dir}/injected.log\\n#"\n`),
+      /:3: lease_dir: the quoted value would decode to a control character \(U\+000A\)/,
+    ],
+    [
+      "bridge = all, which ip refuses with exit 1 (issue 9 #13)",
+      NAT("all"),
+      /:5: bridge: "all" is reserved by the kernel/,
+    ],
     ["bridge = default", NAT("default"), /:5: bridge: "default" is reserved by the kernel/],
-    ["a second key hidden behind a lone CR (issue 9 #13)", NAT(`kh${rid(4)}\rbridge = all`), /:5: a carriage return \(CR\) inside the line/],
+    [
+      "a second key hidden behind a lone CR (issue 9 #13)",
+      NAT(`kh${rid(4)}\rbridge = all`),
+      /:5: a carriage return \(CR\) inside the line/,
+    ],
   ];
   it.each(cases)("%s", (_name, text, want) => {
     const f = file(`k-${rid(4)}.conf`, text);

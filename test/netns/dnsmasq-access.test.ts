@@ -23,7 +23,9 @@ function kvmnet(args: string[]) {
 
 // Point state_dir and lease_dir of the lab's config at DIRS (under the lab's own directory).
 function moveDirs(state: string, lease: string) {
-  const text = readFileSync(lab.conf.file, "utf8").replace(/^state_dir = .*$/m, `state_dir = ${state}`).replace(/^lease_dir = .*$/m, `lease_dir = ${lease}`);
+  const text = readFileSync(lab.conf.file, "utf8")
+    .replace(/^state_dir = .*$/m, `state_dir = ${state}`)
+    .replace(/^lease_dir = .*$/m, `lease_dir = ${lease}`);
   writeFileSync(lab.conf.file, text);
 }
 
@@ -39,7 +41,9 @@ describe("files dnsmasq reads as nobody", () => {
     const before = lab.host.sh("ip -br link; nft list ruleset");
     const r = lab.hook("qemu-natup", "vm0");
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${lab.conf.file}:2: state_dir: ${secret}/run: dnsmasq reads the static leases of network nat0 there`);
+    expect(r.stderr).toContain(
+      `${lab.conf.file}:2: state_dir: ${secret}/run: dnsmasq reads the static leases of network nat0 there`,
+    );
     expect(r.stderr).toContain(`${secret} (mode 0700) does not let it in`);
     expect(r.stderr).toMatch(/Fix: set state_dir to .*\/run\/kvmnet.*or chmod o\+x /);
     expect(lab.host.sh("ip -br link; nft list ruleset")).toBe(before);

@@ -13,22 +13,45 @@ afterEach(() => lab?.destroy());
 // which it asks for only with -O search, as systemd-networkd and dhclient do by default).
 function lease(g: Netns, hostname?: string): Record<string, string> | null {
   const script = join(lab.conf.dir, "udhcpc-domain.sh");
-  writeFileSync(script, `#!/bin/sh
+  writeFileSync(
+    script,
+    `#!/bin/sh
 case "$1" in
   bound|renew)
     ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface"
     echo "LEASE ip=$ip domain=$domain search=$search" ;;
 esac
-`);
+`,
+  );
   chmodSync(script, 0o755);
-  const args = ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", script, "-O", "search", ...(hostname ? ["-x", `hostname:${hostname}`] : [])];
-  const m = /LEASE ip=(\S*) domain=(\S*) search=(\S*)/.exec(String(g.tryRun("busybox", args, { timeout: 30_000 }).stdout));
+  const args = [
+    "udhcpc",
+    "-i",
+    "eth0",
+    "-n",
+    "-q",
+    "-f",
+    "-t",
+    "6",
+    "-T",
+    "1",
+    "-s",
+    script,
+    "-O",
+    "search",
+    ...(hostname ? ["-x", `hostname:${hostname}`] : []),
+  ];
+  const m = /LEASE ip=(\S*) domain=(\S*) search=(\S*)/.exec(
+    String(g.tryRun("busybox", args, { timeout: 30_000 }).stdout),
+  );
   return m ? { ip: m[1]!, domain: m[2]!, search: m[3]! } : null;
 }
 
 describe("domain", () => {
   it("a guest gets the domain in its lease and resolves web.DOMAIN and other guests' DHCP names under it", () => {
-    lab = makeLab({ section: (br) => natSection(br, "host.web = 52:54:00:88:88:88,192.0.2.10\ndomain = lab.example\n") });
+    lab = makeLab({
+      section: (br) => natSection(br, "host.web = 52:54:00:88:88:88,192.0.2.10\ndomain = lab.example\n"),
+    });
     const web = lab.addGuest("vm0", "52:54:00:88:88:88");
     const pc = lab.addGuest("vm1");
     for (const tap of ["vm0", "vm1"]) {

@@ -11,13 +11,15 @@ afterEach(() => lab?.destroy());
 // Processes running kvmnet's dnsmasq of nat0 (any namespace: the config path is this test's own).
 function dnsmasqs(): number[] {
   const conf = `--conf-file=${lab.conf.stateDir}/nat0.dnsmasq.conf`;
-  return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).flatMap((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(conf) ? [Number(p)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(conf) ? [Number(p)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 function kvmnet(args: string[]) {
@@ -45,7 +47,16 @@ describe("kvmnet's own dnsmasq record", () => {
     expect(dnsmasqs()).toEqual([Number(readFileSync(pidFile, "utf8"))]);
     expect(readFileSync(`${lab.conf.stateDir}/nat0.dnsmasq.conf`, "utf8")).toMatch(/^pid-file=$/m);
     // nobody cannot rewrite it (before: dnsmasq chowned its pid file to nobody).
-    expect(lab.host.tryRun("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "sh", "-c", `echo 1 > ${pidFile}`]).exitCode).not.toBe(0);
+    expect(
+      lab.host.tryRun("setpriv", [
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "sh",
+        "-c",
+        `echo 1 > ${pidFile}`,
+      ]).exitCode,
+    ).not.toBe(0);
   });
 
   it("pid file lost while dnsmasq runs: the next natup exits 0 and exactly one dnsmasq serves", () => {
@@ -81,7 +92,10 @@ describe("kvmnet's own dnsmasq record", () => {
   });
 
   it("a pid file rewritten to another process (a sleep run as nobody) is not signalled", async () => {
-    lab = makeLab({ section: (br) => `[nat0]\nmode = nat\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.199\nhost.web = 52:54:00:88:88:88,192.0.2.10\n` });
+    lab = makeLab({
+      section: (br) =>
+        `[nat0]\nmode = nat\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.199\nhost.web = 52:54:00:88:88:88,192.0.2.10\n`,
+    });
     lab.addGuest("vm0");
     const g1 = lab.addGuest("vm1");
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);

@@ -21,7 +21,9 @@ describe("bridge deleted under a running network", () => {
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
     expect(lab.dhcp(g0)).not.toBeNull();
     // A host interface that matches the glob but carries an address: never taken as a VM's tap.
-    lab.host.sh("ip link add vm9 type veth peer name h9 && ip addr add 198.51.100.5/24 dev vm9 && ip link set h9 up && ip link set vm9 up");
+    lab.host.sh(
+      "ip link add vm9 type veth peer name h9 && ip addr add 198.51.100.5/24 dev vm9 && ip link set h9 up && ip link set vm9 up",
+    );
     const before = Number(readFileSync(`${lab.conf.stateDir}/nat0.dnsmasq.pid`, "utf8"));
 
     lab.host.sh(`ip link del ${lab.bridge}`);
@@ -50,7 +52,9 @@ describe("bridge deleted under a running network", () => {
     expect(kvmnet(["status", "nat0"]).out).toMatch(/dnsmasq pid \d+: running/);
     lab.host.sh(`ip link del ${lab.bridge}`);
     // Made again by hand, as another tool would: same name, new ifindex.
-    lab.host.sh(`ip link add ${lab.bridge} type bridge && ip addr add 192.0.2.1/24 dev ${lab.bridge} && ip link set ${lab.bridge} up`);
+    lab.host.sh(
+      `ip link add ${lab.bridge} type bridge && ip addr add 192.0.2.1/24 dev ${lab.bridge} && ip link set ${lab.bridge} up`,
+    );
     const out = kvmnet(["status", "nat0"]).out;
     expect(out).toMatch(/dnsmasq pid \d+: stale/);
     expect(out).toMatch(new RegExp(`${lab.bridge} is now ifindex \\d+`));

@@ -4,10 +4,18 @@ import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, type Lab } from "../helpers/lab.js";
 import { program } from "../helpers/netns.js";
 
-interface Check { id: string; level: string; message: string; fix?: string; networks?: string[] }
+interface Check {
+  id: string;
+  level: string;
+  message: string;
+  fix?: string;
+  networks?: string[];
+}
 
 function doctor(lab: Lab) {
-  const r = lab.host.tryRun(process.execPath, [program("kvmnet"), "doctor", "--json"], { env: { KVMNET_CONFIG: lab.conf.file } });
+  const r = lab.host.tryRun(process.execPath, [program("kvmnet"), "doctor", "--json"], {
+    env: { KVMNET_CONFIG: lab.conf.file },
+  });
   const checks = JSON.parse(String(r.stdout)).checks as Check[];
   return { code: r.exitCode, input: checks.filter((c) => c.id === "input-drop") };
 }
@@ -17,7 +25,11 @@ describe("doctor: an input chain with policy drop", () => {
   afterEach(() => lab?.destroy());
 
   it.each([
-    ["nft", "nft add table inet hostfw && nft add chain inet hostfw input '{ type filter hook input priority 0; policy drop; }'", "inet hostfw chain input"],
+    [
+      "nft",
+      "nft add table inet hostfw && nft add chain inet hostfw input '{ type filter hook input priority 0; policy drop; }'",
+      "inet hostfw chain input",
+    ],
     ["iptables", "iptables -P INPUT DROP", "ip filter chain INPUT"],
   ])("%s: guests get no lease, doctor fails naming the chain; its fix brings the lease back", (_tool, setup, where) => {
     lab = makeLab();
@@ -32,7 +44,9 @@ describe("doctor: an input chain with policy drop", () => {
     expect(d.input).toHaveLength(1);
     expect(d.input[0]).toMatchObject({ level: "fail", networks: ["nat0"] });
     expect(d.input[0]!.message).toMatch(new RegExp(`^${where} has policy drop: DHCP and DNS from the guests of nat0`));
-    const fixes = d.input[0]!.fix!.replace(/^[^:]*: /, "").split("; ").filter((x) => /^(nft|iptables) /.test(x));
+    const fixes = d.input[0]!.fix!.replace(/^[^:]*: /, "")
+      .split("; ")
+      .filter((x) => /^(nft|iptables) /.test(x));
     expect(fixes.length).toBe(2);
     for (const cmd of fixes) lab.host.sh(cmd);
     expect(doctor(lab)).toMatchObject({ code: 0, input: [{ level: "ok" }] });

@@ -24,14 +24,29 @@ const oldNft = (br: string) => `table ip kvmnet-nat0 {
 	}
 }
 `;
-const oldIptables = (br: string) => ["*filter", ":KVMNET-INP-nat0 - [0:0]", ":KVMNET-FWI-nat0 - [0:0]", ":KVMNET-FWO-nat0 - [0:0]",
-  `-A KVMNET-INP-nat0 -i ${br} -p udp -m udp --dport 67 -j ACCEPT`, `-A KVMNET-FWI-nat0 -i ${br} -o ${br} -j ACCEPT`,
-  `-A KVMNET-FWI-nat0 -d 192.0.2.0/24 -o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-  `-A KVMNET-FWI-nat0 -o ${br} -j REJECT --reject-with icmp-port-unreachable`, `-A KVMNET-FWO-nat0 -s 192.0.2.0/24 -i ${br} -j ACCEPT`,
-  `-A KVMNET-FWO-nat0 -i ${br} -j REJECT --reject-with icmp-port-unreachable`,
-  "-A INPUT -j KVMNET-INP-nat0", "-A FORWARD -j KVMNET-FWI-nat0", "-A FORWARD -j KVMNET-FWO-nat0", "COMMIT",
-  "*nat", ":KVMNET-PRT-nat0 - [0:0]", "-A KVMNET-PRT-nat0 -s 192.0.2.0/24 ! -d 192.0.2.0/24 -j MASQUERADE",
-  "-A POSTROUTING -j KVMNET-PRT-nat0", "COMMIT", ""].join("\n");
+const oldIptables = (br: string) =>
+  [
+    "*filter",
+    ":KVMNET-INP-nat0 - [0:0]",
+    ":KVMNET-FWI-nat0 - [0:0]",
+    ":KVMNET-FWO-nat0 - [0:0]",
+    `-A KVMNET-INP-nat0 -i ${br} -p udp -m udp --dport 67 -j ACCEPT`,
+    `-A KVMNET-FWI-nat0 -i ${br} -o ${br} -j ACCEPT`,
+    `-A KVMNET-FWI-nat0 -d 192.0.2.0/24 -o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+    `-A KVMNET-FWI-nat0 -o ${br} -j REJECT --reject-with icmp-port-unreachable`,
+    `-A KVMNET-FWO-nat0 -s 192.0.2.0/24 -i ${br} -j ACCEPT`,
+    `-A KVMNET-FWO-nat0 -i ${br} -j REJECT --reject-with icmp-port-unreachable`,
+    "-A INPUT -j KVMNET-INP-nat0",
+    "-A FORWARD -j KVMNET-FWI-nat0",
+    "-A FORWARD -j KVMNET-FWO-nat0",
+    "COMMIT",
+    "*nat",
+    ":KVMNET-PRT-nat0 - [0:0]",
+    "-A KVMNET-PRT-nat0 -s 192.0.2.0/24 ! -d 192.0.2.0/24 -j MASQUERADE",
+    "-A POSTROUTING -j KVMNET-PRT-nat0",
+    "COMMIT",
+    "",
+  ].join("\n");
 
 // A TCP client in the guest that writes a byte every 10 ms for 4 s to an echo server outside and reports
 // what it sent and got back, or the error that ended the connection.
@@ -57,7 +72,10 @@ describe.each(["nftables", "iptables"] as const)("migration from the per-network
       lab.host.sh("iptables-save | grep -v KVMNET | iptables-restore");
       lab.host.run("iptables-restore", ["--noflush"], { input: oldIptables(lab.bridge) });
     }
-    const server = lab.outside.spawn("node", ["-e", "require('net').createServer(s=>s.pipe(s)).listen(7778,()=>console.log('ready'))"]);
+    const server = lab.outside.spawn("node", [
+      "-e",
+      "require('net').createServer(s=>s.pipe(s)).listen(7778,()=>console.log('ready'))",
+    ]);
     await new Promise((r) => server.stdout!.once("data", r));
     try {
       const client = g.spawn("node", ["-e", CLIENT]);
@@ -69,7 +87,10 @@ describe.each(["nftables", "iptables"] as const)("migration from the per-network
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(firewall === "nftables" ? /delete table ip kvmnet-nat0/ : /-D FORWARD/);
       const c = await client;
-      expect(JSON.parse(String(c.stdout))).toEqual({ sent: expect.any(Number), got: JSON.parse(String(c.stdout)).sent });
+      expect(JSON.parse(String(c.stdout))).toEqual({
+        sent: expect.any(Number),
+        got: JSON.parse(String(c.stdout)).sent,
+      });
       expect(JSON.parse(String(c.stdout)).sent).toBeGreaterThan(200);
       const p = await ping;
       expect(String(p.stdout)).toMatch(/200 packets transmitted, 200 packets received, 0% packet loss/);
@@ -78,7 +99,9 @@ describe.each(["nftables", "iptables"] as const)("migration from the per-network
     }
     // Nothing of the old layout is left, and the next run finds nothing to do.
     expect(lab.host.sh("nft list tables | grep kvmnet-nat0 || true")).toBe("");
-    expect(lab.host.sh("iptables -S INPUT; iptables -S FORWARD; iptables -t nat -S POSTROUTING")).not.toMatch(/KVMNET-(INP|FWI|FWO|PRT)-/);
+    expect(lab.host.sh("iptables -S INPUT; iptables -S FORWARD; iptables -t nat -S POSTROUTING")).not.toMatch(
+      /KVMNET-(INP|FWI|FWO|PRT)-/,
+    );
     expect(lab.hook("qemu-natup", "vm1", { KVMNET_VERBOSE: "1" }).stderr).toBe("");
     expect(lab.ping(g, OUTSIDE)).toBe(true);
   }, 60_000);

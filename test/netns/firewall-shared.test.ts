@@ -12,20 +12,32 @@ import { Netns, program, rid, tempConfig } from "../helpers/netns.js";
 const N = 40;
 let ns: Netns | undefined;
 let conf: ReturnType<typeof tempConfig> | undefined;
-afterEach(() => { conf?.cleanup(); ns?.destroy(); ns = conf = undefined; });
+afterEach(() => {
+  conf?.cleanup();
+  ns?.destroy();
+  ns = conf = undefined;
+});
 
 /** Commands run inside NS, for kvmnet's own observation code. */
-const inNs = (n: Netns): Exec => ({ tryRun: (cmd, args, input) => realExec.tryRun("ip", ["netns", "exec", n.name, cmd, ...args], input) });
+const inNs = (n: Netns): Exec => ({
+  tryRun: (cmd, args, input) => realExec.tryRun("ip", ["netns", "exec", n.name, cmd, ...args], input),
+});
 
 describe.each(["nftables", "iptables"] as const)("%s: 40 networks at once", (firewall) => {
   it("40 concurrent first VMs on 40 networks: every network's rules in place; 40 concurrent last VMs: nothing left", async () => {
     ns = Netns.create("kfs");
     const tag = rid(4);
-    const nets = Array.from({ length: N }, (_, i) => `[n${i}]\nmode = nat\nbridge = kf${tag}${i}\naddress = 198.51.100.${i * 4 + 1}/30\nteardown = when-idle\n`);
+    const nets = Array.from(
+      { length: N },
+      (_, i) =>
+        `[n${i}]\nmode = nat\nbridge = kf${tag}${i}\naddress = 198.51.100.${i * 4 + 1}/30\nteardown = when-idle\n`,
+    );
     conf = tempConfig(nets.join("\n"), `firewall = ${firewall}\n`);
     ns.sh(Array.from({ length: N }, (_, i) => `ip tuntap add t${i} mode tap`).join(" && "));
     const env = (i: number) => ({ KVMNET_CONFIG: conf!.file, KVMNET_NETWORK: `n${i}` });
-    const ups = await Promise.all(Array.from({ length: N }, (_, i) => ns!.spawn(program("qemu-natup"), [`t${i}`], { env: env(i) })));
+    const ups = await Promise.all(
+      Array.from({ length: N }, (_, i) => ns!.spawn(program("qemu-natup"), [`t${i}`], { env: env(i) })),
+    );
     for (const r of ups) expect(r.exitCode, String(r.stderr)).toBe(0);
     const config = loadConfig(conf.file);
     const exec = inNs(ns);
@@ -41,7 +53,9 @@ describe.each(["nftables", "iptables"] as const)("%s: 40 networks at once", (fir
       expect(ns.sh("iptables -S FORWARD | grep -c KVMNET")).toBe("1");
       expect(ns.sh("iptables -S KVMNET-FROM | grep -c -- '-A'")).toBe(String(N));
     }
-    const downs = await Promise.all(Array.from({ length: N }, (_, i) => ns!.spawn(program("qemu-natdown"), [`t${i}`], { env: env(i) })));
+    const downs = await Promise.all(
+      Array.from({ length: N }, (_, i) => ns!.spawn(program("qemu-natdown"), [`t${i}`], { env: env(i) })),
+    );
     for (const r of downs) expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(ns.sh("nft list tables | grep kvmnet || true")).toBe("");
     expect(ns.sh("iptables-save | grep -c KVMNET || true")).toBe("0");

@@ -16,25 +16,32 @@ describe("switching the firewall backend", () => {
   let lab: Lab;
   afterEach(() => lab?.destroy());
 
-  it.each([["nftables", "iptables"], ["iptables", "nftables"]] as const)("%s -> %s -> back: only the configured backend's rules remain", (from, to) => {
-    lab = makeLab({ firewall: from });
-    const g = lab.addGuest("vm0");
-    g.sh("ip addr add 192.0.2.50/24 dev eth0 && ip route add default via 192.0.2.1");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    expect(lab.ping(g, OUTSIDE)).toBe(true);
-    for (const backend of [to, from]) {
-      lab.host.sh(`sed -i 's/^firewall = .*/firewall = ${backend}/' ${lab.conf.file}`);
-      const up = kvmnet(lab.host, lab.conf.file, ["up", "nat0"]);
-      expect(up.code, up.err).toBe(0);
-      if (backend === "nftables") {
-        expect(kvmnetOf(lab)).toBe("1");
-        expect(iptablesOf(lab)).toBe("0");
-      } else {
-        expect(kvmnetOf(lab)).toBe("0");
-        expect(Number(iptablesOf(lab))).toBeGreaterThan(0);
+  it.each([
+    ["nftables", "iptables"],
+    ["iptables", "nftables"],
+  ] as const)(
+    "%s -> %s -> back: only the configured backend's rules remain",
+    (from, to) => {
+      lab = makeLab({ firewall: from });
+      const g = lab.addGuest("vm0");
+      g.sh("ip addr add 192.0.2.50/24 dev eth0 && ip route add default via 192.0.2.1");
+      expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+      expect(lab.ping(g, OUTSIDE)).toBe(true);
+      for (const backend of [to, from]) {
+        lab.host.sh(`sed -i 's/^firewall = .*/firewall = ${backend}/' ${lab.conf.file}`);
+        const up = kvmnet(lab.host, lab.conf.file, ["up", "nat0"]);
+        expect(up.code, up.err).toBe(0);
+        if (backend === "nftables") {
+          expect(kvmnetOf(lab)).toBe("1");
+          expect(iptablesOf(lab)).toBe("0");
+        } else {
+          expect(kvmnetOf(lab)).toBe("0");
+          expect(Number(iptablesOf(lab))).toBeGreaterThan(0);
+        }
+        expect(lab.ping(g, OUTSIDE), `NAT with ${backend}`).toBe(true);
+        expect(kvmnet(lab.host, lab.conf.file, ["up", "nat0"]).out).toBe("nat0: already up as configured");
       }
-      expect(lab.ping(g, OUTSIDE), `NAT with ${backend}`).toBe(true);
-      expect(kvmnet(lab.host, lab.conf.file, ["up", "nat0"]).out).toBe("nat0: already up as configured");
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

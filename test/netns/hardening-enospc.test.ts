@@ -15,11 +15,17 @@ describe("state_dir full", () => {
     lab.addGuest("vm0");
     const s = lab.conf.stateDir;
     mkdirSync(s, { mode: 0o755 });
-    const line = `mount -t tmpfs -o size=16k,mode=0755 kvmnet-full ${s} && (dd if=/dev/zero of=${s}/fill bs=1k 2>/dev/null || true) && ` +
+    const line =
+      `mount -t tmpfs -o size=16k,mode=0755 kvmnet-full ${s} && (dd if=/dev/zero of=${s}/fill bs=1k 2>/dev/null || true) && ` +
       `{ KVMNET_CONFIG=${lab.conf.file} ${program("qemu-natup")} vm0; echo "exit=$?"; ls -A ${s}; }`;
     for (let attempt = 0; attempt < 2; attempt++) {
       const r = lab.host.run("unshare", ["-m", "--propagation", "private", "sh", "-c", line]);
-      expect(String(r.stderr)).toMatch(new RegExp(`^qemu-natup: command failed: write ${s}/nat0\\.(hostsfile|addnhosts|dnsmasq\\.conf): ENOSPC: no space left on device$`, "m"));
+      expect(String(r.stderr)).toMatch(
+        new RegExp(
+          `^qemu-natup: command failed: write ${s}/nat0\\.(hostsfile|addnhosts|dnsmasq\\.conf): ENOSPC: no space left on device$`,
+          "m",
+        ),
+      );
       const [exit, ...files] = String(r.stdout).split("\n");
       expect(exit).toBe("exit=1");
       expect(files.filter((f) => f.endsWith(".tmp"))).toEqual([]);

@@ -8,28 +8,56 @@ import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, pings, type Lab } from "./models-lab.js";
 import { program } from "../helpers/netns.js";
 
-const body = (br: string) => `[ho]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\ntaps = vh*\n\n` +
+const body = (br: string) =>
+  `[ho]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\ntaps = vh*\n\n` +
   `[nat0]\nmode = nat\nbridge = ${br}n\naddress = 198.51.100.1/24\ntaps = vn*\n`;
 
 /** FORWARD's jumps to kvmnet chains, in order, without the KVMNET- prefix. */
 function forwardOrder(lab: Lab): string[] {
-  return lab.host.sh("iptables -S FORWARD").split("\n").map((l) => /^-A FORWARD -j KVMNET-(\S+)$/.exec(l)?.[1]).filter((x): x is string => !!x);
+  return lab.host
+    .sh("iptables -S FORWARD")
+    .split("\n")
+    .map((l) => /^-A FORWARD -j KVMNET-(\S+)$/.exec(l)?.[1])
+    .filter((x): x is string => !!x);
 }
 
 /** The rules kvmnet 0.1 made for both networks (its golden files), with ho's forward-in jump below nat0's
  *  forward-out jump, as a race of two hooks could leave them. */
 function oldLayout(br: string): string {
   const rej = "-j REJECT --reject-with icmp-port-unreachable";
-  return ["*filter", ...["INP-ho", "FWI-ho", "FWO-ho", "INP-nat0", "FWI-nat0", "FWO-nat0"].map((c) => `:KVMNET-${c} - [0:0]`),
-    ...[[br, "ho"], [`${br}n`, "nat0"]].flatMap(([b, n]) => ["udp -m udp --dport 53", "udp -m udp --dport 67", "tcp -m tcp --dport 53"].map((p) => `-A KVMNET-INP-${n} -i ${b} -p ${p} -j ACCEPT`)),
-    `-A KVMNET-FWI-ho -i ${br} -o ${br} -j ACCEPT`, `-A KVMNET-FWI-ho -o ${br} ${rej}`, `-A KVMNET-FWO-ho -i ${br} ${rej}`,
+  return [
+    "*filter",
+    ...["INP-ho", "FWI-ho", "FWO-ho", "INP-nat0", "FWI-nat0", "FWO-nat0"].map((c) => `:KVMNET-${c} - [0:0]`),
+    ...[
+      [br, "ho"],
+      [`${br}n`, "nat0"],
+    ].flatMap(([b, n]) =>
+      ["udp -m udp --dport 53", "udp -m udp --dport 67", "tcp -m tcp --dport 53"].map(
+        (p) => `-A KVMNET-INP-${n} -i ${b} -p ${p} -j ACCEPT`,
+      ),
+    ),
+    `-A KVMNET-FWI-ho -i ${br} -o ${br} -j ACCEPT`,
+    `-A KVMNET-FWI-ho -o ${br} ${rej}`,
+    `-A KVMNET-FWO-ho -i ${br} ${rej}`,
     `-A KVMNET-FWI-nat0 -i ${br}n -o ${br}n -j ACCEPT`,
     `-A KVMNET-FWI-nat0 -d 198.51.100.0/24 -o ${br}n -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-    `-A KVMNET-FWI-nat0 -o ${br}n ${rej}`, `-A KVMNET-FWO-nat0 -s 198.51.100.0/24 -i ${br}n -j ACCEPT`, `-A KVMNET-FWO-nat0 -i ${br}n ${rej}`,
-    "-A INPUT -j KVMNET-INP-ho", "-A INPUT -j KVMNET-INP-nat0",
-    "-A FORWARD -j KVMNET-FWI-nat0", "-A FORWARD -j KVMNET-FWO-nat0", "-A FORWARD -j KVMNET-FWI-ho", "-A FORWARD -j KVMNET-FWO-ho", "COMMIT",
-    "*nat", ":KVMNET-PRT-nat0 - [0:0]", "-A KVMNET-PRT-nat0 -s 198.51.100.0/24 ! -d 198.51.100.0/24 -j MASQUERADE",
-    "-A POSTROUTING -j KVMNET-PRT-nat0", "COMMIT", ""].join("\n");
+    `-A KVMNET-FWI-nat0 -o ${br}n ${rej}`,
+    `-A KVMNET-FWO-nat0 -s 198.51.100.0/24 -i ${br}n -j ACCEPT`,
+    `-A KVMNET-FWO-nat0 -i ${br}n ${rej}`,
+    "-A INPUT -j KVMNET-INP-ho",
+    "-A INPUT -j KVMNET-INP-nat0",
+    "-A FORWARD -j KVMNET-FWI-nat0",
+    "-A FORWARD -j KVMNET-FWO-nat0",
+    "-A FORWARD -j KVMNET-FWI-ho",
+    "-A FORWARD -j KVMNET-FWO-ho",
+    "COMMIT",
+    "*nat",
+    ":KVMNET-PRT-nat0 - [0:0]",
+    "-A KVMNET-PRT-nat0 -s 198.51.100.0/24 ! -d 198.51.100.0/24 -j MASQUERADE",
+    "-A POSTROUTING -j KVMNET-PRT-nat0",
+    "COMMIT",
+    "",
+  ].join("\n");
 }
 
 function guests(lab: Lab) {
@@ -53,7 +81,9 @@ describe("iptables: one jump into kvmnet's dispatch chains, whatever runs at onc
       const runs = await Promise.all(["vn9", "vh1"].map((t) => lab.host.spawn(program("qemu-ifup"), [t], { env })));
       for (const r of runs) expect(r.exitCode, String(r.stderr)).toBe(0);
       expect(forwardOrder(lab)).toEqual(["FORWARD"]);
-      expect(lab.host.sh("iptables -S KVMNET-FROM | grep -c -- -A; iptables -S KVMNET-TO | grep -c -- -A")).toBe("2\n2");
+      expect(lab.host.sh("iptables -S KVMNET-FROM | grep -c -- -A; iptables -S KVMNET-TO | grep -c -- -A")).toBe(
+        "2\n2",
+      );
       expect(pings(nat, "198.51.100.1"), "the NAT guest reaches its gateway").toBe(true);
       if (pings(nat, "192.0.2.11")) bad.push(`round ${round}: the NAT guest reached the host-only guest`);
       // Back to a cold host for the next round: nothing of kvmnet's is left.

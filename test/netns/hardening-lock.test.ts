@@ -12,7 +12,10 @@ const AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"
 function printed(child: ReturnType<typeof execa>, line: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = "";
-    child.stdout!.on("data", (d: Buffer) => { seen += d; if (seen.includes(line)) resolve(); });
+    child.stdout!.on("data", (d: Buffer) => {
+      seen += d;
+      if (seen.includes(line)) resolve();
+    });
     child.once("exit", () => reject(new Error(`exited before printing ${line}: ${seen}`)));
   });
 }
@@ -31,8 +34,12 @@ describe("per-network lock", () => {
     const state = lab.conf.stateDir;
     // Cold host, no state_dir yet: nobody tries both the old abstract socket name and the lock files.
     const old = `kvmnet/${createHash("sha256").update(state).digest("hex").slice(0, 16)}/nat0`;
-    const squat = lab.host.spawn(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "node", "-e",
-      `require("net").createServer().listen({ path: "\\0${old}" }, () => console.log("bound"))`]);
+    const squat = lab.host.spawn(AS_NOBODY[0]!, [
+      ...AS_NOBODY.slice(1),
+      "node",
+      "-e",
+      `require("net").createServer().listen({ path: "\\0${old}" }, () => console.log("bound"))`,
+    ]);
     stop.push(() => squat.kill("SIGKILL"));
     await printed(squat, "bound");
     const r = lab.hook("qemu-natup", "vm0");
@@ -54,14 +61,21 @@ describe("per-network lock", () => {
     lab = makeLab();
     lab.addGuest("vm0");
     lab.host.sh(`mkdir -p ${lab.conf.stateDir}`);
-    const holder = execa("node", ["--import", "tsx", "test/helpers/hold-lock.ts", `${lab.conf.stateDir}/.lock.nat0`], { cwd: ROOT, reject: false });
+    const holder = execa("node", ["--import", "tsx", "test/helpers/hold-lock.ts", `${lab.conf.stateDir}/.lock.nat0`], {
+      cwd: ROOT,
+      reject: false,
+    });
     stop.push(() => holder.kill("SIGKILL"));
     await printed(holder, "held");
     const hook = lab.host.spawn(program("qemu-natup"), ["vm0"], { env: { KVMNET_CONFIG: lab.conf.file } });
     let done = false;
-    void hook.then(() => { done = true; });
+    void hook.then(() => {
+      done = true;
+    });
     await new Promise((r) => setTimeout(r, 1500));
-    expect(done, `natup ran while another process held the lock: ${JSON.stringify(done && (await hook).stderr)}`).toBe(false);
+    expect(done, `natup ran while another process held the lock: ${JSON.stringify(done && (await hook).stderr)}`).toBe(
+      false,
+    );
     expect(lab.host.sh(`ls /sys/class/net | grep -c ${lab.bridge} || true`)).toBe("0");
     holder.kill("SIGKILL");
     const r = await hook;

@@ -2,7 +2,17 @@
 // else can write them (issue 9 #4): otherwise whoever can write there can plant a symlink and make root
 // overwrite any file. Each case: refused with exit 2 before any change, and the symlink's target untouched.
 import { afterEach, describe, expect, it } from "vitest";
-import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { untrustedReason } from "../../src/host/trust.js";
@@ -18,13 +28,19 @@ describe("untrusted directories are refused before any change", () => {
 
   // The lab's config with state_dir and lease_dir set to STATE and LEASE, written to FILE.
   function config(file: string, state: string, lease: string): void {
-    writeFileSync(file, `[global]\nstate_dir = ${state}\nlease_dir = ${lease}\n\n${natSection(lab.bridge, "host.web = 52:54:00:88:88:88,192.0.2.10\n")}`);
+    writeFileSync(
+      file,
+      `[global]\nstate_dir = ${state}\nlease_dir = ${lease}\n\n${natSection(lab.bridge, "host.web = 52:54:00:88:88:88,192.0.2.10\n")}`,
+    );
     chmodSync(file, 0o644);
   }
 
   /** Everything a refused run must leave as it was: links, rules, and the files under the lab's directory. */
   function snapshot(): string {
-    return [lab.host.sh("ip -br link; nft list ruleset; iptables-save | grep -c KVMNET || true"), lab.host.sh(`find ${lab.conf.dir} -printf '%p %u %m %l\\n' | sort`)].join("\n");
+    return [
+      lab.host.sh("ip -br link; nft list ruleset; iptables-save | grep -c KVMNET || true"),
+      lab.host.sh(`find ${lab.conf.dir} -printf '%p %u %m %l\\n' | sort`),
+    ].join("\n");
   }
 
   /** A root file with a secret, the target of planted symlinks. */
@@ -65,7 +81,13 @@ describe("untrusted directories are refused before any change", () => {
     const v = victim();
     lab.host.run(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "ln", "-s", v, `${state}/nat0.dnsmasq.conf`]);
     config(lab.conf.file, state, `${lab.conf.dir}/lib`);
-    expectRefused(lab.conf.file, new RegExp(`state_dir: ${state} is writable by group or others \\(owner root, mode 1777\\).*fix: chmod go-w ${state}`), v);
+    expectRefused(
+      lab.conf.file,
+      new RegExp(
+        `state_dir: ${state} is writable by group or others \\(owner root, mode 1777\\).*fix: chmod go-w ${state}`,
+      ),
+      v,
+    );
   });
 
   it("a lease_dir whose parent is group-writable", () => {
@@ -76,7 +98,11 @@ describe("untrusted directories are refused before any change", () => {
     chmodSync(parent, 0o775);
     const v = victim();
     config(lab.conf.file, `${lab.conf.dir}/run`, `${parent}/lib`);
-    expectRefused(lab.conf.file, new RegExp(`:3: lease_dir: ${parent}/lib: ${parent} is writable by group or others \\(owner root, mode 0775\\)`), v);
+    expectRefused(
+      lab.conf.file,
+      new RegExp(`:3: lease_dir: ${parent}/lib: ${parent} is writable by group or others \\(owner root, mode 0775\\)`),
+      v,
+    );
   });
 
   it("a config file in a directory another user owns", () => {
@@ -87,7 +113,11 @@ describe("untrusted directories are refused before any change", () => {
     const file = `${dir}/kvmnet.conf`;
     config(file, `${lab.conf.dir}/run`, `${lab.conf.dir}/lib`);
     chownSync(dir, NOBODY, NOBODY);
-    expectRefused(file, new RegExp(`^qemu-natup: ${file}: ${dir} is owned by uid 65534 \\(mode 0755\\), not root`, "m"), victim());
+    expectRefused(
+      file,
+      new RegExp(`^qemu-natup: ${file}: ${dir} is owned by uid 65534 \\(mode 0755\\), not root`, "m"),
+      victim(),
+    );
   });
 
   it("trusted: root's directories under sticky /tmp, missing ones created root's 0755; a symlink at a file's place is replaced, not followed", () => {
@@ -101,14 +131,18 @@ describe("untrusted directories are refused before any change", () => {
     const r = lab.hook("qemu-natup", "vm0");
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(v, "utf8")).toBe("root's secret\n");
-    expect(lab.host.sh(`stat -c '%F %U %a' ${state}/nat0.hostsfile ${lab.conf.leaseDir}`)).toMatch(/^regular (empty )?file root 644\ndirectory root 755$/);
+    expect(lab.host.sh(`stat -c '%F %U %a' ${state}/nat0.hostsfile ${lab.conf.leaseDir}`)).toMatch(
+      /^regular (empty )?file root 644\ndirectory root 755$/,
+    );
     expect(lab.host.sh(`ls -A ${state} | grep -c tmp || true`)).toBe("0");
   });
 });
 
 describe("untrustedReason (as root)", () => {
   const made: string[] = [];
-  afterEach(() => { for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true }); });
+  afterEach(() => {
+    for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
   function tmp(): string {
     const d = mkdtempSync(join(tmpdir(), "kvmnet-trust-"));
     made.push(d);
@@ -128,7 +162,9 @@ describe("untrustedReason (as root)", () => {
     mkdirSync(`${d}/open`, { mode: 0o777 });
     chmodSync(`${d}/open`, 0o777);
     symlinkSync("open", `${d}/link`);
-    expect(untrustedReason(`${d}/link/run`)).toBe(`${d}/open is writable by group or others (owner root, mode 0777): anyone who can write it can make root overwrite any file (fix: chmod go-w ${d}/open)`);
+    expect(untrustedReason(`${d}/link/run`)).toBe(
+      `${d}/open is writable by group or others (owner root, mode 0777): anyone who can write it can make root overwrite any file (fix: chmod go-w ${d}/open)`,
+    );
   });
   it("refuses a symlink another user owns, even to a good directory", () => {
     const d = tmp();

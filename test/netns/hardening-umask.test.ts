@@ -19,11 +19,17 @@ describe("whatever the umask", () => {
   it.each(["027", "077"])("first natup under umask %s: a guest gets its static lease and name", (umask) => {
     lab = makeLab({ section: (br) => natSection(br, "host.web = 52:54:00:88:88:88,192.0.2.10\n") });
     const web = lab.addGuest("vm1", "52:54:00:88:88:88");
-    const r = lab.host.tryRun("sh", ["-c", `umask ${umask}; exec ${program("qemu-natup")} vm1`], { env: { KVMNET_CONFIG: lab.conf.file } });
+    const r = lab.host.tryRun("sh", ["-c", `umask ${umask}; exec ${program("qemu-natup")} vm1`], {
+      env: { KVMNET_CONFIG: lab.conf.file },
+    });
     expect(r.exitCode, String(r.stderr)).toBe(0);
     const s = lab.conf.stateDir;
     expect([s, lab.conf.leaseDir].map(mode)).toEqual(["755", "755"]);
-    expect(["hostsfile", "addnhosts", "dnsmasq.conf"].map((f) => mode(`${s}/nat0.${f}`))).toEqual(["644", "644", "644"]);
+    expect(["hostsfile", "addnhosts", "dnsmasq.conf"].map((f) => mode(`${s}/nat0.${f}`))).toEqual([
+      "644",
+      "644",
+      "644",
+    ]);
     expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
     expect(web.sh("busybox nslookup web 192.0.2.1")).toMatch(/192\.0\.2\.10/);
   });
@@ -32,7 +38,10 @@ describe("whatever the umask", () => {
     const dir = mkdtempSync(join(tmpdir(), "kvmnet-umask-"));
     const old = process.umask(0o077);
     try {
-      applySteps(fakeExec().exec, [{ kind: "mkdir", path: `${dir}/a/b` }, { kind: "write", path: `${dir}/a/b/f`, content: "x\n" }]);
+      applySteps(fakeExec().exec, [
+        { kind: "mkdir", path: `${dir}/a/b` },
+        { kind: "write", path: `${dir}/a/b/f`, content: "x\n" },
+      ]);
     } finally {
       process.umask(old);
     }

@@ -13,24 +13,32 @@ describe("cold bring-up failure and libvirt's downscript", () => {
     lab?.destroy();
   });
 
-  it.each(["nftables", "iptables"] as const)("dnsmasq cannot bind: exit 1 naming it, and nothing is left (%s)", async (firewall) => {
-    lab = makeLab({ firewall });
-    lab.addGuest("vm0");
-    // A DNS server of someone else's on every address, port 53 (no SO_REUSEADDR): dnsmasq cannot bind the bridge's.
-    const squatter = lab.host.spawn("node", ["-e", "require('dgram').createSocket('udp4').bind(53, () => console.log('ready'))"]);
-    stop = () => squatter.kill("SIGTERM");
-    await new Promise<void>((resolve) => squatter.stdout!.once("data", () => resolve()));
-    const before = nsState(lab.host, undefined, false);
-    expect(lab.host.sh("cat /proc/sys/net/ipv4/ip_forward")).toBe("0");
-    const r = lab.hook("qemu-natup", "vm0", { KVMNET_VERBOSE: "1" });
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^qemu-natup: command failed: dnsmasq --conf-file=\S+: .*Address already in use/m);
-    expect(r.stderr).toMatch(/^qemu-natup: undone: kvmnet removed what this run had made of network nat0 \(\d+ steps\)$/m);
-    // The bridge, kvmnet's rules, forwarding and dnsmasq's files are gone again (iptables-nft keeps the empty
-    // built-in chains it made on first use: not kvmnet's, and harmless).
-    expect(nsState(lab.host, undefined, false)).toBe(before);
-    expect(lab.host.sh(`ls ${lab.conf.stateDir}`)).toBe("");
-  });
+  it.each(["nftables", "iptables"] as const)(
+    "dnsmasq cannot bind: exit 1 naming it, and nothing is left (%s)",
+    async (firewall) => {
+      lab = makeLab({ firewall });
+      lab.addGuest("vm0");
+      // A DNS server of someone else's on every address, port 53 (no SO_REUSEADDR): dnsmasq cannot bind the bridge's.
+      const squatter = lab.host.spawn("node", [
+        "-e",
+        "require('dgram').createSocket('udp4').bind(53, () => console.log('ready'))",
+      ]);
+      stop = () => squatter.kill("SIGTERM");
+      await new Promise<void>((resolve) => squatter.stdout!.once("data", () => resolve()));
+      const before = nsState(lab.host, undefined, false);
+      expect(lab.host.sh("cat /proc/sys/net/ipv4/ip_forward")).toBe("0");
+      const r = lab.hook("qemu-natup", "vm0", { KVMNET_VERBOSE: "1" });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^qemu-natup: command failed: dnsmasq --conf-file=\S+: .*Address already in use/m);
+      expect(r.stderr).toMatch(
+        /^qemu-natup: undone: kvmnet removed what this run had made of network nat0 \(\d+ steps\)$/m,
+      );
+      // The bridge, kvmnet's rules, forwarding and dnsmasq's files are gone again (iptables-nft keeps the empty
+      // built-in chains it made on first use: not kvmnet's, and harmless).
+      expect(nsState(lab.host, undefined, false)).toBe(before);
+      expect(lab.host.sh(`ls ${lab.conf.stateDir}`)).toBe("");
+    },
+  );
 
   it("qemu-natdown '(null)' and a tap that is gone tear an idle network down (teardown = when-idle)", () => {
     lab = makeLab({ section: (br) => natSection(br, "teardown = when-idle\n") });

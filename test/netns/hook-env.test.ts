@@ -10,7 +10,9 @@ import { program } from "../helpers/netns.js";
 
 describe("safePath", () => {
   it("keeps absolute entries in order, drops relative and empty ones, appends the system directories once", () => {
-    expect(safePath(".:/opt/bin::bin:/usr/bin")).toBe("/opt/bin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin");
+    expect(safePath(".:/opt/bin::bin:/usr/bin")).toBe(
+      "/opt/bin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin",
+    );
     expect(safePath(undefined)).toBe("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   });
 });
@@ -28,9 +30,16 @@ describe("a hook's PATH", () => {
       writeFileSync(`${cwd}/${tool}`, `#!/bin/sh\ntouch ${cwd}/ran-${tool}\nexit 1\n`);
       chmodSync(`${cwd}/${tool}`, 0o755);
     }
-    const r = execaSync("/usr/sbin/ip", ["netns", "exec", lab.host.name, process.execPath, program("qemu-natup"), "vm0"], {
-      cwd, env: { PATH: ".:bin:/usr/bin", KVMNET_CONFIG: lab.conf.file }, extendEnv: false, reject: false,
-    });
+    const r = execaSync(
+      "/usr/sbin/ip",
+      ["netns", "exec", lab.host.name, process.execPath, program("qemu-natup"), "vm0"],
+      {
+        cwd,
+        env: { PATH: ".:bin:/usr/bin", KVMNET_CONFIG: lab.conf.file },
+        extendEnv: false,
+        reject: false,
+      },
+    );
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(["ip", "nft", "dnsmasq"].filter((t) => existsSync(`${cwd}/ran-${t}`))).toEqual([]);
     expect(lab.dhcp(lab.guests[0]!)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);

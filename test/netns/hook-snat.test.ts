@@ -29,13 +29,19 @@ describe("snat_to", () => {
     lab.addGuest("vm1");
     const first = lab.hook("qemu-natup", "vm0");
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toBe("qemu-natup: warning: snat_to 203.0.113.77 of network nat0 is not an address of this host: replies to the guests' traffic will not come back to it");
+    expect(first.stderr).toBe(
+      "qemu-natup: warning: snat_to 203.0.113.77 of network nat0 is not an address of this host: replies to the guests' traffic will not come back to it",
+    );
     const second = lab.hook("qemu-natup", "vm1");
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toBe("");
     // kvmnet up says it each time: an admin running it wants to know.
-    const up = lab.host.tryRun(process.execPath, [program("kvmnet"), "up", "nat0"], { env: { KVMNET_CONFIG: lab.conf.file } });
+    const up = lab.host.tryRun(process.execPath, [program("kvmnet"), "up", "nat0"], {
+      env: { KVMNET_CONFIG: lab.conf.file },
+    });
     expect(up.exitCode).toBe(0);
-    expect(String(up.stderr)).toBe("kvmnet: warning: snat_to 203.0.113.77 of network nat0 is not an address of this host: replies to the guests' traffic will not come back to it");
+    expect(String(up.stderr)).toBe(
+      "kvmnet: warning: snat_to 203.0.113.77 of network nat0 is not an address of this host: replies to the guests' traffic will not come back to it",
+    );
   });
 });

@@ -8,7 +8,9 @@ let lab: Lab;
 beforeAll(() => {
   lab = makeLab({ section: (br) => natSection(br, "mtu = 65535\n") });
   // nic1's peer is in no namespace's use and stays down: nic1 is up without carrier, like a NIC whose cable is out.
-  lab.host.sh("ip link add nic1 type veth peer name nic1p && ip addr add 198.51.100.5/24 dev nic1 && ip link set nic1 up");
+  lab.host.sh(
+    "ip link add nic1 type veth peer name nic1p && ip addr add 198.51.100.5/24 dev nic1 && ip link set nic1 up",
+  );
   lab.host.sh("ip link add nic2 type veth peer name nic2p && ip addr add 198.51.100.133/25 dev nic2");
   lab.host.sh("ip tuntap add vm0 mode tap");
   lab.host.sh("ip tuntap add tp0 mode tap && ip addr add 198.51.100.200/32 dev tp0");
@@ -25,7 +27,9 @@ describe("refused before anything changes (exit 2)", () => {
     const before = nsState(lab.host, lab.conf.stateDir);
     const r = lab.hook("qemu-natup", nic);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toBe(`qemu-natup: refusing ${nic}: it carries the address ${addr}; a hook is given the VM's tap, never a host interface`);
+    expect(r.stderr).toBe(
+      `qemu-natup: refusing ${nic}: it carries the address ${addr}; a hook is given the VM's tap, never a host interface`,
+    );
     expect(nsState(lab.host, lab.conf.stateDir)).toBe(before);
   });
 
@@ -35,7 +39,9 @@ describe("refused before anything changes (exit 2)", () => {
     const before = nsState(lab.host, lab.conf.stateDir);
     const r = lab.hook("qemu-natup", "vm0");
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toBe(`qemu-natup: ${lab.conf.file}:10: mtu: 65535 is more than vm0 takes (at most ${max}); choose mtu = ${max} or less`);
+    expect(r.stderr).toBe(
+      `qemu-natup: ${lab.conf.file}:10: mtu: 65535 is more than vm0 takes (at most ${max}); choose mtu = ${max} or less`,
+    );
     expect(nsState(lab.host, lab.conf.stateDir)).toBe(before);
   });
 });

@@ -21,7 +21,9 @@ describe("bridge mode", () => {
   it("attaches to an existing bridge and changes nothing else on it; guests sit on the uplink's segment", () => {
     lab = makeLab({ uplinkAddr: false, body: () => "[lan]\nmode = bridge\nbridge = lanbr\nteardown = when-idle\n" });
     const h = lab.host;
-    h.sh(`ip link add lanbr type bridge && ip link set up0 master lanbr && ip link set lanbr up && ip addr add ${HOST_UP}/24 dev lanbr`);
+    h.sh(
+      `ip link add lanbr type bridge && ip link set up0 master lanbr && ip link set lanbr up && ip addr add ${HOST_UP}/24 dev lanbr`,
+    );
     const g = lab.addGuest("vm0", "203.0.113.50/24");
     const before = nsState(h);
     const first = lab.hook("qemu-ifup-bridge", "vm0", { KVMNET_VERBOSE: "1" });
@@ -47,14 +49,18 @@ describe("bridge mode", () => {
     const before = nsState(lab.host);
     const r = lab.hook("qemu-ifup-bridge", "vm0");
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`qemu-ifup-bridge: ${lab.conf.file}:7: bridge: ${lab.bridge} does not exist: create it (e.g. in /etc/network/interfaces), or set uplink = NIC to have kvmnet build it over that NIC`);
+    expect(r.stderr).toBe(
+      `qemu-ifup-bridge: ${lab.conf.file}:7: bridge: ${lab.bridge} does not exist: create it (e.g. in /etc/network/interfaces), or set uplink = NIC to have kvmnet build it over that NIC`,
+    );
     expect(nsState(lab.host)).toBe(before);
   });
 
   it("a missing bridge with uplink is built over it: addresses and routes (default too) move in one batch", () => {
     lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
     const h = lab.host;
-    h.sh(`ip route add default via ${OUTSIDE} dev up0 && ip route add 198.51.100.0/24 via ${OUTSIDE} metric 7 proto static && ip addr add 203.0.113.9/24 dev up0`);
+    h.sh(
+      `ip route add default via ${OUTSIDE} dev up0 && ip route add 198.51.100.0/24 via ${OUTSIDE} metric 7 proto static && ip addr add 203.0.113.9/24 dev up0`,
+    );
     const g = lab.addGuest("vm0", "203.0.113.50/24");
     const mac = h.sh("cat /sys/class/net/up0/address");
     const r = lab.hook("qemu-ifup-bridge", "vm0", { KVMNET_VERBOSE: "1" });
@@ -66,11 +72,13 @@ describe("bridge mode", () => {
     expect(h.sh(`ls /sys/class/net/${br}/brif`).split("\n").sort()).toEqual(["up0", "vm0"]);
     expect(h.sh("ip -4 -o addr show dev up0")).toBe("");
     expect(h.sh(`ip -4 -o addr show dev ${br} | awk '{print $4}'`)).toBe(`${HOST_UP}/24\n203.0.113.9/24`);
-    expect(h.sh("ip -4 route show")).toBe([
-      `default via ${OUTSIDE} dev ${br} `,
-      `198.51.100.0/24 via ${OUTSIDE} dev ${br} proto static metric 7 `,
-      `203.0.113.0/24 dev ${br} proto kernel scope link src ${HOST_UP} `,
-    ].join("\n"));
+    expect(h.sh("ip -4 route show")).toBe(
+      [
+        `default via ${OUTSIDE} dev ${br} `,
+        `198.51.100.0/24 via ${OUTSIDE} dev ${br} proto static metric 7 `,
+        `203.0.113.0/24 dev ${br} proto kernel scope link src ${HOST_UP} `,
+      ].join("\n"),
+    );
     // The host still reaches the world through its default route, and the guest is on the segment.
     expect(h.sh("ip route get 198.51.100.20")).toMatch(`via ${OUTSIDE} dev ${br}`);
     expect(pings(h, OUTSIDE)).toBe(true);
@@ -101,7 +109,9 @@ describe("bridge mode", () => {
     expect(r.stderr).toMatch(/qemu-ifup-bridge: command failed: ip -batch -/);
     // Line 10 failed: the bridge, the address and the default route had moved by then.
     expect(r.stderr).toMatch(/File exists\n.*Command failed -:10\n/);
-    expect(r.stderr).toMatch(new RegExp(`route add 0\\.0\\.0\\.0/0 via ${OUTSIDE} dev ${lab.bridge}\n.*route add 192\\.0\\.2\\.0/24`));
+    expect(r.stderr).toMatch(
+      new RegExp(`route add 0\\.0\\.0\\.0/0 via ${OUTSIDE} dev ${lab.bridge}\n.*route add 192\\.0\\.2\\.0/24`),
+    );
     expect(r.stderr).toMatch(`rolled back: up0 has its addresses and routes again and ${lab.bridge} is gone`);
     expect(linkState(lab)).toBe(before);
     expect(pings(h, OUTSIDE)).toBe(true);
@@ -116,10 +126,14 @@ describe("bridge mode", () => {
     const before = nsState(h);
     const none = lab.hook("qemu-ifup-bridge", "vm0");
     expect(none.code).toBe(2);
-    expect(none.stderr).toBe(`qemu-ifup-bridge: ${lab.conf.file}:7: bridge: @default-route: the default route goes through up0, which is not a bridge; put the host's NIC on a bridge (or name the bridge here)`);
+    expect(none.stderr).toBe(
+      `qemu-ifup-bridge: ${lab.conf.file}:7: bridge: @default-route: the default route goes through up0, which is not a bridge; put the host's NIC on a bridge (or name the bridge here)`,
+    );
     expect(nsState(h)).toBe(before);
     // Now the admin bridges the NIC (as /etc/network/interfaces would) and moves the default route.
-    h.sh(`ip addr flush dev up0 && ip link add hostbr type bridge && ip link set up0 master hostbr && ip link set hostbr up`);
+    h.sh(
+      `ip addr flush dev up0 && ip link add hostbr type bridge && ip link set up0 master hostbr && ip link set hostbr up`,
+    );
     h.sh(`ip link add otherbr type bridge && ip link set otherbr up`);
     h.sh(`ip addr add ${HOST_UP}/24 dev hostbr && ip route add default via ${OUTSIDE}`);
     const r = lab.hook("qemu-ifup-bridge", "vm0");

@@ -3,12 +3,16 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, pings, type Lab } from "./models-lab.js";
 
-const body = (br: string) => `[ho]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\n\n[nat0]\nmode = nat\nbridge = ${br}n\naddress = 198.51.100.1/24\n`;
+const body = (br: string) =>
+  `[ho]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\n\n[nat0]\nmode = nat\nbridge = ${br}n\naddress = 198.51.100.1/24\n`;
 
 function run(lab: Lab, natFirst: boolean) {
   const ho = lab.addGuest("vm1", "192.0.2.11/24");
   const nat = lab.addGuest("vm9", "198.51.100.9/24");
-  const up = [["qemu-natup", "vm9"], ["qemu-ifup-isolated", "vm1"]];
+  const up = [
+    ["qemu-natup", "vm9"],
+    ["qemu-ifup-isolated", "vm1"],
+  ];
   for (const [prog, tap] of natFirst ? up : up.reverse()) expect(lab.hook(prog!, tap!).code).toBe(0);
   nat.sh("ip route add default via 198.51.100.1");
   ho.sh("ip route add default via 192.0.2.1");

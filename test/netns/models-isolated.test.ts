@@ -40,7 +40,9 @@ describe.each(["nftables", "iptables"] as const)("isolated with %s", (firewall) 
     lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UP}`);
     const mac = h.sh(`cat /sys/class/net/${lab.bridge}/address`);
     g1.sh(`ip neigh replace 192.0.2.254 lladdr ${mac} dev eth0 nud permanent; ip route add default via 192.0.2.254`);
-    lab.outside.sh(`ip neigh replace 192.0.2.11 lladdr ${g1.sh("cat /sys/class/net/eth0/address")} dev eth0 nud permanent || true`);
+    lab.outside.sh(
+      `ip neigh replace 192.0.2.11 lladdr ${g1.sh("cat /sys/class/net/eth0/address")} dev eth0 nud permanent || true`,
+    );
     expect(pings(g1, OUTSIDE)).toBe(false);
     expect(pings(g1, HOST_UP)).toBe(false);
     expect(pings(lab.outside, "192.0.2.11")).toBe(false);

@@ -12,7 +12,12 @@ export const HOST_SIDE = "198.51.100.1";
 export const SIDE = "198.51.100.2";
 
 /** Make the lab; BODY renders the config sections given a fresh bridge name. */
-export function makeLab(opts: { body: (bridge: string) => string; firewall?: "nftables" | "iptables"; side?: boolean; uplinkAddr?: boolean }) {
+export function makeLab(opts: {
+  body: (bridge: string) => string;
+  firewall?: "nftables" | "iptables";
+  side?: boolean;
+  uplinkAddr?: boolean;
+}) {
   const host = Netns.create("kh");
   const outside = Netns.create("ko");
   veth(host, "up0", outside, "eth0");
@@ -30,7 +35,12 @@ export function makeLab(opts: { body: (bridge: string) => string; firewall?: "nf
   const udhcpc = writeUdhcpcScript(conf.dir);
   const guests: Netns[] = [];
   return {
-    host, outside, side, bridge, conf, guests,
+    host,
+    outside,
+    side,
+    bridge,
+    conf,
+    guests,
     /** A guest whose eth0 is wired to TAP in the host; ADDR (CIDR) is set on eth0 when given. */
     addGuest(tap: string, addr?: string): Netns {
       const g = Netns.create("kg");
@@ -59,19 +69,26 @@ export type Lab = ReturnType<typeof makeLab>;
 
 /** True when NS gets an echo reply from ADDRESS (one ping, 1 s). */
 export function pings(ns: Netns, address: string, from?: string): boolean {
-  return ns.tryRun("busybox", ["ping", "-c", "1", "-W", "1", ...(from ? ["-I", from] : []), address], { timeout: 10_000 }).exitCode === 0;
+  return (
+    ns.tryRun("busybox", ["ping", "-c", "1", "-W", "1", ...(from ? ["-I", from] : []), address], { timeout: 10_000 })
+      .exitCode === 0
+  );
 }
 
 /** Everything kvmnet may change in NS, as text (for "the second run changes nothing"). Without RULES, only
  *  kvmnet's own firewall objects are shown (iptables-nft leaves empty built-in chains behind once used). */
 export function nsState(ns: Netns, stateDir?: string, rules = true): string {
   return [
-    ns.sh("ip -d link show | sed -E 's/ (numtxqueues|numrxqueues|gso_max|gro_max|tso_max|gso_ipv4|gro_ipv4)[^ ]* [0-9]+//g; s/ [a-z_]+_timer +[0-9.]+//g'"),
+    ns.sh(
+      "ip -d link show | sed -E 's/ (numtxqueues|numrxqueues|gso_max|gro_max|tso_max|gso_ipv4|gro_ipv4)[^ ]* [0-9]+//g; s/ [a-z_]+_timer +[0-9.]+//g'",
+    ),
     // IPv6 link-local addresses of veths finish DAD at their own pace: not kvmnet's doing.
     ns.sh("ip addr show | grep -v valid_lft | sed 's/ tentative//'"),
     ns.sh("ip route show table all | grep -v '^local fe80' || true"),
     ns.sh("cat /proc/sys/net/ipv4/ip_forward"),
-    rules ? ns.sh("nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'") : ns.sh("nft list tables | grep kvmnet || true"),
+    rules
+      ? ns.sh("nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'")
+      : ns.sh("nft list tables | grep kvmnet || true"),
     ns.sh(`iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' ${rules ? "" : "| grep KVMNET "}|| true`),
     stateDir ? ns.sh(`ls -la --time-style=+ ${stateDir} 2>/dev/null || true`) : "",
   ].join("\n----\n");
@@ -80,7 +97,8 @@ export function nsState(ns: Netns, stateDir?: string, rules = true): string {
 /** Remove kvmnet's rules for network NAME by hand (a control: shows that they, not something else, block). */
 export function dropRules(ns: Netns, firewall: "nftables" | "iptables", name: string): void {
   // Flushing the network's own chains leaves packets dispatched to them with nothing to match.
-  if (firewall === "nftables") ns.sh(`for c in input from to nat; do nft flush chain inet kvmnet $c-${name} 2>/dev/null; done; true`);
+  if (firewall === "nftables")
+    ns.sh(`for c in input from to nat; do nft flush chain inet kvmnet $c-${name} 2>/dev/null; done; true`);
   else ns.sh(`for c in INP FWI FWO; do iptables -F KVMNET-$c-${name} 2>/dev/null; done; true`);
 }
 
@@ -89,7 +107,16 @@ export { seenAs, startEchoAddress } from "../helpers/lab.js";
 
 /** Run PROGRAM TAP twice in the lab's host: the first run logs a change matching FIRST, the second logs
  *  nothing and leaves the namespace byte-identical. */
-export function expectTwiceNoChange(lab: { host: Netns; conf: { stateDir: string }; hook: (p: string, t: string, e?: Record<string, string>) => { code: number | undefined; stderr: string } }, program: string, tap: string, first: RegExp): void {
+export function expectTwiceNoChange(
+  lab: {
+    host: Netns;
+    conf: { stateDir: string };
+    hook: (p: string, t: string, e?: Record<string, string>) => { code: number | undefined; stderr: string };
+  },
+  program: string,
+  tap: string,
+  first: RegExp,
+): void {
   const one = lab.hook(program, tap, { KVMNET_VERBOSE: "1" });
   expect(one.code, one.stderr).toBe(0);
   expect(one.stderr).toMatch(first);

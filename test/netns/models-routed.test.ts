@@ -1,7 +1,18 @@
 // mode = routed through the generic qemu-ifup, in real namespaces with both firewall backends: forwarding
 // without NAT, so the outside sees the guests' own addresses and can reach them; only through the uplink.
 import { afterEach, describe, expect, it } from "vitest";
-import { HOST_SIDE, HOST_UP, makeLab, OUTSIDE, pings, seenAs, SIDE, startEchoAddress, type Lab, expectTwiceNoChange } from "./models-lab.js";
+import {
+  HOST_SIDE,
+  HOST_UP,
+  makeLab,
+  OUTSIDE,
+  pings,
+  seenAs,
+  SIDE,
+  startEchoAddress,
+  type Lab,
+  expectTwiceNoChange,
+} from "./models-lab.js";
 
 const body = (br: string) => `[rt]
 mode = routed

@@ -5,7 +5,13 @@ import { makeLab, type Lab } from "../helpers/lab.js";
 import { hook, program } from "../helpers/netns.js";
 
 let lab: Lab;
-const state = () => [lab.host.sh("ip -br link | sort"), lab.host.sh("ip -4 -br addr | sort"), lab.host.sh("nft list ruleset"), lab.host.sh(`ls ${lab.conf.dir}`)].join("\n");
+const state = () =>
+  [
+    lab.host.sh("ip -br link | sort"),
+    lab.host.sh("ip -4 -br addr | sort"),
+    lab.host.sh("nft list ruleset"),
+    lab.host.sh(`ls ${lab.conf.dir}`),
+  ].join("\n");
 
 beforeAll(() => {
   lab = makeLab();
@@ -16,9 +22,17 @@ afterAll(() => lab?.destroy());
 describe("refused before anything changes (exit 2)", () => {
   const cases: [string, string[], RegExp][] = [
     ["a TAP that does not exist", ["vm9"], /^qemu-natup: TAP vm9 does not exist/],
-    ["a TAP name over 15 characters", ["averyveryverylongtap"], /^qemu-natup: TAP "averyveryverylongtap" is 20 characters, at most 15/],
+    [
+      "a TAP name over 15 characters",
+      ["averyveryverylongtap"],
+      /^qemu-natup: TAP "averyveryverylongtap" is 20 characters, at most 15/,
+    ],
     ["a TAP name with bad characters", ["vm0;reboot"], /^qemu-natup: TAP .* outside \[A-Za-z0-9_.-\]/],
-    ["a TAP that carries an address (a typo such as qemu-natup eth0)", ["up0"], /^qemu-natup: refusing up0: it carries the address 203\.0\.113\.1\/24/],
+    [
+      "a TAP that carries an address (a typo such as qemu-natup eth0)",
+      ["up0"],
+      /^qemu-natup: refusing up0: it carries the address 203\.0\.113\.1\/24/,
+    ],
     ["no TAP", [], /^qemu-natup: expects exactly one argument, the TAP/],
     ["two arguments", ["vm0", "vm1"], /^qemu-natup: expects exactly one argument/],
   ];
@@ -44,18 +58,25 @@ describe("refused before anything changes (exit 2)", () => {
     const r = lab.hook("qemu-natup", "vm0");
     lab.host.sh("ip route del 192.0.2.128/25");
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`qemu-natup: ${lab.conf.file}:8: address: subnet 192.0.2.0/24 collides with the host's route 192.0.2.128/25 dev up0 via 203.0.113.2`);
+    expect(r.stderr).toContain(
+      `qemu-natup: ${lab.conf.file}:8: address: subnet 192.0.2.0/24 collides with the host's route 192.0.2.128/25 dev up0 via 203.0.113.2`,
+    );
     expect(state()).toBe(before);
   });
 
   it("a wrong config: every problem with FILE:LINE: KEY", () => {
     const file = `${lab.conf.dir}/bad.conf`;
-    writeFileSync(file, "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\ndhcp_rnage = 192.0.2.10,192.0.2.20\nmtu = big\n");
+    writeFileSync(
+      file,
+      "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\ndhcp_rnage = 192.0.2.10,192.0.2.20\nmtu = big\n",
+    );
     chmodSync(file, 0o644);
     const before = state();
     const r = hook(lab.host, "qemu-natup", "vm0", file);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`qemu-natup: ${file}:5: dhcp_rnage: unknown key; did you mean dhcp_range?\nqemu-natup: ${file}:6: mtu: "big" is not an MTU between 68 and 65535`);
+    expect(r.stderr).toBe(
+      `qemu-natup: ${file}:5: dhcp_rnage: unknown key; did you mean dhcp_range?\nqemu-natup: ${file}:6: mtu: "big" is not an MTU between 68 and 65535`,
+    );
     expect(state()).toBe(before);
   });
 
@@ -65,7 +86,9 @@ describe("refused before anything changes (exit 2)", () => {
     const file = `${dir}/k.conf`;
     writeFileSync(file, "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\n");
     chmodSync(file, 0o664);
-    expect(hook(lab.host, "qemu-natup", "vm0", file).stderr).toMatch(/k\.conf: writable by group or others \(mode 0664\): run chmod go-w/);
+    expect(hook(lab.host, "qemu-natup", "vm0", file).stderr).toMatch(
+      /k\.conf: writable by group or others \(mode 0664\): run chmod go-w/,
+    );
     chmodSync(file, 0o644);
     chownSync(file, 65534, 65534);
     const r = hook(lab.host, "qemu-natup", "vm0", file);
@@ -80,7 +103,9 @@ describe("refused before anything changes (exit 2)", () => {
     chmodSync(file, 0o644);
     const r = hook(lab.host, "qemu-natup", "vm0", file, { KVMNET_NETWORK: "iso" });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/network iso .* is a isolated network, which qemu-natup does not serve .* use qemu-ifup-isolated/);
+    expect(r.stderr).toMatch(
+      /network iso .* is a isolated network, which qemu-natup does not serve .* use qemu-ifup-isolated/,
+    );
   });
 });
 
@@ -88,10 +113,15 @@ describe("a failing system command (exit 1)", () => {
   it("names the command and its stderr, so QEMU's 'failed with status 256' is not all a user sees", () => {
     const bin = `${lab.conf.dir}/fakebin`;
     mkdirSync(bin);
-    writeFileSync(`${bin}/nft`, "#!/bin/sh\necho 'Error: Could not process rule: Operation not permitted' >&2\nexit 1\n");
+    writeFileSync(
+      `${bin}/nft`,
+      "#!/bin/sh\necho 'Error: Could not process rule: Operation not permitted' >&2\nexit 1\n",
+    );
     chmodSync(`${bin}/nft`, 0o755);
     const r = lab.hook("qemu-natup", "vm0", { PATH: `${bin}:${process.env.PATH}` });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^qemu-natup: command failed: nft list tables: Error: Could not process rule: Operation not permitted/);
+    expect(r.stderr).toMatch(
+      /^qemu-natup: command failed: nft list tables: Error: Could not process rule: Operation not permitted/,
+    );
   });
 });

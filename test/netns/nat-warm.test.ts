@@ -7,11 +7,23 @@ import { makeLab, type Lab } from "../helpers/lab.js";
 import { qemuLikeTap } from "../helpers/tap.js";
 
 /** The logged calls, less the test's own `ip netns exec` that starts the hook. */
-const calls = (log: string) => readFileSync(log, "utf8").split("\n").filter((l) => l && !l.startsWith("ip netns exec")).join("\n");
+const calls = (log: string) =>
+  readFileSync(log, "utf8")
+    .split("\n")
+    .filter((l) => l && !l.startsWith("ip netns exec"))
+    .join("\n");
 
 function countingPath(dir: string, log: string): string {
   mkdirSync(dir);
-  for (const real of ["/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/iptables-save", "/usr/sbin/iptables-restore", "/usr/sbin/dnsmasq", "/usr/bin/ss", "/usr/bin/flock"]) {
+  for (const real of [
+    "/usr/sbin/ip",
+    "/usr/sbin/nft",
+    "/usr/sbin/iptables-save",
+    "/usr/sbin/iptables-restore",
+    "/usr/sbin/dnsmasq",
+    "/usr/bin/ss",
+    "/usr/bin/flock",
+  ]) {
     const tool = real.split("/").pop()!;
     writeFileSync(`${dir}/${tool}`, `#!/bin/sh\necho "${tool} $*" >> ${log}\nexec ${real} "$@"\n`);
     chmodSync(`${dir}/${tool}`, 0o755);
@@ -24,7 +36,9 @@ function countingPath(dir: string, log: string): string {
 function locked(firewall: "nftables" | "iptables"): string {
   const flock = "flock -x -w 60 -E 75 3";
   // nftables: just the network's "from" chain and the map that leads to it, in kvmnet's one table.
-  return firewall === "nftables" ? `${flock}\nnft list chain inet kvmnet from-nat0 ; list map inet kvmnet fwd_iif` : `${flock}\n${flock}\niptables-save `;
+  return firewall === "nftables"
+    ? `${flock}\nnft list chain inet kvmnet from-nat0 ; list map inet kvmnet fwd_iif`
+    : `${flock}\n${flock}\niptables-save `;
 }
 
 describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall) => {
@@ -58,6 +72,8 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
     const PATH = countingPath(`${lab.conf.dir}/bin`, log);
     writeFileSync(log, "");
     expect(lab.hook("qemu-natup", "vm1", { PATH }).code).toBe(0);
-    expect(calls(log)).toBe(`ip -d -j address show dev vm1\n${locked(firewall)}\nip link set dev vm1 mtu 1500 master ${lab.bridge} up`);
+    expect(calls(log)).toBe(
+      `ip -d -j address show dev vm1\n${locked(firewall)}\nip link set dev vm1 mtu 1500 master ${lab.bridge} up`,
+    );
   });
 });

@@ -84,14 +84,25 @@ describe.each(["nftables", "iptables"] as const)("NAT with %s", (firewall) => {
     lab = makeLab({ firewall, section: (br) => natSection(br, "teardown = when-idle\n") });
     lab.addGuest("vm0");
     const h = lab.host;
-    h.run("nft", ["-f", "-"], { input: "table inet foreign {\n chain fw { type filter hook forward priority 10; policy accept; ip saddr 198.51.100.9 drop; }\n}\ntable ip foreign_nat {\n chain postrouting { type nat hook postrouting priority 100; ip saddr 198.51.100.0/24 masquerade; }\n}\n" });
+    h.run("nft", ["-f", "-"], {
+      input:
+        "table inet foreign {\n chain fw { type filter hook forward priority 10; policy accept; ip saddr 198.51.100.9 drop; }\n}\ntable ip foreign_nat {\n chain postrouting { type nat hook postrouting priority 100; ip saddr 198.51.100.0/24 masquerade; }\n}\n",
+    });
     h.sh("iptables -A INPUT -s 198.51.100.7 -j DROP && iptables -A FORWARD -s 198.51.100.8 -j REJECT");
     h.sh("ip link add fbr0 type bridge && ip link set fbr0 up && ip addr add 198.51.100.1/24 dev fbr0");
     // A foreign dnsmasq (the seed's `ps | grep dnsmasq` would take it for its own and start none).
     const pidFile = `${lab.conf.dir}/foreign.pid`;
-    h.sh(`dnsmasq --conf-file=/dev/null --pid-file=${pidFile} --interface=fbr0 --bind-interfaces --except-interface=lo --port=0 --dhcp-range=198.51.100.10,198.51.100.20`);
+    h.sh(
+      `dnsmasq --conf-file=/dev/null --pid-file=${pidFile} --interface=fbr0 --bind-interfaces --except-interface=lo --port=0 --dhcp-range=198.51.100.10,198.51.100.20`,
+    );
     const foreignPid = Number(h.sh(`cat ${pidFile}`));
-    const foreign = () => [h.sh("nft list table inet foreign"), h.sh("nft list table ip foreign_nat"), h.sh("iptables-save | grep -E '^-A' | grep -v KVMNET || true"), h.sh("ip -d link show fbr0 | sed -E 's/_timer +[0-9.]+//g'")].join("\n");
+    const foreign = () =>
+      [
+        h.sh("nft list table inet foreign"),
+        h.sh("nft list table ip foreign_nat"),
+        h.sh("iptables-save | grep -E '^-A' | grep -v KVMNET || true"),
+        h.sh("ip -d link show fbr0 | sed -E 's/_timer +[0-9.]+//g'"),
+      ].join("\n");
     const before = foreign();
     const whole = h.sh("nft list ruleset");
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);

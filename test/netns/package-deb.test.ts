@@ -1,6 +1,15 @@
 // The Debian package, installed by dpkg (maintainer scripts and all) into a throwaway root: an overlay of
 // this machine's / with node deleted, in a private mount namespace; a hook run from there against a namespace.
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, existsSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  existsSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, execaSync, type ResultPromise } from "execa";
@@ -24,8 +33,12 @@ const cleanups: (() => void)[] = [];
 /** Run a shell script in the holder's mount namespace (and in NS's network namespace if given). */
 function sh(script: string, opts: { ns?: Netns; env?: Record<string, string> } = {}) {
   const net = opts.ns ? [`--net=/run/netns/${opts.ns.name}`] : [];
-  const r = execaSync("nsenter", ["-t", String(holder.pid), "-m", ...net, "--", "sh", "-c", script],
-    { env: { PATH, ...opts.env }, extendEnv: false, reject: false, timeout: 120_000 });
+  const r = execaSync("nsenter", ["-t", String(holder.pid), "-m", ...net, "--", "sh", "-c", script], {
+    env: { PATH, ...opts.env },
+    extendEnv: false,
+    reject: false,
+    timeout: 120_000,
+  });
   return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
 }
 /** A path of the throwaway root, readable from this process (through the holder's /proc entry). */
@@ -33,7 +46,10 @@ const inRoot = (p: string) => `/proc/${holder.pid}/root${root}${p}`;
 /** Run ARGS chrooted into the root, inside NS, with a fresh sysfs of NS (the hooks read /sys/class/net). */
 function chrootIn(ns: Netns, args: string[], env: Record<string, string>) {
   const q = args.map((a) => `'${a}'`).join(" ");
-  return sh(`umount ${root}/sys 2>/dev/null; mount -t sysfs sysfs ${root}/sys && exec chroot ${root} ${q}`, { ns, env });
+  return sh(`umount ${root}/sys 2>/dev/null; mount -t sysfs sysfs ${root}/sys && exec chroot ${root} ${q}`, {
+    ns,
+    env,
+  });
 }
 
 beforeAll(async () => {
@@ -45,7 +61,9 @@ beforeAll(async () => {
   // sleep, so its pid is the holder's.
   holder = execa("unshare", ["-m", "--propagation", "private", "sleep", "infinity"], { reject: false });
   await new Promise((r) => setTimeout(r, 200));
-  const nodes = execaSync("sh", ["-c", "for n in $(which -a node); do readlink -f $n; done | sort -u"]).stdout.split("\n").filter(Boolean);
+  const nodes = execaSync("sh", ["-c", "for n in $(which -a node); do readlink -f $n; done | sort -u"])
+    .stdout.split("\n")
+    .filter(Boolean);
   const setup = sh(`set -e
     mkdir -p ${tmp}/layers ${root}
     mount -t tmpfs -o size=2g tmpfs ${tmp}/layers
@@ -59,7 +77,9 @@ beforeAll(async () => {
   const r = sh(`dpkg --root=${root} -i ${deb}`);
   installed = { code: r.code, out: r.out + r.err };
 }, 600_000);
-afterEach(() => { while (cleanups.length) cleanups.pop()!(); });
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
 afterAll(() => {
   if (holder?.pid) process.kill(holder.pid, "SIGTERM"); // its mounts go with its namespace
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -87,11 +107,18 @@ describe("kvmnet_VERSION_amd64.deb", () => {
   it("dpkg installs it with its dependencies met: program, links, conffiles, man pages, boot unit enabled", () => {
     expect(installed.code, installed.out).toBe(0);
     const files = sh(`dpkg --root=${root} -L kvmnet`).out.split("\n");
-    expect(files).toEqual(expect.arrayContaining([
-      "/usr/lib/kvmnet/kvmnet", "/usr/bin/kvmnet", ...ETC_HOOKS.map((h) => `/etc/${h}`), "/etc/kvmnet.conf",
-      "/lib/systemd/system/kvmnet.service", "/usr/share/man/man8/kvmnet.8.gz", "/usr/share/man/man5/kvmnet.conf.5.gz",
-      "/etc/NetworkManager/conf.d/kvmnet.conf",
-    ]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "/usr/lib/kvmnet/kvmnet",
+        "/usr/bin/kvmnet",
+        ...ETC_HOOKS.map((h) => `/etc/${h}`),
+        "/etc/kvmnet.conf",
+        "/lib/systemd/system/kvmnet.service",
+        "/usr/share/man/man8/kvmnet.8.gz",
+        "/usr/share/man/man5/kvmnet.conf.5.gz",
+        "/etc/NetworkManager/conf.d/kvmnet.conf",
+      ]),
+    );
     // The program is /usr/bin/kvmnet itself (AppArmor: see "libvirtd's AppArmor profile" below); the old path links to it.
     expect(lstatSync(inRoot("/usr/bin/kvmnet")).isFile()).toBe(true);
     for (const h of ETC_HOOKS) expect(readlinkSync(inRoot(`/etc/${h}`))).toBe("/usr/bin/kvmnet");
@@ -102,10 +129,14 @@ describe("kvmnet_VERSION_amd64.deb", () => {
     expect(status).toMatch(/^ \/etc\/NetworkManager\/conf\.d\/kvmnet\.conf [0-9a-f]{32}$/m);
     expect(status).toMatch(/^iproute2, nftables \| iptables, dnsmasq-base, libc6 \(>= 2\.\d+\)/m);
     // postinst enabled the unit for boot (as deb-systemd-helper does on a real system).
-    expect(readlinkSync(inRoot("/etc/systemd/system/multi-user.target.wants/kvmnet.service"))).toBe("/lib/systemd/system/kvmnet.service");
+    expect(readlinkSync(inRoot("/etc/systemd/system/multi-user.target.wants/kvmnet.service"))).toBe(
+      "/lib/systemd/system/kvmnet.service",
+    );
     const verify = sh(`SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --root=${root} kvmnet.service`);
     expect(verify, verify.err).toMatchObject({ code: 0, err: "" });
-    expect(readFileSync(inRoot("/lib/systemd/system/kvmnet.service"), "utf8")).toMatch(/^ExecStart=\/usr\/bin\/kvmnet up --autostart$/m);
+    expect(readFileSync(inRoot("/lib/systemd/system/kvmnet.service"), "utf8")).toMatch(
+      /^ExecStart=\/usr\/bin\/kvmnet up --autostart$/m,
+    );
     // A hook script of the admin's at one of kvmnet's names was moved aside, not lost.
     expect(readFileSync(inRoot("/etc/qemu-natdown.dpkg-old"), "utf8")).toContain("my own natdown");
     expect(installed.out).toContain("moved your /etc/qemu-natdown to /etc/qemu-natdown.dpkg-old");
@@ -117,8 +148,10 @@ describe("kvmnet_VERSION_amd64.deb", () => {
     const tap = `vm${rid()}`;
     const ns = hostWithTap(tap);
     const [br, auto] = [`kdn${rid()}`, `kda${rid()}`];
-    const c = rootConf(`[n]\nmode = nat\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.10,192.0.2.20\n` +
-      `[boot]\nmode = host-only\nbridge = ${auto}\naddress = 203.0.113.1/24\nautostart = yes\n`);
+    const c = rootConf(
+      `[n]\nmode = nat\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.10,192.0.2.20\n` +
+        `[boot]\nmode = host-only\nbridge = ${auto}\naddress = 203.0.113.1/24\nautostart = yes\n`,
+    );
     const env = { KVMNET_CONFIG: c.file };
     for (const round of [1, 2]) {
       const r = chrootIn(ns, ["/etc/qemu-natup", tap], env);
@@ -128,7 +161,9 @@ describe("kvmnet_VERSION_amd64.deb", () => {
     expect(ns.sh(`ip -4 -o addr show dev ${br}`)).toContain("192.0.2.1/24");
     expect(existsSync(join(c.stateDir, "n.dnsmasq.pid"))).toBe(true);
 
-    const execStart = /^ExecStart=(.*)$/m.exec(readFileSync(inRoot("/lib/systemd/system/kvmnet.service"), "utf8"))![1]!.split(" ");
+    const execStart = /^ExecStart=(.*)$/m
+      .exec(readFileSync(inRoot("/lib/systemd/system/kvmnet.service"), "utf8"))![1]!
+      .split(" ");
     const up = chrootIn(ns, execStart, env);
     expect(up.code, up.err).toBe(0);
     expect(ns.sh(`ip -4 -o addr show dev ${auto}`)).toContain("203.0.113.1/24");
@@ -158,8 +193,12 @@ describe("kvmnet_VERSION_amd64.deb", () => {
 function execRules(profile: string): { rule: string; re: RegExp }[] {
   const top = profile.slice(0, profile.indexOf("profile qemu_bridge_helper"));
   return [...top.matchAll(/^\s*(\/\S+)\s+([a-zA-Z]*x[a-zA-Z]*)\b[^,\n]*,\s*$/gm)].map((m) => {
-    const re = m[1]!.replace(/[.+?^$()|[\]\\]/g, "\\$&").replace(/\{([^}]*)\}/g, (_, alts: string) => `(?:${alts.split(",").join("|")})`)
-      .replace(/\*\*/g, "\u0000").replace(/\*/g, "[^/]*").replace(/\u0000/g, ".*");
+    const re = m[1]!
+      .replace(/[.+?^$()|[\]\\]/g, "\\$&")
+      .replace(/\{([^}]*)\}/g, (_, alts: string) => `(?:${alts.split(",").join("|")})`)
+      .replace(/\*\*/g, "\u0000")
+      .replace(/\*/g, "[^/]*")
+      .replace(/\u0000/g, ".*");
     return { rule: `${m[1]} ${m[2]}`, re: new RegExp(`^${re}$`) };
   });
 }

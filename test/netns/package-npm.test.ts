@@ -21,10 +21,16 @@ beforeAll(() => {
   // other test files that are running it.
   const packed = execaSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: ROOT });
   const tgz = join(tmp, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename);
-  execaSync("npm", ["install", "--global", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", tgz], { cwd: tmp });
+  execaSync(
+    "npm",
+    ["install", "--global", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", tgz],
+    { cwd: tmp },
+  );
   dist = realpathSync(join(prefix, "lib/node_modules/kvmnet/dist"));
 }, 300_000);
-afterEach(() => { while (cleanups.length) cleanups.pop()!(); });
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function hostWithTap(tap: string): Netns {
@@ -37,14 +43,21 @@ function masterOf(ns: Netns, dev: string): string | undefined {
   return (JSON.parse(ns.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
 }
 function natConf(br: string) {
-  const c = tempConfig(`[n]\nmode = nat\nbridge = ${br}\naddress = 198.51.100.1/24\ndhcp_range = 198.51.100.10,198.51.100.20\n`);
+  const c = tempConfig(
+    `[n]\nmode = nat\nbridge = ${br}\naddress = 198.51.100.1/24\ndhcp_range = 198.51.100.10,198.51.100.20\n`,
+  );
   cleanups.push(c.cleanup);
   return c;
 }
 /** Run FILE ARGS with the installed node on PATH, in NS if given. */
 function run(file: string, args: string[], env: Record<string, string> = {}, ns?: Netns) {
   const [cmd, argv] = ns ? ["ip", ["netns", "exec", ns.name, file, ...args]] : [file, args];
-  const r = execaSync(cmd, argv, { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env }, extendEnv: false, reject: false, timeout: 60_000 });
+  const r = execaSync(cmd, argv, {
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+    extendEnv: false,
+    reject: false,
+    timeout: 60_000,
+  });
   return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
 }
 
@@ -55,7 +68,8 @@ describe("npm i -g of the packed tarball", () => {
       expect(lstatSync(bin).isSymbolicLink(), name).toBe(true);
       expect(realpathSync(bin)).toBe(join(dist, `${name}.cjs`));
     }
-    for (const name of Object.keys(HOOKS)) expect(run(join(prefix, "bin", name), ["--help"]).out).toMatch(new RegExp(`^usage: ${name} TAP`));
+    for (const name of Object.keys(HOOKS))
+      expect(run(join(prefix, "bin", name), ["--help"]).out).toMatch(new RegExp(`^usage: ${name} TAP`));
     expect(run(join(prefix, "bin/kvmnet"), ["--help"]).code).toBe(0);
     expect(existsSync(join(prefix, "share/man/man8/kvmnet.8"))).toBe(true);
     expect(existsSync(join(prefix, "share/man/man5/kvmnet.conf.5"))).toBe(true);
@@ -81,7 +95,9 @@ describe("npm i -g of the packed tarball", () => {
 
     const copies = join(tmp, `copies-${rid()}`);
     expect(run(join(prefix, "bin/kvmnet"), ["install", "--dest", copies, "--copy"]).code).toBe(0);
-    expect(readFileSync(join(copies, "qemu-natdown"), "utf8")).toBe(readFileSync(join(dist, "qemu-natdown.cjs"), "utf8"));
+    expect(readFileSync(join(copies, "qemu-natdown"), "utf8")).toBe(
+      readFileSync(join(dist, "qemu-natdown.cjs"), "utf8"),
+    );
 
     const tap = `vm${rid()}`;
     const ns = hostWithTap(tap);

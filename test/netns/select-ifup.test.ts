@@ -33,7 +33,8 @@ bridge = ${br}l
 describe("qemu-ifup / qemu-ifdown selection", () => {
   let lab: Lab;
   afterEach(() => lab?.destroy());
-  const masterOf = (tap: string) => lab.host.sh(`basename "$(readlink /sys/class/net/${tap}/master 2>/dev/null)" 2>/dev/null || true`);
+  const masterOf = (tap: string) =>
+    lab.host.sh(`basename "$(readlink /sys/class/net/${tap}/master 2>/dev/null)" 2>/dev/null || true`);
 
   it("rule 1: KVMNET_NETWORK, over a taps glob and the default", () => {
     lab = makeLab({ body });
@@ -86,7 +87,9 @@ describe("qemu-ifup / qemu-ifdown selection", () => {
     expect(missing.stderr).toMatch(new RegExp(`kvmnet.conf:\\d+: bridge: ${lab.bridge}l does not exist`));
     const none = lab.hook("qemu-ifup", "vm0");
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/^qemu-ifup: tap vm0 could join any of iso, ho, rt, lan: choose one: run this program as qemu-ifup@NET .*; or a taps glob .*; or default = yes in one of them; or KVMNET_NETWORK=NET .*\(plain QEMU only: libvirt passes scripts no environment\)$/);
+    expect(none.stderr).toMatch(
+      /^qemu-ifup: tap vm0 could join any of iso, ho, rt, lan: choose one: run this program as qemu-ifup@NET .*; or a taps glob .*; or default = yes in one of them; or KVMNET_NETWORK=NET .*\(plain QEMU only: libvirt passes scripts no environment\)$/,
+    );
     const iso = lab.hook("qemu-ifup-isolated", "vm0");
     expect(iso.code).toBe(2);
     expect(iso.stderr).toMatch(/could join any of iso, ho:/);
@@ -102,10 +105,30 @@ describe("qemu-ifup / qemu-ifdown selection", () => {
     lab.addGuest("rt-2");
     const before = nsState(lab.host);
     const cases: [string, string, Record<string, string>, string][] = [
-      ["qemu-ifup-isolated", "vm0", { KVMNET_NETWORK: "rt" }, "network rt (chosen by KVMNET_NETWORK) is a routed network, which qemu-ifup-isolated does not serve (mode isolated or host-only); use qemu-ifup or the generic qemu-ifup/qemu-ifdown"],
-      ["qemu-ifup-bridge", "vm0", { KVMNET_NETWORK: "ho" }, "network ho (chosen by KVMNET_NETWORK) is a host-only network, which qemu-ifup-bridge does not serve (mode bridge); use qemu-ifup-isolated or the generic qemu-ifup/qemu-ifdown"],
-      ["qemu-natup", "vm0", { KVMNET_NETWORK: "lan" }, "network lan (chosen by KVMNET_NETWORK) is a bridge network, which qemu-natup does not serve (mode nat); use qemu-ifup-bridge or the generic qemu-ifup/qemu-ifdown"],
-      ["qemu-ifup-isolated", "rt-2", {}, "network rt (chosen by taps glob of [rt]) is a routed network, which qemu-ifup-isolated does not serve (mode isolated or host-only); use qemu-ifup or the generic qemu-ifup/qemu-ifdown"],
+      [
+        "qemu-ifup-isolated",
+        "vm0",
+        { KVMNET_NETWORK: "rt" },
+        "network rt (chosen by KVMNET_NETWORK) is a routed network, which qemu-ifup-isolated does not serve (mode isolated or host-only); use qemu-ifup or the generic qemu-ifup/qemu-ifdown",
+      ],
+      [
+        "qemu-ifup-bridge",
+        "vm0",
+        { KVMNET_NETWORK: "ho" },
+        "network ho (chosen by KVMNET_NETWORK) is a host-only network, which qemu-ifup-bridge does not serve (mode bridge); use qemu-ifup-isolated or the generic qemu-ifup/qemu-ifdown",
+      ],
+      [
+        "qemu-natup",
+        "vm0",
+        { KVMNET_NETWORK: "lan" },
+        "network lan (chosen by KVMNET_NETWORK) is a bridge network, which qemu-natup does not serve (mode nat); use qemu-ifup-bridge or the generic qemu-ifup/qemu-ifdown",
+      ],
+      [
+        "qemu-ifup-isolated",
+        "rt-2",
+        {},
+        "network rt (chosen by taps glob of [rt]) is a routed network, which qemu-ifup-isolated does not serve (mode isolated or host-only); use qemu-ifup or the generic qemu-ifup/qemu-ifdown",
+      ],
     ];
     for (const [prog, tap, env, message] of cases) {
       const r = lab.hook(prog, tap, env);
@@ -114,7 +137,9 @@ describe("qemu-ifup / qemu-ifdown selection", () => {
     }
     const unknown = lab.hook("qemu-ifup", "vm0", { KVMNET_NETWORK: "nope" });
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/KVMNET_NETWORK names network "nope", which .* does not define \(it has: iso, ho, rt, lan\)/);
+    expect(unknown.stderr).toMatch(
+      /KVMNET_NETWORK names network "nope", which .* does not define \(it has: iso, ho, rt, lan\)/,
+    );
     expect(nsState(lab.host)).toBe(before);
   });
 });

@@ -8,7 +8,9 @@ import { HOST_UP, makeLab, OUTSIDE, pings, type Lab } from "./models-lab.js";
 /** A PATH whose `ip` runs only the first LINES lines of a batch, then SIGKILLs the hook that ran it. */
 function killingPath(dir: string, lines: number): string {
   mkdirSync(dir);
-  writeFileSync(`${dir}/ip`, `#!/bin/sh
+  writeFileSync(
+    `${dir}/ip`,
+    `#!/bin/sh
 if [ "$1" = "-batch" ]; then
   head -n ${lines} > "${dir}/part"
   /usr/sbin/ip -batch "${dir}/part"
@@ -16,7 +18,8 @@ if [ "$1" = "-batch" ]; then
   exit 1
 fi
 exec /usr/sbin/ip "$@"
-`);
+`,
+  );
   chmodSync(`${dir}/ip`, 0o755);
   return `${dir}:${process.env.PATH}`;
 }
@@ -25,25 +28,28 @@ describe("uplink move cut off by SIGKILL", () => {
   let lab: Lab;
   afterEach(() => lab?.destroy());
 
-  it.each([3, 5, 7])("after %i lines of the batch, the next run completes the bridge and the host is online", (lines) => {
-    lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
-    const h = lab.host;
-    h.sh(`ip route add default via ${OUTSIDE} dev up0`);
-    lab.addGuest("vm0", "203.0.113.50/24");
-    const killed = lab.hook("qemu-ifup-bridge", "vm0", { PATH: killingPath(`${lab.conf.dir}/bin`, lines) });
-    expect(killed.code).not.toBe(0);
-    expect(h.sh(`ls ${lab.conf.stateDir}`)).toBe("lan.uplink-move");
-    // Half moved: the host has lost its address or its default route somewhere in between.
-    const r = lab.hook("qemu-ifup-bridge", "vm0", { KVMNET_VERBOSE: "1" });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/an earlier move of the uplink was cut off; undoing it/);
-    const br = lab.bridge;
-    expect(h.sh(`ls /sys/class/net/${br}/brif`).split("\n").sort()).toEqual(["up0", "vm0"]);
-    expect(h.sh("ip -4 -o addr show dev up0")).toBe("");
-    expect(h.sh(`ip -4 -o addr show dev ${br} | awk '{print $4}'`)).toBe(`${HOST_UP}/24`);
-    expect(h.sh("ip -4 route show default")).toBe(`default via ${OUTSIDE} dev ${br} `);
-    expect(h.sh(`ls ${lab.conf.stateDir}`)).toBe("");
-    expect(pings(h, OUTSIDE)).toBe(true);
-    expect(pings(lab.guests[0]!, OUTSIDE)).toBe(true);
-  });
+  it.each([3, 5, 7])(
+    "after %i lines of the batch, the next run completes the bridge and the host is online",
+    (lines) => {
+      lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
+      const h = lab.host;
+      h.sh(`ip route add default via ${OUTSIDE} dev up0`);
+      lab.addGuest("vm0", "203.0.113.50/24");
+      const killed = lab.hook("qemu-ifup-bridge", "vm0", { PATH: killingPath(`${lab.conf.dir}/bin`, lines) });
+      expect(killed.code).not.toBe(0);
+      expect(h.sh(`ls ${lab.conf.stateDir}`)).toBe("lan.uplink-move");
+      // Half moved: the host has lost its address or its default route somewhere in between.
+      const r = lab.hook("qemu-ifup-bridge", "vm0", { KVMNET_VERBOSE: "1" });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/an earlier move of the uplink was cut off; undoing it/);
+      const br = lab.bridge;
+      expect(h.sh(`ls /sys/class/net/${br}/brif`).split("\n").sort()).toEqual(["up0", "vm0"]);
+      expect(h.sh("ip -4 -o addr show dev up0")).toBe("");
+      expect(h.sh(`ip -4 -o addr show dev ${br} | awk '{print $4}'`)).toBe(`${HOST_UP}/24`);
+      expect(h.sh("ip -4 route show default")).toBe(`default via ${OUTSIDE} dev ${br} `);
+      expect(h.sh(`ls ${lab.conf.stateDir}`)).toBe("");
+      expect(pings(h, OUTSIDE)).toBe(true);
+      expect(pings(lab.guests[0]!, OUTSIDE)).toBe(true);
+    },
+  );
 });

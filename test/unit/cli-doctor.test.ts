@@ -12,7 +12,10 @@ import { render } from "../../src/cli/doctor.js";
 import { paint } from "../../src/cli/output.js";
 import { parseConfig } from "../../src/config/validate.js";
 
-const conf = (global = "") => parseConfig("/c", `${global}
+const conf = (global = "") =>
+  parseConfig(
+    "/c",
+    `${global}
 [nat0]
 mode = nat
 bridge = natbr0
@@ -24,9 +27,15 @@ bridge = isobr
 [lan]
 mode = bridge
 bridge = br0
-`);
-const ctx = (files: Record<string, string>, over: Partial<DoctorContext> = {}): DoctorContext =>
-  ({ config: conf(), env: { PATH: "/nonexistent" }, exec: fakeExec().exec, read: (p) => files[p] ?? null, ...over });
+`,
+  );
+const ctx = (files: Record<string, string>, over: Partial<DoctorContext> = {}): DoctorContext => ({
+  config: conf(),
+  env: { PATH: "/nonexistent" },
+  exec: fakeExec().exec,
+  read: (p) => files[p] ?? null,
+  ...over,
+});
 
 const NFT = `table ip filter {
 	chain DOCKER-USER {
@@ -50,15 +59,21 @@ table inet fw {
 
 describe("forward chains with policy drop", () => {
   it("finds them in nft list ruleset, with the bridges let through, and skips kvmnet's own tables and other hooks", () => {
-    expect(parseNftForwardDrops(NFT)).toEqual([{ family: "ip", table: "filter", chain: "FORWARD", accepts: ["in:natbr0"] }]);
+    expect(parseNftForwardDrops(NFT)).toEqual([
+      { family: "ip", table: "filter", chain: "FORWARD", accepts: ["in:natbr0"] },
+    ]);
   });
   it("finds :FORWARD DROP of the filter table in iptables-save output", () => {
-    const text = "*nat\n:FORWARD DROP [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [3:180]\n-A DOCKER-USER -o isobr -j ACCEPT\n-A DOCKER-USER -i isobr -j ACCEPT\nCOMMIT\n";
-    expect(parseIptablesForwardDrop(text)).toEqual([{ family: "ip", table: "filter", chain: "FORWARD", accepts: ["out:isobr", "in:isobr"] }]);
+    const text =
+      "*nat\n:FORWARD DROP [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [3:180]\n-A DOCKER-USER -o isobr -j ACCEPT\n-A DOCKER-USER -i isobr -j ACCEPT\nCOMMIT\n";
+    expect(parseIptablesForwardDrop(text)).toEqual([
+      { family: "ip", table: "filter", chain: "FORWARD", accepts: ["out:isobr", "in:isobr"] },
+    ]);
     expect(parseIptablesForwardDrop("*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n")).toEqual([]);
   });
   const drop = { family: "inet", table: "docker", chain: "fwd", accepts: [] as string[] };
-  const names = (c: ReturnType<typeof conf>, d: typeof drop, brNf: boolean) => affectedBy(d, c, brNf).map((n) => n.name);
+  const names = (c: ReturnType<typeof conf>, d: typeof drop, brNf: boolean) =>
+    affectedBy(d, c, brNf).map((n) => n.name);
   it("breaks nat/routed always; isolated and bridge networks only when br_netfilter sends bridged frames through", () => {
     expect(names(conf(), drop, false)).toEqual(["nat0"]);
     expect(names(conf(), drop, true)).toEqual(["nat0", "iso", "lan"]);
@@ -82,12 +97,20 @@ UNCONN 0      0      127.0.0.53%lo:53 0.0.0.0:* users:(("systemd-resolve",pid=30
 UNCONN 0      0            0.0.0.0:67 0.0.0.0:*`;
   const socks = parseSs("udp", ss);
   it("parses address, bound device, port and owners from ss", () => {
-    expect(socks[1]).toEqual({ proto: "udp", address: "0.0.0.0", device: "natbr0", port: 67, owners: [{ comm: "dnsmasq", pid: 11717 }] });
+    expect(socks[1]).toEqual({
+      proto: "udp",
+      address: "0.0.0.0",
+      device: "natbr0",
+      port: 67,
+      owners: [{ comm: "dnsmasq", pid: 11717 }],
+    });
     expect(socks[4]).toEqual({ proto: "udp", address: "0.0.0.0", device: null, port: 67, owners: [] });
   });
   it("a socket blocks the bridge's dnsmasq on its address or the wildcard, unless bound to another device", () => {
     expect(socks.map((s) => blocks(s, "natbr0", "192.0.2.1"))).toEqual([true, true, false, false, true]);
-    expect(blocks({ proto: "tcp", address: "0.0.0.0", device: null, port: 67, owners: [] }, "natbr0", "192.0.2.1")).toBe(false);
+    expect(
+      blocks({ proto: "tcp", address: "0.0.0.0", device: null, port: 67, owners: [] }, "natbr0", "192.0.2.1"),
+    ).toBe(false);
   });
 });
 
@@ -101,13 +124,20 @@ describe("kernel checks", () => {
   it("forwarding off is fine until a nat network is up", () => {
     expect(checkForwarding(ctx({ "/proc/sys/net/ipv4/ip_forward": "1\n" })).level).toBe("ok");
     // natbr0 does not exist on this machine, so nat0 is not up: kvmnet will turn forwarding on.
-    expect(checkForwarding(ctx({ "/proc/sys/net/ipv4/ip_forward": "0\n" }))).toMatchObject({ level: "ok", message: /turns it on when nat0 comes up/ });
+    expect(checkForwarding(ctx({ "/proc/sys/net/ipv4/ip_forward": "0\n" }))).toMatchObject({
+      level: "ok",
+      message: /turns it on when nat0 comes up/,
+    });
   });
   it("br_netfilter: absent or 0 is ok; 1 warns and names bridge networks", () => {
     const p = "/proc/sys/net/bridge/bridge-nf-call-iptables";
     expect(checkBrNetfilter(ctx({})).level).toBe("ok");
     expect(checkBrNetfilter(ctx({ [p]: "0\n" })).level).toBe("ok");
-    expect(checkBrNetfilter(ctx({ [p]: "1\n" }))).toMatchObject({ level: "warn", networks: ["lan"], fix: /bridge-nf-call-iptables=0/ });
+    expect(checkBrNetfilter(ctx({ [p]: "1\n" }))).toMatchObject({
+      level: "warn",
+      networks: ["lan"],
+      fix: /bridge-nf-call-iptables=0/,
+    });
   });
 });
 
@@ -120,12 +150,21 @@ describe("tools and NetworkManager", () => {
       ["tool-dnsmasq", "fail", "apt-get install dnsmasq-base"],
     ]);
     expect(f[2]!.message).toBe("dnsmasq not found in PATH; needed for DHCP and DNS (dhcp_range): nat0");
-    expect(checkTools(ctx({}, { config: conf("[global]\nfirewall = iptables") })).map((x) => x.id)).toEqual(["tool-ip", "tool-iptables-save", "tool-iptables-restore", "tool-dnsmasq"]);
+    expect(checkTools(ctx({}, { config: conf("[global]\nfirewall = iptables") })).map((x) => x.id)).toEqual([
+      "tool-ip",
+      "tool-iptables-save",
+      "tool-iptables-restore",
+      "tool-dnsmasq",
+    ]);
   });
   it("parses nmcli's terse output", () => {
-    expect(parseNmcliDevices("natbr0:connected\nbr0:connected (externally)\nweird\\:name:unmanaged\n")).toEqual(new Map([
-      ["natbr0", "connected"], ["br0", "connected (externally)"], ["weird:name", "unmanaged"],
-    ]));
+    expect(parseNmcliDevices("natbr0:connected\nbr0:connected (externally)\nweird\\:name:unmanaged\n")).toEqual(
+      new Map([
+        ["natbr0", "connected"],
+        ["br0", "connected (externally)"],
+        ["weird:name", "unmanaged"],
+      ]),
+    );
   });
   it("is ok without nmcli in PATH", () => {
     expect(checkNetworkManager(ctx({}))).toMatchObject({ level: "ok", message: /not installed/ });
@@ -134,11 +173,16 @@ describe("tools and NetworkManager", () => {
 
 describe("report", () => {
   it("one line per finding, the fix under what is wrong, a summary", () => {
-    const text = render([
-      { id: "a", level: "ok", message: "fine", fix: "never shown" },
-      { id: "b", level: "warn", message: "hmm", fix: "do x" },
-      { id: "c", level: "fail", message: "broken\nsecond line", fix: "do y" },
-    ], paint(false));
-    expect(text).toBe("ok    fine\nwarn  hmm\n      fix: do x\nFAIL  broken\n      second line\n      fix: do y\n\n1 problem would break a configured network, 1 warning");
+    const text = render(
+      [
+        { id: "a", level: "ok", message: "fine", fix: "never shown" },
+        { id: "b", level: "warn", message: "hmm", fix: "do x" },
+        { id: "c", level: "fail", message: "broken\nsecond line", fix: "do y" },
+      ],
+      paint(false),
+    );
+    expect(text).toBe(
+      "ok    fine\nwarn  hmm\n      fix: do x\nFAIL  broken\n      second line\n      fix: do y\n\n1 problem would break a configured network, 1 warning",
+    );
   });
 });

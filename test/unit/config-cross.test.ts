@@ -18,14 +18,25 @@ function pairwise(nets: Network[]): Set<number> {
 
 // A seeded generator, so a failure can be replayed.
 function rng(seed: number): () => number {
-  return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
 }
 
 function randomNets(count: number, next: () => number): Network[] {
   return Array.from({ length: count }, (_, i) => {
     const prefix = 8 + Math.floor(next() * 23);
     const address = `10.${Math.floor(next() * 4)}.${Math.floor(next() * 256)}.${1 + Math.floor(next() * 200)}`;
-    return { name: `n${i}`, mode: "isolated", bridge: `b${i}`, address: { address, prefix }, hosts: [], taps: [], isDefault: false, teardown: "keep", autostart: false, lines: { address: i + 1 } } as Network;
+    return {
+      name: `n${i}`,
+      mode: "isolated",
+      bridge: `b${i}`,
+      address: { address, prefix },
+      hosts: [],
+      taps: [],
+      isDefault: false,
+      teardown: "keep",
+      autostart: false,
+      lines: { address: i + 1 },
+    } as Network;
   });
 }
 
@@ -41,13 +52,17 @@ describe("overlapping subnets", () => {
     }
   });
   it("names the earliest overlapping network, also when the wider subnet comes later in the file", () => {
-    const text = "[a]\nmode = nat\nbridge = ba\naddress = 10.1.0.1/16\n[b]\nmode = nat\nbridge = bb\naddress = 10.1.2.1/24\n[c]\nmode = nat\nbridge = bc\naddress = 10.0.0.1/8\n";
-    expect(() => parseConfig("f", text)).toThrow("f:8: address: subnet overlaps that of [a] (line 4)\nf:12: address: subnet overlaps that of [a] (line 4)");
+    const text =
+      "[a]\nmode = nat\nbridge = ba\naddress = 10.1.0.1/16\n[b]\nmode = nat\nbridge = bb\naddress = 10.1.2.1/24\n[c]\nmode = nat\nbridge = bc\naddress = 10.0.0.1/8\n";
+    expect(() => parseConfig("f", text)).toThrow(
+      "f:8: address: subnet overlaps that of [a] (line 4)\nf:12: address: subnet overlaps that of [a] (line 4)",
+    );
   });
   it("4,000 networks: timing of the pairwise rule and of the sorted one, logged (not asserted)", () => {
     const conf = (count: number) => {
       let text = "";
-      for (let i = 0; i < count; i++) text += `[n${i}]\nmode = nat\nbridge = b${i}\naddress = 10.${i >> 8}.${i & 255}.1/24\n`;
+      for (let i = 0; i < count; i++)
+        text += `[n${i}]\nmode = nat\nbridge = b${i}\naddress = 10.${i >> 8}.${i & 255}.1/24\n`;
       return text;
     };
     let t = performance.now();
@@ -61,7 +76,9 @@ describe("overlapping subnets", () => {
     t = performance.now();
     crossCheck("f", config.networks, []);
     const after = performance.now() - t;
-    console.log(`4,000 networks: cross-network checks pairwise ≈${(before * 16).toFixed(0)} ms (${before.toFixed(0)} ms at 1,000, overlaps alone), sorted ${after.toFixed(1)} ms; whole parseConfig ${parse.toFixed(0)} ms`);
+    console.log(
+      `4,000 networks: cross-network checks pairwise ≈${(before * 16).toFixed(0)} ms (${before.toFixed(0)} ms at 1,000, overlaps alone), sorted ${after.toFixed(1)} ms; whole parseConfig ${parse.toFixed(0)} ms`,
+    );
     expect(config.networks).toHaveLength(4000);
   });
 });

@@ -19,12 +19,21 @@ describe("forwardEdits", () => {
     ["an empty FORWARD: the dispatch jump on top", [], [`-I FORWARD 1 -j ${K}`]],
     ["in place: nothing", ["DOCKER-USER", K, ""], []],
     ["a duplicate: both go, one comes back", [K, "", K], ["-D FORWARD 3", "-D FORWARD 1", `-I FORWARD 1 -j ${K}`]],
-    ["nat0's old jumps go, the dispatch jump takes their place", [`${I}ho`, `${I}nat0`, `${O}ho`, `${O}nat0`],
-      ["-D FORWARD 4", "-D FORWARD 2", `-I FORWARD 2 -j ${K}`]],
-    ["a dispatch jump above another network's old forward-in jump is moved below it", [K, `${I}ho`, `${O}ho`],
-      ["-D FORWARD 1", `-I FORWARD 2 -j ${K}`]],
-    ["an old forward-in jump below a forward-out one is still repaired", [`${I}a`, `${O}a`, K, `${I}b`, `${O}b`],
-      ["-D FORWARD 4", "-D FORWARD 3", `-I FORWARD 1 -j ${I}b`, `-I FORWARD 3 -j ${K}`]],
+    [
+      "nat0's old jumps go, the dispatch jump takes their place",
+      [`${I}ho`, `${I}nat0`, `${O}ho`, `${O}nat0`],
+      ["-D FORWARD 4", "-D FORWARD 2", `-I FORWARD 2 -j ${K}`],
+    ],
+    [
+      "a dispatch jump above another network's old forward-in jump is moved below it",
+      [K, `${I}ho`, `${O}ho`],
+      ["-D FORWARD 1", `-I FORWARD 2 -j ${K}`],
+    ],
+    [
+      "an old forward-in jump below a forward-out one is still repaired",
+      [`${I}a`, `${O}a`, K, `${I}b`, `${O}b`],
+      ["-D FORWARD 4", "-D FORWARD 3", `-I FORWARD 1 -j ${I}b`, `-I FORWARD 3 -j ${K}`],
+    ],
   ] as [string, string[], string[]][])("%s", (_, now, edits) => {
     expect(forwardEdits(now, mine)).toEqual(edits);
   });
@@ -56,7 +65,10 @@ describe("forwardEdits leave every old forward-in jump before the dispatch jump,
     expect(after.filter((x) => x === K)).toHaveLength(1);
     expect(after.some((x) => x.endsWith("nat0"))).toBe(false);
     const k = after.indexOf(K);
-    after.forEach((x, i) => { if (x.startsWith(I)) expect(i).toBeLessThan(k); if (x.startsWith(O)) expect(i).toBeGreaterThan(k); });
+    after.forEach((x, i) => {
+      if (x.startsWith(I)) expect(i).toBeLessThan(k);
+      if (x.startsWith(O)) expect(i).toBeGreaterThan(k);
+    });
     expect(forwardEdits(after, mine)).toEqual([]);
   });
 });
@@ -65,7 +77,10 @@ describe("firewallUpSteps with iptables", () => {
   it("has nothing to do once its own script's result is what iptables-save shows", () => {
     const script = iptablesUpScript(nat0, renderIptables(nat0)!, {});
     // What iptables-save prints after that script on an empty host: declarations, then rules in order.
-    const text = script.split("\n").map((l) => l.replace(/^-I (\S+) \d+ /, "-A $1 ")).join("\n");
+    const text = script
+      .split("\n")
+      .map((l) => l.replace(/^-I (\S+) \d+ /, "-A $1 "))
+      .join("\n");
     expect(firewallUpSteps(nat0, { backend: "iptables", save: parseIptablesSave(text) })).toEqual([]);
   });
 });

@@ -8,13 +8,19 @@ import { parseConfig } from "../../src/config/validate.js";
 import { ROOT } from "../helpers/netns.js";
 
 function render(page: string) {
-  const r = execaSync("man", ["--warnings", "-l", join(ROOT, "man", page)], { env: { MANWIDTH: "100", LC_ALL: "C.UTF-8", MANPAGER: "cat" }, reject: false });
+  const r = execaSync("man", ["--warnings", "-l", join(ROOT, "man", page)], {
+    env: { MANWIDTH: "100", LC_ALL: "C.UTF-8", MANPAGER: "cat" },
+    reject: false,
+  });
   return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
 }
 
 describe("man pages", () => {
   it.each([
-    ["kvmnet.8", ["NAME", "SYNOPSIS", "PROGRAMS", "COMMANDS", "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"]],
+    [
+      "kvmnet.8",
+      ["NAME", "SYNOPSIS", "PROGRAMS", "COMMANDS", "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"],
+    ],
     ["kvmnet.conf.5", ["NAME", "[global]", "MODES", "NETWORK KEYS", "EXAMPLE", "FILES", "SEE ALSO"]],
   ])("%s renders without a warning", (page, sections) => {
     const r = render(page);
@@ -25,13 +31,19 @@ describe("man pages", () => {
   it("kvmnet.conf(5) documents every key the parser knows", async () => {
     const { GLOBAL_KEYS, NETWORK_KEYS } = await import("../../src/config/keys.js");
     const out = render("kvmnet.conf.5").out;
-    for (const key of [...GLOBAL_KEYS, ...Object.keys(NETWORK_KEYS)]) expect(out, key).toMatch(new RegExp(`^ {7}${key.replace(".", "\\.")} = `, "m"));
+    for (const key of [...GLOBAL_KEYS, ...Object.keys(NETWORK_KEYS)])
+      expect(out, key).toMatch(new RegExp(`^ {7}${key.replace(".", "\\.")} = `, "m"));
   });
 
   it("kvmnet.conf(5)'s example is a valid config", () => {
     const src = readFileSync(join(ROOT, "man/kvmnet.conf.5"), "utf8");
     const example = /^\.SH EXAMPLE\n\.in \+4n\n\.EX\n([\s\S]*?)\n\.EE$/m.exec(src)![1]!.replace(/\\-/g, "-");
-    expect(parseConfig("kvmnet.conf.5", example).networks.map((n) => `${n.name}:${n.mode}`)).toEqual(["nat0:nat", "lan:bridge", "vlan10:bridge", "lab:isolated"]);
+    expect(parseConfig("kvmnet.conf.5", example).networks.map((n) => `${n.name}:${n.mode}`)).toEqual([
+      "nat0:nat",
+      "lan:bridge",
+      "vlan10:bridge",
+      "lab:isolated",
+    ]);
   });
 
   it("kvmnet(8) names every program", async () => {
@@ -48,7 +60,10 @@ describe("Debian package files", () => {
 
   it("the NetworkManager drop-in appends kvmnet's bridges and the guests' taps to the unmanaged devices", () => {
     const text = readFileSync(join(ROOT, "scripts/deb/networkmanager.conf"), "utf8");
-    expect(text.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual(["[keyfile]", "unmanaged-devices+=interface-name:kvmnet*;interface-name:vnet*"]);
+    expect(text.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([
+      "[keyfile]",
+      "unmanaged-devices+=interface-name:kvmnet*;interface-name:vnet*",
+    ]);
   });
 
   it("the template's bridge is one the NetworkManager drop-in covers", () => {

@@ -1,5 +1,17 @@
 // kvmnet install: argument parsing, what lands in the directory, and that nothing existing is ever replaced.
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -11,7 +23,9 @@ import { HOOKS } from "../../src/programs.js";
 const TEMPLATE_FILE = resolve(import.meta.dirname, "../../etc-templates/kvmnet.conf");
 const TEMPLATE = readFileSync(TEMPLATE_FILE, "utf8");
 // The built programs embed the template through esbuild's text loader, which vitest does not have.
-vi.mock("../../src/cli/template.js", () => ({ CONF_TEMPLATE: readFileSync(resolve(import.meta.dirname, "../../etc-templates/kvmnet.conf"), "utf8") }));
+vi.mock("../../src/cli/template.js", () => ({
+  CONF_TEMPLATE: readFileSync(resolve(import.meta.dirname, "../../etc-templates/kvmnet.conf"), "utf8"),
+}));
 
 const NAMES = Object.keys(HOOKS);
 let dir: string;
@@ -66,7 +80,10 @@ describe("install", () => {
       expect(statSync(p).mode & 0o777).toBe(0o755);
       expect(readFileSync(p, "utf8")).toBe(readFileSync(source, "utf8"));
     }
-    expect(install({ dest: dir, copy: true }, () => source, TEMPLATE).map((p) => p.kind)).toEqual([...NAMES.map(() => "present"), "kept"]);
+    expect(install({ dest: dir, copy: true }, () => source, TEMPLATE).map((p) => p.kind)).toEqual([
+      ...NAMES.map(() => "present"),
+      "kept",
+    ]);
   });
 
   it("never replaces someone else's file, link or config", () => {
@@ -77,7 +94,12 @@ describe("install", () => {
     for (const copy of [false, true]) {
       const placed = install({ dest: dir, copy }, () => source, TEMPLATE);
       const kinds = Object.fromEntries(placed.map((p) => [p.path.slice(dir.length + 1), p.kind]));
-      expect(kinds).toMatchObject({ "qemu-ifup": "kept", "qemu-ifdown": "kept", "qemu-natup": "kept", "kvmnet.conf": "kept" });
+      expect(kinds).toMatchObject({
+        "qemu-ifup": "kept",
+        "qemu-ifdown": "kept",
+        "qemu-natup": "kept",
+        "kvmnet.conf": "kept",
+      });
       expect(readFileSync(join(dir, "qemu-ifup"), "utf8")).toContain("distribution's own");
       expect(readlinkSync(join(dir, "qemu-ifdown"))).toBe("/usr/bin/elsewhere");
       expect(readFileSync(join(dir, "qemu-natup"), "utf8")).toContain("different program");
@@ -128,7 +150,9 @@ describe("runInstall", () => {
     const err: string[] = [];
     const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
     const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
-    return runInstall(args, {}).finally(() => (o.mockRestore(), e.mockRestore())).then((code) => ({ code, out: out.join(""), err: err.join("") }));
+    return runInstall(args, {})
+      .finally(() => (o.mockRestore(), e.mockRestore()))
+      .then((code) => ({ code, out: out.join(""), err: err.join("") }));
   }
 
   it("links to the running program (here: the script node runs) and says what it did", async () => {
@@ -171,7 +195,15 @@ describe("the template", () => {
   });
 
   it("stays valid when each commented example network is switched on", () => {
-    const on = TEMPLATE.replace(/^;(\[\w+\]|(mode|bridge|uplink|address|dhcp_range)\s*=.*)$/gm, "$1").replace(/^uplink\s*=.*$/m, "");
-    expect(parseConfig(TEMPLATE_FILE, on).networks.map((n) => `${n.name}:${n.mode}`)).toEqual(["default:nat", "lan:bridge", "private:isolated", "hostonly:host-only"]);
+    const on = TEMPLATE.replace(/^;(\[\w+\]|(mode|bridge|uplink|address|dhcp_range)\s*=.*)$/gm, "$1").replace(
+      /^uplink\s*=.*$/m,
+      "",
+    );
+    expect(parseConfig(TEMPLATE_FILE, on).networks.map((n) => `${n.name}:${n.mode}`)).toEqual([
+      "default:nat",
+      "lan:bridge",
+      "private:isolated",
+      "hostonly:host-only",
+    ]);
   });
 });

@@ -9,7 +9,6 @@ import { defaultRouteDevices } from "../../src/observe/default-route.js";
 import { parseRoutes } from "../../src/observe/routes.js";
 import { bridgeMac } from "../../src/render/names.js";
 
-
 describe("config of the bridge models", () => {
   it("bridge = @default-route is accepted for mode bridge only, and alone", () => {
     expect(problems("[lan]\nmode = bridge\nbridge = @default-route\n")).toEqual([]);
@@ -28,7 +27,9 @@ describe("config of the bridge models", () => {
   });
 });
 
-const config = parseConfig("/etc/kvmnet.conf", `[iso]
+const config = parseConfig(
+  "/etc/kvmnet.conf",
+  `[iso]
 mode = isolated
 bridge = kviso
 teardown = when-idle
@@ -42,12 +43,32 @@ bridge = brv
 vlan = 10
 trunk = eth0
 teardown = when-idle
-`);
-const [iso, nat, vlan] = config.networks as [typeof config.networks[0], typeof config.networks[0], typeof config.networks[0]];
-const link = (name: string, extra: object = {}) => ({ name, isBridge: false, master: null, mtu: 1500, up: true, mac: "02:00:00:00:00:01", ports: [], ...extra });
+`,
+);
+const [iso, nat, vlan] = config.networks as [
+  (typeof config.networks)[0],
+  (typeof config.networks)[0],
+  (typeof config.networks)[0],
+];
+const link = (name: string, extra: object = {}) => ({
+  name,
+  isBridge: false,
+  master: null,
+  mtu: 1500,
+  up: true,
+  mac: "02:00:00:00:00:01",
+  ports: [],
+  ...extra,
+});
 const obs = (extra: Partial<ObservedAll> = {}): ObservedAll => ({
-  bridge: null, bridgeAddrs: [], tap: null, forwarding: false, firewall: null, dnsmasq: null,
-  mode: { ipv6: true, bridgeIpv6Off: null }, ...extra,
+  bridge: null,
+  bridgeAddrs: [],
+  tap: null,
+  forwarding: false,
+  firewall: null,
+  dnsmasq: null,
+  mode: { ipv6: true, bridgeIpv6Off: null },
+  ...extra,
 });
 
 describe("decisions of the non-NAT models", () => {
@@ -57,7 +78,11 @@ describe("decisions of the non-NAT models", () => {
     const bridge = link("kviso", { isBridge: true });
     expect(decideNetworkUp(config, iso, obs({ bridge, mode: { ipv6: true, bridgeIpv6Off: true } }))).toEqual([]);
     expect(decideNetworkUp(config, iso, obs({ bridge, mode: { ipv6: true, bridgeIpv6Off: false } }))).toHaveLength(1);
-    expect(decideNetworkUp(config, iso, obs({ mode: { ipv6: false, bridgeIpv6Off: null } })).filter((s) => s.kind === "sysctl")).toEqual([]);
+    expect(
+      decideNetworkUp(config, iso, obs({ mode: { ipv6: false, bridgeIpv6Off: null } })).filter(
+        (s) => s.kind === "sysctl",
+      ),
+    ).toEqual([]);
   });
 
   it("NAT is untouched by the mode observations", () => {
@@ -68,7 +93,12 @@ describe("decisions of the non-NAT models", () => {
   it("the VLAN port is the host's: the last VM leaving tears the VLAN network down, VLAN device included", () => {
     const bridge = link("brv", { isBridge: true, mac: "00:00:00:00:00:00", ports: ["eth0.10", "vm1"] });
     const port = { link: link("eth0.10", { master: "brv" }), vid: 10, lower: "eth0", alias: "kvmnet:v" };
-    const steps = decideDown(config, vlan, obs({ bridge, tap: link("vm1", { master: "brv" }), mode: { ipv6: true, bridgeIpv6Off: false, vlanPort: port } }), "vm1");
+    const steps = decideDown(
+      config,
+      vlan,
+      obs({ bridge, tap: link("vm1", { master: "brv" }), mode: { ipv6: true, bridgeIpv6Off: false, vlanPort: port } }),
+      "vm1",
+    );
     // Not kvmnet's bridge (MAC): detach only, delete nothing.
     expect(steps).toEqual([{ kind: "ip", lines: ["link set dev vm1 nomaster"] }]);
     const ours = { ...bridge, mac: bridgeMac(vlan) };
@@ -79,10 +109,14 @@ describe("decisions of the non-NAT models", () => {
     ]);
     // A VLAN device kvmnet did not make (no alias of ours) stays.
     const theirs = { ...mode, vlanPort: { ...port, alias: "" } };
-    expect(decideDown(config, vlan, obs({ bridge: ours, tap: link("vm1", { master: "brv" }), mode: theirs }), "vm1")[1]).toEqual({ kind: "ip", lines: ["link delete dev brv"] });
+    expect(
+      decideDown(config, vlan, obs({ bridge: ours, tap: link("vm1", { master: "brv" }), mode: theirs }), "vm1")[1],
+    ).toEqual({ kind: "ip", lines: ["link delete dev brv"] });
     // Another VM still on it: nothing torn down.
     const busy = { ...ours, ports: ["eth0.10", "vm1", "vm2"] };
-    expect(decideDown(config, vlan, obs({ bridge: busy, tap: link("vm1", { master: "brv" }), mode }), "vm1")).toHaveLength(1);
+    expect(
+      decideDown(config, vlan, obs({ bridge: busy, tap: link("vm1", { master: "brv" }), mode }), "vm1"),
+    ).toHaveLength(1);
   });
 });
 

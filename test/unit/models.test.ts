@@ -13,7 +13,9 @@ import { renderNft } from "../../src/render/nft.js";
 import { nftTableView } from "../../src/render/nft-script.js";
 import { forwardPolicy } from "../../src/render/policy.js";
 
-const config = parseConfig("/etc/kvmnet.conf", `
+const config = parseConfig(
+  "/etc/kvmnet.conf",
+  `
 [global]
 state_dir = /run/kvmnet
 lease_dir = /var/lib/kvmnet
@@ -44,12 +46,16 @@ bridge = brvlan10
 vlan = 10
 trunk = eth1
 mtu = 1400
-`);
+`,
+);
 const net = (name: string) => config.networks.find((n) => n.name === name)!;
 const golden = (name: string) => `../golden/models/${name}`;
 // On a host with none of kvmnet's chains: what one network's first up loads.
 const iptablesAll = (n: Network) => iptablesUpScript(n, renderIptables(n)!, {});
-const renderNftTable = (n: Network) => { const w = renderNft(n); return w && nftTableView(w); };
+const renderNftTable = (n: Network) => {
+  const w = renderNft(n);
+  return w && nftTableView(w);
+};
 
 describe("firewall rules per mode and backend", () => {
   it.each(["iso", "ho", "rt", "rtany"])("%s: nft table and iptables chains", async (name) => {
@@ -87,26 +93,94 @@ describe("firewall rules per mode and backend", () => {
   // The rest of dnsmasq's config is NAT's and has its own golden file; here only what host-only changes.
   it("host-only dnsmasq hands out an empty router option; a routed one its own address", () => {
     expect(renderDnsmasq(config, net("ho"))!.conf.split("\n")).toContain("dhcp-option=option:router");
-    const routed = parseConfig("f", "[r]\nmode = routed\nbridge = b\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.10,192.0.2.20\n");
+    const routed = parseConfig(
+      "f",
+      "[r]\nmode = routed\nbridge = b\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.10,192.0.2.20\n",
+    );
     expect(renderDnsmasq(routed, routed.networks[0]!)!.conf).not.toMatch(/option:router/);
   });
 });
 
 // `ip -json` output as iproute2 6.1 prints it for an uplink with two IPv4 addresses, a static IPv6 address,
 // a SLAAC one, a default route, a static route in another table, and the kernel's own routes.
-const ADDR_JSON = JSON.stringify([{ ifname: "eth0", mtu: 1500, address: "52:54:00:12:34:56", addr_info: [
-  { family: "inet", local: "203.0.113.5", prefixlen: 24, broadcast: "203.0.113.255", scope: "global", label: "eth0", valid_life_time: 4294967295, preferred_life_time: 4294967295 },
-  { family: "inet", local: "203.0.113.6", prefixlen: 24, broadcast: "203.0.113.255", scope: "global", secondary: true, label: "eth0:1", valid_life_time: 4294967295, preferred_life_time: 4294967295 },
-  { family: "inet6", local: "2001:db8::5", prefixlen: 64, scope: "global", valid_life_time: 4294967295, preferred_life_time: 4294967295 },
-  { family: "inet6", local: "2001:db8::5054:ff:fe12:3456", prefixlen: 64, scope: "global", dynamic: true, mngtmpaddr: true, valid_life_time: 86400, preferred_life_time: 14400 },
-  { family: "inet6", local: "fe80::5054:ff:fe12:3456", prefixlen: 64, scope: "link", valid_life_time: 4294967295, preferred_life_time: 4294967295 },
-] }]);
+const ADDR_JSON = JSON.stringify([
+  {
+    ifname: "eth0",
+    mtu: 1500,
+    address: "52:54:00:12:34:56",
+    addr_info: [
+      {
+        family: "inet",
+        local: "203.0.113.5",
+        prefixlen: 24,
+        broadcast: "203.0.113.255",
+        scope: "global",
+        label: "eth0",
+        valid_life_time: 4294967295,
+        preferred_life_time: 4294967295,
+      },
+      {
+        family: "inet",
+        local: "203.0.113.6",
+        prefixlen: 24,
+        broadcast: "203.0.113.255",
+        scope: "global",
+        secondary: true,
+        label: "eth0:1",
+        valid_life_time: 4294967295,
+        preferred_life_time: 4294967295,
+      },
+      {
+        family: "inet6",
+        local: "2001:db8::5",
+        prefixlen: 64,
+        scope: "global",
+        valid_life_time: 4294967295,
+        preferred_life_time: 4294967295,
+      },
+      {
+        family: "inet6",
+        local: "2001:db8::5054:ff:fe12:3456",
+        prefixlen: 64,
+        scope: "global",
+        dynamic: true,
+        mngtmpaddr: true,
+        valid_life_time: 86400,
+        preferred_life_time: 14400,
+      },
+      {
+        family: "inet6",
+        local: "fe80::5054:ff:fe12:3456",
+        prefixlen: 64,
+        scope: "link",
+        valid_life_time: 4294967295,
+        preferred_life_time: 4294967295,
+      },
+    ],
+  },
+]);
 const ROUTE4_JSON = JSON.stringify([
   { dst: "default", gateway: "203.0.113.254", protocol: "dhcp", prefsrc: "203.0.113.5", metric: 100, flags: [] },
   { dst: "198.51.100.0/24", gateway: "203.0.113.253", table: "42", protocol: "static", flags: ["onlink"] },
   { dst: "203.0.113.0/24", protocol: "kernel", scope: "link", prefsrc: "203.0.113.5", flags: [] },
-  { type: "local", dst: "203.0.113.5", table: "local", protocol: "kernel", scope: "host", prefsrc: "203.0.113.5", flags: [] },
-  { type: "broadcast", dst: "203.0.113.255", table: "local", protocol: "kernel", scope: "link", prefsrc: "203.0.113.5", flags: [] },
+  {
+    type: "local",
+    dst: "203.0.113.5",
+    table: "local",
+    protocol: "kernel",
+    scope: "host",
+    prefsrc: "203.0.113.5",
+    flags: [],
+  },
+  {
+    type: "broadcast",
+    dst: "203.0.113.255",
+    table: "local",
+    protocol: "kernel",
+    scope: "link",
+    prefsrc: "203.0.113.5",
+    flags: [],
+  },
 ]);
 const ROUTE6_JSON = JSON.stringify([
   { dst: "2001:db8::/64", protocol: "kernel", metric: 256, flags: [], pref: "medium" },
@@ -136,20 +210,46 @@ describe("bridge over an uplink", () => {
 });
 
 describe("VLAN bridge", () => {
-  const trunk = { name: "eth1", isBridge: false, master: null, mtu: 1500, up: true, mac: "52:54:00:00:00:01", ports: [] };
+  const trunk = {
+    name: "eth1",
+    isBridge: false,
+    master: null,
+    mtu: 1500,
+    up: true,
+    mac: "52:54:00:00:00:01",
+    ports: [],
+  };
   const n = net("vlan10");
 
   it("nothing there: VLAN device first, then the bridge, then the one into the other (golden)", async () => {
-    await expect(vlanUpLines(n, null, { ipv6: true, bridgeIpv6Off: null, trunk, vlanPort: null }).join("\n") + "\n")
-      .toMatchFileSnapshot(golden("vlan10.batch"));
+    await expect(
+      vlanUpLines(n, null, { ipv6: true, bridgeIpv6Off: null, trunk, vlanPort: null }).join("\n") + "\n",
+    ).toMatchFileSnapshot(golden("vlan10.batch"));
   });
 
   it("everything in place: nothing to do; a loose VLAN port is enslaved; a down trunk is brought up", () => {
-    const bridge = { name: "brvlan10", isBridge: true, master: null, mtu: 1400, up: true, mac: "02:6b:76:00:00:00", ports: ["eth1.10"] };
-    const port = { link: { name: "eth1.10", isBridge: false, master: "brvlan10", mtu: 1400, up: true, mac: trunk.mac, ports: [] }, vid: 10, lower: "eth1", alias: "kvmnet:vlan10" };
+    const bridge = {
+      name: "brvlan10",
+      isBridge: true,
+      master: null,
+      mtu: 1400,
+      up: true,
+      mac: "02:6b:76:00:00:00",
+      ports: ["eth1.10"],
+    };
+    const port = {
+      link: { name: "eth1.10", isBridge: false, master: "brvlan10", mtu: 1400, up: true, mac: trunk.mac, ports: [] },
+      vid: 10,
+      lower: "eth1",
+      alias: "kvmnet:vlan10",
+    };
     expect(vlanUpLines(n, bridge, { ipv6: true, bridgeIpv6Off: false, trunk, vlanPort: port })).toEqual([]);
     const loose = { ...port, link: { ...port.link, master: null } };
-    expect(vlanUpLines(n, bridge, { ipv6: true, bridgeIpv6Off: false, trunk, vlanPort: loose })).toEqual(["link set dev eth1.10 master brvlan10 up"]);
-    expect(vlanUpLines(n, bridge, { ipv6: true, bridgeIpv6Off: false, trunk: { ...trunk, up: false }, vlanPort: port })).toEqual(["link set dev eth1 up"]);
+    expect(vlanUpLines(n, bridge, { ipv6: true, bridgeIpv6Off: false, trunk, vlanPort: loose })).toEqual([
+      "link set dev eth1.10 master brvlan10 up",
+    ]);
+    expect(
+      vlanUpLines(n, bridge, { ipv6: true, bridgeIpv6Off: false, trunk: { ...trunk, up: false }, vlanPort: port }),
+    ).toEqual(["link set dev eth1 up"]);
   });
 });

@@ -8,7 +8,9 @@ import { renderIptables } from "../../src/render/iptables.js";
 import { renderNft } from "../../src/render/nft.js";
 import { nftTableView } from "../../src/render/nft-script.js";
 
-const config = parseConfig("/etc/kvmnet.conf", `
+const config = parseConfig(
+  "/etc/kvmnet.conf",
+  `
 [global]
 state_dir = /run/kvmnet
 lease_dir = /var/lib/kvmnet
@@ -26,12 +28,16 @@ bridge = kvbr1
 address = 198.51.100.1/24
 uplink = eth0
 snat_to = 203.0.113.7
-`);
-const [nat0, snat] = config.networks as [typeof config.networks[0], typeof config.networks[0]];
+`,
+);
+const [nat0, snat] = config.networks as [(typeof config.networks)[0], (typeof config.networks)[0]];
 const golden = (name: string) => `../golden/nat/${name}`;
 // On a host with none of kvmnet's chains: what one network's first up loads.
 const iptablesAll = (n: Network) => iptablesUpScript(n, renderIptables(n)!, {});
-const renderNftTable = (n: Network) => { const w = renderNft(n); return w && nftTableView(w); };
+const renderNftTable = (n: Network) => {
+  const w = renderNft(n);
+  return w && nftTableView(w);
+};
 
 describe("NAT golden files", () => {
   it("nft table (masquerade)", async () => {

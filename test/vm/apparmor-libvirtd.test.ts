@@ -15,7 +15,8 @@ import { installPacked } from "../e2e/install.js";
 import { runInDebianKernelVM } from "./hostvm.js";
 import { libvirtdProfilePackage } from "./libvirtd-profile.js";
 
-const canRun = process.getuid?.() === 0 && existsSync("/usr/bin/qemu-system-x86_64") && existsSync("/usr/sbin/apparmor_parser");
+const canRun =
+  process.getuid?.() === 0 && existsSync("/usr/bin/qemu-system-x86_64") && existsSync("/usr/sbin/apparmor_parser");
 
 // Runs inside the VM; prints "R name value" lines. X: the .deb unpacked; P: the profile; N: an npm prefix.
 const script = (x: string, p: string, n: string) => `set -u
@@ -67,31 +68,43 @@ beforeAll(async () => {
   out = res.output;
   console.log(`apparmor VM: boot ${Math.round(res.bootMs)} ms, total ${Math.round(res.totalMs)} ms\n${out}`);
 }, 600_000);
-afterAll(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
-
-describe.skipIf(!canRun)("Debian's libvirtd AppArmor profile (needs root, qemu-system-x86_64 and apparmor_parser)", () => {
-  it("is loaded in enforce mode in a Debian-kernel VM", () => {
-    expect(r("enabled"), out).toBe("Y");
-    expect(r("load-stock"), out).toBe("0");
-    expect(r("label"), out).toBe("libvirtd_(enforce)");
-  });
-
-  it("refuses the first releases' layout (program under /usr/lib/kvmnet): the control", () => {
-    expect(r("old-layout"), out).toMatch(/^126 .*Permission_denied/);
-    expect(Number(r("old-audit")), out).toBeGreaterThan(0);
-  });
-
-  it("lets libvirtd run every hook of the .deb, and an admin's @NET link, with no profile change", () => {
-    for (const h of ["qemu-natup", "qemu-natdown", "qemu-ifup-bridge", "qemu-ifup-isolated", "qemu-natup@lab", "qemu-natdown@lab"]) {
-      expect(r(`deb-${h}`), `${h}\n${out}`).toMatch(new RegExp(`^0 usage:_${h.split("@")[0]}_TAP`));
-    }
-  });
-
-  it("refuses a standalone binary under /usr/local and an npm install until the README's local lines are added", () => {
-    expect(r("standalone"), out).toMatch(/^126 /);
-    expect(r("npm"), out).toMatch(/^126 /);
-    expect(r("load-local"), out).toBe("0");
-    expect(r("standalone-local"), out).toMatch(/^0 usage:_qemu-natup_TAP/);
-    expect(r("npm-local"), out).toMatch(/^0 usage:_qemu-natup_TAP/);
-  });
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
+
+describe.skipIf(!canRun)(
+  "Debian's libvirtd AppArmor profile (needs root, qemu-system-x86_64 and apparmor_parser)",
+  () => {
+    it("is loaded in enforce mode in a Debian-kernel VM", () => {
+      expect(r("enabled"), out).toBe("Y");
+      expect(r("load-stock"), out).toBe("0");
+      expect(r("label"), out).toBe("libvirtd_(enforce)");
+    });
+
+    it("refuses the first releases' layout (program under /usr/lib/kvmnet): the control", () => {
+      expect(r("old-layout"), out).toMatch(/^126 .*Permission_denied/);
+      expect(Number(r("old-audit")), out).toBeGreaterThan(0);
+    });
+
+    it("lets libvirtd run every hook of the .deb, and an admin's @NET link, with no profile change", () => {
+      for (const h of [
+        "qemu-natup",
+        "qemu-natdown",
+        "qemu-ifup-bridge",
+        "qemu-ifup-isolated",
+        "qemu-natup@lab",
+        "qemu-natdown@lab",
+      ]) {
+        expect(r(`deb-${h}`), `${h}\n${out}`).toMatch(new RegExp(`^0 usage:_${h.split("@")[0]}_TAP`));
+      }
+    });
+
+    it("refuses a standalone binary under /usr/local and an npm install until the README's local lines are added", () => {
+      expect(r("standalone"), out).toMatch(/^126 /);
+      expect(r("npm"), out).toMatch(/^126 /);
+      expect(r("load-local"), out).toBe("0");
+      expect(r("standalone-local"), out).toMatch(/^0 usage:_qemu-natup_TAP/);
+      expect(r("npm-local"), out).toMatch(/^0 usage:_qemu-natup_TAP/);
+    });
+  },
+);

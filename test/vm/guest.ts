@@ -1,7 +1,7 @@
 // Boots the tiny test guest (see initramfs.ts) on a tap device set up by a caller-supplied QEMU
 // script, and parses its "KVMNET-RESULT ..." console lines.
-import { randomBytes } from 'node:crypto';
-import { startQemu, type ConsoleLine, type QemuExit, type QemuRun } from './qemu.js';
+import { randomBytes } from "node:crypto";
+import { startQemu, type ConsoleLine, type QemuExit, type QemuRun } from "./qemu.js";
 
 // What the guest should do; kernel/initrd come from buildGuestInitramfs().
 export interface GuestOptions {
@@ -13,7 +13,7 @@ export interface GuestOptions {
   mac?: string | undefined;
   netns?: string | undefined;
   env?: Record<string, string> | undefined;
-  ip?: 'dhcp' | string | undefined;
+  ip?: "dhcp" | string | undefined;
   hostname?: string | undefined;
   ping?: string[] | undefined;
   resolve?: string[] | undefined;
@@ -64,47 +64,52 @@ export function parseResultLine(line: ConsoleLine): ResultLine | undefined {
   const args: string[] = [];
   const fields: Record<string, string> = {};
   for (const tok of m[1]!.trim().split(/\s+/)) {
-    const eq = tok.indexOf('=');
+    const eq = tok.indexOf("=");
     if (eq > 0) fields[tok.slice(0, eq)] = tok.slice(eq + 1);
     else args.push(tok);
   }
-  return { kind: args.shift() ?? '', args, fields, atMs: line.atMs };
+  return { kind: args.shift() ?? "", args, fields, atMs: line.atMs };
 }
 
 // A random locally administered unicast MAC in QEMU's 52:54:00 prefix.
 export function randomMac(): string {
-  return '52:54:00:' + [...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  return "52:54:00:" + [...randomBytes(3)].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
 // The kernel command line for the given options (checked against the 2048-byte limit).
-export function guestCmdline(o: Pick<GuestOptions, 'ip' | 'hostname' | 'ping' | 'resolve' | 'wait' | 'tries' | 'append'>): string {
-  const words = ['console=ttyS0', 'quiet', 'panic=-1'];
+export function guestCmdline(
+  o: Pick<GuestOptions, "ip" | "hostname" | "ping" | "resolve" | "wait" | "tries" | "append">,
+): string {
+  const words = ["console=ttyS0", "quiet", "panic=-1"];
   const add = (k: string, v: string | number | undefined) => {
-    if (v === undefined || v === '') return;
+    if (v === undefined || v === "") return;
     if (/[\s"]/.test(String(v))) throw new Error(`kvmnet.${k}: no whitespace or quotes allowed: ${v}`);
     words.push(`kvmnet.${k}=${v}`);
   };
-  add('ip', o.ip);
-  add('hostname', o.hostname);
-  add('ping', o.ping?.join(','));
-  add('resolve', o.resolve?.join(','));
-  add('wait', o.wait);
-  add('tries', o.tries);
+  add("ip", o.ip);
+  add("hostname", o.hostname);
+  add("ping", o.ping?.join(","));
+  add("resolve", o.resolve?.join(","));
+  add("wait", o.wait);
+  add("tries", o.tries);
   words.push(...(o.append ?? []));
-  const line = words.join(' ');
+  const line = words.join(" ");
   if (line.length > 2000) throw new Error(`kernel command line too long (${line.length} bytes)`);
   return line;
 }
 
 function summarise(exit: QemuExit, run: QemuRun): GuestResult {
-  const results = run.lines().map(parseResultLine).filter((r): r is ResultLine => !!r);
+  const results = run
+    .lines()
+    .map(parseResultLine)
+    .filter((r): r is ResultLine => !!r);
   const pings: Record<string, boolean> = {};
   const resolved: Record<string, string | null> = {};
   let lease: ResultLine | undefined;
   for (const r of results) {
-    if (r.kind === 'ping' && r.args[0]) pings[r.args[0]] = r.args[1] === 'ok';
-    if (r.kind === 'resolve' && r.args[0]) resolved[r.args[0]] = r.args[1] === 'fail' ? null : (r.args[1] ?? null);
-    if ((r.kind === 'lease' || r.kind === 'static') && r.args[0] !== 'fail') lease ??= r;
+    if (r.kind === "ping" && r.args[0]) pings[r.args[0]] = r.args[1] === "ok";
+    if (r.kind === "resolve" && r.args[0]) resolved[r.args[0]] = r.args[1] === "fail" ? null : (r.args[1] ?? null);
+    if ((r.kind === "lease" || r.kind === "static") && r.args[0] !== "fail") lease ??= r;
   }
   return {
     ...exit,
@@ -114,7 +119,7 @@ function summarise(exit: QemuExit, run: QemuRun): GuestResult {
     lease: lease?.fields,
     pings,
     resolved,
-    done: results.some((r) => r.kind === 'done'),
+    done: results.some((r) => r.kind === "done"),
     networkReadyMs: lease?.atMs,
     networkReadyGuestS: lease?.fields.t !== undefined ? Number(lease.fields.t) : undefined,
   };
@@ -123,19 +128,26 @@ function summarise(exit: QemuExit, run: QemuRun): GuestResult {
 // Starts the guest: QEMU (TCG) with a virtio-net NIC on tap `tap`, created by QEMU and handed to `script`.
 export function bootGuest(o: GuestOptions): GuestHandle {
   const mac = o.mac ?? randomMac();
-  for (const p of [o.tap, o.script, o.downscript ?? 'no']) {
-    if (p.includes(',')) throw new Error(`QEMU -netdev values must not contain commas: ${p}`);
+  for (const p of [o.tap, o.script, o.downscript ?? "no"]) {
+    if (p.includes(",")) throw new Error(`QEMU -netdev values must not contain commas: ${p}`);
   }
   const args = [
-    '-accel', 'tcg',
-    '-m', String(o.memMB ?? 256),
-    '-nographic',
-    '-no-reboot',
-    '-kernel', o.kernel,
-    '-initrd', o.initrd,
-    '-append', guestCmdline(o),
-    '-netdev', `tap,id=n0,ifname=${o.tap},script=${o.script},downscript=${o.downscript ?? 'no'}`,
-    '-device', `virtio-net-pci,netdev=n0,mac=${mac}`,
+    "-accel",
+    "tcg",
+    "-m",
+    String(o.memMB ?? 256),
+    "-nographic",
+    "-no-reboot",
+    "-kernel",
+    o.kernel,
+    "-initrd",
+    o.initrd,
+    "-append",
+    guestCmdline(o),
+    "-netdev",
+    `tap,id=n0,ifname=${o.tap},script=${o.script},downscript=${o.downscript ?? "no"}`,
+    "-device",
+    `virtio-net-pci,netdev=n0,mac=${mac}`,
     ...(o.qemuArgs ?? []),
   ];
   const run = startQemu({ args, netns: o.netns, env: o.env, timeoutMs: o.timeoutMs ?? 120_000 });

@@ -1,6 +1,6 @@
 // Runs one QEMU process (optionally inside a network namespace via `ip netns exec`, which execs
 // QEMU in place, so the pid is QEMU's), collecting the serial console line by line with timestamps.
-import { spawn } from 'node:child_process';
+import { spawn } from "node:child_process";
 
 // A console line and when it arrived, in ms since QEMU was started.
 export interface ConsoleLine {
@@ -37,10 +37,10 @@ export interface QemuRunOptions {
 }
 
 const live = new Set<number>();
-process.once('exit', () => {
+process.once("exit", () => {
   for (const pid of live) {
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(pid, "SIGKILL");
     } catch {
       /* already gone */
     }
@@ -49,28 +49,28 @@ process.once('exit', () => {
 
 // Starts QEMU; set KVMNET_VM_DEBUG=1 to copy the console to stderr.
 export function startQemu(o: QemuRunOptions): QemuRun {
-  const qemu = o.qemu ?? 'qemu-system-x86_64';
-  const [cmd, args] = o.netns ? ['ip', ['netns', 'exec', o.netns, qemu, ...o.args]] : [qemu, o.args];
+  const qemu = o.qemu ?? "qemu-system-x86_64";
+  const [cmd, args] = o.netns ? ["ip", ["netns", "exec", o.netns, qemu, ...o.args]] : [qemu, o.args];
   const t0 = performance.now();
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...o.env } });
   if (child.pid === undefined) throw new Error(`cannot start ${cmd}`);
   const pid = child.pid;
   live.add(pid);
   const lines: ConsoleLine[] = [];
   const waiters: { re: RegExp; resolve: (l: ConsoleLine) => void }[] = [];
-  let partial = '';
-  let full = '';
-  let err = '';
+  let partial = "";
+  let full = "";
+  let err = "";
   let running = true;
   const debug = !!process.env.KVMNET_VM_DEBUG;
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (chunk: string) => {
     if (debug) process.stderr.write(chunk);
-    const text = chunk.replace(/\r/g, '');
+    const text = chunk.replace(/\r/g, "");
     full += text;
     partial += text;
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
+    const parts = partial.split("\n");
+    partial = parts.pop() ?? "";
     const atMs = performance.now() - t0;
     for (const p of parts) {
       const line = { text: p, atMs };
@@ -80,18 +80,18 @@ export function startQemu(o: QemuRunOptions): QemuRun {
       }
     }
   });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => {
     if (debug) process.stderr.write(chunk);
     err += chunk;
   });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    kill('SIGTERM');
-    setTimeout(() => kill('SIGKILL'), 3000).unref();
+    kill("SIGTERM");
+    setTimeout(() => kill("SIGKILL"), 3000).unref();
   }, o.timeoutMs);
-  const kill = (signal: NodeJS.Signals = 'SIGTERM'): boolean => {
+  const kill = (signal: NodeJS.Signals = "SIGTERM"): boolean => {
     if (!running) return false;
     try {
       process.kill(pid, signal);
@@ -101,10 +101,10 @@ export function startQemu(o: QemuRunOptions): QemuRun {
     }
   };
   const exited = new Promise<QemuExit>((resolve) => {
-    child.on('error', (e) => {
+    child.on("error", (e) => {
       err += String(e);
     });
-    child.on('close', (exitCode, signal) => {
+    child.on("close", (exitCode, signal) => {
       running = false;
       live.delete(pid);
       clearTimeout(timer);

@@ -84,8 +84,12 @@ exit 0
 
 describe.skipIf(!canRun)("VLAN networks in Debian's kernel", () => {
   let dir: string;
-  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), "kvmnet-vlan-")); });
-  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "kvmnet-vlan-"));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it("two VLANs on one trunk: each bridge over TRUNK.VID; same-VLAN ports reach each other, the VLANs never meet", async () => {
     const path = join(dir, "vlan.sh");
@@ -96,8 +100,12 @@ describe.skipIf(!canRun)("VLAN networks in Debian's kernel", () => {
     const show = `VM output:\n${vm.output}`;
     for (const tap of ["t10a", "t10b", "t20a"]) expect(r[`qemu-ifup-bridge-${tap}-rc`], show).toBe("0");
     // The first VM of each VLAN made TRUNK.VID and the bridge in one batch; the second only attached.
-    expect(r["qemu-ifup-bridge-t10a-log"], show).toMatch(/link add link trunk0 name trunk0\.10 type vlan id 10\|.*link add name brv10 /);
-    expect(r["qemu-ifup-bridge-t10b-log"], show).toBe("qemu-ifup-bridge: ip link set dev t10b mtu 1500 master brv10 up|");
+    expect(r["qemu-ifup-bridge-t10a-log"], show).toMatch(
+      /link add link trunk0 name trunk0\.10 type vlan id 10\|.*link add name brv10 /,
+    );
+    expect(r["qemu-ifup-bridge-t10b-log"], show).toBe(
+      "qemu-ifup-bridge: ip link set dev t10b mtu 1500 master brv10 up|",
+    );
     expect(r["links"], show).toBe("trunk0.10 id 10,trunk0.20 id 20,");
     expect(r["brv10-ports"], show).toBe("t10a,t10b,trunk0.10,");
     expect(r["brv20-ports"], show).toBe("t20a,trunk0.20,");
@@ -116,6 +124,8 @@ describe.skipIf(!canRun)("VLAN networks in Debian's kernel", () => {
     expect([r["ping-10a-20a"], r["ping-10a-far20"], r["ping-20a-far10"]], show).toEqual(["no", "no", "no"]);
     expect(r["qemu-ifdown-t20a-rc"], show).toBe("0");
     expect(r["after-down"], show).toBe("brv10,trunk0.10,");
-    console.log(`vlan VM: script started ${Math.round(vm.bootMs)} ms after QEMU start, VM ran ${Math.round(vm.totalMs)} ms`);
+    console.log(
+      `vlan VM: script started ${Math.round(vm.bootMs)} ms after QEMU start, VM ran ${Math.round(vm.totalMs)} ms`,
+    );
   }, 330_000);
 });

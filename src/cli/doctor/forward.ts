@@ -39,7 +39,14 @@ export function affectedBy(drop: DropChain, config: Config, brNf: boolean): Netw
     if (drop.accepts.includes(`in:${n.bridge}`) && drop.accepts.includes(`out:${n.bridge}`)) return false;
     if (drop.family === "bridge") return true;
     // With firewall = iptables kvmnet's chain is jumped from the top of this very chain and accepts first.
-    if (config.firewall === "iptables" && drop.table === "filter" && drop.chain === "FORWARD" && drop.family === "ip" && forwardPolicy(n)) return false;
+    if (
+      config.firewall === "iptables" &&
+      drop.table === "filter" &&
+      drop.chain === "FORWARD" &&
+      drop.family === "ip" &&
+      forwardPolicy(n)
+    )
+      return false;
     if (n.mode === "nat" || n.mode === "routed") return true;
     return brNf;
   });
@@ -48,7 +55,14 @@ export function affectedBy(drop: DropChain, config: Config, brNf: boolean): Netw
 /** Every forward chain with policy drop, from nft and iptables-save, and which networks it breaks. */
 export function checkForwardDrop(ctx: DoctorContext): Finding[] {
   const drops = fromRulesets(ctx, { nft: parseNftForwardDrops, iptables: parseIptablesForwardDrop });
-  if (!drops) return [{ id: "forward-drop", level: "skip", message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)" }];
+  if (!drops)
+    return [
+      {
+        id: "forward-drop",
+        level: "skip",
+        message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)",
+      },
+    ];
   // iptables-nft shows the same chain to both tools: keep one, with the accepts either saw.
   const byKey = new Map<string, DropChain>();
   for (const d of drops) {
@@ -62,17 +76,31 @@ export function checkForwardDrop(ctx: DoctorContext): Finding[] {
   return unique.map((d) => {
     const hit = ctx.config ? affectedBy(d, ctx.config, brNf) : [];
     const where = `${d.family} ${d.table} chain ${d.chain}`;
-    if (!hit.length) return { id: "forward-drop", level: "ok", message: `${where} has policy drop; no kvmnet network's traffic is dropped there` };
+    if (!hit.length)
+      return {
+        id: "forward-drop",
+        level: "ok",
+        message: `${where} has policy drop; no kvmnet network's traffic is dropped there`,
+      };
     const brs = hit.map((n) => n.bridge);
     const docker = d.family === "ip" && d.table === "filter" && d.chain === "FORWARD";
-    const rules = brs.flatMap((b) => [`nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} accept`, `nft insert rule ${d.family} ${d.table} ${d.chain} oifname ${b} accept`]);
+    const rules = brs.flatMap((b) => [
+      `nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} accept`,
+      `nft insert rule ${d.family} ${d.table} ${d.chain} oifname ${b} accept`,
+    ]);
     return {
-      id: "forward-drop", level: "fail", networks: hit.map((n) => n.name),
+      id: "forward-drop",
+      level: "fail",
+      networks: hit.map((n) => n.name),
       message: `${where} has policy drop${docker ? " (Docker sets it)" : ""}: forwarded traffic of ${hit.map((n) => n.name).join(", ")} is dropped there, whatever kvmnet's own rules allow`,
-      fix: `let the bridge${brs.length > 1 ? "s" : ""} through in that chain: ${rules.join("; ")}` + (docker
-        ? `; with Docker, put them where Docker keeps them: ${brs.map((b) => `iptables -I DOCKER-USER -i ${b} -j ACCEPT; iptables -I DOCKER-USER -o ${b} -j ACCEPT`).join("; ")}` +
-          (ctx.config?.firewall !== "iptables" ? "; or set firewall = iptables in [global], whose chain is jumped from the top of FORWARD" : "")
-        : ""),
+      fix:
+        `let the bridge${brs.length > 1 ? "s" : ""} through in that chain: ${rules.join("; ")}` +
+        (docker
+          ? `; with Docker, put them where Docker keeps them: ${brs.map((b) => `iptables -I DOCKER-USER -i ${b} -j ACCEPT; iptables -I DOCKER-USER -o ${b} -j ACCEPT`).join("; ")}` +
+            (ctx.config?.firewall !== "iptables"
+              ? "; or set firewall = iptables in [global], whose chain is jumped from the top of FORWARD"
+              : "")
+          : ""),
     };
   });
 }

@@ -10,11 +10,18 @@ export function checkHostFit(ctx: DoctorContext): Finding[] {
   if (!config) return [];
   const routes = readRoutes();
   const found = config.networks.flatMap((n) => networkProblems(config, n, routes).map((p) => ({ n, p })));
-  if (!found.length) return [{ id: "host-fit", level: "ok", message: "no subnet collides with a host route; bridge and uplink names fit" }];
+  if (!found.length)
+    return [
+      { id: "host-fit", level: "ok", message: "no subnet collides with a host route; bridge and uplink names fit" },
+    ];
   return found.map(({ n, p }) => ({
-    id: p.key === "address" ? "subnet-collision" : "host-fit", level: "fail", networks: [n.name],
+    id: p.key === "address" ? "subnet-collision" : "host-fit",
+    level: "fail",
+    networks: [n.name],
     message: `${n.name}: ${formatProblem(p)}`,
-    fix: p.key === "address" ? `give ${n.name} a subnet no route of this host covers (ip route shows them), then kvmnet check`
-      : `fix ${p.key} of [${n.name}] at ${p.file}:${p.line}, then kvmnet check`,
+    fix:
+      p.key === "address"
+        ? `give ${n.name} a subnet no route of this host covers (ip route shows them), then kvmnet check`
+        : `fix ${p.key} of [${n.name}] at ${p.file}:${p.line}, then kvmnet check`,
   }));
 }

@@ -15,13 +15,14 @@ export interface InputDrop {
 }
 
 // A rule lets DHCP through from IF: `iifname "IF" accept`, optionally narrowed to udp port 67 (alone or in a set).
-const NFT_ACCEPT = /^\s+(?:iifname "?([^"\s]+)"? )?(?:(?:udp|meta l4proto udp) dport (?:67|\{[^}]*\b67\b[^}]*\}) )?(?:counter packets \d+ bytes \d+ )?accept$/;
+const NFT_ACCEPT =
+  /^\s+(?:iifname "?([^"\s]+)"? )?(?:(?:udp|meta l4proto udp) dport (?:67|\{[^}]*\b67\b[^}]*\}) )?(?:counter packets \d+ bytes \d+ )?accept$/;
 
 /** The input-hook chains with policy drop in `nft list ruleset` output (kvmnet's own tables excluded). */
 export function parseNftInputDrops(text: string): InputDrop[] {
   const drops = parseNftDrops(text, "input", (line) => {
     const a = NFT_ACCEPT.exec(line);
-    return a && (a[1] || /dport/.test(line)) ? a[1] ?? "*" : null;
+    return a && (a[1] || /dport/.test(line)) ? (a[1] ?? "*") : null;
   });
   return drops.filter((d) => d.family === "ip" || d.family === "inet");
 }
@@ -29,8 +30,11 @@ export function parseNftInputDrops(text: string): InputDrop[] {
 /** The filter table's INPUT chain of iptables-save output when its policy is DROP. */
 export function parseIptablesInputDrop(text: string): InputDrop[] {
   return parseIptablesDrop(text, "INPUT", (line) => {
-    const a = /^-A \S+ (?:-i (\S+) )?(?:-p udp (?:-m udp --dport 67|-m multiport --dports (?:\d+,)*67(?:,\d+)*) )?-j ACCEPT$/.exec(line);
-    return a && (a[1] || /--dports? /.test(line)) ? a[1] ?? "*" : null;
+    const a =
+      /^-A \S+ (?:-i (\S+) )?(?:-p udp (?:-m udp --dport 67|-m multiport --dports (?:\d+,)*67(?:,\d+)*) )?-j ACCEPT$/.exec(
+        line,
+      );
+    return a && (a[1] || /--dports? /.test(line)) ? (a[1] ?? "*") : null;
   });
 }
 
@@ -40,31 +44,59 @@ export function inputAffected(drop: InputDrop, config: Config): Network[] {
     if (!n.dhcpRange) return false;
     if (drop.accepts.includes("*") || drop.accepts.includes(n.bridge)) return false;
     // With firewall = iptables kvmnet's chain is jumped from the top of this very chain and accepts first.
-    return !(config.firewall === "iptables" && drop.family === "ip" && drop.table === "filter" && drop.chain === "INPUT");
+    return !(
+      config.firewall === "iptables" &&
+      drop.family === "ip" &&
+      drop.table === "filter" &&
+      drop.chain === "INPUT"
+    );
   });
 }
 
 /** Every input chain with policy drop, from nft and iptables-save, and whose DHCP and DNS it drops. */
 export function checkInputDrop(ctx: DoctorContext): Finding[] {
   const drops = fromRulesets(ctx, { nft: parseNftInputDrops, iptables: parseIptablesInputDrop });
-  if (!drops) return [{ id: "input-drop", level: "skip", message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)" }];
+  if (!drops)
+    return [
+      {
+        id: "input-drop",
+        level: "skip",
+        message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)",
+      },
+    ];
   // iptables-nft shows the same chain to both tools: keep one.
   const unique = [...new Map(drops.map((d) => [`${d.family} ${d.table} ${d.chain}`, d])).values()];
   if (!unique.length) return [{ id: "input-drop", level: "ok", message: "no input chain has policy drop" }];
   return unique.map((d) => {
     const hit = ctx.config ? inputAffected(d, ctx.config) : [];
     const where = `${d.family} ${d.table} chain ${d.chain}`;
-    if (!hit.length) return { id: "input-drop", level: "ok", message: `${where} has policy drop; it lets every kvmnet network's DHCP through` };
+    if (!hit.length)
+      return {
+        id: "input-drop",
+        level: "ok",
+        message: `${where} has policy drop; it lets every kvmnet network's DHCP through`,
+      };
     const brs = hit.map((n) => n.bridge);
     const ipt = d.family === "ip" && d.table === "filter" && d.chain === "INPUT";
     const fix = ipt
-      ? brs.map((b) => `iptables -I INPUT -i ${b} -p udp -m multiport --dports 53,67 -j ACCEPT; iptables -I INPUT -i ${b} -p tcp --dport 53 -j ACCEPT`)
-      : brs.map((b) => `nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} udp dport { 53, 67 } accept; nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} tcp dport 53 accept`);
+      ? brs.map(
+          (b) =>
+            `iptables -I INPUT -i ${b} -p udp -m multiport --dports 53,67 -j ACCEPT; iptables -I INPUT -i ${b} -p tcp --dport 53 -j ACCEPT`,
+        )
+      : brs.map(
+          (b) =>
+            `nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} udp dport { 53, 67 } accept; nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} tcp dport 53 accept`,
+        );
     return {
-      id: "input-drop", level: "fail", networks: hit.map((n) => n.name),
+      id: "input-drop",
+      level: "fail",
+      networks: hit.map((n) => n.name),
       message: `${where} has policy drop: DHCP and DNS from the guests of ${hit.map((n) => n.name).join(", ")} to kvmnet's dnsmasq are dropped there (guests get no lease), whatever kvmnet's own rules allow`,
-      fix: `let the bridge${brs.length > 1 ? "s" : ""} through in that chain (and persist it in your firewall's config): ${fix.join("; ")}` +
-        (ipt && ctx.config?.firewall !== "iptables" ? "; or set firewall = iptables in [global], whose chain is jumped from the top of INPUT" : ""),
+      fix:
+        `let the bridge${brs.length > 1 ? "s" : ""} through in that chain (and persist it in your firewall's config): ${fix.join("; ")}` +
+        (ipt && ctx.config?.firewall !== "iptables"
+          ? "; or set firewall = iptables in [global], whose chain is jumped from the top of INPUT"
+          : ""),
     };
   });
 }

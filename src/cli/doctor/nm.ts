@@ -20,14 +20,21 @@ export function checkNetworkManager(ctx: DoctorContext): Finding {
   const id = "networkmanager";
   if (!which("nmcli", ctx.env)) return { id, level: "ok", message: "NetworkManager (nmcli) is not installed" };
   const r = ctx.exec.tryRun("nmcli", ["-t", "-f", "DEVICE,STATE", "device", "status"]);
-  if (!r.ok) return { id, level: "ok", message: `NetworkManager is not running (${r.stderr.trim().split("\n")[0] || `nmcli exit ${r.code}`})` };
+  if (!r.ok)
+    return {
+      id,
+      level: "ok",
+      message: `NetworkManager is not running (${r.stderr.trim().split("\n")[0] || `nmcli exit ${r.code}`})`,
+    };
   const devices = parseNmcliDevices(r.stdout);
   const ours = (ctx.config?.networks ?? []).filter((n) => n.mode !== "bridge");
   const managed = ours.filter((n) => devices.has(n.bridge) && !HANDS_OFF.includes(devices.get(n.bridge)!));
   if (!managed.length) return { id, level: "ok", message: "NetworkManager runs and leaves kvmnet's bridges alone" };
   const brs = managed.map((n) => n.bridge);
   return {
-    id, level: "fail", networks: managed.map((n) => n.name),
+    id,
+    level: "fail",
+    networks: managed.map((n) => n.name),
     message: `NetworkManager manages ${managed.map((n) => `${n.bridge} (${devices.get(n.bridge)})`).join(", ")}: it may remove the address or detach the VMs' taps`,
     fix: `write /etc/NetworkManager/conf.d/kvmnet.conf with "[keyfile]" and "unmanaged-devices=${brs.map((b) => `interface-name:${b}`).join(";")}", then nmcli general reload`,
   };

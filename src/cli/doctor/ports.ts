@@ -15,22 +15,30 @@ export function blocks(s: BoundSocket, br: string, addr: string): boolean {
 export function checkPorts(ctx: DoctorContext): Finding[] {
   const config = ctx.config;
   const nets = (config?.networks ?? []).filter((n) => n.dhcpRange && n.address);
-  if (!config || !nets.length) return [{ id: "ports", level: "ok", message: "no network runs dnsmasq: ports 53 and 67 are not needed" }];
+  if (!config || !nets.length)
+    return [{ id: "ports", level: "ok", message: "no network runs dnsmasq: ports 53 and 67 are not needed" }];
   const sockets = listSockets(ctx.exec);
-  if (!sockets) return [{ id: "ports", level: "skip", message: "ss (iproute2) did not run: ports 53 and 67 not checked" }];
-  const ours = new Set(config.networks.map((n) => observeDnsmasq(config, n).pid).filter((p): p is number => p !== null));
+  if (!sockets)
+    return [{ id: "ports", level: "skip", message: "ss (iproute2) did not run: ports 53 and 67 not checked" }];
+  const ours = new Set(
+    config.networks.map((n) => observeDnsmasq(config, n).pid).filter((p): p is number => p !== null),
+  );
   return nets.map((n): Finding => {
     const addr = n.address!.address;
     const clash = sockets.filter((s) => blocks(s, n.bridge, addr) && !s.owners.some((o) => ours.has(o.pid)));
-    if (!clash.length) return { id: "ports", level: "ok", message: `${n.name}: ports 53 and 67 on ${addr} are free for its dnsmasq` };
+    if (!clash.length)
+      return { id: "ports", level: "ok", message: `${n.name}: ports 53 and 67 on ${addr} are free for its dnsmasq` };
     const desc = clash.map((s) => {
       const who = s.owners.length ? s.owners.map((o) => `${o.comm} (pid ${o.pid})`).join(", ") : "an unknown process";
       return `${s.proto} ${s.address}${s.device ? `%${s.device}` : ""}:${s.port} is held by ${who}`;
     });
     return {
-      id: "ports", level: "fail", networks: [n.name],
+      id: "ports",
+      level: "fail",
+      networks: [n.name],
       message: `${n.name}: ${desc.join("; ")}: kvmnet's dnsmasq on ${n.bridge} cannot bind there, or a second DHCP server answers its guests`,
-      fix: `make that service bind only its own interfaces (dnsmasq: bind-interfaces or bind-dynamic, except-interface=${n.bridge}; ` +
+      fix:
+        `make that service bind only its own interfaces (dnsmasq: bind-interfaces or bind-dynamic, except-interface=${n.bridge}; ` +
         "systemd-resolved on 127.0.0.53 is fine), or stop it",
     };
   });

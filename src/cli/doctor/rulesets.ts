@@ -10,7 +10,10 @@ export interface Rulesets {
 }
 
 /** Read the rulesets; parse each with the given parser and return all it found, or null when neither ran. */
-export function fromRulesets<T>(ctx: DoctorContext, parse: { nft: (text: string) => T[]; iptables: (text: string) => T[] }): T[] | null {
+export function fromRulesets<T>(
+  ctx: DoctorContext,
+  parse: { nft: (text: string) => T[]; iptables: (text: string) => T[] },
+): T[] | null {
   const r = readRulesets(ctx);
   if (r.nft === null && r.iptables === null) return null;
   return [...(r.nft !== null ? parse.nft(r.nft) : []), ...(r.iptables !== null ? parse.iptables(r.iptables) : [])];
@@ -37,7 +40,11 @@ export interface NftDrop {
 /** The chains on HOOK with policy drop in `nft list ruleset` output, kvmnet's own tables excluded; every line
  *  of the table that ACCEPT maps to a string adds it to that table's accepts (an accept in any of its chains
  *  counts: admins put them in the base chain or in a chain it jumps to, such as DOCKER-USER). */
-export function parseNftDrops(text: string, hook: "input" | "forward", accept: (line: string) => string | null): NftDrop[] {
+export function parseNftDrops(
+  text: string,
+  hook: "input" | "forward",
+  accept: (line: string) => string | null,
+): NftDrop[] {
   const out: NftDrop[] = [];
   let table: NftDrop | null = null;
   let chain = "";
@@ -47,7 +54,8 @@ export function parseNftDrops(text: string, hook: "input" | "forward", accept: (
     const c = /^\s+chain (\S+) \{/.exec(line);
     if (c) chain = c[1]!;
     if (!table || /^kvmnet(-|$)/.test(table.table)) continue;
-    if (new RegExp(`\\bhook ${hook}\\b.*\\bpolicy drop;`).test(line)) out.push({ ...table, chain, accepts: table.accepts });
+    if (new RegExp(`\\bhook ${hook}\\b.*\\bpolicy drop;`).test(line))
+      out.push({ ...table, chain, accepts: table.accepts });
     const a = accept(line);
     if (a !== null) table.accepts.push(a);
   }
@@ -57,7 +65,11 @@ export function parseNftDrops(text: string, hook: "input" | "forward", accept: (
 /** The filter table's built-in CHAIN of iptables-save output when its policy is DROP, with what ACCEPT maps
  *  each of the table's rules to. kvmnet's own chains are skipped: they are no admin's accepts (a network's
  *  chain accepts DHCP without naming the bridge, since its dispatch did, which would read as "any interface"). */
-export function parseIptablesDrop(text: string, chain: "INPUT" | "FORWARD", accept: (line: string) => string | null): NftDrop[] {
+export function parseIptablesDrop(
+  text: string,
+  chain: "INPUT" | "FORWARD",
+  accept: (line: string) => string | null,
+): NftDrop[] {
   let table = "";
   let drop = false;
   const accepts: string[] = [];

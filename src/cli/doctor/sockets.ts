@@ -16,13 +16,20 @@ export interface BoundSocket {
 
 /** Parse `ss -H -4 -l -n -p` output for PROTO. */
 export function parseSs(proto: "udp" | "tcp", text: string): BoundSocket[] {
-  return text.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 5).flatMap((f) => {
-    const m = /^(\*|[\d.]+)(?:%(\S+))?:(\d+)$/.exec(f[3]!);
-    if (!m) return [];
-    const users = f.slice(5).join(" ");
-    const owners = [...users.matchAll(/\("((?:[^"\\]|\\.)*)",pid=(\d+)/g)].map((u) => ({ comm: u[1]!, pid: Number(u[2]) }));
-    return [{ proto, address: m[1] === "*" ? "0.0.0.0" : m[1]!, device: m[2] ?? null, port: Number(m[3]), owners }];
-  });
+  return text
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 5)
+    .flatMap((f) => {
+      const m = /^(\*|[\d.]+)(?:%(\S+))?:(\d+)$/.exec(f[3]!);
+      if (!m) return [];
+      const users = f.slice(5).join(" ");
+      const owners = [...users.matchAll(/\("((?:[^"\\]|\\.)*)",pid=(\d+)/g)].map((u) => ({
+        comm: u[1]!,
+        pid: Number(u[2]),
+      }));
+      return [{ proto, address: m[1] === "*" ? "0.0.0.0" : m[1]!, device: m[2] ?? null, port: Number(m[3]), owners }];
+    });
 }
 
 /** The listening IPv4 UDP and TCP sockets of this network namespace; null when ss cannot run. */

@@ -10,7 +10,9 @@ export function which(cmd: string, env: NodeJS.ProcessEnv): string | null {
     try {
       accessSync(join(dir, cmd), constants.X_OK);
       return join(dir, cmd);
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return null;
 }
@@ -23,9 +25,11 @@ function needed(ctx: DoctorContext): { cmd: string; pkg: string; why: string; ne
   const dhcp = names((n) => !!n.dhcpRange);
   const tools = [{ cmd: "ip", pkg: "iproute2", why: "every network", networks: nets.map((n) => n.name) }];
   if (ruled.length && ctx.config?.firewall === "iptables") {
-    for (const cmd of ["iptables-save", "iptables-restore"]) tools.push({ cmd, pkg: "iptables", why: "firewall = iptables", networks: ruled });
+    for (const cmd of ["iptables-save", "iptables-restore"])
+      tools.push({ cmd, pkg: "iptables", why: "firewall = iptables", networks: ruled });
   } else if (ruled.length) tools.push({ cmd: "nft", pkg: "nftables", why: "firewall = nftables", networks: ruled });
-  if (dhcp.length) tools.push({ cmd: "dnsmasq", pkg: "dnsmasq-base", why: "DHCP and DNS (dhcp_range)", networks: dhcp });
+  if (dhcp.length)
+    tools.push({ cmd: "dnsmasq", pkg: "dnsmasq-base", why: "DHCP and DNS (dhcp_range)", networks: dhcp });
   return tools;
 }
 
@@ -35,7 +39,9 @@ export function checkTools(ctx: DoctorContext): Finding[] {
     const path = which(cmd, ctx.env);
     if (path) return { id: `tool-${cmd}`, level: "ok", message: `${cmd}: ${path} (${why})` };
     return {
-      id: `tool-${cmd}`, level: networks.length ? "fail" : "warn", networks,
+      id: `tool-${cmd}`,
+      level: networks.length ? "fail" : "warn",
+      networks,
       message: `${cmd} not found in PATH; needed for ${why}${networks.length ? `: ${networks.join(", ")}` : ""}`,
       fix: `apt-get install ${pkg}`,
     };

@@ -49,12 +49,30 @@ export interface Libvirt {
 export async function startLibvirt(host: Netns): Promise<Libvirt> {
   const tmp = mkdtempSync(join(tmpdir(), "kvmnet-libvirt-"));
   // ip netns exec also mounts the namespace's own /sys (the hooks read /sys/class/net); unshare execs sleep.
-  const holder = execa("ip", ["netns", "exec", host.name, "unshare", "-m", "--propagation", "private", "sleep", "infinity"], { reject: false });
+  const holder = execa(
+    "ip",
+    ["netns", "exec", host.name, "unshare", "-m", "--propagation", "private", "sleep", "infinity"],
+    { reject: false },
+  );
   const hpid = holder.pid!;
-  await until(() => { try { return readlinkSync(`/proc/${hpid}/exe`).endsWith("/sleep"); } catch { return false; } }, 5000, "the namespace holder");
+  await until(
+    () => {
+      try {
+        return readlinkSync(`/proc/${hpid}/exe`).endsWith("/sleep");
+      } catch {
+        return false;
+      }
+    },
+    5000,
+    "the namespace holder",
+  );
   const sh = (script: string) => {
-    const r = execaSync("nsenter", ["-t", String(hpid), "-m", "-n", "--", "sh", "-c", script],
-      { env: { PATH: DAEMON_PATH }, extendEnv: false, reject: false, timeout: 60_000 });
+    const r = execaSync("nsenter", ["-t", String(hpid), "-m", "-n", "--", "sh", "-c", script], {
+      env: { PATH: DAEMON_PATH },
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    });
     return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
   };
   const setup = sh(`set -e
@@ -75,9 +93,13 @@ ${LIBVIRTD_CONF}EOF`);
     throw new Error(`libvirt namespace setup failed: ${setup.err}`);
   }
   // nsenter and env exec in place: the pid is libvirtd's. libvirt passes scripts LC_ALL, PATH and HOME only.
-  const daemon: ResultPromise = execa("nsenter", ["-t", String(hpid), "-m", "-n", "--", "env", "-i", `PATH=${DAEMON_PATH}`, "HOME=/root", "libvirtd"],
-    { reject: false, extendEnv: false });
-  const virsh = (...args: string[]) => sh(`exec virsh -q -c qemu:///system ${args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")}`);
+  const daemon: ResultPromise = execa(
+    "nsenter",
+    ["-t", String(hpid), "-m", "-n", "--", "env", "-i", `PATH=${DAEMON_PATH}`, "HOME=/root", "libvirtd"],
+    { reject: false, extendEnv: false },
+  );
+  const virsh = (...args: string[]) =>
+    sh(`exec virsh -q -c qemu:///system ${args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")}`);
   const path = (p: string) => `/proc/${hpid}/root${p}`;
   const lv: Libvirt = {
     holder: hpid,
@@ -92,8 +114,16 @@ ${LIBVIRTD_CONF}EOF`);
       await Promise.race([daemon, new Promise((r) => setTimeout(r, 10_000))]);
       daemon.kill("SIGKILL");
       // What is left in the test's network namespace is this case's (QEMU, a hook's dnsmasq): by pid.
-      const left = execaSync("ip", ["netns", "pids", host.name], { reject: false }).stdout.split("\n").filter(Boolean).map(Number);
-      for (const pid of left) try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+      const left = execaSync("ip", ["netns", "pids", host.name], { reject: false })
+        .stdout.split("\n")
+        .filter(Boolean)
+        .map(Number);
+      for (const pid of left)
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
       holder.kill("SIGKILL");
       await holder;
       rmSync(tmp, { recursive: true, force: true });

@@ -6,7 +6,10 @@ import { guestCmdline, type GuestOptions } from "../../vm/initramfs.js";
 import { parseResultLine, type ResultLine } from "../../vm/guest.js";
 
 /** What a domain is made of. */
-export interface DomainSpec extends Pick<GuestOptions, "ip" | "hostname" | "ping" | "resolve" | "wait" | "tries" | "append"> {
+export interface DomainSpec extends Pick<
+  GuestOptions,
+  "ip" | "hostname" | "ping" | "resolve" | "wait" | "tries" | "append"
+> {
   name: string;
   kernel: string;
   initrd: string;
@@ -54,12 +57,20 @@ ${d.tap ? `      <target dev='${esc(d.tap)}'/>\n` : ""}      <mac address='${d.m
 /** The KVMNET-RESULT lines the guest has printed so far on its console file. */
 export function results(consoleFile: string): ResultLine[] {
   if (!existsSync(consoleFile)) return [];
-  return readFileSync(consoleFile, "utf8").replace(/\r/g, "").split("\n")
-    .map((text) => parseResultLine({ text, atMs: 0 })).filter((r): r is ResultLine => !!r);
+  return readFileSync(consoleFile, "utf8")
+    .replace(/\r/g, "")
+    .split("\n")
+    .map((text) => parseResultLine({ text, atMs: 0 }))
+    .filter((r): r is ResultLine => !!r);
 }
 
 /** Wait until the guest prints a KVMNET-RESULT line of KIND (and ARG0, if given); returns it. */
-export async function waitForResult(consoleFile: string, kind: string, timeoutMs = 120_000, arg0?: string): Promise<ResultLine> {
+export async function waitForResult(
+  consoleFile: string,
+  kind: string,
+  timeoutMs = 120_000,
+  arg0?: string,
+): Promise<ResultLine> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const hit = results(consoleFile).find((r) => r.kind === kind && (arg0 === undefined || r.args[0] === arg0));

@@ -47,5 +47,8 @@ export function hookRuns(lv: Libvirt): HookRun[] {
 
 /** The "tainted" lines of a domain's log (/var/log/libvirt/qemu/NAME.log). */
 export function taints(lv: Libvirt, domain: string): string[] {
-  return lv.read(`/var/log/libvirt/qemu/${domain}.log`).split("\n").filter((l) => l.includes("tainted"));
+  return lv
+    .read(`/var/log/libvirt/qemu/${domain}.log`)
+    .split("\n")
+    .filter((l) => l.includes("tainted"));
 }
