@@ -1,24 +1,26 @@
-// The programs kvmnet installs: which network modes each serves and whether it brings a TAP up or down.
-import type { Mode } from "./config/types.js";
+// The programs kvmnet installs: whether each brings a TAP up or down, and (through the modes' traits table in
+// modes.ts) which network modes it serves.
+import { MODES, type Mode } from "./config/types.js";
+import { TRAITS } from "./modes.js";
 
 /** Names of the QEMU hook programs. */
 export type HookName =
   "qemu-natup" | "qemu-natdown" | "qemu-ifup-bridge" | "qemu-ifup-isolated" | "qemu-ifup" | "qemu-ifdown";
 
-/** What a hook program does. */
+/** What a hook program does. GENERIC: it serves every mode; the others serve the modes listing them in TRAITS. */
 export interface HookSpec {
-  modes: readonly Mode[] | "any";
   action: "up" | "down";
+  generic: boolean;
 }
 
 /** Every hook program and its spec. */
 export const HOOKS: Record<HookName, HookSpec> = {
-  "qemu-natup": { modes: ["nat"], action: "up" },
-  "qemu-natdown": { modes: ["nat"], action: "down" },
-  "qemu-ifup-bridge": { modes: ["bridge"], action: "up" },
-  "qemu-ifup-isolated": { modes: ["isolated", "host-only"], action: "up" },
-  "qemu-ifup": { modes: "any", action: "up" },
-  "qemu-ifdown": { modes: "any", action: "down" },
+  "qemu-natup": { action: "up", generic: false },
+  "qemu-natdown": { action: "down", generic: false },
+  "qemu-ifup-bridge": { action: "up", generic: false },
+  "qemu-ifup-isolated": { action: "up", generic: false },
+  "qemu-ifup": { action: "up", generic: true },
+  "qemu-ifdown": { action: "down", generic: true },
 };
 
 /** All program names a multi-call binary answers to. */
@@ -31,21 +33,15 @@ export function isHook(name: string): name is HookName {
 
 /** True when PROGRAM serves networks of MODE. */
 export function serves(program: HookName, mode: Mode): boolean {
-  const m = HOOKS[program].modes;
-  return m === "any" || m.includes(mode);
+  return HOOKS[program].generic || TRAITS[mode].programs.includes(program);
+}
+
+/** The modes PROGRAM serves ("any" for the generic hooks). */
+export function modesOf(program: HookName): readonly Mode[] | "any" {
+  return HOOKS[program].generic ? "any" : MODES.filter((m) => serves(program, m));
 }
 
 /** The specific up-program for MODE (the one to name in a "wrong program" error). */
 export function upProgramFor(mode: Mode): HookName {
-  switch (mode) {
-    case "nat":
-      return "qemu-natup";
-    case "bridge":
-      return "qemu-ifup-bridge";
-    case "isolated":
-    case "host-only":
-      return "qemu-ifup-isolated";
-    case "routed":
-      return "qemu-ifup";
-  }
+  return TRAITS[mode].upProgram;
 }

@@ -1,7 +1,7 @@
 // Which network a TAP joins: the contract's four selection rules, in order.
 import type { Config, Network } from "./config/types.js";
 import { UsageError } from "./errors.js";
-import { HOOKS, serves, upProgramFor, type HookName } from "./programs.js";
+import { modesOf, serves, upProgramFor, type HookName } from "./programs.js";
 
 /** What selection looks at. */
 export interface SelectInput {
@@ -74,7 +74,7 @@ function checkMode(program: HookName, net: Network, how: string): Network {
 }
 
 function describeModes(program: HookName): string {
-  const m = HOOKS[program].modes;
+  const m = modesOf(program);
   return m === "any" ? "any mode" : `mode ${m.join(" or ")}`;
 }
 

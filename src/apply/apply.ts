@@ -6,6 +6,7 @@ import { ensureDir } from "../host/dirs.js";
 import { writeFileSafe } from "../host/write.js";
 import { startDnsmasq } from "./dnsmasq-start.js";
 import { run, type Exec } from "./exec.js";
+import { applyUplinkMove } from "./uplink.js";
 
 /** Carry out STEPS in order; stops at the first failure (a CommandError naming the command). */
 export function applySteps(exec: Exec, steps: Step[]): void {
@@ -15,8 +16,12 @@ export function applySteps(exec: Exec, steps: Step[]): void {
 function applyStep(exec: Exec, s: Step): void {
   switch (s.kind) {
     case "ip":
-      if (s.lines.length === 1) run(exec, "ip", s.lines[0]!.split(" "));
+      if (s.force) exec.tryRun("ip", ["-force", "-batch", "-"], s.lines.join("\n") + "\n");
+      else if (s.lines.length === 1) run(exec, "ip", s.lines[0]!.split(" "));
       else run(exec, "ip", ["-batch", "-"], s.lines.join("\n") + "\n");
+      return;
+    case "uplink-move":
+      applyUplinkMove(exec, s);
       return;
     case "nft":
       if (s.ifUnused) exec.tryRun("nft", ["-f", "-"], s.script);

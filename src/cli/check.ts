@@ -2,7 +2,7 @@
 import { configPath, loadConfig } from "../config/load.js";
 import type { Config } from "../config/types.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../errors.js";
-import { networkProblems } from "../hook/preflight.js";
+import { hostProblems } from "../converge/converge.js";
 import { readRoutes } from "../observe/routes.js";
 import { parseCommand } from "./args.js";
 import { out, outJson, stdoutPaint } from "./output.js";
@@ -26,7 +26,7 @@ export function checkConfig(file: string): { config: Config | null; problems: Co
     throw e;
   }
   const routes = readRoutes();
-  return { config, problems: config.networks.flatMap((n) => networkProblems(config, n, routes)) };
+  return { config, problems: config.networks.flatMap((n) => hostProblems(config, n, routes)) };
 }
 
 /** Run `kvmnet check ARGS`. */

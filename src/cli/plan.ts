@@ -1,12 +1,9 @@
 // `kvmnet plan NET`: what `kvmnet up NET` would do now, and the rules and dnsmasq config it keeps, changing nothing.
 import { realExec, type Exec } from "../apply/exec.js";
 import type { Config, Network } from "../config/types.js";
-import { decideNetworkUp } from "../decide/network.js";
 import { showStep } from "../decide/steps.js";
+import { look } from "../converge/converge.js";
 import { formatProblem } from "../errors.js";
-import { networkProblems } from "../hook/preflight.js";
-import { resolveBridgeOr } from "../observe/default-route.js";
-import { readRoutes } from "../observe/routes.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { iptablesUpScript } from "../decide/firewall-iptables.js";
 import { renderIptables } from "../render/iptables.js";
@@ -15,7 +12,6 @@ import { renderNft } from "../render/nft.js";
 import { nftTableView } from "../render/nft-script.js";
 import { parseCommand } from "./args.js";
 import { configFrom, findNetwork } from "./networks.js";
-import { observeAll, uplinkBridgeStep } from "./observe.js";
 import { out, outJson, stdoutPaint } from "./output.js";
 import { UsageError } from "../errors.js";
 
@@ -55,12 +51,9 @@ export async function runPlan(
   if (name === undefined) throw new UsageError("plan: name the network (see kvmnet plan --help)");
   const config = configFrom(env);
   const picked = findNetwork(config, name);
-  const problems = networkProblems(config, picked, readRoutes());
-  const net = resolveBridgeOr(config, picked);
-  const uplink = problems.length ? null : uplinkBridgeStep(exec, net);
-  const steps = problems.length
-    ? []
-    : [...(uplink ? [uplink] : []), ...decideNetworkUp(config, net, observeAll(exec, config, net))];
+  const seen = look(config, picked, { action: "up" }, exec);
+  const { net, problems, refusal } = seen;
+  const steps = refusal ? [] : seen.decision.steps;
   const rules = renderedRules(config, net);
   const dns = renderDnsmasq(config, net);
   const files = dnsmasqFiles(config, net);
@@ -74,21 +67,20 @@ export async function runPlan(
       firewall: rules === null ? null : { backend: config.firewall, rules },
       dnsmasq: dns === null ? null : { confFile: files.conf, ...dns },
     });
-    return problems.length ? 2 : 0;
+    return refusal ? refusal.exitCode : 0;
   }
   const p = stdoutPaint(env);
   const text: string[] = [
     p.bold(`# kvmnet plan: network ${net.name} (${net.mode}, bridge ${net.bridge}) from ${config.file}`),
   ];
-  if (problems.length) {
-    text.push(
-      p.bad(`# kvmnet up ${net.name} would refuse, changing nothing:`),
-      ...problems.map((x) => `#   ${formatProblem(x)}`),
-    );
+  if (refusal) {
+    const why = problems.length ? problems.map(formatProblem) : refusal.message.split("\n");
+    text.push(p.bad(`# kvmnet up ${net.name} would refuse, changing nothing:`), ...why.map((x) => `#   ${x}`));
   } else if (steps.length === 0) {
     text.push(p.ok(`# nothing to do: ${net.name} is up as configured`));
   } else {
     text.push(`# kvmnet up ${net.name} would run these ${steps.length} steps, in order:`, ...steps.map(showStep));
+    if (seen.decision.again) text.push("# then look at the host again and carry on from what it finds");
   }
   if (rules !== null) {
     const what =
@@ -102,5 +94,5 @@ export async function runPlan(
     if (dns.hosts) text.push("", p.bold(`# dnsmasq static leases: ${files.hosts}`), dns.hosts.trimEnd());
   } else text.push("", p.dim("# dnsmasq: none (no dhcp_range)"));
   out(text.join("\n"));
-  return problems.length ? 2 : 0;
+  return refusal ? refusal.exitCode : 0;
 }

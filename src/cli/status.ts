@@ -6,18 +6,15 @@ import { isOurBridge } from "../decide/bridge.js";
 import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq.js";
 import { firewallAbsent, firewallUpSteps } from "../decide/firewall.js";
 import { hostPorts } from "../decide/modes.js";
-import { decideNetworkUp } from "../decide/network.js";
-import { ConfigError } from "../errors.js";
-import { resolveBridgeOr } from "../observe/default-route.js";
 import { describeUnreadable } from "../observe/dnsmasq-access.js";
 import type { DnsmasqState } from "../observe/dnsmasq.js";
 import { readLink } from "../observe/links.js";
-import type { Observed } from "../observe/network.js";
+import { look } from "../converge/converge.js";
+import type { Snapshot as Observed } from "../observe/snapshot.js";
 import { bridgeAlias, dnsmasqFiles, NFT_TABLE } from "../render/names.js";
 import { renderIptables } from "../render/iptables.js";
 import { renderNft } from "../render/nft.js";
 import { readLeases, type Lease } from "./leases.js";
-import { observeAll } from "./observe.js";
 
 /** One port of a bridge. */
 export interface PortStatus {
@@ -64,8 +61,7 @@ export interface NetworkStatus {
 /** The status of NET, from one observation (at most one process: the firewall listing). A bridge given as
  *  `@default-route` is shown as the bridge it resolves to now. */
 export function networkStatus(config: Config, configured: Network, exec: Exec = realExec): NetworkStatus {
-  const net = resolveBridgeOr(config, configured);
-  const obs = observeAll(exec, config, net);
+  const { net, snapshot: obs, decision } = look(config, configured, { action: "up" }, exec);
   const br = obs.bridge;
   const host = hostPorts(net);
   const ports = br?.ports ?? [];
@@ -94,19 +90,8 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
     firewall: firewallStatus(config, net, obs),
     dnsmasq: obs.dnsmasq && net.dhcpRange ? dnsmasqStatus(config, net, obs.dnsmasq) : null,
     forwarding: net.mode === "nat" || net.mode === "routed" ? obs.forwarding : null,
-    pending: pendingSteps(config, net, obs),
+    pending: decision.steps.length,
   };
-}
-
-// Steps `kvmnet up` would take; a network `up` would refuse (dnsmasq could not read its static leases) shows
-// that refusal among the dnsmasq problems instead.
-function pendingSteps(config: Config, net: Network, obs: Observed): number {
-  try {
-    return decideNetworkUp(config, net, obs).length;
-  } catch (e) {
-    if (e instanceof ConfigError) return dnsmasqUpSteps(config, net, obs.dnsmasq).length;
-    throw e;
-  }
 }
 
 function dnsmasqStatus(config: Config, net: Network, d: DnsmasqState): NonNullable<NetworkStatus["dnsmasq"]> {

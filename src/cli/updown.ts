@@ -1,21 +1,16 @@
-// `kvmnet up` and `kvmnet down`: a network without a VM, by the same observe → decide → apply as the hooks,
+// `kvmnet up` and `kvmnet down`: a network without a VM, converged as the hooks converge it (src/converge/),
 // under the same per-network lock.
-import { applySteps } from "../apply/apply.js";
 import { realExec, type Exec } from "../apply/exec.js";
-import { withNetworkLock } from "../apply/lock.js";
-import { ensureUplinkBridge } from "../apply/uplink.js";
+import { converge, hostProblems, type ConvergeOptions } from "../converge/converge.js";
+import type { Intent } from "../intent.js";
+import { guestPorts } from "../converge/preflight.js";
 import type { Config, Network } from "../config/types.js";
-import { hostPorts } from "../decide/modes.js";
-import { decideNetworkDown, decideNetworkUp } from "../decide/network.js";
-import { showStep, type Step } from "../decide/steps.js";
 import { ConfigError, KvmnetError, UsageError } from "../errors.js";
-import { networkProblems } from "../hook/preflight.js";
 import { resolveBridgeOr } from "../observe/default-route.js";
-import type { ObservedAll } from "../observe/mode.js";
-import { isLocalAddress, readRoutes } from "../observe/routes.js";
+import { readLink } from "../observe/links.js";
+import { readRoutes } from "../observe/routes.js";
 import { parseCommand } from "./args.js";
 import { configFrom, pickNetworks } from "./networks.js";
-import { observeAll } from "./observe.js";
 import { out, warnLine } from "./output.js";
 
 const UP_USAGE = `usage: kvmnet up NET | --all | --autostart [--verbose]
@@ -64,21 +59,17 @@ export async function runUp(
   );
   if (picked.length === 0)
     out(`kvmnet: no network in ${config.file} has ${v.autostart ? "autostart = yes" : "a section"}; nothing to do`);
-  // Every refusal comes before the first change (exit 2, nothing changed).
+  // Every refusal the host's interfaces and routes give comes before the first change (exit 2, nothing changed).
   const routes = readRoutes();
-  const problems = picked.flatMap((n) => networkProblems(config, n, routes));
+  const problems = picked.flatMap((n) => hostProblems(config, n, routes));
   if (problems.length) throw new ConfigError(problems);
-  // `bridge = @default-route` names the bridge the default route uses now (networkProblems checked there is one).
-  const nets = picked.map((n) => resolveBridgeOr(config, n));
-  for (const n of nets) {
-    if (n.snatTo && !isLocalAddress(n.snatTo))
-      warnLine(
-        `warning: snat_to ${n.snatTo} of network ${n.name} is not an address of this host: replies to the guests' traffic will not come back to it`,
-      );
-  }
-  return each(nets, async (net) => {
-    const steps = await locked(config, net, (obs) => decideNetworkUp(config, net, obs), exec, v.verbose, true);
-    out(steps ? `${net.name}: up (${count(steps)})` : `${net.name}: already up as configured`);
+  return each(picked, async (net) => {
+    const done = await run(config, net, { action: "up" }, exec, v.verbose);
+    out(
+      done.steps.length
+        ? `${done.net.name}: up (${count(done.steps.length)})`
+        : `${net.name}: already up as configured`,
+    );
   });
 }
 
@@ -96,14 +87,16 @@ export async function runDown(
   if (!parsed) return 0;
   const v = parsed.values;
   const config = configFrom(env);
-  const nets = pickNetworks(
+  const picked = pickNetworks(
     config,
     { net: parsed.positionals[0] ?? (v.all ? undefined : suffixNet), all: v.all },
     "down",
-  ).map((n) => resolveBridgeOr(config, n));
+  );
   if (!v.force) {
-    const busy = nets
-      .map((n) => [n, guestPorts(n, observeAll(exec, config, n).bridge?.ports ?? [])] as const)
+    // All refusals first; converging checks again under the lock, in case a VM came meanwhile.
+    const busy = picked
+      .map((n) => resolveBridgeOr(config, n))
+      .map((n) => [n, guestPorts(n, readLink(n.bridge)?.ports ?? [])] as const)
       .filter(([, p]) => p.length);
     if (busy.length) {
       throw new UsageError(
@@ -112,43 +105,24 @@ export async function runDown(
       );
     }
   }
-  return each(nets, async (net) => {
-    const steps = await locked(config, net, (obs) => decideNetworkDown(config, net, obs), exec, v.verbose);
-    out(steps ? `${net.name}: down (${count(steps)}); leases kept` : `${net.name}: already down`);
+  return each(picked, async (net) => {
+    const done = await run(config, net, { action: "down", force: !!v.force }, exec, v.verbose);
+    out(
+      done.steps.length ? `${net.name}: down (${count(done.steps.length)}); leases kept` : `${net.name}: already down`,
+    );
   });
 }
 
-/** Ports of NET's bridge that are not the host's own uplink or trunk: the VMs' taps. */
-export function guestPorts(net: Network, ports: string[]): string[] {
-  const host = hostPorts(net);
-  return ports.filter((p) => !host.includes(p));
-}
-
-// Observe, decide and apply one network under the lock the hooks take, so a VM starting meanwhile waits.
-// Going UP, a bridge network's missing bridge is first built over its uplink, as the hooks do.
-// Returns how many steps were carried out.
-async function locked(
-  config: Config,
-  net: Network,
-  decide: (o: ObservedAll) => Step[],
-  exec: Exec,
-  verbose?: boolean,
-  up = false,
-) {
-  return withNetworkLock(config, net.name, () => {
-    let done = 0;
-    if (up)
-      ensureUplinkBridge(exec, config, net, (line) => {
-        done++;
-        if (verbose) out(line);
-      });
-    const steps = decide(observeAll(exec, config, net));
-    for (const s of steps) {
-      if (verbose) out(showStep(s));
-      applySteps(exec, [s]);
-    }
-    return done + steps.length;
-  });
+// Converge NET towards INTENT, printing each step when VERBOSE, warnings on stderr (snat_to each time: an admin
+// running up wants to know).
+function run(config: Config, net: Network, intent: Intent, exec: Exec, verbose?: boolean) {
+  const opts: ConvergeOptions = {
+    exec,
+    warn: warnLine,
+    warnAlways: intent.action === "up",
+    ...(verbose ? { log: out } : {}),
+  };
+  return converge(config, net, intent, opts);
 }
 
 // Run FN for each network; one network failing does not stop the others (at boot, bring up what can be).

@@ -1,11 +1,11 @@
 // Validation of one network section: each key's value, and which keys its mode needs or refuses.
 import type { ConfigProblem } from "../errors.js";
-import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt } from "../ipv4.js";
+import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt, type Cidr } from "../ipv4.js";
 import { badName, badNetworkName } from "../names.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../observe/default-route.js";
 import { badDomain } from "./domain.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
-import { MODES, type Mode, type Network } from "./types.js";
+import { MODES, type Mode, type Network, type StaticHost } from "./types.js";
 import { show } from "./value.js";
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
@@ -40,7 +40,7 @@ export function validateNetwork(
       bad(key, `not used by mode ${mode} (only by ${spec.join(", ")})`);
     }
   }
-  const net: Network = {
+  const net: Draft = {
     name,
     mode: mode ?? "nat",
     bridge: values.bridge ?? "",
@@ -150,10 +150,75 @@ export function validateNetwork(
       bad("domain", "needs dhcp_range (the network's DNS is served by its dnsmasq, which runs with DHCP)");
     else net.domain = values.domain;
   }
-  return out.length === before ? net : null;
+  return out.length === before ? finish(net) : null;
 }
 
-function parseHost(key: string, value: string, net: Network, bad: (k: string, m: string) => void) {
+// The network as it is being validated: every key any mode may have.
+interface Draft {
+  name: string;
+  mode: Mode;
+  bridge: string;
+  hosts: StaticHost[];
+  taps: string[];
+  isDefault: boolean;
+  teardown: "keep" | "when-idle";
+  autostart: boolean;
+  lines: Record<string, number>;
+  mtu?: number;
+  address?: Cidr;
+  dhcpRange?: { first: string; last: string };
+  uplink?: string;
+  trunk?: string;
+  snatTo?: string;
+  vlan?: number;
+  domain?: string;
+}
+
+// The validated draft as the network of its mode, with only the keys that mode has (and only those set).
+function finish(d: Draft): Network {
+  const common = defined({
+    name: d.name,
+    bridge: d.bridge,
+    hosts: d.hosts,
+    taps: d.taps,
+    isDefault: d.isDefault,
+    teardown: d.teardown,
+    autostart: d.autostart,
+    lines: d.lines,
+    mtu: d.mtu,
+  });
+  const addressed = () => ({
+    ...common,
+    address: need(d.address),
+    ...defined({ dhcpRange: d.dhcpRange, domain: d.domain }),
+  });
+  switch (d.mode) {
+    case "nat":
+      return { ...addressed(), mode: "nat", ...defined({ uplink: d.uplink, snatTo: d.snatTo }) };
+    case "routed":
+      return { ...addressed(), mode: "routed", ...defined({ uplink: d.uplink }) };
+    case "host-only":
+      return { ...addressed(), mode: "host-only" };
+    case "isolated":
+      return { ...common, mode: "isolated" };
+    case "bridge":
+      if (d.vlan !== undefined) return { ...common, mode: "bridge", vlan: d.vlan, trunk: need(d.trunk) };
+      return { ...common, mode: "bridge", ...defined({ uplink: d.uplink }) };
+  }
+}
+
+// O without its undefined values (a network has a key only when it is set).
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+// A value validation guarantees (its absence was reported as a problem, and then no network is made).
+function need<T>(v: T | undefined): T {
+  if (v === undefined) throw new Error("kvmnet: internal error: a validated network lacks a key its mode needs");
+  return v;
+}
+
+function parseHost(key: string, value: string, net: Draft, bad: (k: string, m: string) => void) {
   const name = key.slice("host.".length);
   if (!HOSTNAME.test(name)) {
     bad(key, `${show(name)} is not a host name (letters, digits, inner hyphens)`);
@@ -185,7 +250,7 @@ function parseHost(key: string, value: string, net: Network, bad: (k: string, m:
   return { name, mac: mac.toLowerCase(), ip };
 }
 
-function validateVlan(values: Record<string, string>, net: Network, bad: (k: string, m: string) => void) {
+function validateVlan(values: Record<string, string>, net: Draft, bad: (k: string, m: string) => void) {
   if (values.vlan === undefined) {
     if (values.trunk !== undefined) bad("trunk", "needs vlan = 1..4094");
     return;

@@ -1,4 +1,6 @@
-// The validated configuration: what the rest of kvmnet works from.
+// The validated configuration: what the rest of kvmnet works from. A network is a union by mode, so that what a
+// mode has (an address, a VLAN trunk) is known to be there once the mode is known; what a mode lacks is declared
+// absent (`?: undefined`), so code that reads any network (`net.uplink`) still type-checks.
 import type { Cidr } from "../ipv4.js";
 
 /** Network modes of the contract. */
@@ -16,28 +18,75 @@ export interface StaticHost {
   ip: string;
 }
 
-/** One `[section]` other than `[global]`. */
-export interface Network {
+type Absent<K extends string> = { [P in K]?: undefined };
+
+/** What every network has, whatever its mode. */
+interface Common {
   name: string;
-  mode: Mode;
   bridge: string;
-  address?: Cidr;
-  dhcpRange?: { first: string; last: string };
-  uplink?: string;
-  snatTo?: string;
+  /** Static leases (always empty where the mode runs no DHCP). */
   hosts: StaticHost[];
   taps: string[];
   isDefault: boolean;
   mtu?: number;
   teardown: "keep" | "when-idle";
   autostart: boolean;
-  vlan?: number;
-  trunk?: string;
-  /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
-  domain?: string;
   /** Line of each key (and "[section]" for the header), for error messages. */
   lines: Record<string, number>;
 }
+
+/** A network where the host has an address on the bridge (nat, routed, host-only). */
+interface Addressed extends Common {
+  address: Cidr;
+  dhcpRange?: { first: string; last: string };
+  /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
+  domain?: string;
+}
+
+/** Guests reach the outside through source NAT. */
+export interface NatNetwork extends Addressed, Absent<"vlan" | "trunk"> {
+  mode: "nat";
+  uplink?: string;
+  snatTo?: string;
+}
+
+/** Guests' subnet is routed, not translated. */
+export interface RoutedNetwork extends Addressed, Absent<"vlan" | "trunk" | "snatTo"> {
+  mode: "routed";
+  uplink?: string;
+}
+
+/** Guests reach the host and each other, nothing beyond. */
+export interface HostOnlyNetwork extends Addressed, Absent<"vlan" | "trunk" | "snatTo" | "uplink"> {
+  mode: "host-only";
+}
+
+/** Guests reach each other only. */
+export interface IsolatedNetwork
+  extends Common, Absent<"address" | "dhcpRange" | "domain" | "vlan" | "trunk" | "snatTo" | "uplink"> {
+  mode: "isolated";
+}
+
+/** Guests on the host's own segment: an existing bridge, one kvmnet builds over UPLINK, or a VLAN bridge. */
+export type BridgeNetwork = PlainBridgeNetwork | VlanBridgeNetwork;
+
+interface BridgeCommon extends Common, Absent<"address" | "dhcpRange" | "domain" | "snatTo"> {
+  mode: "bridge";
+}
+
+/** A bridge that exists, or that kvmnet builds over UPLINK (moving the NIC's addresses onto it). */
+export interface PlainBridgeNetwork extends BridgeCommon, Absent<"vlan" | "trunk"> {
+  uplink?: string;
+}
+
+/** A bridge of its own over TRUNK.VLAN. */
+export interface VlanBridgeNetwork extends BridgeCommon, Absent<"uplink"> {
+  vlan: number;
+  trunk: string;
+}
+
+/** One `[section]` other than `[global]`. */
+export type Network = NatNetwork | RoutedNetwork | HostOnlyNetwork | IsolatedNetwork | BridgeNetwork;
 
 /** The whole file, validated. */
 export interface Config {

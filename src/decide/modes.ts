@@ -1,15 +1,17 @@
 // Mode-specific decisions beside the common path of decide/network.ts: bridge mode (attach to a bridge that
 // is there, or a VLAN bridge), and no IPv6 on the bridges that promise "nothing beyond".
 import type { Network } from "../config/types.js";
-import type { ModeObserved, ObservedAll } from "../observe/mode.js";
+import type { ModeObserved } from "../observe/mode.js";
+import type { Observed } from "../observe/snapshot.js";
 import { vlanPortName } from "../observe/mode.js";
 import type { Step } from "./steps.js";
+import { traits } from "../modes.js";
 import { vlanUpLines } from "./vlan.js";
 
 /** Steps of a bridge-mode network before its TAP is attached. A plain bridge is the admin's (or was built
  *  over the uplink by apply/uplink.ts): kvmnet changes nothing on it. A VLAN bridge is made if missing. */
-export function bridgeModeUpSteps(net: Network, obs: ObservedAll): Step[] {
-  if (!net.vlan || !obs.mode) return [];
+export function bridgeModeUpSteps(net: Network, obs: Observed): Step[] {
+  if (net.mode !== "bridge" || net.vlan === undefined) return [];
   const lines = vlanUpLines(net, obs.bridge, obs.mode);
   return lines.length ? [{ kind: "ip", lines }] : [];
 }
@@ -17,8 +19,8 @@ export function bridgeModeUpSteps(net: Network, obs: ObservedAll): Step[] {
 /** Isolated and host-only bridges get IPv6 turned off: kvmnet's rules are IPv4 only, and through the bridge's
  *  link-local address guests would reach the host (isolated), or be forwarded beyond it when another
  *  network has IPv6 forwarding on. Guests still talk IPv6 among themselves: that is switched, not routed. */
-export function ipv6OffSteps(net: Network, bridgeExists: boolean, mode: ModeObserved | undefined): Step[] {
-  if ((net.mode !== "isolated" && net.mode !== "host-only") || !mode?.ipv6) return [];
+export function ipv6OffSteps(net: Network, bridgeExists: boolean, mode: ModeObserved): Step[] {
+  if (!traits(net).ipv6Off || !mode.ipv6) return [];
   if (bridgeExists && mode.bridgeIpv6Off !== false) return [];
   return [{ kind: "sysctl", path: `/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`, value: "1" }];
 }
@@ -26,5 +28,5 @@ export function ipv6OffSteps(net: Network, bridgeExists: boolean, mode: ModeObse
 /** Ports of NET's bridge that belong to the host (uplink, TRUNK.VID), not to VMs. */
 export function hostPorts(net: Network): string[] {
   const sub = vlanPortName(net);
-  return [...(net.mode === "bridge" && net.uplink ? [net.uplink] : []), ...(sub ? [sub] : [])];
+  return [...(!traits(net).ownBridge && net.uplink ? [net.uplink] : []), ...(sub ? [sub] : [])];
 }

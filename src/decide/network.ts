@@ -1,9 +1,9 @@
 // Deciding, from one observation, every step that brings a network up or down and a TAP on or off it.
 import type { Config, Network } from "../config/types.js";
-import type { ObservedAll as Observed } from "../observe/mode.js";
+import type { Observed } from "../observe/snapshot.js";
 import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./bridge.js";
-import { ConfigError } from "../errors.js";
-import { dnsmasqDownSteps, dnsmasqRefusal, dnsmasqUpSteps } from "./dnsmasq.js";
+import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
+import { traits } from "../modes.js";
 import { firewallDownSteps, firewallUpSteps } from "./firewall.js";
 import { bridgeModeUpSteps, hostPorts, ipv6OffSteps } from "./modes.js";
 import type { Step } from "./steps.js";
@@ -14,17 +14,13 @@ const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 /** Steps that bring NET up (bridge, address, forwarding, rules, dnsmasq), in that order. */
 export function decideNetworkUp(config: Config, net: Network, obs: Observed, tapName?: string): Step[] {
   if (net.mode === "bridge") return bridgeModeUpSteps(net, obs);
-  // Refused before any change: dnsmasq would silently ignore the static leases.
-  const refusal = dnsmasqRefusal(config, net, obs.dnsmasq);
-  if (refusal) throw new ConfigError([refusal]);
   const steps: Step[] = [];
   const ip = bridgeLines(net, obs.bridge, obs.bridgeAddrs);
   if (ip.length) steps.push({ kind: "ip", lines: ip });
   const back = reattachLines(net, obs, tapName);
   if (back.length) steps.push({ kind: "ip", lines: back });
   steps.push(...ipv6OffSteps(net, obs.bridge !== null, obs.mode));
-  if ((net.mode === "nat" || net.mode === "routed") && !obs.forwarding)
-    steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
+  if (traits(net).forwarding && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
   steps.push(...firewallUpSteps(net, obs.firewall));
   steps.push(...dnsmasqUpSteps(config, net, obs.dnsmasq));
   return steps;
@@ -34,7 +30,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
  *  that are on no bridge: they lost it when it was deleted, and their VMs would stay cut off. */
 export function reattachLines(net: Network, obs: Observed, tapName?: string): string[] {
   if (obs.bridge) return [];
-  const strays = (obs.strays ?? []).filter((l) => l.name !== tapName);
+  const strays = obs.strays.filter((l) => l.name !== tapName);
   return strays.flatMap((l) => attachLines(net, l, tapMtu(net, null)));
 }
 

@@ -2,7 +2,12 @@
 
 /** One change to the host. */
 export type Step =
-  | { kind: "ip"; lines: string[] }
+  /** FORCE: each line tried on its own (`ip -force -batch`), failures expected and ignored (an undo of an unknown
+   *  part). WHY: said before the step in logs and plans. */
+  | { kind: "ip"; lines: string[]; force?: boolean; why?: string }
+  /** Build BRIDGE over NIC and move NIC's addresses and routes onto it, all or nothing: JOURNAL (ROLLBACK, the undo
+   *  batch) is written first and removed after, so a run killed half-way is undone by the next one. */
+  | { kind: "uplink-move"; nic: string; bridge: string; lines: string[]; rollback: string[]; journal: string }
   | { kind: "sysctl"; path: string; value: string }
   /** IFUNUSED: it removes what all networks share; the kernel refuses that while a network still uses it (one
    *  may have come up since the observation), and then the step is skipped, not failed. */
@@ -20,8 +25,13 @@ const UNUSED = " || true  # refused while another network still uses them";
 /** A step as a shell line (or here-document), for `kvmnet plan` and logs. */
 export function showStep(s: Step): string {
   switch (s.kind) {
-    case "ip":
-      return s.lines.length === 1 ? `ip ${s.lines[0]}` : `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
+    case "ip": {
+      const why = s.why ? `# ${s.why}\n` : "";
+      if (s.force) return `${why}ip -force -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
+      return why + (s.lines.length === 1 ? `ip ${s.lines[0]}` : `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`);
+    }
+    case "uplink-move":
+      return `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF\n# ${s.bridge} over ${s.nic}: undone as a whole on failure (its undo batch is kept in ${s.journal} meanwhile)`;
     case "sysctl":
       return `echo ${s.value} > ${s.path}`;
     case "nft":

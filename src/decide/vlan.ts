@@ -1,14 +1,14 @@
 // A VLAN network (mode = bridge with vlan and trunk): a bridge of its own over TRUNK.VID, so the guests on
 // it see VLAN VID's segment and nothing of the trunk's other VLANs (the seed's "bridge + VLAN" switch).
-import type { Network } from "../config/types.js";
+import type { Network, VlanBridgeNetwork } from "../config/types.js";
 import type { Link } from "../observe/links.js";
-import { vlanPortName, type ModeObserved } from "../observe/mode.js";
+import { vlanPortOf, type ModeObserved } from "../observe/mode.js";
 import { bridgeAlias } from "../render/names.js";
 import { bridgeLines } from "./bridge.js";
 
 /** ip lines that make TRUNK.VID and the bridge exist, the one a port of the other, all up; [] when they are. */
-export function vlanUpLines(net: Network, bridge: Link | null, mode: ModeObserved): string[] {
-  const sub = vlanPortName(net)!;
+export function vlanUpLines(net: VlanBridgeNetwork, bridge: Link | null, mode: ModeObserved): string[] {
+  const sub = vlanPortOf(net);
   const port = mode.vlanPort ?? null;
   const lines: string[] = [];
   // The raw device must be up for its VLANs to pass anything (ifupdown's vlan script does the same).
@@ -25,7 +25,7 @@ export function vlanUpLines(net: Network, bridge: Link | null, mode: ModeObserve
 }
 
 /** ip lines that remove TRUNK.VID when kvmnet made it (its alias says so); [] otherwise. */
-export function vlanDownLines(net: Network, mode: ModeObserved | undefined): string[] {
-  const port = mode?.vlanPort;
+export function vlanDownLines(net: Network, mode: ModeObserved): string[] {
+  const port = mode.vlanPort;
   return port && port.alias === bridgeAlias(net) ? [`link delete dev ${port.link.name}`] : [];
 }

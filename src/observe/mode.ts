@@ -1,9 +1,8 @@
 // What the non-NAT modes need to know beyond observeNetwork: IPv6 on the bridge, and the VLAN port and
 // trunk of a VLAN network. Read from /proc and /sys only: no process.
 import { existsSync, readFileSync } from "node:fs";
-import type { Network } from "../config/types.js";
+import type { Network, VlanBridgeNetwork } from "../config/types.js";
 import { readLink, type Link } from "./links.js";
-import type { Observed } from "./network.js";
 
 /** The VLAN sub-interface TRUNK.VID as found. */
 export interface VlanPort {
@@ -25,9 +24,6 @@ export interface ModeObserved {
   trunk?: Link | null;
   vlanPort?: VlanPort | null;
 }
-
-/** Observed plus the mode-specific part (absent: nothing known, nothing mode-specific is decided). */
-export type ObservedAll = Observed & { mode?: ModeObserved };
 
 function readOr(path: string): string | null {
   try {
@@ -54,7 +50,12 @@ export function readVlanPort(name: string): VlanPort | null {
 
 /** The name of NET's VLAN sub-interface (TRUNK.VID), or null for a network without VLAN. */
 export function vlanPortName(net: Network): string | null {
-  return net.vlan && net.trunk ? `${net.trunk}.${net.vlan}` : null;
+  return net.vlan !== undefined ? vlanPortOf(net) : null;
+}
+
+/** The VLAN sub-interface TRUNK.VID of a VLAN network. */
+export function vlanPortOf(net: VlanBridgeNetwork): string {
+  return `${net.trunk}.${net.vlan}`;
 }
 
 /** Observe what NET's mode needs beyond observeNetwork. */
@@ -62,10 +63,9 @@ export function observeMode(net: Network): ModeObserved {
   const ipv6 = existsSync("/proc/sys/net/ipv6/conf/default");
   const off = ipv6 ? readOr(`/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`) : null;
   const out: ModeObserved = { ipv6, bridgeIpv6Off: off === null ? null : off.trim() === "1" };
-  const sub = vlanPortName(net);
-  if (sub) {
-    out.trunk = readLink(net.trunk!);
-    out.vlanPort = readVlanPort(sub);
+  if (net.vlan !== undefined) {
+    out.trunk = readLink(net.trunk);
+    out.vlanPort = readVlanPort(vlanPortOf(net));
   }
   return out;
 }

@@ -41,9 +41,9 @@ export function readRoutes(): Route[] {
 /** True when DEV holds ADDRESS/PREFIX, seen from /proc alone: the connected route of the subnet on DEV and
  *  ADDRESS among the host's local addresses. Needed because getifaddrs (os.networkInterfaces) omits
  *  interfaces without carrier, such as a bridge whose taps are all down. */
-export function procHasAddress(dev: string, address: string, prefix: number): boolean {
+export function procHasAddress(dev: string, address: string, prefix: number, routes = readRoutes()): boolean {
   const net = networkOf({ address, prefix });
-  const routed = readRoutes().some(
+  const routed = routes.some(
     (r) => r.dev === dev && r.gateway === null && r.dest.prefix === prefix && r.dest.address === net,
   );
   return routed && isLocalAddress(address);

@@ -49,6 +49,6 @@ export function dispatchOf(net: Network): Dispatch | null {
   const to = p.forward.filter((r) => r.oif === br && r.iif !== br).map((r) => strip(r, "oif"));
   const input = p.input.map((r) => strip(r, "iif"));
   const d: Dispatch = { bridge: br, input, from, to };
-  if (p.nat) d.nat = { subnet: subnetOf(net.address!), ...p.nat };
+  if (p.nat && net.address) d.nat = { subnet: subnetOf(net.address), ...p.nat };
   return d;
 }

@@ -1,4 +1,5 @@
 // The dnsmasq configuration of a network, rendered as text (libvirt's option set; see FIELD-NOTES).
+import { traits } from "../modes.js";
 import type { Config, Network } from "../config/types.js";
 import { netmaskOf, toInt } from "../ipv4.js";
 import { dnsmasqFiles } from "./names.js";
@@ -49,7 +50,7 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
     );
   }
   // A host-only network must not hand out a default route: the host forwards nothing for it.
-  if (net.mode === "host-only") lines.push("dhcp-option=option:router");
+  if (!traits(net).router) lines.push("dhcp-option=option:router");
   if (net.mtu) lines.push(`dhcp-option=option:mtu,${net.mtu}`);
   return {
     conf: lines.join("\n") + "\n",

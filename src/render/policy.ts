@@ -50,7 +50,7 @@ export function forwardPolicy(net: Network): Policy | null {
       return { input: dhcpDns, forward: [cross, ...rejectRest] };
     case "nat":
     case "routed": {
-      const s = subnetOf(net.address!);
+      const s = subnetOf(net.address);
       const up = net.uplink;
       const inbound: Rule = {
         ...(up ? { iif: up } : {}),

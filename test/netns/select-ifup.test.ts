@@ -109,7 +109,7 @@ describe("qemu-ifup / qemu-ifdown selection", () => {
         "qemu-ifup-isolated",
         "vm0",
         { KVMNET_NETWORK: "rt" },
-        "network rt (chosen by KVMNET_NETWORK) is a routed network, which qemu-ifup-isolated does not serve (mode isolated or host-only); use qemu-ifup or the generic qemu-ifup/qemu-ifdown",
+        "network rt (chosen by KVMNET_NETWORK) is a routed network, which qemu-ifup-isolated does not serve (mode host-only or isolated); use qemu-ifup or the generic qemu-ifup/qemu-ifdown",
       ],
       [
         "qemu-ifup-bridge",
@@ -127,7 +127,7 @@ describe("qemu-ifup / qemu-ifdown selection", () => {
         "qemu-ifup-isolated",
         "rt-2",
         {},
-        "network rt (chosen by taps glob of [rt]) is a routed network, which qemu-ifup-isolated does not serve (mode isolated or host-only); use qemu-ifup or the generic qemu-ifup/qemu-ifdown",
+        "network rt (chosen by taps glob of [rt]) is a routed network, which qemu-ifup-isolated does not serve (mode host-only or isolated); use qemu-ifup or the generic qemu-ifup/qemu-ifdown",
       ],
     ];
     for (const [prog, tap, env, message] of cases) {

@@ -7,7 +7,7 @@ import { paint, wantColour } from "../../src/cli/output.js";
 import { drawNetwork } from "../../src/cli/status-view.js";
 import type { NetworkStatus } from "../../src/cli/status.js";
 import { pickNetworks } from "../../src/cli/networks.js";
-import { guestPorts } from "../../src/cli/updown.js";
+import { guestPorts } from "../../src/converge/preflight.js";
 import { parseConfig } from "../../src/config/validate.js";
 
 function capture() {

@@ -25,9 +25,9 @@ function randomNets(count: number, next: () => number): Network[] {
   return Array.from({ length: count }, (_, i) => {
     const prefix = 8 + Math.floor(next() * 23);
     const address = `10.${Math.floor(next() * 4)}.${Math.floor(next() * 256)}.${1 + Math.floor(next() * 200)}`;
-    return {
+    const net: Network = {
       name: `n${i}`,
-      mode: "isolated",
+      mode: "host-only",
       bridge: `b${i}`,
       address: { address, prefix },
       hosts: [],
@@ -36,7 +36,8 @@ function randomNets(count: number, next: () => number): Network[] {
       teardown: "keep",
       autostart: false,
       lines: { address: i + 1 },
-    } as Network;
+    };
+    return net;
   });
 }
 

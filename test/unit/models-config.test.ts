@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { problems } from "../helpers/problems.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { decideDown, decideNetworkUp } from "../../src/decide/network.js";
-import type { ObservedAll } from "../../src/observe/mode.js";
+import type { Observed } from "../../src/observe/snapshot.js";
 import { defaultRouteDevices } from "../../src/observe/default-route.js";
 import { parseRoutes } from "../../src/observe/routes.js";
 import { bridgeMac } from "../../src/render/names.js";
@@ -60,13 +60,14 @@ const link = (name: string, extra: object = {}) => ({
   ports: [],
   ...extra,
 });
-const obs = (extra: Partial<ObservedAll> = {}): ObservedAll => ({
+const obs = (extra: Partial<Observed> = {}): Observed => ({
   bridge: null,
   bridgeAddrs: [],
   tap: null,
   forwarding: false,
   firewall: null,
   dnsmasq: null,
+  strays: [],
   mode: { ipv6: true, bridgeIpv6Off: null },
   ...extra,
 });
@@ -86,7 +87,8 @@ describe("decisions of the non-NAT models", () => {
   });
 
   it("NAT is untouched by the mode observations", () => {
-    expect(decideNetworkUp(config, nat, obs())).toEqual(decideNetworkUp(config, nat, { ...obs(), mode: undefined }));
+    const noIpv6 = { ipv6: false, bridgeIpv6Off: null };
+    expect(decideNetworkUp(config, nat, obs())).toEqual(decideNetworkUp(config, nat, obs({ mode: noIpv6 })));
     expect(decideNetworkUp(config, nat, obs()).some((s) => s.kind === "sysctl" && s.path.includes("ipv6"))).toBe(false);
   });
 

@@ -219,7 +219,9 @@ describe("VLAN bridge", () => {
     mac: "52:54:00:00:00:01",
     ports: [],
   };
-  const n = net("vlan10");
+  const v = net("vlan10");
+  if (v.mode !== "bridge" || v.vlan === undefined) throw new Error("vlan10 is a VLAN network");
+  const n = v;
 
   it("nothing there: VLAN device first, then the bridge, then the one into the other (golden)", async () => {
     await expect(

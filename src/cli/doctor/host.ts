@@ -1,6 +1,6 @@
 // The config against this host: a subnet the host already routes, a bridge name taken, a missing uplink.
 import { formatProblem } from "../../errors.js";
-import { networkProblems } from "../../hook/preflight.js";
+import { hostProblems } from "../../converge/converge.js";
 import { readRoutes } from "../../observe/routes.js";
 import type { DoctorContext, Finding } from "./types.js";
 
@@ -9,7 +9,7 @@ export function checkHostFit(ctx: DoctorContext): Finding[] {
   const config = ctx.config;
   if (!config) return [];
   const routes = readRoutes();
-  const found = config.networks.flatMap((n) => networkProblems(config, n, routes).map((p) => ({ n, p })));
+  const found = config.networks.flatMap((n) => hostProblems(config, n, routes).map((p) => ({ n, p })));
   if (!found.length)
     return [
       { id: "host-fit", level: "ok", message: "no subnet collides with a host route; bridge and uplink names fit" },

@@ -1,4 +1,5 @@
 // Kernel prerequisites: /dev/net/tun, IPv4 forwarding, and br_netfilter sending bridged frames to iptables.
+import { traits } from "../../modes.js";
 import { readLink } from "../../observe/links.js";
 import type { DoctorContext, Finding } from "./types.js";
 
@@ -17,7 +18,7 @@ export function checkTun(ctx: DoctorContext): Finding {
 /** Forwarding: nat and routed networks need it; kvmnet turns it on when one comes up. */
 export function checkForwarding(ctx: DoctorContext): Finding {
   const on = ctx.read("/proc/sys/net/ipv4/ip_forward")?.trim() === "1";
-  const fwd = (ctx.config?.networks ?? []).filter((n) => n.mode === "nat" || n.mode === "routed");
+  const fwd = (ctx.config?.networks ?? []).filter((n) => traits(n).forwarding);
   if (on) return { id: "forwarding", level: "ok", message: "IPv4 forwarding is on" };
   if (!fwd.length)
     return { id: "forwarding", level: "ok", message: "IPv4 forwarding is off (no nat or routed network needs it)" };
@@ -50,7 +51,7 @@ export function checkBrNetfilter(ctx: DoctorContext): Finding {
     return { id: "br_netfilter", level: "ok", message: "br_netfilter is not loaded: bridged frames bypass iptables" };
   if (v.trim() !== "1")
     return { id: "br_netfilter", level: "ok", message: "br_netfilter is loaded with bridge-nf-call-iptables = 0" };
-  const bridged = (ctx.config?.networks ?? []).filter((n) => n.mode === "bridge").map((n) => n.name);
+  const bridged = (ctx.config?.networks ?? []).filter((n) => !traits(n).ownBridge).map((n) => n.name);
   return {
     id: "br_netfilter",
     level: "warn",

@@ -14,7 +14,9 @@ export function blocks(s: BoundSocket, br: string, addr: string): boolean {
 /** Findings for every network with DHCP: sockets on its bridge address (or the wildcard) held by others. */
 export function checkPorts(ctx: DoctorContext): Finding[] {
   const config = ctx.config;
-  const nets = (config?.networks ?? []).filter((n) => n.dhcpRange && n.address);
+  const nets = (config?.networks ?? []).flatMap((n) =>
+    n.dhcpRange && n.address ? [{ ...n, address: n.address }] : [],
+  );
   if (!config || !nets.length)
     return [{ id: "ports", level: "ok", message: "no network runs dnsmasq: ports 53 and 67 are not needed" }];
   const sockets = listSockets(ctx.exec);
@@ -24,7 +26,7 @@ export function checkPorts(ctx: DoctorContext): Finding[] {
     config.networks.map((n) => observeDnsmasq(config, n).pid).filter((p): p is number => p !== null),
   );
   return nets.map((n): Finding => {
-    const addr = n.address!.address;
+    const addr = n.address.address;
     const clash = sockets.filter((s) => blocks(s, n.bridge, addr) && !s.owners.some((o) => ours.has(o.pid)));
     if (!clash.length)
       return { id: "ports", level: "ok", message: `${n.name}: ports 53 and 67 on ${addr} are free for its dnsmasq` };

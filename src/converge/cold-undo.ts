@@ -6,14 +6,13 @@ import type { Config, Network } from "../config/types.js";
 import { decideNetworkDown } from "../decide/network.js";
 import { showStep, type Step } from "../decide/steps.js";
 import { CommandError } from "../errors.js";
-import { observeMode } from "../observe/mode.js";
-import { observeNetwork } from "../observe/network.js";
+import { readRoutes } from "../observe/routes.js";
+import { observe } from "../observe/snapshot.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 
-/** Remove what the failed plan STEPS made of NET (a fresh look decides what is there), and return the
- *  original error FAILURE with a line saying what was undone. Forwarding goes back off only if STEPS
- *  turned it on. */
+/** Remove what the failed plan STEPS made of NET (a fresh look decides what is there), and return the original
+ *  error FAILURE with a line saying what was undone. Forwarding goes back off only if STEPS turned it on. */
 export function undoColdStart(
   exec: Exec,
   config: Config,
@@ -22,8 +21,8 @@ export function undoColdStart(
   failure: CommandError,
   log?: (line: string) => void,
 ): CommandError {
-  const obs = { ...observeNetwork(exec, config, net), mode: observeMode(net) };
-  const undo = decideNetworkDown(config, net, obs);
+  const snap = observe(exec, config, net, { action: "down", force: true }, readRoutes());
+  const undo = decideNetworkDown(config, net, snap);
   if (steps.some((s) => s.kind === "sysctl" && s.path === FORWARD && s.value === "1"))
     undo.push({ kind: "sysctl", path: FORWARD, value: "0" });
   let outcome = `undone: kvmnet removed what this run had made of network ${net.name} (${undo.length} step${undo.length === 1 ? "" : "s"})`;

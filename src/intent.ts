@@ -1,0 +1,20 @@
+// What a caller wants done to a network: the one input, beside the config, of the converge pipeline.
+
+/** UP: the network as configured (`kvmnet up`); DOWN: what kvmnet made of it removed (`kvmnet down`, refused while
+ *  VMs are attached unless FORCE); ATTACH: up, and TAP on it (the up hooks); DETACH: TAP off it, and the network
+ *  down when it tears down when idle and no VM is left (the down hooks; TAP "" when it is already gone). */
+export type Intent =
+  | { action: "up" }
+  | { action: "down"; force?: boolean }
+  | { action: "attach"; tap: string }
+  | { action: "detach"; tap: string };
+
+/** True when INTENT brings the network up. */
+export function bringsUp(intent: Intent): boolean {
+  return intent.action === "up" || intent.action === "attach";
+}
+
+/** The tap INTENT names, or undefined. */
+export function tapOf(intent: Intent): string | undefined {
+  return intent.action === "attach" || intent.action === "detach" ? intent.tap || undefined : undefined;
+}

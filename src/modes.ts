@@ -1,0 +1,90 @@
+// The one place that knows what each network mode is: which hook programs serve it and what the host does for it.
+// Everything else asks here (`traits(net).nat`) instead of comparing mode names.
+import type { Mode } from "./config/types.js";
+import type { HookName } from "./programs.js";
+
+/** What a mode means for the host. */
+export interface ModeTraits {
+  /** The hook to name for it in a "wrong program" error; the generic qemu-ifup/qemu-ifdown serve every mode. */
+  upProgram: HookName;
+  /** The mode-specific hooks that serve it (besides the generic ones). */
+  programs: readonly HookName[];
+  /** The host has an address on the bridge (the guests' gateway). */
+  address: boolean;
+  /** kvmnet's dnsmasq may serve DHCP and DNS on the bridge (with dhcp_range). */
+  dhcp: boolean;
+  /** DHCP gives the guests a default route through the host. */
+  router: boolean;
+  /** Guests' traffic is forwarded beyond the host (needs net.ipv4.ip_forward = 1). */
+  forwarding: boolean;
+  /** Forwarded traffic is source-NATed. */
+  nat: boolean;
+  /** kvmnet makes the bridge itself (bridge mode attaches to the admin's, or builds one over the uplink). */
+  ownBridge: boolean;
+  /** The bridge gets IPv6 off: kvmnet's rules are IPv4 only, and the mode promises nothing beyond the bridge. */
+  ipv6Off: boolean;
+}
+
+/** Every mode's traits. */
+export const TRAITS: Record<Mode, ModeTraits> = {
+  nat: {
+    upProgram: "qemu-natup",
+    programs: ["qemu-natup", "qemu-natdown"],
+    address: true,
+    dhcp: true,
+    router: true,
+    forwarding: true,
+    nat: true,
+    ownBridge: true,
+    ipv6Off: false,
+  },
+  routed: {
+    upProgram: "qemu-ifup",
+    programs: [],
+    address: true,
+    dhcp: true,
+    router: true,
+    forwarding: true,
+    nat: false,
+    ownBridge: true,
+    ipv6Off: false,
+  },
+  "host-only": {
+    upProgram: "qemu-ifup-isolated",
+    programs: ["qemu-ifup-isolated"],
+    address: true,
+    dhcp: true,
+    router: false,
+    forwarding: false,
+    nat: false,
+    ownBridge: true,
+    ipv6Off: true,
+  },
+  isolated: {
+    upProgram: "qemu-ifup-isolated",
+    programs: ["qemu-ifup-isolated"],
+    address: false,
+    dhcp: false,
+    router: false,
+    forwarding: false,
+    nat: false,
+    ownBridge: true,
+    ipv6Off: true,
+  },
+  bridge: {
+    upProgram: "qemu-ifup-bridge",
+    programs: ["qemu-ifup-bridge"],
+    address: false,
+    dhcp: false,
+    router: false,
+    forwarding: false,
+    nat: false,
+    ownBridge: false,
+    ipv6Off: false,
+  },
+};
+
+/** The traits of NET's mode. */
+export function traits(net: { mode: Mode }): ModeTraits {
+  return TRAITS[net.mode];
+}

@@ -1,0 +1,127 @@
+// One observation of everything converging a network may look at, taken once before checking and deciding: the
+// decisions and the checks are pure functions of it. On the warm path (network up, a new tap) it costs one process
+// (the firewall's quick look); everything else is read from /sys, /proc and getifaddrs.
+import { readFileSync } from "node:fs";
+import type { Exec } from "../apply/exec.js";
+import type { Config, Network } from "../config/types.js";
+import { traits } from "../modes.js";
+import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
+import { observeFirewall, type FirewallState } from "./firewall.js";
+import { readAddresses, readLink, type Link } from "./links.js";
+import { observeMode, type ModeObserved } from "./mode.js";
+import { procHasAddress, type Route } from "./routes.js";
+import { strayTaps } from "./strays.js";
+import { observeTap, type TapFacts } from "./tap.js";
+import { observeUplink, type UplinkState } from "./uplink.js";
+import { renderDnsmasq } from "../render/dnsmasq.js";
+import { forwardPolicy } from "../render/policy.js";
+import { bringsUp, tapOf, type Intent } from "../intent.js";
+
+/** The interfaces and routes a network's checks look at: read from /sys and /proc (one `ip` only for a tap that
+ *  is not running, see observeTap), so `kvmnet check` and `doctor` take it for every network at no cost. */
+export interface HostView {
+  /** The main routing table (IPv4). */
+  routes: Route[];
+  bridge: Link | null;
+  /** The tap the intent names (null: none named, or no such interface). */
+  tap: Link | null;
+  /** Attaching an existing tap: its addresses and MTU limit. */
+  tapFacts: TapFacts | null;
+  /** The `uplink` NIC, when one is configured. */
+  uplink: Link | null;
+  mode: ModeObserved;
+}
+
+/** The host as far as one network is concerned. */
+export interface Snapshot extends HostView {
+  /** IPv4 addresses (CIDR) on the bridge. */
+  bridgeAddrs: string[];
+  forwarding: boolean;
+  /** null when the network needs no rules. */
+  firewall: FirewallState | null;
+  /** null when the network runs no DHCP. */
+  dnsmasq: DnsmasqState | null;
+  /** When the bridge is missing: running taps matching the network's globs that are on no bridge. */
+  strays: Link[];
+  /** Bringing up a bridge network whose bridge is missing, to be built over its uplink: the NIC's addresses and
+   *  routes that move onto the bridge (three `ip` processes, on that cold path only). */
+  uplinkState: UplinkState | null;
+  /** The undo batch of a move of the uplink that a killed run left unfinished (null: none). */
+  journal: string | null;
+}
+
+/** What the decisions of src/decide/ read of a snapshot. */
+export type Observed = Pick<
+  Snapshot,
+  "bridge" | "bridgeAddrs" | "tap" | "forwarding" | "firewall" | "dnsmasq" | "strays" | "mode"
+>;
+
+/** Path of NET's uplink-move journal: written before the move's batch, removed after it. */
+export function uplinkJournal(config: Config, net: Network): string {
+  return `${config.stateDir}/${net.name}.uplink-move`;
+}
+
+/** Read the interfaces and routes NET's checks look at (ROUTES: the routing table, read once by the caller). */
+export function observeHost(
+  exec: Exec,
+  net: Network,
+  intent: Intent,
+  routes: Route[],
+  tapFacts?: TapFacts | null,
+): HostView {
+  const tapName = tapOf(intent);
+  const tap = tapName ? readLink(tapName) : null;
+  return {
+    routes,
+    bridge: readLink(net.bridge),
+    tap,
+    tapFacts: intent.action === "attach" && tap ? (tapFacts ?? observeTap(exec, tap.name, net.mtu)) : null,
+    uplink: net.uplink ? readLink(net.uplink) : null,
+    mode: observeMode(net),
+  };
+}
+
+/** Observe everything converging NET towards INTENT may look at. TAPFACTS: the tap's addresses and MTU limit as
+ *  already read by this run (the VM's tap is QEMU's, not changed by another kvmnet run meanwhile). */
+export function observe(
+  exec: Exec,
+  config: Config,
+  net: Network,
+  intent: Intent,
+  routes: Route[],
+  tapFacts?: TapFacts | null,
+): Snapshot {
+  const host = observeHost(exec, net, intent, routes, tapFacts);
+  const { bridge, uplink } = host;
+  const building = bringsUp(intent) && net.mode === "bridge" && !net.vlan && !!net.uplink && !bridge;
+  return {
+    ...host,
+    bridgeAddrs: bridgeAddresses(net, bridge, routes),
+    forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
+    firewall: forwardPolicy(net) ? observeFirewall(exec, config.firewall, net) : null,
+    dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net) : null,
+    strays: bridge || !traits(net).ownBridge ? [] : strayTaps(config, net),
+    uplinkState: building && uplink ? observeUplink(exec, uplink.name) : null,
+    journal: net.mode === "bridge" && net.uplink ? readJournal(uplinkJournal(config, net)) : null,
+  };
+}
+
+// getifaddrs omits a bridge without carrier (all its taps down): then /proc tells whether it has NET's address.
+function bridgeAddresses(net: Network, bridge: Link | null, routes: Route[]): string[] {
+  if (!bridge) return [];
+  const addrs = readAddresses().get(net.bridge) ?? [];
+  const a = net.address;
+  if (a && !addrs.includes(`${a.address}/${a.prefix}`) && procHasAddress(net.bridge, a.address, a.prefix, routes)) {
+    addrs.push(`${a.address}/${a.prefix}`);
+  }
+  return addrs;
+}
+
+function readJournal(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw e;
+  }
+}
