@@ -95,4 +95,6 @@ export interface Config {
   stateDir: string;
   leaseDir: string;
   networks: Network[];
+  /** Line of each `[global]` key, for error messages (absent: the key is not set, its default applies). */
+  lines: Record<string, number>;
 }

@@ -53,7 +53,7 @@ export function parseConfig(file: string, text: string): Config {
     return out;
   };
 
-  const config: Config = { file, ...DEFAULTS, networks: [] };
+  const config: Config = { file, ...DEFAULTS, networks: [], lines: linesOf("global") };
   if (scan.sections.has("global")) {
     const lines = linesOf("global");
     validateGlobal(valuesOf("global"), config, (key, message) =>

@@ -61,12 +61,7 @@ export function observeDnsmasq(config: Config, net: Network): DnsmasqState {
     hosts: readOr(f.hosts),
     addnHosts: readOr(f.addnHosts),
     unreadable: blocked,
-    stateDirLine: blocked.some((u) => u.kind === "dir") ? lineOf(config.file, "state_dir") : 0,
+    stateDirLine: blocked.some((u) => u.kind === "dir") ? (config.lines.state_dir ?? 0) : 0,
   };
 }
 
-// The line KEY is set on in FILE, 0 when it is not (the default applies).
-function lineOf(file: string, key: string): number {
-  const lines = (readOr(file) ?? "").split(/\r?\n/);
-  return lines.findIndex((l) => new RegExp(`^\\s*${key}\\s*=`).test(l)) + 1;
-}
