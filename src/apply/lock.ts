@@ -6,7 +6,6 @@
 // every VM start.)
 import { spawnSync } from "node:child_process";
 import { closeSync, constants as C, fstatSync, openSync } from "node:fs";
-import type { Config } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { ensureDir } from "../host/dirs.js";
 
@@ -43,11 +42,15 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, ti
   }
 }
 
-/** Run FN holding network NET's lock; with the iptables backend also the host-wide lock (FORWARD is shared
- *  by all networks), always taken second so that two holders never wait on each other. */
-export async function withNetworkLock<T>(config: Config, net: string, fn: () => T | Promise<T>): Promise<T> {
-  ensureDir(config.stateDir);
-  return withFileLock(lockPath(config.stateDir, net), () =>
-    config.firewall === "iptables" ? withFileLock(lockPath(config.stateDir, ""), fn) : fn(),
-  );
+/** Run FN holding network NET's lock in STATEDIR; with HOSTWIDE (a firewall backend whose chains all networks
+ *  share, see FirewallBackend.sharedChains) also the host-wide lock, always taken second so that two holders
+ *  never wait on each other. */
+export async function withNetworkLock<T>(
+  stateDir: string,
+  net: string,
+  hostWide: boolean,
+  fn: () => T | Promise<T>,
+): Promise<T> {
+  ensureDir(stateDir);
+  return withFileLock(lockPath(stateDir, net), () => (hostWide ? withFileLock(lockPath(stateDir, ""), fn) : fn()));
 }

@@ -7,7 +7,8 @@ import { formatProblem } from "../errors.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { iptablesUpScript } from "../decide/firewall-iptables.js";
 import { renderIptables } from "../render/iptables.js";
-import { dnsmasqFiles, NFT_TABLE } from "../render/names.js";
+import { dnsmasqFiles } from "../render/names.js";
+import { firewallBackend } from "../firewall/backend.js";
 import { renderNft } from "../render/nft.js";
 import { nftTableView } from "../render/nft-script.js";
 import { parseCommand } from "./args.js";
@@ -22,18 +23,6 @@ the dnsmasq config kvmnet keeps for NET. Reads the host's state; changes nothing
 Exit 0, or 2 when up would refuse (the reasons are printed).
 
   --json   print {"network","mode","bridge","problems","steps":[{"kind","command",...}],"firewall","dnsmasq"}`;
-
-/** The firewall rules kvmnet keeps for NET as text, in the form its backend loads, or null for none: with
- *  nftables the shared table as `nft list` shows it when NET is its only network; with iptables the restore
- *  script that makes NET's chains on a host that has none of kvmnet's. */
-export function renderedRules(config: Config, net: Network): string | null {
-  if (config.firewall === "nftables") {
-    const want = renderNft(net);
-    return want && nftTableView(want);
-  }
-  const want = renderIptables(net);
-  return want && iptablesUpScript(net, want, {});
-}
 
 /** Run `kvmnet plan ARGS`. */
 export async function runPlan(
@@ -54,7 +43,8 @@ export async function runPlan(
   const seen = look(config, picked, { action: "up" }, exec);
   const { net, problems, refusal } = seen;
   const steps = refusal ? [] : seen.decision.steps;
-  const rules = renderedRules(config, net);
+  const firewall = firewallBackend(config.firewall);
+  const rules = firewall.rulesText(net);
   const dns = renderDnsmasq(config, net);
   const files = dnsmasqFiles(config, net);
   if (parsed.values.json) {
@@ -83,10 +73,7 @@ export async function runPlan(
     if (seen.decision.again) text.push("# then look at the host again and carry on from what it finds");
   }
   if (rules !== null) {
-    const what =
-      config.firewall === "nftables"
-        ? `nftables, table inet ${NFT_TABLE} (${net.name}'s chains and map elements; other networks have their own)`
-        : "iptables chains (iptables-restore --noflush)";
+    const what = firewall.rulesTitle(net);
     text.push("", p.bold(`# firewall: ${what}`), rules.trimEnd());
   } else text.push("", p.dim(`# firewall: mode ${net.mode} needs no rules`));
   if (dns !== null) {

@@ -4,7 +4,7 @@ import { realExec, type Exec } from "../apply/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { isOurBridge } from "../decide/bridge.js";
 import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq.js";
-import { firewallAbsent, firewallUpSteps } from "../decide/firewall.js";
+import { firewallBackend } from "../firewall/backend.js";
 import { hostPorts } from "../decide/modes.js";
 import { describeUnreadable } from "../observe/dnsmasq-access.js";
 import type { DnsmasqState } from "../observe/dnsmasq.js";
@@ -138,13 +138,7 @@ function aliasOf(dev: string): string {
 function firewallStatus(config: Config, net: Network, obs: Observed): NetworkStatus["firewall"] {
   const fw = obs.firewall;
   if (!fw) return null;
-  const object =
-    fw.backend === "nftables"
-      ? `table inet ${NFT_TABLE}, chains ${Object.keys(renderNft(net)?.chains ?? {}).join(", ")}`
-      : `chains ${Object.values(renderIptables(net)?.chains ?? {})
-          .flatMap((t) => Object.keys(t))
-          .join(", ")}`;
-  const absent = firewallAbsent(net, fw);
-  const state = firewallUpSteps(net, fw).length === 0 ? "in-place" : absent ? "missing" : "outdated";
-  return { backend: config.firewall, object, state };
+  const backend = firewallBackend(config.firewall);
+  const state = backend.upSteps(net, fw).length === 0 ? "in-place" : backend.absent(net, fw) ? "missing" : "outdated";
+  return { backend: config.firewall, object: backend.objects(net), state };
 }

@@ -13,6 +13,7 @@ import { defaultRouteProblem, findDefaultRoute, resolveBridge } from "../observe
 import { readLink } from "../observe/links.js";
 import { isLocalAddress, readRoutes, type Route } from "../observe/routes.js";
 import { observeUplink } from "../observe/uplink.js";
+import { firewallBackend } from "../firewall/backend.js";
 import { undoColdStart } from "./cold-undo.js";
 import { decide, type Decision } from "./decide.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
@@ -84,7 +85,8 @@ export async function converge(
   const first = observeHost(exec, net, intent, routes);
   const early = preflightHost(config, net, intent, first);
   if (early) throw early;
-  return withNetworkLock(config, net.name, () => {
+  const hostWide = firewallBackend(config.firewall).sharedChains;
+  return withNetworkLock(config.stateDir, net.name, hostWide, () => {
     const done: Step[] = [];
     // A first round may only repair what a killed run left (an uplink move half done); then the host is looked
     // at again. Bounded: a repair that does not take would otherwise loop.

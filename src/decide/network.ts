@@ -4,7 +4,7 @@ import type { Observed } from "../observe/snapshot.js";
 import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./bridge.js";
 import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
 import { traits } from "../modes.js";
-import { firewallDownSteps, firewallUpSteps } from "./firewall.js";
+import { firewallBackend } from "../firewall/backend.js";
 import { bridgeModeUpSteps, hostPorts, ipv6OffSteps } from "./modes.js";
 import type { Step } from "./steps.js";
 import { vlanDownLines } from "./vlan.js";
@@ -21,7 +21,8 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   if (back.length) steps.push({ kind: "ip", lines: back });
   steps.push(...ipv6OffSteps(net, obs.bridge !== null, obs.mode));
   if (traits(net).forwarding && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
-  steps.push(...firewallUpSteps(net, obs.firewall));
+  const firewall = firewallBackend(config.firewall);
+  if (obs.firewall) steps.push(...firewall.upSteps(net, obs.firewall));
   steps.push(...dnsmasqUpSteps(config, net, obs.dnsmasq));
   return steps;
 }
@@ -54,7 +55,8 @@ export function decideDown(config: Config, net: Network, obs: Observed, tapName:
 
 /** Steps that remove what kvmnet made for NET: dnsmasq, rules, and the bridge if kvmnet created it. */
 export function decideNetworkDown(config: Config, net: Network, obs: Observed): Step[] {
-  const steps = [...dnsmasqDownSteps(config, net, obs.dnsmasq), ...firewallDownSteps(net, obs.firewall)];
+  const firewall = obs.firewall ? firewallBackend(config.firewall).downSteps(net, obs.firewall) : [];
+  const steps = [...dnsmasqDownSteps(config, net, obs.dnsmasq), ...firewall];
   if (obs.bridge && isOurBridge(net, obs.bridge))
     steps.push({ kind: "ip", lines: [`link delete dev ${net.bridge}`, ...vlanDownLines(net, obs.mode)] });
   return steps;

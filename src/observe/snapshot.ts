@@ -6,7 +6,8 @@ import type { Exec } from "../apply/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
-import { observeFirewall, type FirewallState } from "./firewall.js";
+import type { FirewallState } from "./firewall.js";
+import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
 import { observeMode, type ModeObserved } from "./mode.js";
 import { procHasAddress, type Route } from "./routes.js";
@@ -98,7 +99,7 @@ export function observe(
     ...host,
     bridgeAddrs: bridgeAddresses(net, bridge, routes),
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
-    firewall: forwardPolicy(net) ? observeFirewall(exec, config.firewall, net) : null,
+    firewall: forwardPolicy(net) ? firewallBackend(config.firewall).observe(exec, net) : null,
     dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net) : null,
     strays: bridge || !traits(net).ownBridge ? [] : strayTaps(config, net),
     uplinkState: building && uplink ? observeUplink(exec, uplink.name) : null,
