@@ -260,6 +260,9 @@ describe("kvmnet plan, up, status, down", () => {
     expect(plan.out).toContain(`address add 198.51.100.5/24`);
     expect(plan.out).toContain("# firewall: mode bridge needs no rules");
     expect(snapshot(ns, c)).toBe(before);
+    // Status counts the move still to be made (it said "pending 0" when the move was a pipeline of its own).
+    const pending = JSON.parse(kvmnet(ns, c.file, ["status", "--json"]).out).networks[0];
+    expect(pending).toMatchObject({ exists: false, pending: 1 });
     const up = kvmnet(ns, c.file, ["up", "lan"]);
     expect(up.code, up.err).toBe(0);
     expect(up.out).toBe("lan: up (1 step)\n");
