@@ -14,6 +14,7 @@ import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js"
 import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";
 import { checkTools } from "./doctor/tools.js";
+import { checkUfw } from "./doctor/ufw.js";
 import type { DoctorContext, Finding, Level } from "./doctor/types.js";
 import { out, outJson, stdoutPaint, type Paint } from "./output.js";
 
@@ -22,9 +23,10 @@ const USAGE = `usage: kvmnet doctor [--json]
 Check this host for what kvmnet and its configured networks need, and for known conflicts, each with
 its fix: missing tools (ip, nft or iptables, dnsmasq), /dev/net/tun, IPv4 forwarding, a forward chain
 with policy DROP (Docker), an input chain with policy DROP (a host firewall: guests get no lease),
-br_netfilter with bridge-nf-call-iptables = 1, another process on port 53 or 67 of a bridge address,
-NetworkManager managing a kvmnet bridge, a subnet that collides with a host route, kvmnet's dnsmasq
-serving a deleted bridge, running without its pid record or unable to read its static leases.
+ufw's deny (routed) or deny (incoming), br_netfilter with bridge-nf-call-iptables = 1, another
+process on port 53 or 67 of a bridge address, NetworkManager managing a kvmnet bridge, a subnet
+that collides with a host route, kvmnet's dnsmasq serving a deleted bridge, running without its pid
+record or unable to read its static leases.
 Reads only; changes nothing.
 Exit 0 when nothing would break a configured network (warnings allowed), 1 when something would.
 
@@ -40,6 +42,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     checkBrNetfilter(ctx),
     ...checkForwardDrop(ctx),
     ...checkInputDrop(ctx),
+    checkUfw(ctx),
     ...checkPorts(ctx),
     ...checkDnsmasq(ctx),
     checkNetworkManager(ctx),

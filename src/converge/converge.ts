@@ -1,6 +1,7 @@
 // The one pipeline every program runs: resolve the network, take its lock, observe the host once into a snapshot,
 // check (pure), decide (pure), apply. The hooks, `kvmnet up/down`, `plan` and `status` are thin callers of it.
 import { applySteps } from "../apply/apply.js";
+import { coexistWarnings } from "../apply/coexist.js";
 import { realExec, type Exec } from "../apply/exec.js";
 import { withNetworkLock } from "../apply/lock.js";
 import { UplinkMoveError } from "../apply/uplink.js";
@@ -97,7 +98,10 @@ export async function converge(
       const decision = decide(config, net, snapshot, intent);
       warn(net, decision, opts);
       carryOut(exec, config, net, snapshot, intent, decision.steps, opts, done);
-      if (!decision.again || round >= 2) return { net, snapshot, steps: done };
+      if (!decision.again || round >= 2) {
+        if (bringsUp(intent)) coexistWarnings(config, net, done, { ...opts, exec });
+        return { net, snapshot, steps: done };
+      }
     }
   });
 }

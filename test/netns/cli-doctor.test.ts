@@ -74,6 +74,7 @@ describe("kvmnet doctor", () => {
       "br_netfilter",
       "forward-drop",
       "input-drop",
+      "ufw",
       "ports",
       "dnsmasq",
       "networkmanager",

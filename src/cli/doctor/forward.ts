@@ -1,13 +1,15 @@
 // A forward chain whose policy is DROP (Docker sets one): traffic kvmnet allows in its own table is still
 // dropped there, because an accept in one table does not cancel a drop in another. Only reads rulesets.
 import type { Config, Network } from "../../config/types.js";
+import { traits } from "../../modes.js";
 import { forwardPolicy } from "../../render/policy.js";
 import { bridgeNfCallsIptables } from "./kernel.js";
-import { fromRulesets, parseIptablesDrop, parseNftDrops } from "./rulesets.js";
+import { brNfFix, fromRulesets, insertCommands, kvmnetJumpsFrom, passBridge, type Seen } from "./rulesets.js";
+import { parseIptablesDrop, parseNftDrops } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./types.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
-export interface DropChain {
+export interface DropChain extends Partial<Seen> {
   family: string;
   table: string;
   chain: string;
@@ -19,8 +21,9 @@ export interface DropChain {
 /** The forward-hook chains with policy drop in `nft list ruleset` output (kvmnet's own tables excluded). */
 export function parseNftForwardDrops(text: string): DropChain[] {
   return parseNftDrops(text, "forward", (line) => {
-    const a = /^\s+(iif|oif)name "?([^"\s]+)"?(?: counter packets \d+ bytes \d+)? accept$/.exec(line);
-    return a ? `${a[1] === "iif" ? "in" : "out"}:${a[2]}` : null;
+    const a = /^\s+(?:meta )?(iif|oif|ibr|obr)name "?([^"\s]+)"?(?: counter packets \d+ bytes \d+)? accept$/.exec(line);
+    // In a bridge table, ibrname/obrname name the bridge (iifname there is the port): all of it passes.
+    return a ? `${{ iif: "in", oif: "out", ibr: "br", obr: "br" }[a[1]!]}:${a[2]}` : null;
   });
 }
 
@@ -37,17 +40,11 @@ export function affectedBy(drop: DropChain, config: Config, brNf: boolean): Netw
   if (drop.family !== "ip" && drop.family !== "inet" && drop.family !== "bridge") return [];
   return config.networks.filter((n) => {
     if (drop.accepts.includes(`in:${n.bridge}`) && drop.accepts.includes(`out:${n.bridge}`)) return false;
+    if (drop.accepts.includes(`br:${n.bridge}`)) return false;
     if (drop.family === "bridge") return true;
     // With firewall = iptables kvmnet's chain is jumped from the top of this very chain and accepts first.
-    if (
-      config.firewall === "iptables" &&
-      drop.table === "filter" &&
-      drop.chain === "FORWARD" &&
-      drop.family === "ip" &&
-      forwardPolicy(n)
-    )
-      return false;
-    if (n.mode === "nat" || n.mode === "routed") return true;
+    if (config.firewall === "iptables" && kvmnetJumpsFrom(drop, "FORWARD") && forwardPolicy(n)) return false;
+    if (traits(n).forwarding) return true;
     return brNf;
   });
 }
@@ -63,14 +60,7 @@ export function checkForwardDrop(ctx: DoctorContext): Finding[] {
         message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)",
       },
     ];
-  // iptables-nft shows the same chain to both tools: keep one, with the accepts either saw.
-  const byKey = new Map<string, DropChain>();
-  for (const d of drops) {
-    const k = `${d.family} ${d.table} ${d.chain}`;
-    const had = byKey.get(k);
-    byKey.set(k, had ? { ...had, accepts: [...had.accepts, ...d.accepts] } : d);
-  }
-  const unique = [...byKey.values()];
+  const unique = drops;
   if (!unique.length) return [{ id: "forward-drop", level: "ok", message: "no forward chain has policy drop" }];
   const brNf = bridgeNfCallsIptables(ctx);
   return unique.map((d) => {
@@ -84,10 +74,10 @@ export function checkForwardDrop(ctx: DoctorContext): Finding[] {
       };
     const brs = hit.map((n) => n.bridge);
     const docker = d.family === "ip" && d.table === "filter" && d.chain === "FORWARD";
-    const rules = brs.flatMap((b) => [
-      `nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} accept`,
-      `nft insert rule ${d.family} ${d.table} ${d.chain} oifname ${b} accept`,
-    ]);
+    const rules = insertCommands(
+      d,
+      brs.flatMap((b) => passBridge(d, b)),
+    );
     return {
       id: "forward-drop",
       level: "fail",
@@ -100,7 +90,8 @@ export function checkForwardDrop(ctx: DoctorContext): Finding[] {
             (ctx.config?.firewall !== "iptables"
               ? "; or set firewall = iptables in [global], whose chain is jumped from the top of FORWARD"
               : "")
-          : ""),
+          : "") +
+        brNfFix(d, hit),
     };
   });
 }

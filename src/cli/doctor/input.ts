@@ -2,11 +2,12 @@
 // guests' DHCP and DNS to kvmnet's dnsmasq are dropped there whatever kvmnet's own table accepts, because
 // an accept in one table does not cancel a drop in another. Only reads rulesets.
 import type { Config, Network } from "../../config/types.js";
-import { fromRulesets, parseIptablesDrop, parseNftDrops } from "./rulesets.js";
+import { fromRulesets, insertCommands, kvmnetJumpsFrom, parseIptablesDrop, parseNftDrops } from "./rulesets.js";
+import type { Seen } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./types.js";
 
 /** A base chain on the input hook with policy drop, and the interfaces it lets DHCP through from. */
-export interface InputDrop {
+export interface InputDrop extends Partial<Seen> {
   family: string;
   table: string;
   chain: string;
@@ -16,7 +17,7 @@ export interface InputDrop {
 
 // A rule lets DHCP through from IF: `iifname "IF" accept`, optionally narrowed to udp port 67 (alone or in a set).
 const NFT_ACCEPT =
-  /^\s+(?:iifname "?([^"\s]+)"? )?(?:(?:udp|meta l4proto udp) dport (?:67|\{[^}]*\b67\b[^}]*\}) )?(?:counter packets \d+ bytes \d+ )?accept$/;
+  /^\s+(?:(?:meta )?(?:iifname|ibrname) "?([^"\s]+)"? )?(?:(?:udp|meta l4proto udp) dport (?:67|\{[^}]*\b67\b[^}]*\}) )?(?:counter packets \d+ bytes \d+ )?accept$/;
 
 /** The input-hook chains with policy drop in `nft list ruleset` output (kvmnet's own tables excluded). */
 export function parseNftInputDrops(text: string): InputDrop[] {
@@ -24,7 +25,7 @@ export function parseNftInputDrops(text: string): InputDrop[] {
     const a = NFT_ACCEPT.exec(line);
     return a && (a[1] || /dport/.test(line)) ? (a[1] ?? "*") : null;
   });
-  return drops.filter((d) => d.family === "ip" || d.family === "inet");
+  return drops.filter((d) => d.family === "ip" || d.family === "inet" || d.family === "bridge");
 }
 
 /** The filter table's INPUT chain of iptables-save output when its policy is DROP. */
@@ -38,18 +39,15 @@ export function parseIptablesInputDrop(text: string): InputDrop[] {
   });
 }
 
-/** The networks whose DHCP the chain DROP drops. */
+/** The networks whose DHCP the chain DROP drops; in a bridge table, every network whose guests talk to the host's
+ *  address (a bridge's input hook sees all they send to the host, forwarded traffic included). */
 export function inputAffected(drop: InputDrop, config: Config): Network[] {
   return config.networks.filter((n) => {
+    if (drop.family === "bridge") return !!n.address && !drop.accepts.includes(n.bridge);
     if (!n.dhcpRange) return false;
     if (drop.accepts.includes("*") || drop.accepts.includes(n.bridge)) return false;
     // With firewall = iptables kvmnet's chain is jumped from the top of this very chain and accepts first.
-    return !(
-      config.firewall === "iptables" &&
-      drop.family === "ip" &&
-      drop.table === "filter" &&
-      drop.chain === "INPUT"
-    );
+    return !(config.firewall === "iptables" && kvmnetJumpsFrom(drop, "INPUT"));
   });
 }
 
@@ -64,8 +62,7 @@ export function checkInputDrop(ctx: DoctorContext): Finding[] {
         message: "could not read the ruleset (neither nft list ruleset nor iptables-save ran)",
       },
     ];
-  // iptables-nft shows the same chain to both tools: keep one.
-  const unique = [...new Map(drops.map((d) => [`${d.family} ${d.table} ${d.chain}`, d])).values()];
+  const unique = drops;
   if (!unique.length) return [{ id: "input-drop", level: "ok", message: "no input chain has policy drop" }];
   return unique.map((d) => {
     const hit = ctx.config ? inputAffected(d, ctx.config) : [];
@@ -77,21 +74,27 @@ export function checkInputDrop(ctx: DoctorContext): Finding[] {
         message: `${where} has policy drop; it lets every kvmnet network's DHCP through`,
       };
     const brs = hit.map((n) => n.bridge);
-    const ipt = d.family === "ip" && d.table === "filter" && d.chain === "INPUT";
-    const fix = ipt
-      ? brs.map(
-          (b) =>
-            `iptables -I INPUT -i ${b} -p udp -m multiport --dports 53,67 -j ACCEPT; iptables -I INPUT -i ${b} -p tcp --dport 53 -j ACCEPT`,
-        )
-      : brs.map(
-          (b) =>
-            `nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} udp dport { 53, 67 } accept; nft insert rule ${d.family} ${d.table} ${d.chain} iifname ${b} tcp dport 53 accept`,
-        );
+    const ipt = kvmnetJumpsFrom(d, "INPUT");
+    const fix = insertCommands(
+      d,
+      brs.flatMap((b) =>
+        d.family === "bridge"
+          ? [{ nft: `meta ibrname ${b} accept`, ipt: "" }]
+          : [
+              { nft: `iifname ${b} udp dport { 53, 67 } accept`, ipt: `-i ${b} -p udp -m multiport --dports 53,67` },
+              { nft: `iifname ${b} tcp dport 53 accept`, ipt: `-i ${b} -p tcp --dport 53` },
+            ],
+      ),
+    );
+    const what =
+      d.family === "bridge"
+        ? `everything the guests of ${hit.map((n) => n.name).join(", ")} send to or through the host (DHCP, DNS, forwarded traffic) is dropped there`
+        : `DHCP and DNS from the guests of ${hit.map((n) => n.name).join(", ")} to kvmnet's dnsmasq are dropped there (guests get no lease)`;
     return {
       id: "input-drop",
       level: "fail",
       networks: hit.map((n) => n.name),
-      message: `${where} has policy drop: DHCP and DNS from the guests of ${hit.map((n) => n.name).join(", ")} to kvmnet's dnsmasq are dropped there (guests get no lease), whatever kvmnet's own rules allow`,
+      message: `${where} has policy drop: ${what}, whatever kvmnet's own rules allow`,
       fix:
         `let the bridge${brs.length > 1 ? "s" : ""} through in that chain (and persist it in your firewall's config): ${fix.join("; ")}` +
         (ipt && ctx.config?.firewall !== "iptables"

@@ -61,7 +61,8 @@ export function checkBrNetfilter(ctx: DoctorContext): Finding {
       (bridged.length
         ? `, and all traffic of bridge network${bridged.length > 1 ? "s" : ""} ${bridged.join(", ")},`
         : "") +
-      " pass the host's IPv4 forward rules (kvmnet's own rules allow them; a DROP elsewhere does not)",
-    fix: "sysctl -w net.bridge.bridge-nf-call-iptables=0 and persist it in /etc/sysctl.d/99-kvmnet.conf, unless Docker or Kubernetes on this host need it",
+      " pass the host's IPv4 forward rules (kvmnet's own rules allow them; a DROP elsewhere does not, see forward-drop and ufw)." +
+      " kvmnet cannot switch this off for its bridges: a bridge's own nf_call_iptables = 0 does not, while the sysctl is 1",
+    fix: "unless Docker or Kubernetes on this host need it: sysctl -w net.bridge.bridge-nf-call-iptables=0; echo 'net.bridge.bridge-nf-call-iptables = 0' > /etc/sysctl.d/99-kvmnet.conf; echo br_netfilter > /etc/modules-load.d/kvmnet.conf (so the module is loaded before systemd-sysctl applies the file at boot)",
   };
 }
