@@ -1,5 +1,5 @@
-// What the non-NAT modes need to know beyond observeNetwork: IPv6 on the bridge, and the VLAN port and
-// trunk of a VLAN network. Read from /proc and /sys only: no process.
+// What the non-NAT modes need to know beyond the common snapshot (observe/snapshot.ts): IPv6 on the bridge, and
+// the VLAN port and trunk of a VLAN network. Read from /proc and /sys only: no process.
 import { existsSync, readFileSync } from "node:fs";
 import type { Network, VlanBridgeNetwork } from "../config/types.js";
 import { readLink, type Link } from "./links.js";
@@ -58,7 +58,7 @@ export function vlanPortOf(net: VlanBridgeNetwork): string {
   return `${net.trunk}.${net.vlan}`;
 }
 
-/** Observe what NET's mode needs beyond observeNetwork. */
+/** Observe what NET's mode needs beyond the common snapshot. */
 export function observeMode(net: Network): ModeObserved {
   const ipv6 = existsSync("/proc/sys/net/ipv6/conf/default");
   const off = ipv6 ? readOr(`/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`) : null;
