@@ -43,20 +43,32 @@ export function readCoexistFiles(): Record<string, string | null> {
   return files;
 }
 
-/** Read the live rulesets: three processes (nft, iptables-nft-save, iptables-legacy-save). */
-export function readRulesets(exec: Exec): Rulesets {
+/** Read the live rulesets: `nft list ruleset`, then iptables-nft-save only when nft shows a table iptables-nft
+ *  made, and iptables-legacy-save only when the kernel lists legacy tables (/proc/net/ip_tables_names): one
+ *  process on a host without iptables rules. */
+export function readRulesets(exec: Exec, legacyTables = readLegacyTableNames()): Rulesets {
   const run = (cmd: string, args: string[]) => {
     const r = exec.tryRun(cmd, args);
     return r.ok && r.stdout.trim() ? r.stdout : null;
   };
-  // iptables-save is whichever variant the alternatives point at: only the explicit names say which it is.
-  const nftSave = run("iptables-nft-save", []) ?? variant(run("iptables-save", []), true);
-  return {
-    nft: run("nft", ["list", "ruleset"]),
-    iptables: nftSave,
-    legacy: run("iptables-legacy-save", []) ?? variant(run("iptables-save", []), false),
-    iptablesIs: iptablesVariant(),
-  };
+  const nft = run("nft", ["list", "ruleset"]);
+  // nft missing or refused: ask iptables anyway. iptables-save is whichever variant the alternatives point at:
+  // only the explicit names say which it is.
+  const xtables = nft === null || /^table ip (filter|mangle|raw|security|nat) \{/m.test(nft);
+  const nftSave = xtables ? (run("iptables-nft-save", []) ?? variant(run("iptables-save", []), true)) : null;
+  const legacy = legacyTables.trim()
+    ? (run("iptables-legacy-save", []) ?? variant(run("iptables-save", []), false))
+    : null;
+  return { nft, iptables: nftSave, legacy, iptablesIs: iptablesVariant() };
+}
+
+// The legacy (x_tables) tables the kernel holds in this namespace, one a line ("" when none or not loaded).
+function readLegacyTableNames(): string {
+  try {
+    return readFileSync("/proc/net/ip_tables_names", "utf8");
+  } catch {
+    return "";
+  }
 }
 
 // Debian's alternatives point iptables at xtables-nft-multi (the default) or xtables-legacy-multi.

@@ -57,8 +57,9 @@ describe("once-only coexistence warnings", () => {
     const cold = lab.hook("qemu-natup", "vm1", { PATH: path.PATH });
     expect(cold.code, cold.stderr).toBe(0);
     expect(cold.stderr).toBe("");
-    // Cold: kvmnet writes its rules, so it looks at everyone else's, once each.
-    expect(readsRulesets(path.take())).toEqual(["iptables-legacy-save ", "iptables-nft-save ", "nft list ruleset"]);
+    // Cold: kvmnet writes its rules, so it looks at everyone else's: nft only, as nft shows no table iptables-nft
+    // made and the kernel lists no legacy table.
+    expect(readsRulesets(path.take())).toEqual(["nft list ruleset"]);
     const warm = lab.hook("qemu-natup", "vm2", { PATH: path.PATH });
     expect(warm.code, warm.stderr).toBe(0);
     expect(warm.stderr).toBe("");
@@ -116,6 +117,16 @@ describe("once-only coexistence warnings", () => {
     );
     expect(readsRulesets(path.take())).toEqual([]);
     expect(hook("vm4").err).toBe("");
+  });
+
+  it("a cold start reads iptables-nft-save and iptables-legacy-save when there are such tables", () => {
+    const lab = makeLab();
+    cleanups.push(() => lab.destroy());
+    const { path } = setup(lab);
+    lab.host.sh("iptables-nft -t mangle -N X; iptables-legacy -N Y");
+    lab.addGuest("vm1");
+    expect(lab.hook("qemu-natup", "vm1", { PATH: path.PATH }).code).toBe(0);
+    expect(readsRulesets(path.take())).toEqual(["iptables-legacy-save ", "iptables-nft-save ", "nft list ruleset"]);
   });
 
   it("another table's drop (judged only when the rulesets are read: cold start, kvmnet up): said once, again after it was gone", () => {
