@@ -12,7 +12,7 @@ export const COEXIST_FILES = [
   "/etc/ufw/user.rules",
 ] as const;
 
-/** The live rulesets' text, each null where its tool is missing, failed or printed nothing. */
+/** The live rulesets' text, each null where its tool is missing, failed or was not needed. */
 export interface Rulesets {
   /** `nft list ruleset`: every table, iptables-nft's included. */
   nft: string | null;
@@ -49,7 +49,7 @@ export function readCoexistFiles(): Record<string, string | null> {
 export function readRulesets(exec: Exec, legacyTables = readLegacyTableNames()): Rulesets {
   const run = (cmd: string, args: string[]) => {
     const r = exec.tryRun(cmd, args);
-    return r.ok && r.stdout.trim() ? r.stdout : null;
+    return r.ok ? r.stdout : null;
   };
   const nft = run("nft", ["list", "ruleset"]);
   // nft missing or refused: ask iptables anyway. iptables-save is whichever variant the alternatives point at:
