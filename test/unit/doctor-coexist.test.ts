@@ -116,6 +116,15 @@ describe("drop chains in every table and variant", () => {
     expect(parseNftForwardDrops(nft)).toEqual([]);
   });
 
+  it("counts tagged accepts (a comment naming the network) as letting the bridge through", () => {
+    const ipt =
+      '*filter\n:FORWARD DROP [0:0]\n-A DOCKER-USER -i natbr0 -m comment --comment "kvmnet nat0" -j ACCEPT\n-A DOCKER-USER -o natbr0 -m comment --comment "kvmnet nat0" -j ACCEPT\nCOMMIT\n';
+    expect(parseIptablesForwardDrop(ipt)[0]!.accepts).toEqual(["in:natbr0", "out:natbr0"]);
+    const nft =
+      'table inet fw {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tiifname "natbr0" accept comment "kvmnet nat0"\n\t}\n}\n';
+    expect(parseNftForwardDrops(nft)[0]!.accepts).toEqual(["in:natbr0"]);
+  });
+
   it("keeps a chain iptables-nft made once, as iptables shows it; legacy ones apart, fixed with iptables-legacy", () => {
     const ipt = "*filter\n:INPUT DROP [0:0]\nCOMMIT\n";
     const nft =

@@ -119,7 +119,7 @@ function ufwTables(text: string): Set<string> {
 }
 
 /** The chains on HOOK with policy drop in `nft list ruleset` output, kvmnet's own tables and ufw's excluded;
- *  every line of the table that ACCEPT maps to a string adds it to that table's accepts (an accept in any of its
+ *  every line of the table (its comment taken off) that ACCEPT maps to a string adds it to that table's accepts (an accept in any of its
  *  chains counts: admins put them in the base chain or in a chain it jumps to, such as DOCKER-USER). */
 export function parseNftDrops(
   text: string,
@@ -138,14 +138,14 @@ export function parseNftDrops(
     if (!table || /^kvmnet(-|$)/.test(table.table) || ufw.has(`${table.family} ${table.table}`)) continue;
     if (new RegExp(`\\bhook ${hook}\\b.*\\bpolicy drop;`).test(line))
       out.push({ ...table, chain, accepts: table.accepts });
-    const a = accept(line);
+    const a = accept(line.replace(/ comment "[^"]*"$/, ""));
     if (a !== null) table.accepts.push(a);
   }
   return out;
 }
 
 /** The built-in CHAIN of iptables-save output, in any table that has it (filter, mangle, security), when its
- *  policy is DROP, with what ACCEPT maps each of the table's rules to. kvmnet's own chains are skipped: they are
+ *  policy is DROP, with what ACCEPT maps each of the table's rules to (comment taken off: kvmnet tags its own). kvmnet's own chains are skipped: they are
  *  no admin's accepts (a network's chain accepts DHCP without naming the bridge, since its dispatch did, which
  *  would read as "any interface"); so is a table ufw manages (see ufwTables). */
 export function parseIptablesDrop(
@@ -169,7 +169,7 @@ export function parseIptablesDrop(
     }
     if (!cur || line.startsWith("-A KVMNET-")) continue;
     if (line.startsWith(`:${chain} DROP `)) drop = true;
-    const a = accept(line);
+    const a = accept(line.replace(/ -m comment --comment (?:"[^"]*"|\S+)/, ""));
     if (a !== null) cur.accepts.push(a);
   }
   flush();
