@@ -2,7 +2,8 @@
 // as a NIC. Sorted or hashed once, so a file with thousands of networks is checked in linear-log time.
 import type { ConfigProblem } from "../errors.js";
 import { networkOf, toInt } from "../ipv4.js";
-import type { Network } from "./types.js";
+import type { Firewall, Network } from "./types.js";
+import { subnetOf6 } from "../ipv6.js";
 
 /** Push to PROBLEMS each clash between NETS (in file order), reported at the later network of a pair. */
 export function crossCheck(file: string, nets: Network[], problems: ConfigProblem[]): void {
@@ -30,6 +31,27 @@ export function crossCheck(file: string, nets: Network[], problems: ConfigProble
     }
   }
   overlapCheck(nets, push);
+  const by64 = new Map<string, Network>();
+  for (const n of nets) {
+    if (!n.address6) continue;
+    const p = subnetOf6(n.address6);
+    const m = by64.get(p);
+    if (m) push(n, "address6", `prefix ${p} is already that of [${m.name}] (line ${m.lines.address6})`);
+    else by64.set(p, n);
+  }
+}
+
+/** Push to PROBLEMS each network with IPv6 under a firewall backend that has no IPv6 rules. */
+export function ipv6BackendCheck(file: string, nets: Network[], firewall: Firewall, problems: ConfigProblem[]): void {
+  if (firewall === "nftables") return;
+  for (const n of nets.filter((x) => x.address6)) {
+    problems.push({
+      file,
+      line: n.lines.address6 ?? 0,
+      key: "address6",
+      message: "needs firewall = nftables: kvmnet's iptables backend has IPv4 rules only (no ip6tables twin)",
+    });
+  }
 }
 
 // Subnets are aligned blocks, so two overlap only when one contains the other. Sorted by first address (the

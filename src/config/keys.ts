@@ -10,6 +10,8 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   bridge: ["nat", "routed", "host-only", "isolated", "bridge"],
   address: ["nat", "routed", "host-only"],
   dhcp_range: ["nat", "routed", "host-only"],
+  address6: ["nat", "routed", "host-only"],
+  dhcp6_range: ["nat", "routed", "host-only"],
   uplink: ["nat", "routed", "bridge"],
   snat_to: ["nat"],
   "host.NAME": ["nat", "routed", "host-only"],

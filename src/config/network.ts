@@ -7,6 +7,8 @@ import { badDomain } from "./domain.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
 import { MODES, type Mode, type Network, type StaticHost } from "./types.js";
 import { show } from "./value.js";
+import { validateIpv6 } from "./ipv6.js";
+import type { Cidr6 } from "../ipv6.js";
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -93,6 +95,10 @@ export function validateNetwork(
     } else net.dhcpRange = { first, last };
   }
 
+  if (needsAddress) Object.assign(net, validateIpv6(name, values, bad));
+  if (net.address6 && values.dhcp_range === undefined)
+    bad("address6", "needs dhcp_range (router advertisements come from the network's dnsmasq, which runs with DHCP)");
+
   for (const key of ["uplink", "trunk"] as const) {
     if (values[key] === undefined) continue;
     const why = badName(values[key]!);
@@ -167,6 +173,8 @@ interface Draft {
   mtu?: number;
   address?: Cidr;
   dhcpRange?: { first: string; last: string };
+  address6?: Cidr6;
+  dhcp6Range?: { first: string; last: string };
   uplink?: string;
   trunk?: string;
   snatTo?: string;
@@ -190,7 +198,7 @@ function finish(d: Draft): Network {
   const addressed = () => ({
     ...common,
     address: need(d.address),
-    ...defined({ dhcpRange: d.dhcpRange, domain: d.domain }),
+    ...defined({ dhcpRange: d.dhcpRange, address6: d.address6, dhcp6Range: d.dhcp6Range, domain: d.domain }),
   });
   switch (d.mode) {
     case "nat":

@@ -2,6 +2,7 @@
 // mode has (an address, a VLAN trunk) is known to be there once the mode is known; what a mode lacks is declared
 // absent (`?: undefined`), so code that reads any network (`net.uplink`) still type-checks.
 import type { Cidr } from "../ipv4.js";
+import type { Cidr6 } from "../ipv6.js";
 
 /** Network modes of the contract. */
 export type Mode = "nat" | "routed" | "host-only" | "isolated" | "bridge";
@@ -39,6 +40,10 @@ interface Common {
 interface Addressed extends Common {
   address: Cidr;
   dhcpRange?: { first: string; last: string };
+  /** The host's IPv6 address on the bridge (a /64): router advertisements, SLAAC, NAT66 or routing. */
+  address6?: Cidr6;
+  /** Stateful DHCPv6 beside SLAAC. */
+  dhcp6Range?: { first: string; last: string };
   /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
   domain?: string;
 }
@@ -63,14 +68,17 @@ export interface HostOnlyNetwork extends Addressed, Absent<"vlan" | "trunk" | "s
 
 /** Guests reach each other only. */
 export interface IsolatedNetwork
-  extends Common, Absent<"address" | "dhcpRange" | "domain" | "vlan" | "trunk" | "snatTo" | "uplink"> {
+  extends
+    Common,
+    Absent<"address" | "dhcpRange" | "address6" | "dhcp6Range" | "domain" | "vlan" | "trunk" | "snatTo" | "uplink"> {
   mode: "isolated";
 }
 
 /** Guests on the host's own segment: an existing bridge, one kvmnet builds over UPLINK, or a VLAN bridge. */
 export type BridgeNetwork = PlainBridgeNetwork | VlanBridgeNetwork;
 
-interface BridgeCommon extends Common, Absent<"address" | "dhcpRange" | "domain" | "snatTo"> {
+interface BridgeCommon
+  extends Common, Absent<"address" | "dhcpRange" | "address6" | "dhcp6Range" | "domain" | "snatTo"> {
   mode: "bridge";
 }
 

@@ -16,11 +16,11 @@ export function bridgeModeUpSteps(net: Network, obs: Observed): Step[] {
   return lines.length ? [{ kind: "ip", lines }] : [];
 }
 
-/** Isolated and host-only bridges get IPv6 turned off: kvmnet's rules are IPv4 only, and through the bridge's
- *  link-local address guests would reach the host (isolated), or be forwarded beyond it when another
- *  network has IPv6 forwarding on. Guests still talk IPv6 among themselves: that is switched, not routed. */
+/** Isolated and host-only bridges get IPv6 turned off (unless a host-only network has address6): through the
+ *  bridge's link-local address guests would reach the host (isolated), and the modes promise nothing beyond.
+ *  Guests still talk IPv6 among themselves: that is switched, not routed. */
 export function ipv6OffSteps(net: Network, bridgeExists: boolean, mode: ModeObserved): Step[] {
-  if (!traits(net).ipv6Off || !mode.ipv6) return [];
+  if (!traits(net).ipv6Off || net.address6 || !mode.ipv6) return [];
   if (bridgeExists && mode.bridgeIpv6Off !== false) return [];
   return [{ kind: "sysctl", path: `/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`, value: "1" }];
 }

@@ -4,6 +4,7 @@ import type { Observed } from "../observe/snapshot.js";
 import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./bridge.js";
 import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
 import { traits } from "../modes.js";
+import { ipv6UpSteps } from "./ipv6.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { bridgeModeUpSteps, hostPorts, ipv6OffSteps } from "./modes.js";
 import type { Step } from "./steps.js";
@@ -19,7 +20,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   if (ip.length) steps.push({ kind: "ip", lines: ip });
   const back = reattachLines(net, obs, tapName);
   if (back.length) steps.push({ kind: "ip", lines: back });
-  steps.push(...ipv6OffSteps(net, obs.bridge !== null, obs.mode));
+  steps.push(...ipv6OffSteps(net, obs.bridge !== null, obs.mode), ...ipv6UpSteps(net, obs));
   if (traits(net).forwarding && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
   const firewall = firewallBackend(config.firewall);
   if (obs.firewall) steps.push(...firewall.upSteps(net, obs.firewall));

@@ -9,6 +9,7 @@ import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
 import type { FirewallState } from "./firewall.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
+import { observeIpv6, type Ipv6Observed } from "./ipv6.js";
 import { observeMode, type ModeObserved } from "./mode.js";
 import { procHasAddress, type Route } from "./routes.js";
 import { strayTaps } from "./strays.js";
@@ -38,6 +39,8 @@ export interface Snapshot extends HostView {
   /** IPv4 addresses (CIDR) on the bridge. */
   bridgeAddrs: string[];
   forwarding: boolean;
+  /** Networks with address6: the host's IPv6 (null otherwise, or when the host has no IPv6). */
+  ipv6: Ipv6Observed | null;
   /** null when the network needs no rules. */
   firewall: FirewallState | null;
   /** null when the network runs no DHCP. */
@@ -54,7 +57,7 @@ export interface Snapshot extends HostView {
 /** What the decisions of src/decide/ read of a snapshot. */
 export type Observed = Pick<
   Snapshot,
-  "bridge" | "bridgeAddrs" | "tap" | "forwarding" | "firewall" | "dnsmasq" | "strays" | "mode"
+  "bridge" | "bridgeAddrs" | "tap" | "forwarding" | "ipv6" | "firewall" | "dnsmasq" | "strays" | "mode"
 >;
 
 /** Path of NET's uplink-move journal: written before the move's batch, removed after it. */
@@ -99,6 +102,7 @@ export function observe(
     ...host,
     bridgeAddrs: bridgeAddresses(net, bridge, routes),
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
+    ipv6: observeIpv6(config, net),
     firewall: forwardPolicy(net) ? firewallBackend(config.firewall).observe(exec, net) : null,
     dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net) : null,
     strays: bridge || !traits(net).ownBridge ? [] : strayTaps(config, net),

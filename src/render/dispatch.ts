@@ -9,6 +9,7 @@
 // destination's network ("pass"), except bridge-to-same-bridge, which the policy accepts before anything else.
 import type { Network } from "../config/types.js";
 import { subnetOf } from "../ipv4.js";
+import { subnetOf6 } from "../ipv6.js";
 import { forwardPolicy, type InputRule, type Rule } from "./policy.js";
 
 /** What a dispatched rule does: "pass" = allowed by this network, the destination's network decides next. */
@@ -27,7 +28,7 @@ export interface Dispatch {
   /** Forwarded, leaving through the bridge (and not from it): ends in a catch-all reject. */
   to: DispatchRule[];
   /** Source NAT of the subnet (dispatched by source address). */
-  nat?: { subnet: string; snatTo?: string; oif?: string };
+  nat?: { subnet: string; subnet6?: string; snatTo?: string; oif?: string };
 }
 
 /** NET's dispatch chains, or null when it needs no rules. */
@@ -49,6 +50,9 @@ export function dispatchOf(net: Network): Dispatch | null {
   const to = p.forward.filter((r) => r.oif === br && r.iif !== br).map((r) => strip(r, "oif"));
   const input = p.input.map((r) => strip(r, "iif"));
   const d: Dispatch = { bridge: br, input, from, to };
-  if (p.nat && net.address) d.nat = { subnet: subnetOf(net.address), ...p.nat };
+  if (p.nat && net.address) {
+    const six = net.address6 ? { subnet6: subnetOf6(net.address6) } : {};
+    d.nat = { subnet: subnetOf(net.address), ...six, ...p.nat };
+  }
   return d;
 }

@@ -2,6 +2,7 @@
 import { traits } from "../modes.js";
 import type { Config, Network } from "../config/types.js";
 import { netmaskOf, toInt } from "../ipv4.js";
+import { size6 } from "../ipv6.js";
 import { dnsmasqFiles } from "./names.js";
 
 /** The rendered files of a network's dnsmasq. */
@@ -33,7 +34,8 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
     // dnsmasq hands out every address itself.
     "no-ping",
     "dhcp-authoritative",
-    `dhcp-lease-max=${toInt(last) - toInt(first) + 1}`,
+    // The limit counts IPv4 and DHCPv6 leases together.
+    `dhcp-lease-max=${toInt(last) - toInt(first) + 1 + (net.dhcp6Range ? size6(net.dhcp6Range.first, net.dhcp6Range.last) : 0)}`,
     `dhcp-leasefile=${f.leases}`,
     `dhcp-hostsfile=${f.hosts}`,
     `addn-hosts=${f.addnHosts}`,
@@ -52,9 +54,25 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
   // A host-only network must not hand out a default route: the host forwards nothing for it.
   if (!traits(net).router) lines.push("dhcp-option=option:router");
   if (net.mtu) lines.push(`dhcp-option=option:mtu,${net.mtu}`);
+  if (net.address6) lines.push(...ipv6Lines(net, net.dhcp6Range));
   return {
     conf: lines.join("\n") + "\n",
     hosts: net.hosts.map((h) => `${h.mac},${h.ip},${h.name}\n`).join(""),
     addnHosts: net.hosts.map((h) => `${h.ip} ${h.name}\n`).join(""),
   };
+}
+
+// Router advertisements for the bridge's /64: SLAAC, with DNS by stateless DHCPv6 (RDNSS and the DHCPv6 answer
+// name dnsmasq's own address), or with DHCPv6 addresses from DHCP6_RANGE as well. ra-param carries the MTU, and
+// for a host-only network a router lifetime of 0: the guests learn the prefix but no default route.
+function ipv6Lines(net: Network, range?: { first: string; last: string }): string[] {
+  const lines = [
+    "enable-ra",
+    range
+      ? `dhcp-range=${range.first},${range.last},slaac,64,1h`
+      : `dhcp-range=::,constructor:${net.bridge},ra-stateless,64`,
+  ];
+  const lifetime = traits(net).router ? 1800 : 0;
+  lines.push(`ra-param=${net.bridge},${net.mtu ? `mtu:${net.mtu},` : ""}60,${lifetime}`);
+  return lines;
 }

@@ -11,7 +11,13 @@ export function oldNftTable(net: Network): string {
 }
 
 /** The shared table's verdict maps, each keyed by what its base chain dispatches on. */
-export const NFT_MAPS = { input: "in_iif", from: "fwd_iif", to: "fwd_oif", nat: "nat_saddr" } as const;
+export const NFT_MAPS = {
+  input: "in_iif",
+  from: "fwd_iif",
+  to: "fwd_oif",
+  nat: "nat_saddr",
+  nat6: "nat6_saddr",
+} as const;
 
 /** The shared chain every network's forward chains end in: it rejects, and while any network's chain jumps to it,
  *  the kernel refuses to delete it, which is how the last network's teardown knows it may delete the table. */

@@ -10,19 +10,20 @@ const T = `inet ${NFT_TABLE}`;
 const COMMENT = "managed by kvmnet; do not edit";
 
 // The base chains: one per hook, each dispatching by verdict map to the network whose bridge (or subnet) the
-// packet touches. IPv4 only, as the policy is (the per-network tables were family ip).
+// packet touches. Both families: a network's chains hold IPv6 twins of its IPv4 rules when it has address6, and
+// otherwise reject IPv6 forwarded through its bridge like anything else its policy does not allow.
 const BASE = {
   input: {
     spec: "type filter hook input priority filter; policy accept;",
-    rules: [`meta nfproto ipv4 iifname vmap @${NFT_MAPS.input}`],
+    rules: [`iifname vmap @${NFT_MAPS.input}`],
   },
   forward: {
     spec: "type filter hook forward priority filter; policy accept;",
-    rules: [`meta nfproto ipv4 iifname vmap @${NFT_MAPS.from}`, `meta nfproto ipv4 oifname vmap @${NFT_MAPS.to}`],
+    rules: [`iifname vmap @${NFT_MAPS.from}`, `oifname vmap @${NFT_MAPS.to}`],
   },
   postrouting: {
     spec: "type nat hook postrouting priority srcnat; policy accept;",
-    rules: [`ip saddr vmap @${NFT_MAPS.nat}`],
+    rules: [`ip saddr vmap @${NFT_MAPS.nat}`, `ip6 saddr vmap @${NFT_MAPS.nat6}`],
   },
 };
 const MAPS: Record<string, string> = {
@@ -30,11 +31,13 @@ const MAPS: Record<string, string> = {
   [NFT_MAPS.from]: "type ifname : verdict;",
   [NFT_MAPS.to]: "type ifname : verdict;",
   [NFT_MAPS.nat]: "type ipv4_addr : verdict; flags interval;",
+  [NFT_MAPS.nat6]: "type ipv6_addr : verdict; flags interval;",
 };
 
 const baseChains = (nat: boolean) =>
   (nat ? ["input", "forward", "postrouting"] : ["input", "forward"]) as (keyof typeof BASE)[];
-const mapNames = (nat: boolean) => Object.keys(MAPS).filter((m) => nat || m !== NFT_MAPS.nat);
+const natMaps: string[] = [NFT_MAPS.nat, NFT_MAPS.nat6];
+const mapNames = (nat: boolean) => Object.keys(MAPS).filter((m) => nat || !natMaps.includes(m));
 
 /** What to remove of a network besides what it wants: observed chains and map elements. */
 export interface NftObjects {

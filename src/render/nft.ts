@@ -33,13 +33,18 @@ function match(r: DispatchRule | InputRule): string {
   return [
     r.iif && `iifname ${q(r.iif)}`,
     r.oif && `oifname ${q(r.oif)}`,
-    r.saddr && `ip saddr ${r.saddr}`,
-    r.daddr && `ip daddr ${r.daddr}`,
+    r.saddr && `${family(r.saddr)} saddr ${r.saddr}`,
+    r.daddr && `${family(r.daddr)} daddr ${r.daddr}`,
     r.established && "ct state established,related",
     ports,
   ]
     .filter(Boolean)
     .join(" ");
+}
+
+// nft's payload keyword for an address or prefix: ip, or ip6 for IPv6 (the inet table holds both families).
+function family(address: string): "ip" | "ip6" {
+  return address.includes(":") ? "ip6" : "ip";
 }
 
 function rule(r: DispatchRule | InputRule): string {
@@ -66,6 +71,7 @@ export function renderNft(net: Network): NftNetwork | null {
   elements.push({ map: NFT_MAPS.from, key: br, chain: c.from }, { map: NFT_MAPS.to, key: br, chain: c.to });
   if (d.nat) {
     const s = d.nat.subnet;
+    const s6 = d.nat.subnet6;
     const oif = d.nat.oif ? ` oifname ${q(d.nat.oif)}` : "";
     const base = `ip daddr != ${s}${oif}`;
     chains[c.nat] = [
@@ -78,8 +84,17 @@ export function renderNft(net: Network): NftNetwork | null {
             `${base} meta l4proto udp masquerade to :1024-65535`,
             `${base} masquerade`,
           ]),
+      // NAT66 of the /64 to the outgoing interface's address (snat_to is an IPv4 address).
+      ...(s6
+        ? [
+            `ip6 daddr != ${s6}${oif} meta l4proto tcp masquerade to :1024-65535`,
+            `ip6 daddr != ${s6}${oif} meta l4proto udp masquerade to :1024-65535`,
+            `ip6 daddr != ${s6}${oif} masquerade`,
+          ]
+        : []),
     ];
     elements.push({ map: NFT_MAPS.nat, key: s, chain: c.nat });
+    if (s6) elements.push({ map: NFT_MAPS.nat6, key: s6, chain: c.nat });
   }
   const want: NftNetwork = { chains, elements, nat: !!d.nat };
   stamp(net, want);

@@ -2,6 +2,7 @@
 // Modelled on libvirt's chains: guest_cross, guest_input, guest_output, then reject the rest of the bridge.
 import type { Network } from "../config/types.js";
 import { subnetOf } from "../ipv4.js";
+import { subnetOf6 } from "../ipv6.js";
 
 /** What a rule does with a packet it matches. */
 export type Verdict = "accept" | "reject" | "drop";
@@ -29,11 +30,14 @@ export interface Policy {
   nat?: { snatTo?: string; oif?: string };
 }
 
-/** The firewall policy NET needs, or null when it needs no rules (a plain bridge network). */
+/** The firewall policy NET needs, or null when it needs no rules (a plain bridge network). With `address6` every
+ *  IPv4 rule that names the subnet has its IPv6 twin for the /64 (renderers tell the families apart by the
+ *  address), and DHCPv6 is let in beside DHCP and DNS. Neighbour discovery and router solicitations never leave
+ *  the link, and the input chains of the modes with an address only accept: nothing to add for them. */
 export function forwardPolicy(net: Network): Policy | null {
   const br = net.bridge;
   const dhcpDns: InputRule[] = [
-    { iif: br, proto: "udp", ports: [53, 67], verdict: "accept" },
+    { iif: br, proto: "udp", ports: net.address6 ? [53, 67, 547] : [53, 67], verdict: "accept" },
     { iif: br, proto: "tcp", ports: [53], verdict: "accept" },
   ];
   const cross: Rule = { iif: br, oif: br, verdict: "accept" };
@@ -50,17 +54,17 @@ export function forwardPolicy(net: Network): Policy | null {
       return { input: dhcpDns, forward: [cross, ...rejectRest] };
     case "nat":
     case "routed": {
-      const s = subnetOf(net.address);
+      const subnets = [subnetOf(net.address), ...(net.address6 ? [subnetOf6(net.address6)] : [])];
       const up = net.uplink;
-      const inbound: Rule = {
+      const inbound = subnets.map((s): Rule => ({
         ...(up ? { iif: up } : {}),
         oif: br,
         daddr: s,
         ...(net.mode === "nat" ? { established: true } : {}),
         verdict: "accept",
-      };
-      const outbound: Rule = { iif: br, ...(up ? { oif: up } : {}), saddr: s, verdict: "accept" };
-      const policy: Policy = { input: dhcpDns, forward: [cross, inbound, outbound, ...rejectRest] };
+      }));
+      const outbound = subnets.map((s): Rule => ({ iif: br, ...(up ? { oif: up } : {}), saddr: s, verdict: "accept" }));
+      const policy: Policy = { input: dhcpDns, forward: [cross, ...inbound, ...outbound, ...rejectRest] };
       if (net.mode === "nat")
         policy.nat = { ...(net.snatTo ? { snatTo: net.snatTo } : {}), ...(up ? { oif: up } : {}) };
       return policy;

@@ -62,3 +62,46 @@ describe("NAT golden files", () => {
     expect(renderDnsmasq(config, snat)).toBeNull();
   });
 });
+
+describe("IPv6 golden files", () => {
+  const six = parseConfig(
+    "/etc/kvmnet.conf",
+    `
+[nat6]
+mode = nat
+bridge = kvbr6
+address = 192.0.2.1/24
+dhcp_range = 192.0.2.100,192.0.2.200
+address6 = fd00:0:0:6::1/64
+dhcp6_range = fd00:0:0:6::100,fd00:0:0:6::1ff
+uplink = eth0
+mtu = 1400
+[rt6]
+mode = routed
+bridge = kvbr7
+address = 198.51.100.1/24
+dhcp_range = 198.51.100.100,198.51.100.200
+address6 = 2001:db8:0:7::1/64
+[ho6]
+mode = host-only
+bridge = kvbr8
+address = 203.0.113.1/24
+dhcp_range = 203.0.113.100,203.0.113.200
+address6 = fd00:0:0:8::1/64
+`,
+  );
+  const [nat6, rt6, ho6] = six.networks as [Network, Network, Network];
+  it("nat: IPv6 twins of the forward rules, NAT66 by its own map, DHCPv6 let in", async () => {
+    await expect(renderNftTable(nat6)).toMatchFileSnapshot(golden("nat6.nft"));
+  });
+  it("routed: the /64 forwarded both ways, no NAT", async () => {
+    await expect(renderNftTable(rt6)).toMatchFileSnapshot(golden("rt6.nft"));
+  });
+  it("dnsmasq: router advertisements with the MTU; SLAAC with stateless DHCPv6, or a DHCPv6 pool", async () => {
+    await expect(renderDnsmasq(six, nat6)!.conf).toMatchFileSnapshot(golden("nat6.dnsmasq.conf"));
+    await expect(renderDnsmasq(six, rt6)!.conf).toMatchFileSnapshot(golden("rt6.dnsmasq.conf"));
+  });
+  it("host-only: advertises the prefix with router lifetime 0 (no default route)", () => {
+    expect(renderDnsmasq(six, ho6)!.conf).toContain("ra-param=kvbr8,60,0\n");
+  });
+});

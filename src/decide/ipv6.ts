@@ -1,0 +1,28 @@
+// The IPv6 steps of a network with `address6`: IPv6 on for its bridge, the bridge's address, and forwarding for
+// nat and routed networks, turned on the way Incus does it: every host interface that takes router
+// advertisements only while not forwarding (accept_ra = 1) first gets accept_ra = 2, so the host keeps its own
+// SLAAC default route.
+import type { Network } from "../config/types.js";
+import { traits } from "../modes.js";
+import type { Observed } from "../observe/snapshot.js";
+import type { Step } from "./steps.js";
+
+const CONF = "/proc/sys/net/ipv6/conf";
+
+/** Steps that give NET's bridge its IPv6 address and the host IPv6 forwarding where the mode needs it. */
+export function ipv6UpSteps(net: Network, obs: Observed): Step[] {
+  const a = net.address6;
+  const six = obs.ipv6;
+  if (!a || !six) return [];
+  const steps: Step[] = [];
+  const off = obs.bridge ? obs.mode.bridgeIpv6Off === true : six.defaultOff;
+  if (off) steps.push({ kind: "sysctl", path: `${CONF}/${net.bridge}/disable_ipv6`, value: "0" });
+  // nodad: the bridge and its address are kvmnet's own, and a tentative address would hold back dnsmasq's RAs.
+  if (off || !six.bridgeAddrs.includes(`${a.address}/${a.prefix}`))
+    steps.push({ kind: "ip", lines: [`address replace ${a.address}/${a.prefix} dev ${net.bridge} nodad`] });
+  if (traits(net).forwarding && !six.forwarding) {
+    for (const i of six.acceptRaOnlyHost) steps.push({ kind: "sysctl", path: `${CONF}/${i}/accept_ra`, value: "2" });
+    steps.push({ kind: "sysctl", path: `${CONF}/all/forwarding`, value: "1" });
+  }
+  return steps;
+}
