@@ -177,3 +177,28 @@ describe("baseline without kvmnet", () => {
     CASE_TIMEOUT,
   );
 });
+
+describe("nat with IPv6", () => {
+  it(
+    "a guest configures IPv6 from kvmnet's router advertisements and reaches the outside over IPv6 (NAT66)",
+    () =>
+      inTurn(async () => {
+        lab = makeLab({ body: (br) => `${body(br)}address6 = fd00:0:0:6::1/64\n` });
+        lab.host.sh("ip addr add 2001:db8:1::1/64 dev up0 nodad");
+        lab.outside.sh("ip addr add 2001:db8:1::2/64 dev eth0 nodad");
+        // No route back to the network's /64 on the outside: a reply comes back only through NAT66.
+        const r = await boot(e, lab.host, {
+          ...nat(lab),
+          tap: "vm0",
+          ip: "dhcp",
+          ping: ["fd00:0:0:6::1", "2001:db8:1::2"],
+          tries: 20,
+        }).result;
+        record("nat IPv6", "six", r);
+        expect(r.done, explain(r)).toBe(true);
+        expect(r.lease?.ip, explain(r)).toMatch(inRange);
+        expect(r.pings, explain(r)).toEqual({ "fd00:0:0:6::1": true, "2001:db8:1::2": true });
+      }),
+    CASE_TIMEOUT,
+  );
+});

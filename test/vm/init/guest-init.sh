@@ -2,7 +2,7 @@
 # /init of the kvmnet test guest (see ../initramfs.ts). Reads kvmnet.* words from the kernel
 # command line, configures eth0, runs the checks and prints "KVMNET-RESULT ..." lines on the console:
 #   kvmnet.ip=dhcp | kvmnet.ip=ADDR/PREFIX[,gw=IP][,dns=IP]
-#   kvmnet.hostname=NAME  kvmnet.ping=IP[,IP]  kvmnet.resolve=NAME[,NAME]
+#   kvmnet.hostname=NAME  kvmnet.ping=IP[,IP] (IPv4 or IPv6)  kvmnet.resolve=NAME[,NAME]
 #   kvmnet.tries=N (attempts per ping/resolve, 1 s each, default 10)
 #   kvmnet.wait=SECONDS (stay up before powering off)
 #   kvmnet.fetch=IP:PORT[,IP:PORT] (TCP connect, print the first line the server sends)
@@ -76,6 +76,8 @@ for target in $(echo "$cfg_ping" | tr , ' '); do
   ok=fail i=0
   while [ $i -lt "$cfg_tries" ]; do
     if ping -c 1 -W 1 "$target" >/dev/null 2>&1; then ok=ok; break; fi
+    # An IPv6 target fails at once until SLAAC has given eth0 an address and a route (no 1 s timeout then).
+    case "$target" in *:*) sleep 1 ;; esac
     i=$((i + 1))
   done
   res "ping $target $ok"
