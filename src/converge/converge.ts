@@ -1,7 +1,7 @@
 // The one pipeline every program runs: resolve the network, take its lock, observe the host once into a snapshot,
 // check (pure), decide (pure), apply. The hooks, `kvmnet up/down`, `plan` and `status` are thin callers of it.
 import { applySteps } from "../apply/apply.js";
-import { coexistWarnings } from "../apply/coexist.js";
+import { coexistWarnings } from "./coexist.js";
 import { realExec, type Exec } from "../apply/exec.js";
 import { withNetworkLock } from "../apply/lock.js";
 import { UplinkMoveError } from "../apply/uplink.js";

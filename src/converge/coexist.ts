@@ -1,4 +1,4 @@
-// The once-only coexistence warnings of `kvmnet up` and the up hooks: read (files always; the live rulesets only
+// Part of converging (it reads the host, judges and writes markers, so it is no step of apply): the once-only coexistence warnings of `kvmnet up` and the up hooks: read (files always; the live rulesets only
 // when kvmnet's firewall rules are being written anyway, or for `kvmnet up`), judge (src/decide/coexist.ts), say
 // what was not said yet, and keep one marker file per network and finding in state_dir so it is said once.
 import { readdirSync, rmSync } from "node:fs";
@@ -8,7 +8,7 @@ import { coexistFindings, judgedIds, markerPrefix, planWarnings, warningLines } 
 import type { Step } from "../decide/steps.js";
 import { writeFileSafe } from "../host/write.js";
 import { observeCoexist } from "../observe/coexist.js";
-import { realExec, type Exec } from "./exec.js";
+import { realExec, type Exec } from "../apply/exec.js";
 
 /** Warn (once) about what would break NET on this host. STEPS: what this run carried out (the rulesets are read
  *  only when they wrote firewall rules, or with WARNALWAYS). Never fails: a warning must not stop a VM. */
