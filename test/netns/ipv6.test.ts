@@ -1,5 +1,6 @@
 // IPv6 on kvmnet's networks: SLAAC and DHCPv6 from kvmnet's dnsmasq, NAT66 and routed IPv6 to an outside at
 // 2001:db8:1::/64, and forwarding turned on without costing the host its own SLAAC default route.
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { slaac, solicit6 } from "../helpers/dhcp6.js";
 import { makeLab, natSection, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
@@ -50,6 +51,29 @@ describe("IPv6", () => {
     expect(lab.hook("qemu-natup", "vm1", { KVMNET_VERBOSE: "1" }).stderr).toBe(
       `qemu-natup: ip link set dev vm1 mtu 1500 master ${lab.bridge} up`,
     );
+  });
+
+  it("the last VM leaving (teardown = when-idle) removes the IPv6 NAT map element, the chains and the table", () => {
+    lab = lab6("teardown = when-idle\n");
+    lab.addGuest("vm0");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect(lab.host.sh("nft list map inet kvmnet nat6_saddr")).toContain("fd00:0:0:6::/64 : jump nat-nat0");
+    const down = lab.hook("qemu-natdown", "vm0");
+    expect(down.code, down.stderr).toBe(0);
+    expect(lab.host.sh("nft list tables")).toBe("");
+    expect(lab.host.sh(`ls /sys/class/net | grep -c ${lab.bridge} || true`)).toBe("0");
+  });
+
+  it("address6 removed from the config: the next VM's hook removes the network's IPv6 rules and NAT66 element", () => {
+    lab = lab6("");
+    lab.addGuest("vm0");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    writeFileSync(lab.conf.file, readFileSync(lab.conf.file, "utf8").replace(/^address6 = .*\n/m, ""));
+    lab.addGuest("vm1");
+    const r = lab.hook("qemu-natup", "vm1");
+    expect(r.code, r.stderr).toBe(0);
+    expect(lab.host.sh("nft list map inet kvmnet nat6_saddr")).not.toContain("fd00");
+    expect(lab.host.sh("nft list chain inet kvmnet to-nat0")).not.toContain("ip6");
   });
 
   it("control: a nat network without address6 forwards no IPv6 of its guests", async () => {
