@@ -31,6 +31,16 @@ export function crossCheck(file: string, nets: Network[], problems: ConfigProble
     }
   }
   overlapCheck(nets, push);
+  // One network per published protocol and port: the host's dispatch goes by protocol and port alone.
+  const published = new Map<string, Network>();
+  for (const n of nets) {
+    for (const p of n.publish ?? []) {
+      const m = published.get(`${p.proto} ${p.port}`);
+      if (m && m !== n)
+        push(n, "publish", `${p.proto} port ${p.port} is already published by [${m.name}] (line ${m.lines.publish})`);
+      else published.set(`${p.proto} ${p.port}`, n);
+    }
+  }
   const by64 = new Map<string, Network>();
   for (const n of nets) {
     if (!n.address6) continue;
@@ -41,16 +51,19 @@ export function crossCheck(file: string, nets: Network[], problems: ConfigProble
   }
 }
 
-/** Push to PROBLEMS each network with IPv6 under a firewall backend that has no IPv6 rules. */
-export function ipv6BackendCheck(file: string, nets: Network[], firewall: Firewall, problems: ConfigProblem[]): void {
+/** Push to PROBLEMS each use of a feature the iptables backend does not have (IPv6, published ports). */
+export function backendCheck(file: string, nets: Network[], firewall: Firewall, problems: ConfigProblem[]): void {
   if (firewall === "nftables") return;
-  for (const n of nets.filter((x) => x.address6)) {
-    problems.push({
-      file,
-      line: n.lines.address6 ?? 0,
-      key: "address6",
-      message: "needs firewall = nftables: kvmnet's iptables backend has IPv4 rules only (no ip6tables twin)",
-    });
+  const push = (n: Network, key: string, message: string) =>
+    problems.push({ file, line: n.lines[key] ?? 0, key, message });
+  for (const n of nets) {
+    if (n.address6)
+      push(
+        n,
+        "address6",
+        "needs firewall = nftables: kvmnet's iptables backend has IPv4 rules only (no ip6tables twin)",
+      );
+    if (n.publish) push(n, "publish", "needs firewall = nftables: kvmnet's iptables backend publishes no ports");
   }
 }
 

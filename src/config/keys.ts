@@ -14,6 +14,7 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   dhcp6_range: ["nat", "routed", "host-only"],
   uplink: ["nat", "routed", "bridge"],
   snat_to: ["nat"],
+  publish: ["nat"],
   "host.NAME": ["nat", "routed", "host-only"],
   taps: ["nat", "routed", "host-only", "isolated", "bridge"],
   default: ["nat", "routed", "host-only", "isolated", "bridge"],

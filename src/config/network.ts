@@ -8,6 +8,7 @@ import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
 import { MODES, type Mode, type Network, type StaticHost } from "./types.js";
 import { show } from "./value.js";
 import { validateIpv6 } from "./ipv6.js";
+import { validatePublish, type Published } from "./publish.js";
 import type { Cidr6 } from "../ipv6.js";
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
@@ -114,6 +115,10 @@ export function validateNetwork(
     const host = parseHost(key, values[key]!, net, bad);
     if (host) net.hosts.push(host);
   }
+  if (values.publish !== undefined && mode === "nat") {
+    const published = validatePublish(values.publish, net.address, net.hosts, (m) => bad("publish", m));
+    if (published.length) net.publish = published;
+  }
   if (net.hosts.length > 0 && values.dhcp_range === undefined)
     bad(
       Object.keys(values).find((k) => k.startsWith("host."))!,
@@ -178,6 +183,7 @@ interface Draft {
   uplink?: string;
   trunk?: string;
   snatTo?: string;
+  publish?: Published[];
   vlan?: number;
   domain?: string;
 }
@@ -202,7 +208,7 @@ function finish(d: Draft): Network {
   });
   switch (d.mode) {
     case "nat":
-      return { ...addressed(), mode: "nat", ...defined({ uplink: d.uplink, snatTo: d.snatTo }) };
+      return { ...addressed(), mode: "nat", ...defined({ uplink: d.uplink, snatTo: d.snatTo, publish: d.publish }) };
     case "routed":
       return { ...addressed(), mode: "routed", ...defined({ uplink: d.uplink }) };
     case "host-only":

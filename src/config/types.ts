@@ -3,6 +3,7 @@
 // absent (`?: undefined`), so code that reads any network (`net.uplink`) still type-checks.
 import type { Cidr } from "../ipv4.js";
 import type { Cidr6 } from "../ipv6.js";
+import type { Published } from "./publish.js";
 
 /** Network modes of the contract. */
 export type Mode = "nat" | "routed" | "host-only" | "isolated" | "bridge";
@@ -53,16 +54,18 @@ export interface NatNetwork extends Addressed, Absent<"vlan" | "trunk"> {
   mode: "nat";
   uplink?: string;
   snatTo?: string;
+  /** Host ports forwarded to guests (DNAT), reachable from outside, from the host and from the network's guests. */
+  publish?: Published[];
 }
 
 /** Guests' subnet is routed, not translated. */
-export interface RoutedNetwork extends Addressed, Absent<"vlan" | "trunk" | "snatTo"> {
+export interface RoutedNetwork extends Addressed, Absent<"vlan" | "trunk" | "snatTo" | "publish"> {
   mode: "routed";
   uplink?: string;
 }
 
 /** Guests reach the host and each other, nothing beyond. */
-export interface HostOnlyNetwork extends Addressed, Absent<"vlan" | "trunk" | "snatTo" | "uplink"> {
+export interface HostOnlyNetwork extends Addressed, Absent<"vlan" | "trunk" | "snatTo" | "publish" | "uplink"> {
   mode: "host-only";
 }
 
@@ -70,7 +73,18 @@ export interface HostOnlyNetwork extends Addressed, Absent<"vlan" | "trunk" | "s
 export interface IsolatedNetwork
   extends
     Common,
-    Absent<"address" | "dhcpRange" | "address6" | "dhcp6Range" | "domain" | "vlan" | "trunk" | "snatTo" | "uplink"> {
+    Absent<
+      | "address"
+      | "dhcpRange"
+      | "address6"
+      | "dhcp6Range"
+      | "domain"
+      | "vlan"
+      | "trunk"
+      | "snatTo"
+      | "publish"
+      | "uplink"
+    > {
   mode: "isolated";
 }
 
@@ -78,7 +92,7 @@ export interface IsolatedNetwork
 export type BridgeNetwork = PlainBridgeNetwork | VlanBridgeNetwork;
 
 interface BridgeCommon
-  extends Common, Absent<"address" | "dhcpRange" | "address6" | "dhcp6Range" | "domain" | "snatTo"> {
+  extends Common, Absent<"address" | "dhcpRange" | "address6" | "dhcp6Range" | "domain" | "snatTo" | "publish"> {
   mode: "bridge";
 }
 

@@ -1,7 +1,7 @@
 // From the text of kvmnet.conf to a validated Config, or every problem found in it.
 import ini from "ini";
 import { ConfigError, type ConfigProblem } from "../errors.js";
-import { crossCheck, ipv6BackendCheck } from "./cross.js";
+import { crossCheck, backendCheck } from "./cross.js";
 import { validateGlobal } from "./global.js";
 import { validateNetwork } from "./network.js";
 import { normaliseSections, scanIni, type ScannedKey } from "./scan.js";
@@ -66,7 +66,7 @@ export function parseConfig(file: string, text: string): Config {
     if (net) config.networks.push(net);
   }
   crossCheck(file, config.networks, problems);
-  ipv6BackendCheck(file, config.networks, config.firewall, problems);
+  backendCheck(file, config.networks, config.firewall, problems);
   const kept = new Set<string>();
   const once = problems.filter((p) => {
     const id = `${p.line}\0${p.key}`;

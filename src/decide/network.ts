@@ -5,6 +5,7 @@ import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./br
 import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
 import { traits } from "../modes.js";
 import { ipv6UpSteps } from "./ipv6.js";
+import { publishFlushSteps } from "./publish.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { bridgeModeUpSteps, hostPorts, ipv6OffSteps } from "./modes.js";
 import type { Step } from "./steps.js";
@@ -23,7 +24,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   steps.push(...ipv6OffSteps(net, obs.bridge !== null, obs.mode), ...ipv6UpSteps(net, obs));
   if (traits(net).forwarding && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
   const firewall = firewallBackend(config.firewall);
-  if (obs.firewall) steps.push(...firewall.upSteps(net, obs.firewall));
+  if (obs.firewall) steps.push(...firewall.upSteps(net, obs.firewall), ...publishFlushSteps(net, obs.firewall));
   steps.push(...dnsmasqUpSteps(config, net, obs.dnsmasq));
   return steps;
 }

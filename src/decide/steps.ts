@@ -18,7 +18,9 @@ export type Step =
   | { kind: "unlink"; path: string }
   /** Start dnsmasq; then record its pid in PIDFILE and BRIDGE's ifindex in IFINDEXFILE (root's files). */
   | { kind: "dnsmasq-start"; conf: string; pidFile: string; ifindexFile: string; bridge: string }
-  | { kind: "signal"; pid: number; signal: "SIGHUP" | "SIGTERM" };
+  | { kind: "signal"; pid: number; signal: "SIGHUP" | "SIGTERM" }
+  /** Delete conntrack's entries of PROTO traffic to the host's PORT (before DNAT): none left is no failure. */
+  | { kind: "conntrack-flush"; proto: "udp" | "tcp"; port: number };
 
 const UNUSED = " || true  # refused while another network still uses them";
 
@@ -48,5 +50,7 @@ export function showStep(s: Step): string {
       return `dnsmasq --conf-file=${s.conf}`;
     case "signal":
       return `kill -${s.signal.slice(3)} ${s.pid}`;
+    case "conntrack-flush":
+      return `conntrack -D -p ${s.proto} --orig-port-dst ${s.port} || true`;
   }
 }

@@ -7,6 +7,7 @@
 // accept). So the forward rules split cleanly: "from" holds the rules matching on input = bridge (looked at
 // first), "to" the rules matching on output = bridge. A "from" accept only lets the packet go on to the
 // destination's network ("pass"), except bridge-to-same-bridge, which the policy accepts before anything else.
+import type { Published } from "../config/publish.js";
 import type { Network } from "../config/types.js";
 import { subnetOf } from "../ipv4.js";
 import { subnetOf6 } from "../ipv6.js";
@@ -27,6 +28,8 @@ export interface Dispatch {
   from: DispatchRule[];
   /** Forwarded, leaving through the bridge (and not from it): ends in a catch-all reject. */
   to: DispatchRule[];
+  /** Published ports (dispatched by protocol and port in the nat prerouting and output hooks). */
+  publish: Published[];
   /** Source NAT of the subnet (dispatched by source address). */
   nat?: { subnet: string; subnet6?: string; snatTo?: string; oif?: string };
 }
@@ -49,7 +52,7 @@ export function dispatchOf(net: Network): Dispatch | null {
     });
   const to = p.forward.filter((r) => r.oif === br && r.iif !== br).map((r) => strip(r, "oif"));
   const input = p.input.map((r) => strip(r, "iif"));
-  const d: Dispatch = { bridge: br, input, from, to };
+  const d: Dispatch = { bridge: br, input, from, to, publish: net.publish ?? [] };
   if (p.nat && net.address) {
     const six = net.address6 ? { subnet6: subnetOf6(net.address6) } : {};
     d.nat = { subnet: subnetOf(net.address), ...six, ...p.nat };

@@ -17,6 +17,7 @@ export const NFT_MAPS = {
   to: "fwd_oif",
   nat: "nat_saddr",
   nat6: "nat6_saddr",
+  publish: "publish",
 } as const;
 
 /** The shared chain every network's forward chains end in: it rejects, and while any network's chain jumps to it,
@@ -26,7 +27,13 @@ export const NFT_REJECT = "guest-reject";
 /** A network's own chains in the shared table. The role comes first: a chain name must start with a letter, and
  *  no role is a prefix of another, so no two networks' chain names can collide. */
 export function nftChains(net: Network) {
-  return { input: `input-${net.name}`, from: `from-${net.name}`, to: `to-${net.name}`, nat: `nat-${net.name}` };
+  return {
+    input: `input-${net.name}`,
+    from: `from-${net.name}`,
+    to: `to-${net.name}`,
+    nat: `nat-${net.name}`,
+    publish: `publish-${net.name}`,
+  };
 }
 
 /** Prefix of every network's forward-in chain (iptables): what may enter its bridge. */

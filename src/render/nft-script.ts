@@ -21,6 +21,16 @@ const BASE = {
     spec: "type filter hook forward priority filter; policy accept;",
     rules: [`iifname vmap @${NFT_MAPS.from}`, `oifname vmap @${NFT_MAPS.to}`],
   },
+  // Published ports: new connections to one of the host's own addresses, from outside or from guests (prerouting)
+  // and from the host itself (output; not to 127.0.0.0/8, which would need route_localnet).
+  prerouting: {
+    spec: "type nat hook prerouting priority dstnat; policy accept;",
+    rules: [`fib daddr type local meta l4proto . th dport vmap @${NFT_MAPS.publish}`],
+  },
+  output: {
+    spec: "type nat hook output priority -100; policy accept;",
+    rules: [`ip daddr != 127.0.0.0/8 fib daddr type local meta l4proto . th dport vmap @${NFT_MAPS.publish}`],
+  },
   postrouting: {
     spec: "type nat hook postrouting priority srcnat; policy accept;",
     rules: [`ip saddr vmap @${NFT_MAPS.nat}`, `ip6 saddr vmap @${NFT_MAPS.nat6}`],
@@ -32,12 +42,22 @@ const MAPS: Record<string, string> = {
   [NFT_MAPS.to]: "type ifname : verdict;",
   [NFT_MAPS.nat]: "type ipv4_addr : verdict; flags interval;",
   [NFT_MAPS.nat6]: "type ipv6_addr : verdict; flags interval;",
+  [NFT_MAPS.publish]: "type inet_proto . inet_service : verdict;",
 };
 
-const baseChains = (nat: boolean) =>
-  (nat ? ["input", "forward", "postrouting"] : ["input", "forward"]) as (keyof typeof BASE)[];
+// What a network needs of the shared objects: the nat base chains and maps with source NAT, the prerouting and
+// output ones with published ports. A transaction only ever adds shared objects; they go with the table.
+type Needs = Pick<NftNetwork, "nat" | "publish">;
+const baseChains = (w: Needs) =>
+  [
+    "input",
+    "forward",
+    ...(w.publish ? ["prerouting", "output"] : []),
+    ...(w.nat ? ["postrouting"] : []),
+  ] as (keyof typeof BASE)[];
 const natMaps: string[] = [NFT_MAPS.nat, NFT_MAPS.nat6];
-const mapNames = (nat: boolean) => Object.keys(MAPS).filter((m) => nat || !natMaps.includes(m));
+const mapNames = (w: Needs) =>
+  Object.keys(MAPS).filter((m) => (w.nat || !natMaps.includes(m)) && (w.publish || m !== NFT_MAPS.publish));
 
 /** What to remove of a network besides what it wants: observed chains and map elements. */
 export interface NftObjects {
@@ -50,15 +70,15 @@ export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects): 
   const own = Object.keys(want.chains);
   const lines = [
     `add table ${T} { comment "${COMMENT}"; }`,
-    ...baseChains(want.nat).map((b) => `add chain ${T} ${b} { ${BASE[b].spec} }`),
+    ...baseChains(want).map((b) => `add chain ${T} ${b} { ${BASE[b].spec} }`),
     `add chain ${T} ${NFT_REJECT}`,
     // Chains before maps: nft 1.0.6 fails ("No such file or directory") on an element of an interval map made in
     // the same transaction that jumps to a chain made after the map.
     ...own.map((c) => `add chain ${T} ${c}`),
-    ...mapNames(want.nat).map((m) => `add map ${T} ${m} { ${MAPS[m]} }`),
+    ...mapNames(want).map((m) => `add map ${T} ${m} { ${MAPS[m]} }`),
     `flush chain ${T} ${NFT_REJECT}`,
     `add rule ${T} ${NFT_REJECT} reject`,
-    ...baseChains(want.nat).flatMap((b) => [
+    ...baseChains(want).flatMap((b) => [
       `flush chain ${T} ${b}`,
       ...BASE[b].rules.map((r) => `add rule ${T} ${b} ${r}`),
     ]),
@@ -97,7 +117,7 @@ function oldTableLines(net: Network): string[] {
 /** The shared table as `nft list table` prints it when NET is its only network: what `kvmnet plan` shows. */
 export function nftTableView(want: NftNetwork): string {
   const lines = [`table ${T} {`, `\tcomment "${COMMENT}"`];
-  for (const m of mapNames(want.nat)) {
+  for (const m of mapNames(want)) {
     const [type, ...flags] = MAPS[m]!.split("; ").map((s) => s.replace(/;$/, ""));
     const els = want.elements.filter((e) => e.map === m).map((e) => `${e.key} : jump ${e.chain}`);
     lines.push(`\tmap ${m} {`, `\t\t${type}`, ...flags.map((f) => `\t\t${f}`));
@@ -105,7 +125,7 @@ export function nftTableView(want: NftNetwork): string {
     lines.push("\t}", "");
   }
   const blocks = [
-    ...baseChains(want.nat).map((b) => nftChainBlock(b, [BASE[b].spec, ...BASE[b].rules])),
+    ...baseChains(want).map((b) => nftChainBlock(b, [BASE[b].spec, ...BASE[b].rules])),
     nftChainBlock(NFT_REJECT, ["reject"]),
     ...Object.entries(want.chains).map(([c, rules]) => nftChainBlock(c, rules)),
   ];

@@ -20,6 +20,8 @@ export interface NftNetwork {
   elements: NftElement[];
   /** NET has source NAT, so the table needs its nat base chain. */
   nat: boolean;
+  /** NET publishes ports, so the table needs the nat prerouting and output base chains. */
+  publish: boolean;
 }
 
 const q = (s: string) => `"${s}"`;
@@ -35,6 +37,7 @@ function match(r: DispatchRule | InputRule): string {
     r.oif && `oifname ${q(r.oif)}`,
     r.saddr && `${family(r.saddr)} saddr ${r.saddr}`,
     r.daddr && `${family(r.daddr)} daddr ${r.daddr}`,
+    "dnat" in r && r.dnat && `${r.dnat.proto} dport ${r.dnat.port} ct status dnat`,
     r.established && "ct state established,related",
     ports,
   ]
@@ -75,6 +78,9 @@ export function renderNft(net: Network): NftNetwork | null {
     const oif = d.nat.oif ? ` oifname ${q(d.nat.oif)}` : "";
     const base = `ip daddr != ${s}${oif}`;
     chains[c.nat] = [
+      // Hairpin: a guest reaching a published port of its own network is masqueraded, so that the guest serving
+      // it answers through the host (the DNAT's other side), not directly.
+      ...d.publish.map((p) => `ip daddr ${p.to} ${p.proto} dport ${p.toPort} ct status dnat masquerade`),
       "ip daddr 224.0.0.0/24 return",
       "ip daddr 255.255.255.255 return",
       ...(d.nat.snatTo
@@ -96,7 +102,14 @@ export function renderNft(net: Network): NftNetwork | null {
     elements.push({ map: NFT_MAPS.nat, key: s, chain: c.nat });
     if (s6) elements.push({ map: NFT_MAPS.nat6, key: s6, chain: c.nat });
   }
-  const want: NftNetwork = { chains, elements, nat: !!d.nat };
+  if (d.publish.length) {
+    chains[c.publish] = d.publish.map(
+      (p) => `${p.hostAddr ? `ip daddr ${p.hostAddr} ` : ""}${p.proto} dport ${p.port} dnat ip to ${p.to}:${p.toPort}`,
+    );
+    const keys = [...new Set(d.publish.map((p) => `${p.proto} . ${p.port}`))];
+    elements.push(...keys.map((key) => ({ map: NFT_MAPS.publish, key, chain: c.publish })));
+  }
+  const want: NftNetwork = { chains, elements, nat: !!d.nat, publish: d.publish.length > 0 };
   stamp(net, want);
   return want;
 }

@@ -13,6 +13,8 @@ export interface Rule {
   oif?: string;
   saddr?: string;
   daddr?: string;
+  /** A published port's traffic, DNATed to the guest: protocol and the guest's port, conntrack status dnat. */
+  dnat?: { proto: "tcp" | "udp"; port: number };
   established?: boolean;
   verdict: Verdict;
 }
@@ -64,7 +66,17 @@ export function forwardPolicy(net: Network): Policy | null {
         verdict: "accept",
       }));
       const outbound = subnets.map((s): Rule => ({ iif: br, ...(up ? { oif: up } : {}), saddr: s, verdict: "accept" }));
-      const policy: Policy = { input: dhcpDns, forward: [cross, ...inbound, ...outbound, ...rejectRest] };
+      // Published ports: what DNAT sent to a guest may enter, from wherever it came.
+      const published = (net.publish ?? []).map((p): Rule => ({
+        oif: br,
+        daddr: p.to,
+        dnat: { proto: p.proto, port: p.toPort },
+        verdict: "accept",
+      }));
+      const policy: Policy = {
+        input: dhcpDns,
+        forward: [cross, ...inbound, ...published, ...outbound, ...rejectRest],
+      };
       if (net.mode === "nat")
         policy.nat = { ...(net.snatTo ? { snatTo: net.snatTo } : {}), ...(up ? { oif: up } : {}) };
       return policy;

@@ -105,3 +105,21 @@ address6 = fd00:0:0:8::1/64
     expect(renderDnsmasq(six, ho6)!.conf).toContain("ra-param=kvbr8,60,0\n");
   });
 });
+
+describe("published ports golden file", () => {
+  const pub = parseConfig(
+    "/etc/kvmnet.conf",
+    `
+[web]
+mode = nat
+bridge = kvbr9
+address = 192.0.2.1/24
+dhcp_range = 192.0.2.100,192.0.2.200
+host.web = 52:54:00:88:88:88,192.0.2.10
+publish = tcp:8080=web:80, udp:5353=192.0.2.11:53, tcp:198.51.100.2:8443=web:443
+`,
+  );
+  it("DNAT by protocol and port (prerouting and output), the forward accept, the hairpin masquerade", async () => {
+    await expect(renderNftTable(pub.networks[0]!)).toMatchFileSnapshot(golden("publish.nft"));
+  });
+});

@@ -1,0 +1,81 @@
+// Validation of `publish` (nat networks): ports of the host forwarded to a guest, such as
+// `publish = tcp:8080=web:80, udp:5353=192.0.2.10:53, tcp:198.51.100.2:8443=web:443`.
+import { contains, isIPv4, isNetworkOrBroadcast, type Cidr } from "../ipv4.js";
+import type { StaticHost } from "./types.js";
+import { show } from "./value.js";
+
+/** One published port: PROTO traffic to the host's PORT (on HOSTADDR only, when given) goes to TO:TOPORT. */
+export interface Published {
+  proto: "tcp" | "udp";
+  hostAddr?: string;
+  port: number;
+  /** The guest's address, and the host.NAME it came from when given by name. */
+  to: string;
+  toName?: string;
+  toPort: number;
+}
+
+const ENTRY = /^(tcp|udp):(?:(\d+\.\d+\.\d+\.\d+):)?(\d+)=([^:=\s]+):(\d+)$/;
+
+function port(text: string): number | null {
+  const n = Number(text);
+  return /^\d+$/.test(text) && n >= 1 && n <= 65535 ? n : null;
+}
+
+/** Parse VALUE of `publish` for a network with ADDRESS and static HOSTS; problems go to BAD. */
+export function validatePublish(
+  value: string,
+  address: Cidr | undefined,
+  hosts: StaticHost[],
+  bad: (message: string) => void,
+): Published[] {
+  const out: Published[] = [];
+  for (const raw of value.split(",").map((s) => s.trim())) {
+    const m = ENTRY.exec(raw);
+    if (!m) {
+      bad(`${show(raw)} is not PROTO:[HOSTADDR:]PORT=GUEST:PORT, such as tcp:8080=web:80 or udp:5353=192.0.2.10:53`);
+      continue;
+    }
+    const [, proto, hostAddr, hp, target, tp] = m as unknown as [
+      string,
+      "tcp" | "udp",
+      string | undefined,
+      string,
+      string,
+      string,
+    ];
+    const p = port(hp);
+    const toPort = port(tp);
+    if (p === null || toPort === null) {
+      bad(`${raw}: a port is 1..65535`);
+      continue;
+    }
+    if (hostAddr !== undefined && !isIPv4(hostAddr)) {
+      bad(`${raw}: ${hostAddr} is not an IPv4 address`);
+      continue;
+    }
+    if (hostAddr?.startsWith("127.")) {
+      bad(
+        `${raw}: 127.0.0.0/8 is not published (that would need route_localnet, which opens the host's loopback services to the network)`,
+      );
+      continue;
+    }
+    const host = hosts.find((h) => h.name === target);
+    const to = host ? host.ip : target;
+    if (!host && !isIPv4(target)) {
+      bad(`${raw}: ${target} is neither a host.NAME of this network nor an IPv4 address`);
+      continue;
+    }
+    if (address && (!contains(address, to) || isNetworkOrBroadcast(address, to) || to === address.address)) {
+      bad(`${raw}: ${to} is not a guest address in ${address.address}/${address.prefix}`);
+      continue;
+    }
+    const clash = out.find((o) => o.proto === proto && o.port === p && (o.hostAddr ?? "") === (hostAddr ?? ""));
+    if (clash) {
+      bad(`${raw}: ${proto} port ${p} is already published`);
+      continue;
+    }
+    out.push({ proto, ...(hostAddr ? { hostAddr } : {}), port: p, to, ...(host ? { toName: host.name } : {}), toPort });
+  }
+  return out;
+}

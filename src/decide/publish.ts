@@ -1,0 +1,23 @@
+// A published UDP port whose target changed (or that went away) keeps sending to the old guest while conntrack
+// remembers the flow (UDP "connections" live on as long as packets keep coming): those entries are deleted once
+// the new rules are in, as CNI's portmap plugin does. TCP needs nothing: new connections take the new rule.
+import type { Network } from "../config/types.js";
+import type { FirewallState } from "../observe/firewall.js";
+import { nftChains } from "../render/names.js";
+import { renderNft } from "../render/nft.js";
+import type { Step } from "./steps.js";
+
+/** Steps that delete the conntrack entries of NET's UDP published ports whose rule is about to change or go. */
+export function publishFlushSteps(net: Network, state: FirewallState | null): Step[] {
+  if (state?.backend !== "nftables" || !state.full?.table) return [];
+  const chain = nftChains(net).publish;
+  const have = state.full.table.chains[chain] ?? [];
+  const want = renderNft(net)?.chains[chain] ?? [];
+  const ports = have
+    .filter((r) => !want.includes(r))
+    .flatMap((r) => {
+      const m = /\budp dport (\d+)\b/.exec(r);
+      return m ? [Number(m[1])] : [];
+    });
+  return [...new Set(ports)].map((port) => ({ kind: "conntrack-flush" as const, proto: "udp" as const, port }));
+}
