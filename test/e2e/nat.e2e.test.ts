@@ -202,3 +202,28 @@ describe("nat with IPv6", () => {
     CASE_TIMEOUT,
   );
 });
+
+describe("nat with a published port", () => {
+  it(
+    "a guest's published port answers from the outside (tcp:8080=web:80)",
+    () =>
+      inTurn(async () => {
+        lab = makeLab({ body: (br) => `${body(br)}publish = tcp:8080=web:80\n` });
+        const h = boot(e, lab.host, {
+          ...nat(lab),
+          tap: "vm0",
+          mac: WEB_MAC,
+          ip: "dhcp",
+          hostname: "web",
+          append: ["kvmnet.serve=80"],
+          wait: 30,
+        });
+        await h.waitForResult("serving", 120_000);
+        // An HTTP request by hand (busybox wget crashes on this host): the reply's last line is the page.
+        const got = lab.outside.sh(`printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 ${HOST_UP} 8080 || true`);
+        expect(got.trim().split("\n").pop(), got).toBe("kvmnet-guest web");
+        await stopAll();
+      }),
+    CASE_TIMEOUT,
+  );
+});

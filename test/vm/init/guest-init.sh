@@ -6,6 +6,7 @@
 #   kvmnet.tries=N (attempts per ping/resolve, 1 s each, default 10)
 #   kvmnet.wait=SECONDS (stay up before powering off)
 #   kvmnet.fetch=IP:PORT[,IP:PORT] (TCP connect, print the first line the server sends)
+#   kvmnet.serve=PORT (HTTP on PORT serving "kvmnet-guest HOSTNAME"; prints "serving PORT")
 #   kvmnet.watch=IP[,IP] kvmnet.watchsecs=N (ping each every 0.2 s for N s, default 10, all at once;
 #     prints "watch-start" first, then "watch IP sent=N received=M")
 /bin/busybox --install -s /bin
@@ -26,7 +27,7 @@ for m in $(cat /etc/kvmnet/modules); do
   insmod "/lib/modules/$m.ko" || res "error insmod $m"
 done
 
-cfg_ip= cfg_host= cfg_ping= cfg_resolve= cfg_wait=0 cfg_tries=10 cfg_fetch= cfg_watch= cfg_watchsecs=10
+cfg_serve= cfg_ip= cfg_host= cfg_ping= cfg_resolve= cfg_wait=0 cfg_tries=10 cfg_fetch= cfg_watch= cfg_watchsecs=10
 for w in $(cat /proc/cmdline); do
   case "$w" in
     kvmnet.ip=*) cfg_ip=${w#kvmnet.ip=} ;;
@@ -38,6 +39,7 @@ for w in $(cat /proc/cmdline); do
     kvmnet.fetch=*) cfg_fetch=${w#kvmnet.fetch=} ;;
     kvmnet.watch=*) cfg_watch=${w#kvmnet.watch=} ;;
     kvmnet.watchsecs=*) cfg_watchsecs=${w#kvmnet.watchsecs=} ;;
+    kvmnet.serve=*) cfg_serve=${w#kvmnet.serve=} ;;
   esac
 done
 
@@ -70,6 +72,11 @@ elif [ -n "$cfg_ip" ]; then
   [ -n "$gw" ] && ip route add default via "$gw" dev eth0
   [ -n "$dns" ] && echo "nameserver $dns" >/etc/resolv.conf
   res "static ip=$addr router=$gw dns=$dns"
+fi
+
+if [ -n "$cfg_serve" ]; then
+  mkdir -p /www && echo "kvmnet-guest $(hostname)" >/www/index.html
+  httpd -p "$cfg_serve" -h /www && res "serving $cfg_serve"
 fi
 
 for target in $(echo "$cfg_ping" | tr , ' '); do
