@@ -30,7 +30,8 @@ function applyStep(exec: Exec, s: Step): void {
     case "iptables":
       // --wait: with legacy iptables, another network's hook may hold the xtables lock right now.
       if (s.ifUnused) exec.tryRun("iptables-restore", ["--noflush", "--wait"], s.script);
-      else run(exec, "iptables-restore", ["--noflush", "--wait"], s.script);
+      else
+        run(exec, s.variant ? `iptables-${s.variant}-restore` : "iptables-restore", ["--noflush", "--wait"], s.script);
       return;
     case "sysctl":
       writeFileSync(s.path, s.value);

@@ -5,16 +5,21 @@ import type { IptSave } from "../observe/iptables-text.js";
 import { renderIptables } from "../render/iptables.js";
 import { renderNft } from "../render/nft.js";
 import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "../render/nft-script.js";
+import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
 import { iptablesDownScript, iptablesDropSharedScript, iptablesUpScript } from "./firewall-iptables.js";
 import { nftInPlace, nftOwned, nftStale } from "./firewall-nft.js";
 import type { Step } from "./steps.js";
 
 const none: NftObjects = { chains: [], elements: [] };
 
-/** Steps that make NET's rules exactly the rendered ones, and remove its rules of the other backend; [] when
- *  they already are so. */
+/** Steps that make NET's rules exactly the rendered ones, and remove its rules of the other backend, then NET's
+ *  rules in Docker's DOCKER-USER (when it was looked at); [] when they already are so. */
 export function firewallUpSteps(net: Network, state: FirewallState | null): Step[] {
   if (!state) return [];
+  return [...ownUpSteps(net, state), ...dockerUserUpSteps(net, state.backend, state.docker)];
+}
+
+function ownUpSteps(net: Network, state: FirewallState): Step[] {
   if (state.backend === "nftables") {
     const want = renderNft(net);
     if (!want || (state.quick && nftInPlace(net, want, state.quick))) return [];
@@ -27,10 +32,14 @@ export function firewallUpSteps(net: Network, state: FirewallState | null): Step
   return [...(script ? [{ kind: "iptables" as const, script }] : []), ...nftLeftovers(net, state.other)];
 }
 
-/** Steps that remove NET's rules (of either backend), and the shared table or chains if no network is left
- *  in them; [] when none exist. */
+/** Steps that remove NET's rules in DOCKER-USER (first: they may jump to kvmnet's chains), then NET's rules (of
+ *  either backend), and the shared table or chains if no network is left in them; [] when none exist. */
 export function firewallDownSteps(net: Network, state: FirewallState | null): Step[] {
   if (!state) return [];
+  return [...dockerUserDownSteps(net, state.docker), ...ownDownSteps(net, state)];
+}
+
+function ownDownSteps(net: Network, state: FirewallState): Step[] {
   if (state.backend === "iptables") {
     const down = iptablesDownScript(net, state.save);
     const shared = iptablesDropSharedScript(net, state.save);
@@ -78,7 +87,9 @@ function iptablesLeftovers(net: Network, save: IptSave | null | undefined): Step
 /** True when none of NET's rules exist with the configured backend (for status: "missing" vs "outdated"). */
 export function firewallAbsent(net: Network, state: FirewallState): boolean {
   if (state.backend === "iptables")
-    return firewallDownSteps(net, { ...state, other: null }).every((s) => s.kind !== "iptables" || s.ifUnused);
+    return firewallDownSteps(net, { ...state, other: null, docker: undefined }).every(
+      (s) => s.kind !== "iptables" || s.ifUnused,
+    );
   if (state.quick && renderNft(net) && nftInPlace(net, renderNft(net)!, state.quick)) return false;
   const t = state.full?.table;
   const owned = t ? nftOwned(net, t) : none;

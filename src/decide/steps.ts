@@ -12,7 +12,9 @@ export type Step =
   /** IFUNUSED: it removes what all networks share; the kernel refuses that while a network still uses it (one
    *  may have come up since the observation), and then the step is skipped, not failed. */
   | { kind: "nft"; script: string; ifUnused?: boolean }
-  | { kind: "iptables"; script: string; ifUnused?: boolean }
+  /** VARIANT: with iptables-nft-restore or iptables-legacy-restore (where Docker's DOCKER-USER is), not plain
+   *  iptables-restore. */
+  | { kind: "iptables"; script: string; ifUnused?: boolean; variant?: "nft" | "legacy" }
   | { kind: "mkdir"; path: string }
   | { kind: "write"; path: string; content: string }
   | { kind: "unlink"; path: string }
@@ -39,7 +41,7 @@ export function showStep(s: Step): string {
     case "nft":
       return `nft -f - <<'EOF'${s.ifUnused ? UNUSED : ""}\n${s.script.trimEnd()}\nEOF`;
     case "iptables":
-      return `iptables-restore --noflush --wait <<'EOF'${s.ifUnused ? UNUSED : ""}\n${s.script.trimEnd()}\nEOF`;
+      return `iptables${s.variant ? `-${s.variant}` : ""}-restore --noflush --wait <<'EOF'${s.ifUnused ? UNUSED : ""}\n${s.script.trimEnd()}\nEOF`;
     case "mkdir":
       return `mkdir -p ${s.path}`;
     case "write":

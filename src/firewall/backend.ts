@@ -18,8 +18,8 @@ export interface FirewallBackend {
   /** All networks' rules meet in chains every network's hook writes (iptables' FORWARD): changes need the
    *  host-wide lock besides the network's. */
   readonly sharedChains: boolean;
-  /** Read what exists of NET's rules (one process on the warm path). */
-  observe(exec: Exec, net: Network): FirewallState;
+  /** Read what exists of NET's rules (one process on the warm path); DOCKER: Docker's DOCKER-USER too. */
+  observe(exec: Exec, net: Network, docker?: boolean): FirewallState;
   /** Steps that make NET's rules exactly the rendered ones (and remove the other backend's); [] when they are. */
   upSteps(net: Network, state: FirewallState): Step[];
   /** Steps that remove NET's rules of either backend, and the shared objects when no network is left in them. */
@@ -43,7 +43,7 @@ const common = {
 const nftables: FirewallBackend = {
   name: "nftables",
   sharedChains: false,
-  observe: (exec, net) => observeFirewall(exec, "nftables", net),
+  observe: (exec, net, docker) => observeFirewall(exec, "nftables", net, docker),
   ...common,
   // The shared table as `nft list` shows it when NET is its only network.
   rulesText: (net) => {
@@ -58,7 +58,7 @@ const nftables: FirewallBackend = {
 const iptables: FirewallBackend = {
   name: "iptables",
   sharedChains: true,
-  observe: (exec, net) => observeFirewall(exec, "iptables", net),
+  observe: (exec, net, docker) => observeFirewall(exec, "iptables", net, docker),
   ...common,
   // The restore script that makes NET's chains on a host that has none of kvmnet's.
   rulesText: (net) => {

@@ -11,6 +11,7 @@ import { iptablesUpScript } from "../decide/firewall-iptables.js";
 import { renderIptables } from "../render/iptables.js";
 import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../render/names.js";
 import { renderNft } from "../render/nft.js";
+import { observeDockerUser, type DockerUserState } from "./docker.js";
 import { parseIptablesSave, type IptSave } from "./iptables-text.js";
 import { parseNftListing, type NftListing } from "./nft-text.js";
 
@@ -22,13 +23,22 @@ export interface NftLook {
 
 /** What was found of a network's rules. QUICK: the nft quick look (null when it failed: something is missing).
  *  FULL: the thorough look, taken only when the quick one did not show the network in place. OTHER: the other
- *  backend's state (null where its tool is missing), taken at the same time. */
-export type FirewallState =
+ *  backend's state (null where its tool is missing), taken at the same time. DOCKER: Docker's DOCKER-USER chains,
+ *  read with the thorough look or when asked for (src/observe/docker.ts). */
+export type FirewallState = (
   | { backend: "nftables"; quick: NftListing | null; full?: NftLook; other?: IptSave | null }
-  | { backend: "iptables"; save: IptSave; other?: NftLook | null };
+  | { backend: "iptables"; save: IptSave; other?: NftLook | null }
+) & { docker?: DockerUserState };
 
-/** Read what exists of NET's rules with the configured backend. */
-export function observeFirewall(exec: Exec, backend: Firewall, net: Network): FirewallState {
+/** Read what exists of NET's rules with the configured backend (DOCKER: DOCKER-USER too, even when they are in
+ *  place). */
+export function observeFirewall(exec: Exec, backend: Firewall, net: Network, docker = false): FirewallState {
+  const state = lookFirewall(exec, backend, net);
+  if (docker || "full" in state || "other" in state) state.docker = observeDockerUser(exec);
+  return state;
+}
+
+function lookFirewall(exec: Exec, backend: Firewall, net: Network): FirewallState {
   if (backend === "nftables") {
     const args = [
       "list",

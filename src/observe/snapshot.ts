@@ -7,6 +7,7 @@ import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
 import type { FirewallState } from "./firewall.js";
+import { dockerLookWanted } from "./docker.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
 import { observeIpv6, type Ipv6Observed } from "./ipv6.js";
@@ -103,7 +104,9 @@ export function observe(
     bridgeAddrs: bridgeAddresses(net, bridge, routes),
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
     ipv6: observeIpv6(config, net),
-    firewall: forwardPolicy(net) ? firewallBackend(config.firewall).observe(exec, net) : null,
+    firewall: forwardPolicy(net)
+      ? firewallBackend(config.firewall).observe(exec, net, dockerLookWanted(net, intent, bridge))
+      : null,
     dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net) : null,
     strays: bridge || !traits(net).ownBridge ? [] : strayTaps(config, net),
     uplinkState: building && uplink ? observeUplink(exec, uplink.name) : null,

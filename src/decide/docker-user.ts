@@ -1,0 +1,67 @@
+// Docker sets the iptables FORWARD policy to DROP (when it turned forwarding on itself), and an accept in
+// kvmnet's own nft table cannot cancel a drop in another table. Docker's answer for other software is its
+// DOCKER-USER chain, jumped from the top of FORWARD: kvmnet puts two rules per network there, in and out of the
+// network's bridge (forwarded traffic; with br_netfilter also bridged frames), each tagged with a comment naming
+// the network, and removes exactly those on teardown. Pure.
+import type { Firewall, Network } from "../config/types.js";
+import { DOCKER_USER, type DockerUserState } from "../observe/docker.js";
+import { renderIptables } from "../render/iptables.js";
+import { IPT } from "../render/names.js";
+import type { Step } from "./steps.js";
+
+/** The comment on NET's rules in DOCKER-USER, as iptables-save prints it. */
+export function dockerUserTag(net: Network): string {
+  return `-m comment --comment "kvmnet ${net.name}"`;
+}
+
+/** NET's rules in DOCKER-USER, as iptables-save prints them. TARGET: ACCEPT, except where kvmnet's own iptables
+ *  chains live in the same table (firewall = iptables, same variant): there an ACCEPT in DOCKER-USER, which comes
+ *  first, would skip them, so the rules hand the traffic to kvmnet's dispatch chain, which decides. */
+export function dockerUserRules(net: Network, target: string): string[] {
+  const tag = dockerUserTag(net);
+  return [
+    `-A ${DOCKER_USER} -i ${net.bridge} ${tag} -j ${target}`,
+    `-A ${DOCKER_USER} -o ${net.bridge} ${tag} -j ${target}`,
+  ];
+}
+
+/** NET's rules among RULES (a DOCKER-USER chain's): those carrying its tag. */
+export function ownDockerUserRules(net: Network, rules: string[]): string[] {
+  const tag = ` ${dockerUserTag(net)} `;
+  return rules.filter((r) => r.includes(tag));
+}
+
+/** Steps that make NET's rules in every DOCKER-USER chain exactly the wanted ones (missing ones inserted at the
+ *  top, ahead of Docker's own RETURN; stale ones of NET deleted); [] when they are, or when there is no Docker. */
+export function dockerUserUpSteps(net: Network, firewall: Firewall, state: DockerUserState | undefined): Step[] {
+  if (!state) return [];
+  return state.chains.flatMap((c) => {
+    const ours = firewall === "iptables" && c.variant === state.kvmnetVariant && renderIptables(net);
+    const want = dockerUserRules(net, ours ? IPT.forward : "ACCEPT");
+    const have = ownDockerUserRules(net, c.rules);
+    const stale = have.filter((r) => !want.includes(r)).map((r) => r.replace(/^-A /, "-D "));
+    const missing = want.filter((r) => !have.includes(r)).reverse();
+    const lines = [...stale, ...missing.map((r) => r.replace(/^-A /, "-I "))];
+    return lines.length ? [step(c.variant, lines)] : [];
+  });
+}
+
+/** Steps that delete NET's rules from every DOCKER-USER chain (and nothing else there); [] when it has none. */
+export function dockerUserDownSteps(net: Network, state: DockerUserState | undefined): Step[] {
+  if (!state) return [];
+  return state.chains.flatMap((c) => {
+    const have = ownDockerUserRules(net, c.rules);
+    return have.length
+      ? [
+          step(
+            c.variant,
+            have.map((r) => r.replace(/^-A /, "-D ")),
+          ),
+        ]
+      : [];
+  });
+}
+
+function step(variant: DockerUserState["chains"][number]["variant"], lines: string[]): Step {
+  return { kind: "iptables", variant, script: `*filter\n${lines.join("\n")}\nCOMMIT\n` };
+}

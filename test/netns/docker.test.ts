@@ -1,0 +1,136 @@
+// kvmnet next to a real dockerd (Debian's docker.io) started in the lab's host namespace (test/netns/docker-daemon.ts),
+// with iptables-nft and with iptables-legacy: Docker turns forwarding on and sets FORWARD's policy to DROP, which
+// drops the guests' forwarded traffic whatever kvmnet's own table accepts. kvmnet puts two rules tagged
+// "kvmnet NET" in DOCKER-USER, once (a second hook adds nothing), and `kvmnet down` leaves the chain exactly as
+// Docker made it. Controls: the same traffic with kvmnet's DOCKER-USER rules deleted is dropped (and `kvmnet up`
+// puts them back); a "container" on docker0 still reaches the outside through Docker's own rules.
+import { execaSync } from "execa";
+import { afterEach, describe, expect, it } from "vitest";
+import { HOST_UPLINK, makeLab, OUTSIDE, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
+import { Netns, program, veth } from "../helpers/netns.js";
+import { pidsNaming, startDockerd, type Dockerd } from "./docker-daemon.js";
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+const routedSection = (br: string) =>
+  `[nat0]\nmode = routed\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.199\n`;
+
+// The test runner's (host) namespace's rules of both variants, without counters and the dump's comments: compared
+// before and after, as nothing here may touch them.
+function hostRules(): string {
+  const save = (cmd: string) =>
+    String(execaSync(cmd, [], { reject: false }).stdout)
+      .replace(/^#.*$/gm, "")
+      .replace(/\[\d+:\d+\]/g, "");
+  return `${save("iptables-nft-save")}\n${save("iptables-legacy-save")}`;
+}
+
+function kvmnet(lab: Lab, ...args: string[]) {
+  const r = lab.host.tryRun(process.execPath, [program("kvmnet"), ...args], { env: { KVMNET_CONFIG: lab.conf.file } });
+  return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
+}
+
+/** A lab whose host namespace runs dockerd (VARIANT), and a "container" namespace on docker0. */
+async function setup(variant: "nft" | "legacy", opts: Parameters<typeof makeLab>[0] = {}) {
+  const before = hostRules();
+  const lab = makeLab(opts);
+  const docker = await startDockerd(lab.host, variant);
+  cleanups.push(async () => {
+    const dir = docker.dir;
+    await docker.stop();
+    lab.destroy();
+    expect(pidsNaming(dir)).toEqual([]);
+    expect(hostRules()).toBe(before);
+  });
+  const container = Netns.create("kc");
+  cleanups.push(() => container.destroy());
+  veth(lab.host, `dk${lab.bridge.slice(2, 8)}`, container, "eth0");
+  lab.host.sh(`ip link set dk${lab.bridge.slice(2, 8)} master docker0`);
+  container.sh("ip addr add 198.51.100.2/24 dev eth0 && ip route add default via 198.51.100.1");
+  cleanups.push(await startEchoAddress(lab.outside));
+  return { lab, docker, container };
+}
+
+const ours = (d: Dockerd) => d.dockerUser().filter((l) => l.includes('--comment "kvmnet nat0"'));
+
+describe("Docker's FORWARD DROP and DOCKER-USER", () => {
+  it.each([
+    ["nft", "nftables"],
+    ["legacy", "nftables"],
+    ["nft", "iptables"],
+    ["legacy", "iptables"],
+  ] as const)(
+    "nat, Docker on iptables-%s, firewall = %s: the guest reaches the outside; kvmnet's tagged rules are added once and removed exactly",
+    async (variant, firewall) => {
+      const { lab, docker, container } = await setup(variant, { firewall });
+      const fw = lab.host.sh(`iptables-${variant}-save -t filter`);
+      expect(fw).toMatch(/^:FORWARD DROP /m);
+      const pristine = docker.dockerUser();
+      expect(pristine.some((l) => l.includes("kvmnet"))).toBe(false);
+
+      const g = lab.addGuest("vm1");
+      expect(lab.hook("qemu-natup", "vm1").code).toBe(0);
+      expect(lab.dhcp(g)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+      expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+      // Docker's own container is unaffected.
+      expect(seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
+      // kvmnet's own dispatch chain decides where it lives in the same table (iptables backend, same variant).
+      const sameTable = firewall === "iptables" && variant === "nft";
+      const target = sameTable ? "KVMNET-FORWARD" : "ACCEPT";
+      expect(ours(docker)).toEqual([
+        `-A DOCKER-USER -i ${lab.bridge} -m comment --comment "kvmnet nat0" -j ${target}`,
+        `-A DOCKER-USER -o ${lab.bridge} -m comment --comment "kvmnet nat0" -j ${target}`,
+      ]);
+      // Docker's own rules stay after kvmnet's (its RETURN last).
+      expect(docker.dockerUser().slice(2)).toEqual(pristine);
+
+      // A second VM (the warm path) and kvmnet up: nothing added twice.
+      lab.addGuest("vm2");
+      expect(lab.hook("qemu-natup", "vm2").code).toBe(0);
+      expect(kvmnet(lab, "up", "nat0").code).toBe(0);
+      expect(ours(docker)).toHaveLength(2);
+
+      // Control: without kvmnet's rules in DOCKER-USER, Docker's DROP takes the guest's traffic.
+      for (const r of ours(docker)) lab.host.sh(`iptables-${variant} ${r.replace(/^-A /, "-D ").replace(/"/g, "'")}`);
+      // (With firewall = iptables in Docker's own variant, kvmnet's jump further down FORWARD still lets it by; its
+      // rules in DOCKER-USER are there so that kvmnet's chains decide before any of Docker's.)
+      expect(seenAs(g, OUTSIDE)).toBe(sameTable ? HOST_UPLINK : "");
+      // kvmnet up looks at DOCKER-USER even when its own rules are in place, and puts them back.
+      expect(kvmnet(lab, "up", "nat0").code).toBe(0);
+      expect(ours(docker)).toHaveLength(2);
+      expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+
+      if (firewall === "iptables") {
+        // Nothing new may enter a nat network from outside: DOCKER-USER must not accept past kvmnet's own rules.
+        cleanups.push(await startEchoAddress(g));
+        lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
+        expect(seenAs(lab.outside, lab.dhcp(g)!.ip)).toBe("");
+      }
+
+      expect(kvmnet(lab, "down", "nat0", "--force").code).toBe(0);
+      expect(docker.dockerUser()).toEqual(pristine);
+      expect(seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
+    },
+  );
+
+  it("routed, Docker on iptables-nft: the guest reaches the outside, and the outside the guest", async () => {
+    const { lab, docker } = await setup("nft", { section: routedSection });
+    const pristine = docker.dockerUser();
+    const g = lab.addGuest("vm1");
+    expect(lab.hook("qemu-ifup", "vm1").code).toBe(0);
+    const lease = lab.dhcp(g);
+    expect(lease?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+    lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
+    expect(seenAs(g, OUTSIDE)).toBe(lease!.ip);
+    cleanups.push(await startEchoAddress(g));
+    expect(seenAs(lab.outside, lease!.ip)).toBe(OUTSIDE);
+    expect(ours(docker)).toHaveLength(2);
+    for (const r of ours(docker)) lab.host.sh(`iptables ${r.replace(/^-A /, "-D ").replace(/"/g, "'")}`);
+    expect(seenAs(g, OUTSIDE)).toBe("");
+    expect(kvmnet(lab, "down", "nat0", "--force").code).toBe(0);
+    expect(docker.dockerUser()).toEqual(pristine);
+  });
+});
