@@ -5,6 +5,9 @@
 // Docker made it. Controls: the same traffic with kvmnet's DOCKER-USER rules deleted is dropped (and `kvmnet up`
 // puts them back); a "container" on docker0 still reaches the outside through Docker's own rules.
 import { execaSync } from "execa";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HOST_UPLINK, makeLab, OUTSIDE, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
 import { Netns, program, veth } from "../helpers/netns.js";
@@ -37,21 +40,48 @@ function kvmnet(lab: Lab, ...args: string[]) {
 async function setup(variant: "nft" | "legacy", opts: Parameters<typeof makeLab>[0] = {}) {
   const before = hostRules();
   const lab = makeLab(opts);
+  cleanups.push(() => {
+    lab.destroy();
+    expect(hostRules()).toBe(before);
+  });
+  cleanups.push(await startEchoAddress(lab.outside));
+  return { lab, ...(await withDocker(lab, variant)) };
+}
+
+/** Start dockerd (VARIANT) in LAB's host namespace, with a "container" on docker0. */
+async function withDocker(lab: Lab, variant: "nft" | "legacy") {
   const docker = await startDockerd(lab.host, variant);
   cleanups.push(async () => {
-    const dir = docker.dir;
     await docker.stop();
-    lab.destroy();
-    expect(pidsNaming(dir)).toEqual([]);
-    expect(hostRules()).toBe(before);
+    expect(pidsNaming(docker.dir)).toEqual([]);
   });
   const container = Netns.create("kc");
   cleanups.push(() => container.destroy());
-  veth(lab.host, `dk${lab.bridge.slice(2, 8)}`, container, "eth0");
-  lab.host.sh(`ip link set dk${lab.bridge.slice(2, 8)} master docker0`);
+  const port = `dk${lab.bridge.slice(2, 8)}`;
+  veth(lab.host, port, container, "eth0");
+  lab.host.sh(`ip link set ${port} master docker0`);
   container.sh("ip addr add 198.51.100.2/24 dev eth0 && ip route add default via 198.51.100.1");
-  cleanups.push(await startEchoAddress(lab.outside));
-  return { lab, docker, container };
+  return { docker, container };
+}
+
+/** A PATH whose iptables-*-save log their calls. */
+function loggingPath() {
+  const dir = mkdtempSync(join(tmpdir(), "kvmnet-path-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, "log");
+  writeFileSync(log, "");
+  for (const t of ["iptables-save", "iptables-nft-save", "iptables-legacy-save"]) {
+    writeFileSync(join(dir, t), `#!/bin/sh\necho "${t} $*" >> ${log}\nexec /usr/sbin/${t} "$@"\n`);
+    chmodSync(join(dir, t), 0o755);
+  }
+  return {
+    PATH: `${dir}:/usr/sbin:/usr/bin:/sbin:/bin`,
+    take(): string[] {
+      const lines = readFileSync(log, "utf8").split("\n").filter(Boolean);
+      writeFileSync(log, "");
+      return lines;
+    },
+  };
 }
 
 const ours = (d: Dockerd) => d.dockerUser().filter((l) => l.includes('--comment "kvmnet nat0"'));
@@ -72,7 +102,10 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
       expect(pristine.some((l) => l.includes("kvmnet"))).toBe(false);
 
       const g = lab.addGuest("vm1");
-      expect(lab.hook("qemu-natup", "vm1").code).toBe(0);
+      const path = loggingPath();
+      expect(lab.hook("qemu-natup", "vm1", { PATH: path.PATH }).code).toBe(0);
+      // The cold start writes kvmnet's rules, and so looks at DOCKER-USER.
+      expect(path.take().filter((c) => c.endsWith("-t filter"))).toContain("iptables-nft-save -t filter");
       expect(lab.dhcp(g)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
       expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
       // Docker's own container is unaffected.
@@ -88,8 +121,10 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
       expect(docker.dockerUser().slice(2)).toEqual(pristine);
 
       // A second VM (the warm path) and kvmnet up: nothing added twice.
+      // The warm path (kvmnet's rules in place) does not look at DOCKER-USER.
       lab.addGuest("vm2");
-      expect(lab.hook("qemu-natup", "vm2").code).toBe(0);
+      expect(lab.hook("qemu-natup", "vm2", { PATH: path.PATH }).code).toBe(0);
+      expect(path.take()).toEqual(firewall === "iptables" ? ["iptables-save "] : []);
       expect(kvmnet(lab, "up", "nat0").code).toBe(0);
       expect(ours(docker)).toHaveLength(2);
 
@@ -103,16 +138,50 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
       expect(ours(docker)).toHaveLength(2);
       expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
 
-      if (firewall === "iptables") {
-        // Nothing new may enter a nat network from outside: DOCKER-USER must not accept past kvmnet's own rules.
-        cleanups.push(await startEchoAddress(g));
-        lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
-        expect(seenAs(lab.outside, lab.dhcp(g)!.ip)).toBe("");
-      }
-
       expect(kvmnet(lab, "down", "nat0", "--force").code).toBe(0);
       expect(docker.dockerUser()).toEqual(pristine);
       expect(seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
+    },
+  );
+
+  it.each(["nftables", "iptables"] as const)(
+    "Docker started after kvmnet (firewall = %s): kvmnet up puts the rules in, and DOCKER-USER never accepts past kvmnet's own policy",
+    async (firewall) => {
+      const before = hostRules();
+      const lab = makeLab({ firewall });
+      cleanups.push(() => {
+        lab.destroy();
+        expect(hostRules()).toBe(before);
+      });
+      cleanups.push(await startEchoAddress(lab.outside));
+      const g = lab.addGuest("vm1");
+      expect(lab.hook("qemu-natup", "vm1").code).toBe(0);
+      const lease = lab.dhcp(g)!;
+      expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+      // Outside must not open connections to a nat guest, even with a route to it.
+      cleanups.push(await startEchoAddress(g));
+      lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
+      expect(seenAs(lab.outside, lease.ip)).toBe("");
+
+      // Docker starts with forwarding off (as at boot, Docker before kvmnet: it sets DROP only when it turns
+      // forwarding on itself); its jump to DOCKER-USER goes to the top of FORWARD, ahead of kvmnet's (iptables).
+      lab.host.sh("sysctl -qw net.ipv4.ip_forward=0");
+      const { docker, container } = await withDocker(lab, "nft");
+      expect(lab.host.sh("iptables-nft-save -t filter")).toMatch(/^:FORWARD DROP [^]*\n-A FORWARD -j DOCKER-USER\n/m);
+      // With nftables, Docker's DROP takes the guest's traffic (kvmnet's table cannot cancel it); with iptables,
+      // kvmnet's jump further down FORWARD still lets it by.
+      expect(seenAs(g, OUTSIDE)).toBe(firewall === "iptables" ? HOST_UPLINK : "");
+      // A VM start on the warm path does not look (kvmnet watch would, on Docker's rule change); kvmnet up does.
+      lab.addGuest("vm2");
+      expect(lab.hook("qemu-natup", "vm2").code).toBe(0);
+      expect(ours(docker)).toEqual([]);
+      expect(kvmnet(lab, "up", "nat0").code).toBe(0);
+      expect(ours(docker)).toHaveLength(2);
+      expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+      expect(seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
+      expect(seenAs(lab.outside, lease.ip)).toBe("");
+      expect(kvmnet(lab, "down", "nat0", "--force").code).toBe(0);
+      expect(ours(docker)).toEqual([]);
     },
   );
 
