@@ -43,7 +43,7 @@ function applyStep(exec: Exec, s: Step): void {
     case "write":
       // A fresh temp file (never through a symlink), then renamed: a reader, or a hook killed half-way, never
       // sees half a file. 0644 whatever the umask, for dnsmasq as nobody.
-      writeFileSafe(s.path, s.content, 0o644);
+      writeFileSafe(s.path, s.content, s.mode ?? 0o644);
       return;
     case "unlink":
       rmSync(s.path, { force: true });
@@ -57,6 +57,9 @@ function applyStep(exec: Exec, s: Step): void {
     case "conntrack-flush":
       // Exit 1 when no entry matched: nothing to flush is no failure.
       exec.tryRun("conntrack", ["-D", "-p", s.proto, "--orig-port-dst", String(s.port)]);
+      return;
+    case "firewall-cmd":
+      run(exec, "firewall-cmd", s.args);
       return;
   }
 }

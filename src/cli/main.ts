@@ -1,6 +1,7 @@
 // The admin CLI `kvmnet`: one subcommand per verb, each in its own file; this only dispatches.
 import { UsageError } from "../errors.js";
 import { runCheck } from "./check.js";
+import { isLeaseEvent, runLeaseEvent } from "./lease-event.js";
 import { runDoctor } from "./doctor.js";
 import { runPlan } from "./plan.js";
 import { runStatus } from "./status-cmd.js";
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, Command> = {
 /** Run `kvmnet ARGS`; returns the exit code. SUFFIXNET is the NET of a program run as `kvmnet@NET`. */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv, suffixNet?: string): Promise<number> {
   const [cmd, ...rest] = args;
+  if (isLeaseEvent(args, env)) return runLeaseEvent(args, env);
   if (cmd === undefined) {
     process.stderr.write(USAGE + "\n");
     return 2;

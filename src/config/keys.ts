@@ -15,6 +15,7 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   uplink: ["nat", "routed", "bridge"],
   snat_to: ["nat"],
   publish: ["nat"],
+  guard: ["nat", "routed", "host-only"],
   "host.NAME": ["nat", "routed", "host-only"],
   taps: ["nat", "routed", "host-only", "isolated", "bridge"],
   default: ["nat", "routed", "host-only", "isolated", "bridge"],

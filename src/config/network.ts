@@ -134,6 +134,13 @@ export function validateNetwork(
     if (wrong !== undefined || net.taps.length === 0)
       bad("taps", `${show(wrong ?? values.taps)} is not a list of interface-name globs such as vnet*, lab-*`);
   }
+  if (values.guard !== undefined && needsAddress) {
+    const b = parseBool(values.guard);
+    if (b === null) bad("guard", `${show(values.guard)} is not yes or no (nor true/false, on/off, 1/0)`);
+    else if (b && values.dhcp_range === undefined)
+      bad("guard", "needs dhcp_range (a guarded guest may send only from the addresses its leases give it)");
+    else if (b) net.guard = true;
+  }
   for (const [key, field] of [
     ["default", "isDefault"],
     ["autostart", "autostart"],
@@ -180,6 +187,7 @@ interface Draft {
   dhcpRange?: { first: string; last: string };
   address6?: Cidr6;
   dhcp6Range?: { first: string; last: string };
+  guard?: boolean;
   uplink?: string;
   trunk?: string;
   snatTo?: string;
@@ -204,7 +212,13 @@ function finish(d: Draft): Network {
   const addressed = () => ({
     ...common,
     address: need(d.address),
-    ...defined({ dhcpRange: d.dhcpRange, address6: d.address6, dhcp6Range: d.dhcp6Range, domain: d.domain }),
+    ...defined({
+      dhcpRange: d.dhcpRange,
+      address6: d.address6,
+      dhcp6Range: d.dhcp6Range,
+      guard: d.guard,
+      domain: d.domain,
+    }),
   });
   switch (d.mode) {
     case "nat":

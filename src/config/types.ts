@@ -45,6 +45,8 @@ interface Addressed extends Common {
   address6?: Cidr6;
   /** Stateful DHCPv6 beside SLAAC. */
   dhcp6Range?: { first: string; last: string };
+  /** Per-VM anti-spoofing (see src/render/guard.ts). */
+  guard?: boolean;
   /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
   domain?: string;
 }
@@ -78,6 +80,7 @@ export interface IsolatedNetwork
       | "dhcpRange"
       | "address6"
       | "dhcp6Range"
+      | "guard"
       | "domain"
       | "vlan"
       | "trunk"
@@ -92,7 +95,9 @@ export interface IsolatedNetwork
 export type BridgeNetwork = PlainBridgeNetwork | VlanBridgeNetwork;
 
 interface BridgeCommon
-  extends Common, Absent<"address" | "dhcpRange" | "address6" | "dhcp6Range" | "domain" | "snatTo" | "publish"> {
+  extends
+    Common,
+    Absent<"address" | "dhcpRange" | "address6" | "dhcp6Range" | "guard" | "domain" | "snatTo" | "publish"> {
   mode: "bridge";
 }
 

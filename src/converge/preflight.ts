@@ -41,6 +41,13 @@ export function tapRefusal(config: Config, net: Network, intent: Intent, view: H
   }
   const facts = view.tapFacts;
   if (intent.action === "detach" || !facts) return null; // detaching a port of our bridge is always safe
+  if (net.guard && !view.guestMac) {
+    return new UsageError(
+      `network ${net.name} has guard = yes, and the guest's MAC for ${tap} is not in the parent QEMU's command line ` +
+        `(-netdev tap,id=ID,ifname=${tap} with -device DRIVER,netdev=ID,mac=MAC, or -nic tap,ifname=${tap},mac=MAC); ` +
+        "give the NIC a mac= (libvirt runs scripts itself: use its nwfilter clean-traffic there)",
+    );
+  }
   if (facts.addresses.length) return refuse(`carries the address ${facts.addresses.join(", ")}`);
   if (net.mtu && facts.maxMtu !== null && net.mtu > facts.maxMtu) {
     const message = `${net.mtu} is more than ${tap} takes (at most ${facts.maxMtu}); choose mtu = ${facts.maxMtu} or less`;

@@ -43,10 +43,13 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   const confChanged = state.conf !== want.conf;
   const hostsChanged = state.hosts !== want.hosts || state.addnHosts !== want.addnHosts || badFile.size > 0;
   const stale = isStale(state);
-  if (state.pid !== null && !confChanged && !hostsChanged && !stale) return [];
+  const eventChanged = state.leaseEvent !== want.leaseEvent;
+  if (state.pid !== null && !confChanged && !hostsChanged && !stale && !eventChanged) return [];
   steps.push({ kind: "mkdir", path: config.stateDir }, { kind: "mkdir", path: config.leaseDir });
   write(f.hosts, state.hosts, want.hosts);
   write(f.addnHosts, state.addnHosts, want.addnHosts);
+  if (want.leaseEvent !== null && eventChanged)
+    steps.push({ kind: "write", path: f.leaseEvent, content: want.leaseEvent, mode: 0o755 });
   write(f.conf, state.conf, want.conf);
   const start: Step = {
     kind: "dnsmasq-start",
@@ -70,7 +73,15 @@ export function dnsmasqDownSteps(config: Config, net: Network, state: DnsmasqSta
   const pids = [...(state.pid !== null ? [state.pid] : []), ...state.orphans];
   const steps = pids.map((pid): Step => ({ kind: "signal", pid, signal: "SIGTERM" }));
   if (state.conf !== null || state.hosts !== null || state.addnHosts !== null || pids.length) {
-    steps.push(...[f.conf, f.hosts, f.addnHosts, f.pid, f.ifindex].map((path): Step => ({ kind: "unlink", path })));
+    const files = [
+      f.conf,
+      f.hosts,
+      f.addnHosts,
+      f.pid,
+      f.ifindex,
+      ...(state.leaseEvent !== null ? [f.leaseEvent] : []),
+    ];
+    steps.push(...files.map((path): Step => ({ kind: "unlink", path })));
   }
   return steps;
 }

@@ -16,13 +16,16 @@ export type Step =
    *  iptables-restore. */
   | { kind: "iptables"; script: string; ifUnused?: boolean; variant?: "nft" | "legacy" }
   | { kind: "mkdir"; path: string }
-  | { kind: "write"; path: string; content: string }
+  /** MODE: 0644 unless given (dnsmasq reads kvmnet's files as nobody). */
+  | { kind: "write"; path: string; content: string; mode?: number }
   | { kind: "unlink"; path: string }
   /** Start dnsmasq; then record its pid in PIDFILE and BRIDGE's ifindex in IFINDEXFILE (root's files). */
   | { kind: "dnsmasq-start"; conf: string; pidFile: string; ifindexFile: string; bridge: string }
   | { kind: "signal"; pid: number; signal: "SIGHUP" | "SIGTERM" }
   /** Delete conntrack's entries of PROTO traffic to the host's PORT (before DNAT): none left is no failure. */
-  | { kind: "conntrack-flush"; proto: "udp" | "tcp"; port: number };
+  | { kind: "conntrack-flush"; proto: "udp" | "tcp"; port: number }
+  /** firewalld: a zone binding (src/decide/firewalld.ts), or `--reload` after kvmnet wrote its zone files. */
+  | { kind: "firewall-cmd"; args: string[] };
 
 const UNUSED = " || true  # refused while another network still uses them";
 
@@ -54,5 +57,7 @@ export function showStep(s: Step): string {
       return `kill -${s.signal.slice(3)} ${s.pid}`;
     case "conntrack-flush":
       return `conntrack -D -p ${s.proto} --orig-port-dst ${s.port} || true`;
+    case "firewall-cmd":
+      return `firewall-cmd ${s.args.join(" ")}`;
   }
 }

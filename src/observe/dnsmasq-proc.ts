@@ -72,7 +72,13 @@ export function findDnsmasqs(conf: string): number[] {
     const cmdline = read(`/proc/${name}/cmdline`);
     if (cmdline?.includes(want) && isOurDnsmasq(Number(name), conf)) out.push(Number(name));
   }
-  return out;
+  // With a dhcp-script (guard = yes), dnsmasq forks a helper that runs the script as root: the same command line,
+  // a child of the daemon. It goes with the daemon; the daemon is the one whose parent is none of them.
+  return out.filter((pid) => !out.includes(parentOf(pid)));
+}
+
+function parentOf(pid: number): number {
+  return Number(/^PPid:\s+(\d+)/m.exec(read(`/proc/${pid}/status`) ?? "")?.[1] ?? 0);
 }
 
 /** The user and group dnsmasq PID runs as (from /proc/PID/status), or null when unknown. */

@@ -21,6 +21,7 @@ export interface DnsmasqState {
   conf: string | null;
   hosts: string | null;
   addnHosts: string | null;
+  leaseEvent: string | null;
   /** Files dnsmasq re-reads as nobody but cannot read, and what stops it. */
   unreadable: Unreadable[];
   /** Line of `state_dir` in the config file (0: not set), known when a directory blocks dnsmasq. */
@@ -60,8 +61,8 @@ export function observeDnsmasq(config: Config, net: Network): DnsmasqState {
     conf,
     hosts: readOr(f.hosts),
     addnHosts: readOr(f.addnHosts),
+    leaseEvent: readOr(f.leaseEvent),
     unreadable: blocked,
     stateDirLine: blocked.some((u) => u.kind === "dir") ? (config.lines.state_dir ?? 0) : 0,
   };
 }
-

@@ -7,11 +7,12 @@ import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
 import type { FirewallState } from "./firewall.js";
-import { dockerLookWanted } from "./docker.js";
+import { dockerLookWanted, observeDockerUser, type DockerUserState } from "./docker.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
 import { observeIpv6, type Ipv6Observed } from "./ipv6.js";
 import { observeMode, type ModeObserved } from "./mode.js";
+import { guestMac } from "./qemu-mac.js";
 import { procHasAddress, type Route } from "./routes.js";
 import { strayTaps } from "./strays.js";
 import { observeTap, type TapFacts } from "./tap.js";
@@ -30,6 +31,8 @@ export interface HostView {
   tap: Link | null;
   /** Attaching an existing tap: its addresses and MTU limit. */
   tapFacts: TapFacts | null;
+  /** Attaching to a network with guard = yes: the guest's MAC, from the parent QEMU's command line. */
+  guestMac: string | null;
   /** The `uplink` NIC, when one is configured. */
   uplink: Link | null;
   mode: ModeObserved;
@@ -44,6 +47,8 @@ export interface Snapshot extends HostView {
   ipv6: Ipv6Observed | null;
   /** null when the network needs no rules. */
   firewall: FirewallState | null;
+  /** Bridge mode (no firewall state of its own): Docker's DOCKER-USER chains, when looked at. */
+  docker?: DockerUserState | null;
   /** null when the network runs no DHCP. */
   dnsmasq: DnsmasqState | null;
   /** When the bridge is missing: running taps matching the network's globs that are on no bridge. */
@@ -58,7 +63,7 @@ export interface Snapshot extends HostView {
 /** What the decisions of src/decide/ read of a snapshot. */
 export type Observed = Pick<
   Snapshot,
-  "bridge" | "bridgeAddrs" | "tap" | "forwarding" | "ipv6" | "firewall" | "dnsmasq" | "strays" | "mode"
+  "bridge" | "bridgeAddrs" | "tap" | "forwarding" | "ipv6" | "firewall" | "docker" | "dnsmasq" | "strays" | "mode"
 >;
 
 /** Path of NET's uplink-move journal: written before the move's batch, removed after it. */
@@ -81,6 +86,7 @@ export function observeHost(
     bridge: readLink(net.bridge),
     tap,
     tapFacts: intent.action === "attach" && tap ? (tapFacts ?? observeTap(exec, tap.name, net.mtu)) : null,
+    guestMac: intent.action === "attach" && tap && net.guard ? guestMac(tap.name) : null,
     uplink: net.uplink ? readLink(net.uplink) : null,
     mode: observeMode(net),
   };
@@ -107,6 +113,7 @@ export function observe(
     firewall: forwardPolicy(net)
       ? firewallBackend(config.firewall).observe(exec, net, dockerLookWanted(net, intent, bridge))
       : null,
+    docker: !forwardPolicy(net) && dockerLookWanted(net, intent, bridge) ? observeDockerUser(exec) : null,
     dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net) : null,
     strays: bridge || !traits(net).ownBridge ? [] : strayTaps(config, net),
     uplinkState: building && uplink ? observeUplink(exec, uplink.name) : null,

@@ -3,6 +3,7 @@ import { traits } from "../modes.js";
 import type { Config, Network } from "../config/types.js";
 import { netmaskOf, toInt } from "../ipv4.js";
 import { size6 } from "../ipv6.js";
+import { kvmnetCommand } from "../host/self.js";
 import { dnsmasqFiles } from "./names.js";
 
 /** The rendered files of a network's dnsmasq. */
@@ -10,6 +11,8 @@ export interface DnsmasqFiles {
   conf: string;
   hosts: string;
   addnHosts: string;
+  /** With guard = yes: the dhcp-script wrapper (run by dnsmasq's root helper on each lease event). */
+  leaseEvent: string | null;
 }
 
 /** dnsmasq's config, hostsfile and addn-hosts for NET, or null when NET runs no DHCP. */
@@ -55,10 +58,15 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
   if (!traits(net).router) lines.push("dhcp-option=option:router");
   if (net.mtu) lines.push(`dhcp-option=option:mtu,${net.mtu}`);
   if (net.address6) lines.push(...ipv6Lines(net, net.dhcp6Range));
+  // The guard learns each guest's address from its lease: dnsmasq runs the script as root on every lease event.
+  if (net.guard) lines.push(`dhcp-script=${f.leaseEvent}`);
   return {
     conf: lines.join("\n") + "\n",
     hosts: net.hosts.map((h) => `${h.mac},${h.ip},${h.name}\n`).join(""),
     addnHosts: net.hosts.map((h) => `${h.ip} ${h.name}\n`).join(""),
+    leaseEvent: net.guard
+      ? `#!/bin/sh\n# kvmnet: dnsmasq's lease events for the guard of network ${net.name}\nexec ${kvmnetCommand()} "$@"\n`
+      : null,
   };
 }
 

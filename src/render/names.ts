@@ -90,6 +90,8 @@ export function dnsmasqFiles(config: Config, net: Network) {
     ifindex: `${s}.dnsmasq.ifindex`,
     hosts: `${s}.hostsfile`,
     addnHosts: `${s}.addnhosts`,
+    // dnsmasq's dhcp-script with guard = yes: a root-owned wrapper that runs kvmnet on each lease event.
+    leaseEvent: `${s}.lease-event`,
     leases: `${config.leaseDir}/${net.name}.leases`,
   };
 }

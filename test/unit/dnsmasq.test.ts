@@ -38,6 +38,7 @@ function state(over: Partial<DnsmasqState> = {}): DnsmasqState {
     conf: want.conf,
     hosts: want.hosts,
     addnHosts: want.addnHosts,
+    leaseEvent: want.leaseEvent,
     unreadable: [],
     stateDirLine: 0,
     ...over,
