@@ -134,7 +134,11 @@ describe("status picture", () => {
       { name: "vnet1", mac: "fe:54:00:00:00:01", mtu: 1500, up: true, role: "vm" },
       { name: "vnet2", mac: "fe:54:00:00:00:02", mtu: 1500, up: false, role: "vm" },
     ],
-    firewall: { backend: "nftables", object: "table inet kvmnet, chains input-lab, from-lab, to-lab, nat-lab", state: "in-place" },
+    firewall: {
+      backend: "nftables",
+      object: "table inet kvmnet, chains input-lab, from-lab, to-lab, nat-lab",
+      state: "in-place",
+    },
     dnsmasq: { state: "running", pid: 42, range: "192.0.2.100-192.0.2.150" },
     forwarding: true,
     pending: 0,
