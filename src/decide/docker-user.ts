@@ -1,9 +1,10 @@
 // Docker sets the iptables FORWARD policy to DROP (when it turned forwarding on itself), and an accept in
 // kvmnet's own nft table cannot cancel a drop in another table. Docker's answer for other software is its
 // DOCKER-USER chain, jumped from the top of FORWARD: kvmnet puts two rules per network there, in and out of the
-// network's bridge (forwarded traffic; with br_netfilter also bridged frames), each tagged with a comment naming
+// network's bridge (forwarded traffic; with br_netfilter also bridged frames, the only ones of bridge mode), each tagged with a comment naming
 // the network, and removes exactly those on teardown. Pure.
 import type { Firewall, Network } from "../config/types.js";
+import { traits } from "../modes.js";
 import { DOCKER_USER, type DockerUserState } from "../observe/docker.js";
 import { renderIptables } from "../render/iptables.js";
 import { IPT } from "../render/names.js";
@@ -14,15 +15,17 @@ export function dockerUserTag(net: Network): string {
   return `-m comment --comment "kvmnet ${net.name}"`;
 }
 
-/** NET's rules in DOCKER-USER, as iptables-save prints them. TARGET: ACCEPT, except where kvmnet's own iptables
- *  chains live in the same table (firewall = iptables, same variant): there an ACCEPT in DOCKER-USER, which comes
- *  first, would skip them, so the rules hand the traffic to kvmnet's dispatch chain, which decides. */
+/** NET's rules in DOCKER-USER, as iptables-save prints them: in and out of its bridge for a network that forwards,
+ *  else (isolated, host-only, bridge mode: only bridged frames meet FORWARD, through br_netfilter) from the bridge
+ *  to itself, so that routed traffic of a bridge that is the host's LAN interface is still Docker's to judge.
+ *  TARGET: ACCEPT, except where kvmnet's own iptables chains live in the same table (firewall = iptables, same
+ *  variant): there an ACCEPT in DOCKER-USER, which comes first, would skip them, so the rules hand the traffic to
+ *  kvmnet's dispatch chain, which decides. */
 export function dockerUserRules(net: Network, target: string): string[] {
   const tag = dockerUserTag(net);
-  return [
-    `-A ${DOCKER_USER} -i ${net.bridge} ${tag} -j ${target}`,
-    `-A ${DOCKER_USER} -o ${net.bridge} ${tag} -j ${target}`,
-  ];
+  const br = net.bridge;
+  if (!traits(net).forwarding) return [`-A ${DOCKER_USER} -i ${br} -o ${br} ${tag} -j ${target}`];
+  return [`-A ${DOCKER_USER} -i ${br} ${tag} -j ${target}`, `-A ${DOCKER_USER} -o ${br} ${tag} -j ${target}`];
 }
 
 /** NET's rules among RULES (a DOCKER-USER chain's): those carrying its tag. */
@@ -33,7 +36,7 @@ export function ownDockerUserRules(net: Network, rules: string[]): string[] {
 
 /** Steps that make NET's rules in every DOCKER-USER chain exactly the wanted ones (missing ones inserted at the
  *  top, ahead of Docker's own RETURN; stale ones of NET deleted); [] when they are, or when there is no Docker. */
-export function dockerUserUpSteps(net: Network, firewall: Firewall, state: DockerUserState | undefined): Step[] {
+export function dockerUserUpSteps(net: Network, firewall: Firewall, state: DockerUserState | null | undefined): Step[] {
   if (!state) return [];
   return state.chains.flatMap((c) => {
     const ours = firewall === "iptables" && c.variant === state.kvmnetVariant && renderIptables(net);
@@ -47,7 +50,7 @@ export function dockerUserUpSteps(net: Network, firewall: Firewall, state: Docke
 }
 
 /** Steps that delete NET's rules from every DOCKER-USER chain (and nothing else there); [] when it has none. */
-export function dockerUserDownSteps(net: Network, state: DockerUserState | undefined): Step[] {
+export function dockerUserDownSteps(net: Network, state: DockerUserState | null | undefined): Step[] {
   if (!state) return [];
   return state.chains.flatMap((c) => {
     const have = ownDockerUserRules(net, c.rules);

@@ -3,6 +3,7 @@ import type { Config, Network } from "../config/types.js";
 import type { Observed } from "../observe/snapshot.js";
 import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./bridge.js";
 import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
+import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
 import { traits } from "../modes.js";
 import { ipv6UpSteps } from "./ipv6.js";
 import { publishFlushSteps } from "./publish.js";
@@ -15,7 +16,8 @@ const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 
 /** Steps that bring NET up (bridge, address, forwarding, rules, dnsmasq), in that order. */
 export function decideNetworkUp(config: Config, net: Network, obs: Observed, tapName?: string): Step[] {
-  if (net.mode === "bridge") return bridgeModeUpSteps(net, obs);
+  if (net.mode === "bridge")
+    return [...bridgeModeUpSteps(net, obs), ...dockerUserUpSteps(net, config.firewall, obs.docker)];
   const steps: Step[] = [];
   const ip = bridgeLines(net, obs.bridge, obs.bridgeAddrs);
   if (ip.length) steps.push({ kind: "ip", lines: ip });
@@ -57,7 +59,9 @@ export function decideDown(config: Config, net: Network, obs: Observed, tapName:
 
 /** Steps that remove what kvmnet made for NET: dnsmasq, rules, and the bridge if kvmnet created it. */
 export function decideNetworkDown(config: Config, net: Network, obs: Observed): Step[] {
-  const firewall = obs.firewall ? firewallBackend(config.firewall).downSteps(net, obs.firewall) : [];
+  const firewall = obs.firewall
+    ? firewallBackend(config.firewall).downSteps(net, obs.firewall)
+    : dockerUserDownSteps(net, obs.docker);
   const steps = [...dnsmasqDownSteps(config, net, obs.dnsmasq), ...firewall];
   if (obs.bridge && isOurBridge(net, obs.bridge))
     steps.push({ kind: "ip", lines: [`link delete dev ${net.bridge}`, ...vlanDownLines(net, obs.mode)] });

@@ -5,6 +5,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import type { Exec } from "../apply/exec.js";
 import type { Network } from "../config/types.js";
+import { hostPorts } from "../decide/modes.js";
 import { bringsUp, type Intent } from "../intent.js";
 import type { Link } from "./links.js";
 import { parseIptablesSave } from "./iptables-text.js";
@@ -43,12 +44,14 @@ export function observeDockerUser(exec: Exec, legacyTables = readLegacyTableName
 }
 
 /** Whether converging NET towards INTENT looks at DOCKER-USER even when its own rules are in place: bringing it
- *  up or down with `kvmnet up`/`down`, and the down hook that tears it down (when idle, the last port leaving).
- *  The up hooks' warm path does not: a Docker started later is handled by `kvmnet up` and `kvmnet watch`. */
+ *  up or down with `kvmnet up`/`down`, a hook that makes the bridge, and the down hook that tears it down (when
+ *  idle, the last port leaving). The up hooks' warm path does not: a Docker started later is handled by
+ *  `kvmnet up` and `kvmnet watch`. */
 export function dockerLookWanted(net: Network, intent: Intent, bridge: Link | null): boolean {
   if (intent.action === "up" || intent.action === "down") return true;
-  if (bringsUp(intent) || net.teardown !== "when-idle") return false;
-  return (bridge?.ports ?? []).every((p) => p === intent.tap);
+  if (bringsUp(intent)) return !bridge;
+  if (net.teardown !== "when-idle") return false;
+  return (bridge?.ports ?? []).every((p) => p === intent.tap || hostPorts(net).includes(p));
 }
 
 // The legacy (x_tables) tables the kernel holds in this network namespace, one a line ("" when none).

@@ -185,6 +185,48 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
     },
   );
 
+  it("bridge mode, br_netfilter on, Docker on iptables-nft: the guest gets its lease from the LAN once kvmnet up adds its rule; routed traffic from the LAN stays Docker's to judge", async () => {
+    const br = `kl${Math.random().toString(16).slice(2, 8)}`;
+    const { lab, docker, container } = await setup("nft", { section: () => `[lan]\nmode = bridge\nbridge = ${br}\n` });
+    const h = lab.host;
+    // The admin's bridge over the uplink, the host's LAN address on it; a DHCP server on the LAN.
+    h.sh(
+      `ip addr flush dev up0 && ip link add ${br} type bridge && ip link set up0 master ${br} && ip link set ${br} up`,
+    );
+    h.sh(`ip addr add ${HOST_UPLINK}/24 dev ${br}`);
+    expect(h.sh("cat /proc/sys/net/bridge/bridge-nf-call-iptables")).toBe("1");
+    const lan = lab.outside.spawn("dnsmasq", [
+      "-k",
+      "--conf-file=/dev/null",
+      "--port=0",
+      "--interface=eth0",
+      "--bind-interfaces",
+      "--dhcp-range=203.0.113.100,203.0.113.150,255.255.255.0",
+      `--dhcp-leasefile=${lab.conf.dir}/lan.leases`,
+    ]);
+    cleanups.push(() => void lan.kill("SIGTERM"));
+    const pristine = docker.dockerUser();
+    const g = lab.addGuest("vm0");
+    // The warm path (the admin's bridge exists) does not look at DOCKER-USER: Docker's DROP takes the bridged DHCP.
+    expect(lab.hook("qemu-ifup-bridge", "vm0").code).toBe(0);
+    expect(lab.dhcp(g)).toBeNull();
+    expect(kvmnet(lab, "up", "lan").code).toBe(0);
+    expect(docker.dockerUser()).toEqual([
+      `-A DOCKER-USER -i ${br} -o ${br} -m comment --comment "kvmnet lan" -j ACCEPT`,
+      ...pristine,
+    ]);
+    const lease = lab.dhcp(g);
+    expect(lease?.ip).toMatch(/^203\.0\.113\.1[0-4]\d$/);
+    expect(seenAs(g, OUTSIDE)).toBe(lease!.ip);
+    // The bridge is the host's LAN interface: traffic routed from it into Docker's network is not let through.
+    cleanups.push(await startEchoAddress(container));
+    lab.outside.sh(`ip route add 198.51.100.0/24 via ${HOST_UPLINK}`);
+    expect(seenAs(lab.outside, "198.51.100.2")).toBe("");
+    expect(kvmnet(lab, "down", "lan", "--force").code).toBe(0);
+    expect(docker.dockerUser()).toEqual(pristine);
+    expect(h.sh(`ls /sys/class/net/${br}/brif`)).toContain("up0");
+  });
+
   it("routed, Docker on iptables-nft: the guest reaches the outside, and the outside the guest", async () => {
     const { lab, docker } = await setup("nft", { section: routedSection });
     const pristine = docker.dockerUser();
