@@ -39,12 +39,6 @@ export function contains6(c: Cidr6, address: string): boolean {
   return ipaddr.IPv6.parse(address).match(ipaddr.IPv6.parse(c.address), c.prefix);
 }
 
-/** True when the two prefixes share an address. */
-export function overlaps6(a: Cidr6, b: Cidr6): boolean {
-  const p = Math.min(a.prefix, b.prefix);
-  return ipaddr.IPv6.parse(a.address).match(ipaddr.IPv6.parse(b.address), p);
-}
-
 /** Order of two IPv6 addresses (negative, 0, positive). */
 export function compare6(a: string, b: string): number {
   const x = ipaddr.IPv6.parse(a).toByteArray();

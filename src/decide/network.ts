@@ -3,6 +3,7 @@ import type { Config, Network } from "../config/types.js";
 import type { Observed } from "../observe/snapshot.js";
 import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./bridge.js";
 import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
+import { firewalldDownSteps, firewalldUpSteps } from "./firewalld.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
 import { traits } from "../modes.js";
 import { ipv6UpSteps } from "./ipv6.js";
@@ -27,7 +28,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   if (traits(net).forwarding && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
   const firewall = firewallBackend(config.firewall);
   if (obs.firewall) steps.push(...firewall.upSteps(net, obs.firewall), ...publishFlushSteps(net, obs.firewall));
-  steps.push(...dnsmasqUpSteps(config, net, obs.dnsmasq));
+  steps.push(...firewalldUpSteps(net, obs.firewalld ?? null), ...dnsmasqUpSteps(config, net, obs.dnsmasq));
   return steps;
 }
 
@@ -37,14 +38,6 @@ export function reattachLines(net: Network, obs: Observed, tapName?: string): st
   if (obs.bridge) return [];
   const strays = obs.strays.filter((l) => l.name !== tapName);
   return strays.flatMap((l) => attachLines(net, l, tapMtu(net, null)));
-}
-
-/** Steps that bring NET up and then attach TAP (which must exist). */
-export function decideUp(config: Config, net: Network, obs: Observed): Step[] {
-  const steps = decideNetworkUp(config, net, obs, obs.tap?.name);
-  const attach = obs.tap ? attachLines(net, obs.tap, tapMtu(net, obs.bridge)) : [];
-  if (attach.length) steps.push({ kind: "ip", lines: attach });
-  return steps;
 }
 
 /** Steps that detach TAP and, if NET tears down when idle and no other port is left, remove NET. */
@@ -62,7 +55,11 @@ export function decideNetworkDown(config: Config, net: Network, obs: Observed): 
   const firewall = obs.firewall
     ? firewallBackend(config.firewall).downSteps(net, obs.firewall)
     : dockerUserDownSteps(net, obs.docker);
-  const steps = [...dnsmasqDownSteps(config, net, obs.dnsmasq), ...firewall];
+  const steps = [
+    ...dnsmasqDownSteps(config, net, obs.dnsmasq),
+    ...firewall,
+    ...firewalldDownSteps(net, obs.firewalld ?? null),
+  ];
   if (obs.bridge && isOurBridge(net, obs.bridge))
     steps.push({ kind: "ip", lines: [`link delete dev ${net.bridge}`, ...vlanDownLines(net, obs.mode)] });
   return steps;
