@@ -7,6 +7,7 @@ import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
 import type { FirewallState } from "./firewall.js";
+import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./firewalld.js";
 import { dockerLookWanted, observeDockerUser, type DockerUserState } from "./docker.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
@@ -49,6 +50,8 @@ export interface Snapshot extends HostView {
   firewall: FirewallState | null;
   /** Bridge mode (no firewall state of its own): Docker's DOCKER-USER chains, when looked at. */
   docker?: DockerUserState | null;
+  /** firewalld's zones for the bridge, when it runs and is looked at (src/observe/firewalld.ts). */
+  firewalld?: FirewalldState | null;
   /** null when the network runs no DHCP. */
   dnsmasq: DnsmasqState | null;
   /** When the bridge is missing: running taps matching the network's globs that are on no bridge. */
@@ -63,7 +66,17 @@ export interface Snapshot extends HostView {
 /** What the decisions of src/decide/ read of a snapshot. */
 export type Observed = Pick<
   Snapshot,
-  "bridge" | "bridgeAddrs" | "tap" | "forwarding" | "ipv6" | "firewall" | "docker" | "dnsmasq" | "strays" | "mode"
+  | "bridge"
+  | "bridgeAddrs"
+  | "tap"
+  | "forwarding"
+  | "ipv6"
+  | "firewall"
+  | "docker"
+  | "firewalld"
+  | "dnsmasq"
+  | "strays"
+  | "mode"
 >;
 
 /** Path of NET's uplink-move journal: written before the move's batch, removed after it. */
@@ -105,7 +118,7 @@ export function observe(
   const host = observeHost(exec, net, intent, routes, tapFacts);
   const { bridge, uplink } = host;
   const building = bringsUp(intent) && net.mode === "bridge" && !net.vlan && !!net.uplink && !bridge;
-  return {
+  const snap: Snapshot = {
     ...host,
     bridgeAddrs: bridgeAddresses(net, bridge, routes),
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
@@ -119,6 +132,9 @@ export function observe(
     uplinkState: building && uplink ? observeUplink(exec, uplink.name) : null,
     journal: net.mode === "bridge" && net.uplink ? readJournal(uplinkJournal(config, net)) : null,
   };
+  const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);
+  snap.firewalld = firewalldLookWanted(net, intent, bridge, remaking) ? observeFirewalld(exec, net) : null;
+  return snap;
 }
 
 // getifaddrs omits a bridge without carrier (all its taps down): then /proc tells whether it has NET's address.

@@ -1,0 +1,191 @@
+// kvmnet next to a real firewalld (Debian's package, nftables backend) run in the lab's host namespace with its own
+// D-Bus and private /etc/firewalld and /run (test/netns/firewalld-daemon.ts). firewalld's default zone (public)
+// rejects the guests' DHCP and forwarded traffic whatever kvmnet's own table accepts (control: firewalld started
+// under a network kvmnet already brought up). kvmnet puts the bridge in its own zone (kvmnet, kvmnet-routed,
+// kvmnet-local), permanently, so the binding survives `firewall-cmd --reload` and a restart of firewalld; `kvmnet
+// down` takes it out. The admin's zone files and the host's firewalld files and ruleset are compared before and
+// after. firewall-cmd runs through a logging wrapper, to show what kvmnet asked and that warm hooks ask nothing.
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { HOST_UPLINK, makeLab, OUTSIDE, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
+import { program } from "../helpers/netns.js";
+import { firewalldSandbox, hostFirewalldState } from "./firewalld-daemon.js";
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+const LEASE = /^192\.0\.2\.1\d\d$/;
+
+async function setup(section?: (br: string) => string) {
+  const before = hostFirewalldState();
+  const lab: Lab = makeLab(section ? { section } : {});
+  const sb = firewalldSandbox(lab.host);
+  cleanups.push(async () => {
+    await sb.cleanup();
+    lab.destroy();
+    expect(hostFirewalldState()).toBe(before);
+  });
+  // firewall-cmd as kvmnet finds it in PATH: a wrapper that logs its arguments.
+  const bin = join(sb.dir, "bin");
+  const calls = join(sb.dir, "calls.log");
+  mkdirSync(bin);
+  writeFileSync(join(bin, "firewall-cmd"), `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/firewall-cmd "$@"\n`);
+  chmodSync(join(bin, "firewall-cmd"), 0o755);
+  writeFileSync(calls, "");
+  const env = { KVMNET_CONFIG: lab.conf.file, PATH: `${bin}:${process.env.PATH}` };
+  const adminZones = () =>
+    readdirSync(join(sb.etc, "zones"))
+      .filter((f) => !f.startsWith("kvmnet"))
+      .map((f) => `${f}\n${readFileSync(join(sb.etc, "zones", f), "utf8")}`);
+  const admin = adminZones();
+  cleanups.push(() => expect(adminZones()).toEqual(admin));
+  return {
+    lab,
+    sb,
+    kvmnet(...args: string[]) {
+      return sb.run(process.execPath, [program("kvmnet"), ...args], env);
+    },
+    hook(prog: string, tap: string) {
+      return sb.run(process.execPath, [program(prog), tap], env);
+    },
+    /** The firewall-cmd calls since the last call of this. */
+    calls(): string[] {
+      const lines = readFileSync(calls, "utf8").split("\n").filter(Boolean);
+      writeFileSync(calls, "");
+      return lines;
+    },
+    zoneFile: (zone: string) => readFileSync(join(sb.etc, "zones", `${zone}.xml`), "utf8"),
+  };
+}
+
+describe("firewalld", () => {
+  it("nat: firewalld cuts the guest off (control); kvmnet up puts the bridge in zone kvmnet: lease and outside reach, after --reload and a restart too; kvmnet down takes it out", async () => {
+    const { lab, sb, kvmnet, hook, calls, zoneFile } = await setup();
+    const br = lab.bridge;
+    const g = lab.addGuest("vm0");
+    cleanups.push(await startEchoAddress(lab.outside));
+    // Without firewalld: kvmnet asks it nothing and writes no zone.
+    expect(hook("qemu-natup", "vm0").code).toBe(0);
+    expect(lab.dhcp(g)?.ip).toMatch(LEASE);
+    expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+    expect(calls()).toEqual([]);
+    expect(existsSync(join(sb.etc, "zones", "kvmnet.xml"))).toBe(false);
+
+    // Control: firewalld starts; the bridge falls in its default zone, which rejects DHCP and forwarding.
+    await sb.start();
+    expect(sb.cmd("--get-default-zone")).toBe("public");
+    expect(lab.dhcp(g)).toBeNull();
+    expect(seenAs(g, OUTSIDE)).toBe("");
+    // A warm hook (network up, another VM) does not look at firewalld: no firewall-cmd.
+    const g2 = lab.addGuest("vm1");
+    expect(hook("qemu-natup", "vm1").code).toBe(0);
+    expect(calls()).toEqual([]);
+    expect(lab.dhcp(g2)).toBeNull();
+
+    // kvmnet up: zone files written, firewalld reloaded once, the bridge bound permanently.
+    const up = kvmnet("up", "nat0", "-v");
+    expect(up.code).toBe(0);
+    expect(calls()).toEqual(["--zone=kvmnet --list-interfaces", "--reload"]);
+    expect(up.out).toContain("firewall-cmd --reload");
+    expect(sb.cmd(`--get-zone-of-interface=${br}`)).toBe("kvmnet");
+    expect(sb.cmd("--permanent", `--get-zone-of-interface=${br}`)).toBe("kvmnet");
+    expect(lab.dhcp(g)?.ip).toMatch(LEASE);
+    expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+    expect(lab.dhcp(g2)?.ip).toMatch(LEASE);
+    // New connections from the outside into a nat network stay refused.
+    const stopGuest = await startEchoAddress(g);
+    cleanups.push(stopGuest);
+    expect(seenAs(lab.outside, lab.dhcp(g)!.ip)).toBe("");
+
+    // A reload forgets runtime bindings, not this one.
+    sb.cmd("--reload");
+    expect(sb.cmd(`--get-zone-of-interface=${br}`)).toBe("kvmnet");
+    expect(lab.dhcp(g)?.ip).toMatch(LEASE);
+    expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+    // Nor does a restart of firewalld (it removes its table on exit and rebuilds it from the files).
+    await sb.stopFirewalld();
+    await sb.startFirewalld();
+    expect(lab.dhcp(g)?.ip).toMatch(LEASE);
+    expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+
+    // Up to date: a second kvmnet up only looks (one firewall-cmd), changes nothing.
+    expect(kvmnet("up", "nat0", "-v").out).not.toContain("firewall-cmd --");
+    expect(calls()).toEqual(["--zone=kvmnet --list-interfaces"]);
+
+    // kvmnet down: the binding goes, permanently and at runtime; the zone file stays, binding nothing.
+    expect(kvmnet("down", "nat0", "--force").code).toBe(0);
+    expect(calls()).toEqual([
+      "--zone=kvmnet --list-interfaces",
+      `--permanent --zone=kvmnet --remove-interface=${br}`,
+      `--zone=kvmnet --remove-interface=${br}`,
+    ]);
+    const noZone = sb.run("firewall-cmd", [`--get-zone-of-interface=${br}`]);
+    expect(`${noZone.code} ${noZone.out}${noZone.err}`.trim()).toBe("2 no zone");
+    expect(zoneFile("kvmnet")).not.toContain("<interface");
+
+    // A cold hook with firewalld running binds the bridge again, without a reload (the zone is known).
+    expect(hook("qemu-natup", "vm0").code).toBe(0);
+    expect(calls()).toEqual([
+      "--zone=kvmnet --list-interfaces",
+      `--permanent --zone=kvmnet --add-interface=${br}`,
+      `--zone=kvmnet --change-interface=${br}`,
+    ]);
+    expect(zoneFile("kvmnet")).toContain(`<interface name="${br}"/>`);
+    expect(lab.dhcp(g)?.ip).toMatch(LEASE);
+    expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+  });
+
+  it("routed: the bridge goes in zone kvmnet-routed; connections from the outside reach the guest, through a reload", async () => {
+    const { lab, sb, kvmnet } = await setup(
+      (br) => `[r0]\nmode = routed\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.199\n`,
+    );
+    lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
+    const g = lab.addGuest("vm0");
+    expect(kvmnet("up", "r0").code).toBe(0);
+    expect(sb.run(process.execPath, [program("qemu-ifup"), "vm0"], { KVMNET_CONFIG: lab.conf.file }).code).toBe(0);
+    const ip = lab.dhcp(g)!.ip;
+    cleanups.push(await startEchoAddress(g));
+    cleanups.push(await startEchoAddress(lab.outside));
+    expect(seenAs(lab.outside, ip)).toBe(OUTSIDE);
+    // Control: firewalld's default zone refuses both ways.
+    await sb.start();
+    expect(seenAs(lab.outside, ip)).toBe("");
+    expect(lab.dhcp(g)).toBeNull();
+    expect(kvmnet("up", "r0").code).toBe(0);
+    expect(sb.cmd(`--get-zone-of-interface=${lab.bridge}`)).toBe("kvmnet-routed");
+    expect(lab.dhcp(g)?.ip).toBe(ip);
+    expect(seenAs(lab.outside, ip)).toBe(OUTSIDE);
+    expect(seenAs(g, OUTSIDE)).toBe(ip);
+    sb.cmd("--reload");
+    expect(seenAs(lab.outside, ip)).toBe(OUTSIDE);
+    expect(lab.dhcp(g)?.ip).toBe(ip);
+  });
+
+  it("host-only: the bridge goes in zone kvmnet-local: DHCP and DNS to the host pass, nothing is forwarded", async () => {
+    const { lab, sb, kvmnet } = await setup(
+      (br) => `[h0]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.199\n`,
+    );
+    const g = lab.addGuest("vm0");
+    await sb.start();
+    expect(
+      sb.run(process.execPath, [program("qemu-ifup-isolated"), "vm0"], { KVMNET_CONFIG: lab.conf.file }).code,
+    ).toBe(0);
+    expect(sb.cmd(`--get-zone-of-interface=${lab.bridge}`)).toBe("kvmnet-local");
+    expect(lab.dhcp(g)?.ip).toMatch(LEASE);
+    expect(g.tryRun("busybox", ["nslookup", "host.invalid", "192.0.2.1"], { timeout: 10_000 }).stdout).toContain(
+      "192.0.2.1",
+    );
+    g.sh("ip route replace default via 192.0.2.1");
+    cleanups.push(await startEchoAddress(lab.outside));
+    expect(seenAs(g, OUTSIDE)).toBe("");
+    // Control: out of kvmnet's zone (in public), the lease is refused.
+    sb.cmd(`--zone=public`, `--change-interface=${lab.bridge}`);
+    expect(lab.dhcp(g)).toBeNull();
+    sb.cmd("--reload");
+    expect(lab.dhcp(g)?.ip).toMatch(LEASE);
+    expect(kvmnet("up", "h0").code).toBe(0);
+  });
+});
