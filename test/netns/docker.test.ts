@@ -84,6 +84,14 @@ function loggingPath() {
   };
 }
 
+/** kvmnet doctor's forward-drop finding (Docker's FORWARD chain is the only one with policy drop here). */
+function forwardDrop(lab: Lab) {
+  const checks = JSON.parse(kvmnet(lab, "doctor", "--json").out).checks as { id: string }[];
+  const f = checks.filter((c) => c.id === "forward-drop");
+  expect(f).toHaveLength(1);
+  return f[0];
+}
+
 const ours = (d: Dockerd) => d.dockerUser().filter((l) => l.includes('--comment "kvmnet nat0"'));
 
 describe("Docker's FORWARD DROP and DOCKER-USER", () => {
@@ -133,10 +141,17 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
       // (With firewall = iptables in Docker's own variant, kvmnet's jump further down FORWARD still lets it by; its
       // rules in DOCKER-USER are there so that kvmnet's chains decide before any of Docker's.)
       expect(seenAs(g, OUTSIDE)).toBe(sameTable ? HOST_UPLINK : "");
+      if (!sameTable) expect(forwardDrop(lab)).toMatchObject({ level: "fail", networks: ["nat0"] });
       // kvmnet up looks at DOCKER-USER even when its own rules are in place, and puts them back.
       expect(kvmnet(lab, "up", "nat0").code).toBe(0);
       expect(ours(docker)).toHaveLength(2);
       expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+      expect(forwardDrop(lab)).toEqual({
+        id: "forward-drop",
+        level: "ok",
+        message:
+          "ip filter chain FORWARD has policy drop (Docker sets it); kvmnet's own rules in DOCKER-USER let nat0 through",
+      });
 
       expect(kvmnet(lab, "down", "nat0", "--force").code).toBe(0);
       expect(docker.dockerUser()).toEqual(pristine);
