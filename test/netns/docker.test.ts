@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { HOST_UPLINK, makeLab, OUTSIDE, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
+import { HOST_UPLINK, makeLab, natSection, OUTSIDE, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
 import { Netns, program, veth } from "../helpers/netns.js";
 import { pidsNaming, startDockerd, type Dockerd } from "./docker-daemon.js";
 
@@ -240,6 +240,24 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
     expect(kvmnet(lab, "down", "lan", "--force").code).toBe(0);
     expect(docker.dockerUser()).toEqual(pristine);
     expect(h.sh(`ls /sys/class/net/${br}/brif`)).toContain("up0");
+  });
+
+  it("teardown = when-idle: the last VM's down hook removes kvmnet's rules from DOCKER-USER, an earlier one does not look", async () => {
+    const { lab, docker } = await setup("nft", { section: (br) => natSection(br, "teardown = when-idle\n") });
+    const pristine = docker.dockerUser();
+    for (const t of ["vm1", "vm2"]) {
+      lab.addGuest(t);
+      expect(lab.hook("qemu-natup", t).code).toBe(0);
+    }
+    expect(ours(docker)).toHaveLength(2);
+    const path = loggingPath();
+    expect(lab.hook("qemu-natdown", "vm1", { PATH: path.PATH }).code).toBe(0);
+    expect(path.take()).toEqual([]);
+    expect(ours(docker)).toHaveLength(2);
+    expect(lab.hook("qemu-natdown", "vm2", { PATH: path.PATH }).code).toBe(0);
+    expect(path.take()).toContain("iptables-nft-save -t filter");
+    expect(docker.dockerUser()).toEqual(pristine);
+    expect(lab.host.sh(`ip link show ${lab.bridge} 2>&1 || true`)).toMatch(/does not exist/);
   });
 
   it("routed, Docker on iptables-nft: the guest reaches the outside, and the outside the guest", async () => {
