@@ -1,11 +1,11 @@
 // Docker sets the iptables FORWARD policy to DROP (when it turned forwarding on itself), and an accept in
 // kvmnet's own nft table cannot cancel a drop in another table. Docker's answer for other software is its
-// DOCKER-USER chain, jumped from the top of FORWARD: kvmnet puts two rules per network there, in and out of the
-// network's bridge (forwarded traffic; with br_netfilter also bridged frames, the only ones of bridge mode), each tagged with a comment naming
-// the network, and removes exactly those on teardown. Pure.
+// DOCKER-USER chain, jumped from the top of FORWARD: kvmnet puts its network's rules there (in and out of the
+// bridge; from the bridge to itself for bridged frames only), each tagged with a comment naming the network, and
+// removes exactly those on teardown. Pure.
 import type { Firewall, Network } from "../config/types.js";
 import { traits } from "../modes.js";
-import { DOCKER_USER, type DockerUserState } from "../observe/docker.js";
+import { DOCKER_USER, type DockerUserState, type IptVariant } from "../observe/docker.js";
 import { renderIptables } from "../render/iptables.js";
 import { IPT } from "../render/names.js";
 import type { Step } from "./steps.js";
@@ -65,6 +65,6 @@ export function dockerUserDownSteps(net: Network, state: DockerUserState | null 
   });
 }
 
-function step(variant: DockerUserState["chains"][number]["variant"], lines: string[]): Step {
+function step(variant: IptVariant, lines: string[]): Step {
   return { kind: "iptables", variant, script: `*filter\n${lines.join("\n")}\nCOMMIT\n` };
 }

@@ -1,9 +1,11 @@
 // kvmnet next to a real dockerd (Debian's docker.io) started in the lab's host namespace (test/netns/docker-daemon.ts),
 // with iptables-nft and with iptables-legacy: Docker turns forwarding on and sets FORWARD's policy to DROP, which
-// drops the guests' forwarded traffic whatever kvmnet's own table accepts. kvmnet puts two rules tagged
-// "kvmnet NET" in DOCKER-USER, once (a second hook adds nothing), and `kvmnet down` leaves the chain exactly as
-// Docker made it. Controls: the same traffic with kvmnet's DOCKER-USER rules deleted is dropped (and `kvmnet up`
-// puts them back); a "container" on docker0 still reaches the outside through Docker's own rules.
+// drops the guests' forwarded traffic whatever kvmnet's own table accepts. kvmnet puts its rules, tagged
+// "kvmnet NET", in DOCKER-USER, once (a second hook or kvmnet up adds nothing), and `kvmnet down` (or the last VM's
+// down hook with teardown = when-idle) leaves the chain exactly as Docker made it. Controls: the same traffic with
+// kvmnet's DOCKER-USER rules deleted, or before kvmnet up when Docker came later, is dropped; a "container" on
+// docker0 still reaches the outside; new connections from outside into a nat network, and from a bridge-mode
+// network's LAN into Docker's network, stay refused. The host's own rulesets are compared before and after.
 import { execaSync } from "execa";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -133,7 +135,9 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
       lab.addGuest("vm2");
       expect(lab.hook("qemu-natup", "vm2", { PATH: path.PATH }).code).toBe(0);
       expect(path.take()).toEqual(firewall === "iptables" ? ["iptables-save "] : []);
-      expect(kvmnet(lab, "up", "nat0").code).toBe(0);
+      const again = kvmnet(lab, "up", "nat0", "--verbose");
+      expect(again.code).toBe(0);
+      expect(again.out + again.err).not.toContain("DOCKER-USER");
       expect(ours(docker)).toHaveLength(2);
 
       // Control: without kvmnet's rules in DOCKER-USER, Docker's DROP takes the guest's traffic.
@@ -142,8 +146,13 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
       // rules in DOCKER-USER are there so that kvmnet's chains decide before any of Docker's.)
       expect(seenAs(g, OUTSIDE)).toBe(sameTable ? HOST_UPLINK : "");
       if (!sameTable) expect(forwardDrop(lab)).toMatchObject({ level: "fail", networks: ["nat0"] });
-      // kvmnet up looks at DOCKER-USER even when its own rules are in place, and puts them back.
-      expect(kvmnet(lab, "up", "nat0").code).toBe(0);
+      // kvmnet up looks at DOCKER-USER even when its own rules are in place, and puts them back, with the
+      // restore of Docker's variant.
+      const back = kvmnet(lab, "up", "nat0", "--verbose");
+      expect(back.code).toBe(0);
+      expect(back.out + back.err).toContain(
+        `iptables-${variant}-restore --noflush --wait <<'EOF'\n*filter\n-I DOCKER-USER`,
+      );
       expect(ours(docker)).toHaveLength(2);
       expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
       expect(forwardDrop(lab)).toEqual({
