@@ -28,8 +28,9 @@ export interface FirewalldState {
   runtime: string[] | null;
 }
 
-// firewall-cmd's exit code for an unknown zone (INVALID_ZONE).
+// firewall-cmd's exit codes for an unknown zone (INVALID_ZONE) and for a daemon not (yet) on the bus.
 const INVALID_ZONE = 112;
+const NOT_RUNNING = 252;
 
 /** True when a firewalld daemon runs in this network namespace (read from /proc only). */
 export function firewalldRunning(): boolean {
@@ -64,17 +65,23 @@ export function firewalldLookWanted(net: Network, intent: Intent, bridge: Link |
 export function observeFirewalld(exec: Exec, net: Network, etc = FIREWALLD_ETC): FirewalldState | null {
   const zone = zoneOf(net);
   if (!zone || !firewalldRunning()) return null;
+  const runtime = runtimeInterfaces(exec, zone);
+  if (runtime === "not running") return null;
   const files: Record<string, string | null> = {};
   for (const z of KVMNET_ZONES) files[zonePath(z, etc)] = readText(zonePath(z, etc));
   for (const p of renderPolicies(etc)) files[p.path] = readText(p.path);
-  return { files, foreign: foreignZone(net.bridge, etc), runtime: runtimeInterfaces(exec, zone) };
+  return { files, foreign: foreignZone(net.bridge, etc), runtime };
 }
 
-function runtimeInterfaces(exec: Exec, zone: KvmnetZone): string[] | null {
+// The interfaces ZONE holds now; null: firewalld does not know the zone. "not running": the process is there but
+// not on the bus (starting or stopping), or firewall-cmd is missing: then as if firewalld did not run (the reapply
+// unit, started after firewalld, binds the bridge then).
+function runtimeInterfaces(exec: Exec, zone: KvmnetZone): string[] | null | "not running" {
   const args = [`--zone=${zone}`, "--list-interfaces"];
   const r = exec.tryRun("firewall-cmd", args);
   if (r.ok) return r.stdout.split(/\s+/).filter(Boolean);
   if (r.code === INVALID_ZONE) return null;
+  if (r.code === NOT_RUNNING || r.code === null) return "not running";
   throw new CommandError(`firewall-cmd ${args.join(" ")}`, r.code, r.stderr);
 }
 

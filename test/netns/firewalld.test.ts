@@ -200,4 +200,26 @@ describe("firewalld", () => {
     expect(kvmnet("up", "h0").code).toBe(0);
     expect(calls()).toEqual(["--zone=kvmnet-local --list-interfaces"]);
   });
+
+  it("isolated with br_netfilter: guests reach each other in zone kvmnet-local (its intra-zone forwarding)", async () => {
+    const { lab, sb, kvmnet } = await setup((br) => `[iso]\nmode = isolated\nbridge = ${br}\n`);
+    expect(lab.host.sh("cat /proc/sys/net/bridge/bridge-nf-call-iptables")).toBe("1");
+    const g1 = lab.addGuest("vm1");
+    const g2 = lab.addGuest("vm2");
+    g1.sh("ip addr add 192.0.2.11/24 dev eth0");
+    g2.sh("ip addr add 192.0.2.12/24 dev eth0");
+    const env = { KVMNET_CONFIG: lab.conf.file };
+    for (const tap of ["vm1", "vm2"])
+      expect(sb.run(process.execPath, [program("qemu-ifup-isolated"), tap], env).code).toBe(0);
+    cleanups.push(await startEchoAddress(g2));
+    expect(seenAs(g1, "192.0.2.12")).toBe("192.0.2.11");
+    // Control: under firewalld, in its default zone.
+    await sb.start();
+    expect(seenAs(g1, "192.0.2.12")).toBe("");
+    expect(kvmnet("up", "iso").code).toBe(0);
+    expect(sb.cmd(`--get-zone-of-interface=${lab.bridge}`)).toBe("kvmnet-local");
+    expect(seenAs(g1, "192.0.2.12")).toBe("192.0.2.11");
+    sb.cmd("--reload");
+    expect(seenAs(g1, "192.0.2.12")).toBe("192.0.2.11");
+  });
 });
