@@ -8,7 +8,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { HOST_UPLINK, makeLab, OUTSIDE, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
+import { HOST_UPLINK, makeLab, natSection, OUTSIDE, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
 import { program } from "../helpers/netns.js";
 import { renderPolicies, renderZone } from "../../src/render/firewalld.js";
 import { firewalldSandbox, hostFirewalldState } from "./firewalld-daemon.js";
@@ -96,9 +96,9 @@ describe("firewalld", () => {
     expect(lab.dhcp(g)?.ip).toMatch(LEASE);
     expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
     expect(lab.dhcp(g2)?.ip).toMatch(LEASE);
-    // New connections from the outside into a nat network stay refused.
-    const stopGuest = await startEchoAddress(g);
-    cleanups.push(stopGuest);
+    // New connections from the outside into a nat network stay refused (even with a route to it).
+    lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
+    cleanups.push(await startEchoAddress(g));
     expect(seenAs(lab.outside, lab.dhcp(g)!.ip)).toBe("");
 
     // A reload forgets runtime bindings, not this one.
@@ -138,6 +138,22 @@ describe("firewalld", () => {
     expect(zoneFile("kvmnet")).toBe(renderZone("kvmnet", [br]));
     expect(lab.dhcp(g)?.ip).toMatch(LEASE);
     expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+  });
+
+  it("nat with a published port: the outside reaches the guest through it in zone kvmnet, after --reload too", async () => {
+    const { lab, sb, kvmnet } = await setup((br) =>
+      natSection(br, "host.web = 52:54:00:12:34:56,192.0.2.10\npublish = tcp:7777=web:7777\n"),
+    );
+    const g = lab.addGuest("vm0", "52:54:00:12:34:56");
+    await sb.start();
+    expect(sb.run(process.execPath, [program("qemu-natup"), "vm0"], { KVMNET_CONFIG: lab.conf.file }).code).toBe(0);
+    expect(sb.cmd(`--get-zone-of-interface=${lab.bridge}`)).toBe("kvmnet");
+    expect(lab.dhcp(g)?.ip).toBe("192.0.2.10");
+    cleanups.push(await startEchoAddress(g));
+    expect(seenAs(lab.outside, HOST_UPLINK)).toBe(OUTSIDE);
+    sb.cmd("--reload");
+    expect(seenAs(lab.outside, HOST_UPLINK)).toBe(OUTSIDE);
+    expect(kvmnet("up", "nat0").code).toBe(0);
   });
 
   it("routed: the bridge goes in zone kvmnet-routed; connections from the outside reach the guest, through a reload", async () => {
