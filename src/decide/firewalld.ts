@@ -28,12 +28,15 @@ export function firewalldUpSteps(net: Network, fw: FirewalldState | null, etc = 
   const files = kvmnetFiles(fw, br, zone, etc);
   const stale = files.filter((f) => fw.files[f.path] === null || def(fw.files[f.path]!) !== def(f.content));
   // firewalld does not know the zone yet (files written, reload cut off) or the definitions changed: write all
-  // that differ, with the bridge bound, and reload.
+  // that differ, with the bridge bound, and reload. Then bind it through firewalld anyway (a no-op unless another
+  // network installing the files at the same moment wrote them from what it read before this run's write).
   if (stale.length || fw.runtime === null) {
     const writes = files.filter((f) => fw.files[f.path] !== f.content);
     return [
       ...writes.map((f): Step => ({ kind: "write", path: f.path, content: f.content })),
       { kind: "firewall-cmd", args: ["--reload"] },
+      { kind: "firewall-cmd", args: ["--permanent", `--zone=${zone}`, `--add-interface=${br}`] },
+      { kind: "firewall-cmd", args: [`--zone=${zone}`, `--change-interface=${br}`] },
     ];
   }
   const steps: Step[] = [];

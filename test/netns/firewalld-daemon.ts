@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execaSync } from "execa";
+import { execa, execaSync } from "execa";
 import type { Netns } from "../helpers/netns.js";
 
 /** A firewalld sandbox for namespace NS (call start()). */
@@ -59,6 +59,11 @@ export function firewalldSandbox(ns: Netns) {
     /** Run CMD ARGS in the sandbox; returns code and output. */
     run(cmd: string, args: string[], env: Record<string, string> = {}) {
       const r = execaSync("ip", wrap(cmd, args), { env, reject: false, timeout: 120_000 });
+      return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
+    },
+    /** As run(), in the background. */
+    async runAsync(cmd: string, args: string[], env: Record<string, string> = {}) {
+      const r = await execa("ip", wrap(cmd, args), { env, reject: false, timeout: 120_000 });
       return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
     },
     /** `firewall-cmd ARGS`: its output (throws on failure). */

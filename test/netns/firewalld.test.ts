@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HOST_UPLINK, makeLab, natSection, OUTSIDE, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
-import { program } from "../helpers/netns.js";
+import { program, rid } from "../helpers/netns.js";
 import { renderPolicies, renderZone } from "../../src/render/firewalld.js";
 import { firewalldSandbox, hostFirewalldState } from "./firewalld-daemon.js";
 
@@ -89,7 +89,12 @@ describe("firewalld", () => {
     // kvmnet up: zone files written, firewalld reloaded once, the bridge bound permanently.
     const up = kvmnet("up", "nat0", "-v");
     expect(up.code).toBe(0);
-    expect(calls()).toEqual(["--zone=kvmnet --list-interfaces", "--reload"]);
+    expect(calls()).toEqual([
+      "--zone=kvmnet --list-interfaces",
+      "--reload",
+      `--permanent --zone=kvmnet --add-interface=${br}`,
+      `--zone=kvmnet --change-interface=${br}`,
+    ]);
     expect(up.out).toContain("firewall-cmd --reload");
     expect(sb.cmd(`--get-zone-of-interface=${br}`)).toBe("kvmnet");
     expect(sb.cmd("--permanent", `--get-zone-of-interface=${br}`)).toBe("kvmnet");
@@ -154,6 +159,30 @@ describe("firewalld", () => {
     sb.cmd("--reload");
     expect(seenAs(lab.outside, HOST_UPLINK)).toBe(OUTSIDE);
     expect(kvmnet("up", "nat0").code).toBe(0);
+  });
+
+  it("two nat networks coming up at once on a host where kvmnet's zone files are new: both bridges end in zone kvmnet", async () => {
+    const second = `kn${rid(6)}`;
+    const { lab, sb } = await setup(
+      (br) =>
+        `${natSection(br)}[nat1]\nmode = nat\nbridge = ${second}\naddress = 198.51.100.1/24\ndhcp_range = 198.51.100.100,198.51.100.199\n`,
+    );
+    lab.addGuest("vm0");
+    lab.addGuest("vm1");
+    await sb.start();
+    const hook = (tap: string, net: string) =>
+      sb.runAsync(process.execPath, [program("qemu-natup"), tap], {
+        KVMNET_CONFIG: lab.conf.file,
+        KVMNET_NETWORK: net,
+      });
+    const [a, b] = await Promise.all([hook("vm0", "nat0"), hook("vm1", "nat1")]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    for (const br of [lab.bridge, second]) {
+      expect(sb.cmd(`--get-zone-of-interface=${br}`)).toBe("kvmnet");
+      expect(sb.cmd("--permanent", `--get-zone-of-interface=${br}`)).toBe("kvmnet");
+    }
+    // No warning: firewalld's drop-all table during the other's reload (firewalld_policy_drop) is no foreign drop.
+    expect([a.err, b.err]).toEqual(["", ""]);
   });
 
   it("routed: the bridge goes in zone kvmnet-routed; connections from the outside reach the guest, through a reload", async () => {

@@ -2,6 +2,7 @@
 // found (files, the admin's zones, the runtime binding), up and down. The files' exact form (firewalld's own
 // writer) is checked against the real firewalld in test/netns/firewalld.test.ts.
 import { describe, expect, it } from "vitest";
+import { parseNftDrops } from "../../src/cli/doctor/rulesets.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
 import { firewalldDownSteps, firewalldUpSteps } from "../../src/decide/firewalld.js";
@@ -97,6 +98,8 @@ describe("firewalld steps", () => {
       "/etc/firewalld/policies/kvmnet-routed-out.xml",
       "/etc/firewalld/policies/kvmnet-to-host.xml",
       "firewall-cmd --reload",
+      "firewall-cmd --permanent --zone=kvmnet --add-interface=natbr0",
+      "firewall-cmd --zone=kvmnet --change-interface=natbr0",
     ]);
     expect(steps[0]).toEqual({ kind: "write", path: zonePath("kvmnet"), content: renderZone("kvmnet", ["natbr0"]) });
   });
@@ -108,6 +111,8 @@ describe("firewalld steps", () => {
     expect(steps).toEqual([
       { kind: "write", path: zonePath("kvmnet"), content: renderZone("kvmnet", ["other0", "natbr0"]) },
       { kind: "firewall-cmd", args: ["--reload"] },
+      { kind: "firewall-cmd", args: ["--permanent", "--zone=kvmnet", "--add-interface=natbr0"] },
+      { kind: "firewall-cmd", args: ["--zone=kvmnet", "--change-interface=natbr0"] },
     ]);
   });
 
@@ -128,6 +133,8 @@ describe("firewalld steps", () => {
     const bound = current({ kvmnet: ["natbr0"] });
     expect(shown(firewalldUpSteps(net("nat0"), state({ files: bound, runtime: null })))).toEqual([
       "firewall-cmd --reload",
+      "firewall-cmd --permanent --zone=kvmnet --add-interface=natbr0",
+      "firewall-cmd --zone=kvmnet --change-interface=natbr0",
     ]);
   });
 
@@ -167,5 +174,27 @@ describe("when kvmnet looks at firewalld", () => {
     const idle = { ...nat0, teardown: "when-idle" as const };
     expect(firewalldLookWanted(idle, { action: "detach", tap: "vm0" }, bridge, false)).toBe(true);
     expect(firewalldLookWanted(net("lan"), { action: "up" }, bridge, false)).toBe(false);
+  });
+});
+
+describe("firewalld's drop-all table during a reload", () => {
+  // The chains firewalld 1.3 had there when a kvmnet hook read the ruleset during a reload (rules abridged).
+  const during = `table inet firewalld_policy_drop {
+	chain filter_input {
+		type filter hook input priority filter + 9; policy drop;
+		ct state { established, related } accept
+	}
+
+	chain filter_forward {
+		type filter hook forward priority filter + 9; policy drop;
+		ct state { established, related } accept
+	}
+}
+`;
+  it("is no foreign drop (another table with the same chains is)", () => {
+    expect(parseNftDrops(during, "forward", () => null)).toEqual([]);
+    expect(parseNftDrops(during, "input", () => null)).toEqual([]);
+    const other = during.replace("firewalld_policy_drop", "mine");
+    expect(parseNftDrops(other, "forward", () => null)).toMatchObject([{ table: "mine", chain: "filter_forward" }]);
   });
 });

@@ -136,6 +136,8 @@ export function parseNftDrops(
     const c = /^\s+chain (\S+) \{/.exec(line);
     if (c) chain = c[1]!;
     if (!table || /^kvmnet(-|$)/.test(table.table) || ufw.has(`${table.family} ${table.table}`)) continue;
+    // firewalld's drop-all table while it starts, reloads or stops: gone a moment later (its zones are the fix).
+    if (table.family === "inet" && table.table === "firewalld_policy_drop") continue;
     if (new RegExp(`\\bhook ${hook}\\b.*\\bpolicy drop;`).test(line))
       out.push({ ...table, chain, accepts: table.accepts });
     const a = accept(line.replace(/ comment "[^"]*"$/, ""));
