@@ -96,6 +96,7 @@ describe("firewalld", () => {
       `--zone=kvmnet --change-interface=${br}`,
     ]);
     expect(up.out).toContain("firewall-cmd --reload");
+    expect(up.err).toBe("");
     expect(sb.cmd(`--get-zone-of-interface=${br}`)).toBe("kvmnet");
     expect(sb.cmd("--permanent", `--get-zone-of-interface=${br}`)).toBe("kvmnet");
     expect(lab.dhcp(g)?.ip).toMatch(LEASE);
