@@ -5,7 +5,7 @@ import type { Step } from "../decide/steps.js";
 import { CommandError } from "../errors.js";
 import { writeFileSafe } from "../host/write.js";
 import { findDnsmasqs } from "../observe/dnsmasq-proc.js";
-import { run, type Exec } from "./exec.js";
+import { run, type Exec } from "../host/exec.js";
 
 /** Start dnsmasq for step S and record its pid and the bridge's ifindex. */
 export function startDnsmasq(exec: Exec, s: Extract<Step, { kind: "dnsmasq-start" }>): void {

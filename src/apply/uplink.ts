@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import type { Step } from "../decide/steps.js";
 import { CommandError } from "../errors.js";
 import { ensureDir } from "../host/dirs.js";
-import { showCommand, type Exec } from "./exec.js";
+import { showCommand, type Exec } from "../host/exec.js";
 
 /** The move failed half-way and its undo batch was run; BEFORE the failure's own stderr. */
 export class UplinkMoveError extends CommandError {}

@@ -1,6 +1,6 @@
 // `kvmnet doctor`: host prerequisites and known conflicts, each with its fix. Reads only; changes nothing.
 import { existsSync, readFileSync } from "node:fs";
-import { realExec, type Exec } from "../apply/exec.js";
+import { realExec, type Exec } from "../host/exec.js";
 import { configPath, loadConfig } from "../config/load.js";
 import type { Config } from "../config/types.js";
 import { ConfigError, formatProblem } from "../errors.js";

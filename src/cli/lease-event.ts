@@ -2,7 +2,7 @@
 // which runs `kvmnet add|old|del MAC IP [HOSTNAME]` as root with DNSMASQ_* in the environment. kvmnet then lets
 // the guest with MAC send from IP (add, old: a lease granted, renewed, or read back at dnsmasq's start), or no
 // longer (del: released or expired). The hostname is the guest's own word and is ignored.
-import { realExec, type Exec } from "../apply/exec.js";
+import { realExec, type Exec } from "../host/exec.js";
 import { isIPv4 } from "../ipv4.js";
 import { guardIpScript } from "../render/guard.js";
 

@@ -1,5 +1,5 @@
 // `kvmnet plan NET`: what `kvmnet up NET` would do now, and the rules and dnsmasq config it keeps, changing nothing.
-import { realExec, type Exec } from "../apply/exec.js";
+import { realExec, type Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { showStep } from "../decide/steps.js";
 import { look } from "../converge/converge.js";

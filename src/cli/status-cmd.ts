@@ -1,5 +1,5 @@
 // `kvmnet status [NET] [--json]`: the command around status.ts and status-view.ts.
-import { realExec, type Exec } from "../apply/exec.js";
+import { realExec, type Exec } from "../host/exec.js";
 import { parseCommand } from "./args.js";
 import { configFrom, findNetwork } from "./networks.js";
 import { out, outJson, stdoutPaint } from "./output.js";

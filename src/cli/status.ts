@@ -1,6 +1,6 @@
 // `kvmnet status`: what each configured network is on this host right now, gathered into plain data.
 import { readFileSync } from "node:fs";
-import { realExec, type Exec } from "../apply/exec.js";
+import { realExec, type Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { isOurBridge } from "../decide/bridge.js";
 import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq.js";

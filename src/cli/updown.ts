@@ -1,6 +1,6 @@
 // `kvmnet up` and `kvmnet down`: a network without a VM, converged as the hooks converge it (src/converge/),
 // under the same per-network lock.
-import { realExec, type Exec } from "../apply/exec.js";
+import { realExec, type Exec } from "../host/exec.js";
 import { converge, hostProblems, type ConvergeOptions } from "../converge/converge.js";
 import type { Intent } from "../intent.js";
 import { guestPorts } from "../converge/preflight.js";

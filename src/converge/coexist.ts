@@ -9,7 +9,7 @@ import { coexistFindings, judgedIds, markerPrefix, planWarnings, warningLines } 
 import type { Step } from "../decide/steps.js";
 import { writeFileSafe } from "../host/write.js";
 import { observeCoexist } from "../observe/coexist.js";
-import { realExec, type Exec } from "../apply/exec.js";
+import { realExec, type Exec } from "../host/exec.js";
 
 /** Warn (once) about what would break NET on this host. STEPS: what this run carried out (the rulesets are read
  *  only when they wrote firewall rules, or with WARNALWAYS). Never fails: a warning must not stop a VM. */

@@ -1,7 +1,7 @@
 // A bring-up that fails on a cold network (its bridge did not exist) must not leave half a network behind:
 // plain QEMU runs no downscript after a failed up script, so nothing else would ever remove it.
 import { applySteps } from "../apply/apply.js";
-import type { Exec } from "../apply/exec.js";
+import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { decideNetworkDown } from "../decide/network.js";
 import { showStep, type Step } from "../decide/steps.js";

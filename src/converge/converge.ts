@@ -2,8 +2,8 @@
 // check (pure), decide (pure), apply. The hooks, `kvmnet up/down`, `plan` and `status` are thin callers of it.
 import { applySteps } from "../apply/apply.js";
 import { coexistWarnings } from "./coexist.js";
-import { realExec, type Exec } from "../apply/exec.js";
-import { withNetworkLock } from "../apply/lock.js";
+import { realExec, type Exec } from "../host/exec.js";
+import { withNetworkLock } from "../host/lock.js";
 import { UplinkMoveError } from "../apply/uplink.js";
 import type { Config, Network } from "../config/types.js";
 import { uplinkDiff } from "../decide/uplink.js";

@@ -2,7 +2,7 @@
 // input, br_netfilter sending bridged frames into them) break one network, judged from what was read, and which
 // of them to warn about now: each once, until it is gone (then a later return warns again). Pure.
 import { createHash } from "node:crypto";
-import type { Exec } from "../apply/exec.js";
+import type { Exec } from "../host/exec.js";
 import { checkForwardDrop } from "../cli/doctor/forward.js";
 import { checkInputDrop } from "../cli/doctor/input.js";
 import { seedRulesets } from "../cli/doctor/rulesets.js";

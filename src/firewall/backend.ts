@@ -1,7 +1,7 @@
 // The firewall backend as one interface, chosen once from `firewall =`: how a network's rules are read, what
 // brings them up or down, how they are shown. Each backend also removes what the other left behind (a switch of
 // `firewall =` while networks are up), as CNI tears down both.
-import type { Exec } from "../apply/exec.js";
+import type { Exec } from "../host/exec.js";
 import type { Firewall, Network } from "../config/types.js";
 import { firewallAbsent, firewallDownSteps, firewallUpSteps } from "../decide/firewall.js";
 import { iptablesUpScript } from "../decide/firewall-iptables.js";

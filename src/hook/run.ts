@@ -1,6 +1,6 @@
 // What every QEMU hook does: read the config, choose the network, and converge it (src/converge/): attach the
 // tap (up hooks) or detach it (down hooks).
-import type { Exec } from "../apply/exec.js";
+import type { Exec } from "../host/exec.js";
 import { configPath, loadConfig } from "../config/load.js";
 import { converge } from "../converge/converge.js";
 import { UsageError } from "../errors.js";

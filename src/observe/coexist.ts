@@ -2,7 +2,7 @@
 // warnings of `kvmnet up` and the hooks: a few files (free, read on every run) and, only where a process is
 // affordable, the live rulesets of nft and both iptables variants.
 import { readFileSync, realpathSync } from "node:fs";
-import type { Exec } from "../apply/exec.js";
+import type { Exec } from "../host/exec.js";
 
 /** The files the coexistence checks read: br_netfilter's sysctl and ufw's own configuration. */
 export const COEXIST_FILES = [

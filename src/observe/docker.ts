@@ -3,7 +3,7 @@
 // iptables-legacy where the alternatives or the admin chose it), so both variants are looked at. Costs one or
 // two processes: taken only when kvmnet changes a network's firewall anyway, or for `kvmnet up`/`down`.
 import { readFileSync, realpathSync } from "node:fs";
-import type { Exec } from "../apply/exec.js";
+import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
 import { hostPorts } from "../decide/modes.js";
 import { bringsUp, type Intent } from "../intent.js";

@@ -5,7 +5,7 @@
 // backend's rules, which a switch of `firewall =` leaves behind): changes follow then anyway.
 import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
-import { showCommand, type Exec } from "../apply/exec.js";
+import { showCommand, type Exec } from "../host/exec.js";
 import { nftInPlace } from "../decide/firewall-nft.js";
 import { iptablesUpScript } from "../decide/firewall-iptables.js";
 import { renderIptables } from "../render/iptables.js";

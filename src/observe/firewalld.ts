@@ -3,7 +3,7 @@
 // no process cost; only then, and only when kvmnet's firewall is being (re)made or for `kvmnet up`/`down`, kvmnet
 // reads its zone files and asks firewalld (one `firewall-cmd`) which interfaces its zone holds now.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import type { Exec } from "../apply/exec.js";
+import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { bringsUp, type Intent } from "../intent.js";

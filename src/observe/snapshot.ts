@@ -2,7 +2,7 @@
 // decisions and the checks are pure functions of it. On the warm path (network up, a new tap) it costs one process
 // (the firewall's quick look); everything else is read from /sys, /proc and getifaddrs.
 import { readFileSync } from "node:fs";
-import type { Exec } from "../apply/exec.js";
+import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";

@@ -4,7 +4,7 @@
 // QEMU has just created for the VM (a tun device without IFF_PERSIST) cannot hold an address yet: no process.
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { showCommand, type Exec } from "../apply/exec.js";
+import { showCommand, type Exec } from "../host/exec.js";
 import { CommandError } from "../errors.js";
 import { isRunning } from "./links.js";
 

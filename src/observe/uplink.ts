@@ -1,6 +1,6 @@
 // The addresses and routes of an uplink NIC, as `ip -json` prints them: what moves to a bridge built over it.
 // Only read when that bridge is missing (a cold start), so the three processes cost the warm path nothing.
-import { run, type Exec } from "../apply/exec.js";
+import { run, type Exec } from "../host/exec.js";
 import { readLink, type Link } from "./links.js";
 
 /** One address of the uplink, with what `ip address add` needs to recreate it. */

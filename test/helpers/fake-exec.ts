@@ -1,5 +1,5 @@
 // A fake executor for unit tests of pure logic: it records every command and answers from a table.
-import { showCommand, type Exec, type RunResult } from "../../src/apply/exec.js";
+import { showCommand, type Exec, type RunResult } from "../../src/host/exec.js";
 
 /** A fake executor that records every command and answers from a table keyed by "cmd args..." (unit tests). */
 export function fakeExec(answers: Record<string, Partial<RunResult>> = {}) {

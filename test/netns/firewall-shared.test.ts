@@ -2,8 +2,8 @@
 // 40 networks' rules in place (with nftables no host-wide lock is taken: each hook writes only its own chains
 // and map elements), and 40 networks going down at once leave nothing behind, the shared table included.
 import { afterEach, describe, expect, it } from "vitest";
-import type { Exec } from "../../src/apply/exec.js";
-import { realExec } from "../../src/apply/exec.js";
+import type { Exec } from "../../src/host/exec.js";
+import { realExec } from "../../src/host/exec.js";
 import { loadConfig } from "../../src/config/load.js";
 import { firewallUpSteps } from "../../src/decide/firewall.js";
 import { observeFirewall } from "../../src/observe/firewall.js";

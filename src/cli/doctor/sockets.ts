@@ -1,7 +1,7 @@
 // Who listens on a port, from `ss -H -4 -lnp` (iproute2, already required). /proc/net/udp would do without
 // a process but does not show SO_BINDTODEVICE, and a dnsmasq bound to another bridge (libvirt's, another
 // kvmnet network's) shares 0.0.0.0:67 harmlessly only because it is bound to its own device.
-import type { Exec } from "../../apply/exec.js";
+import type { Exec } from "../../host/exec.js";
 
 /** A listening IPv4 socket. */
 export interface BoundSocket {

@@ -1,5 +1,5 @@
 // What a doctor check reports.
-import type { Exec } from "../../apply/exec.js";
+import type { Exec } from "../../host/exec.js";
 import type { Config } from "../../config/types.js";
 
 /** ok: fine; warn: worth knowing, breaks nothing configured; fail: would break a configured network;

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { closeSync, constants as C, fstatSync, openSync } from "node:fs";
 import { CommandError } from "../errors.js";
-import { ensureDir } from "../host/dirs.js";
+import { ensureDir } from "./dirs.js";
 
 // flock's exit status when the wait timed out (-E), told apart from its other failures.
 const TIMED_OUT = 75;

@@ -1,4 +1,5 @@
-// The executor: the one place that runs system commands. Tests of pure logic use test/helpers/fake-exec.ts.
+// The executor: the one place that runs system commands (host plumbing, beside the lock). Tests of pure logic use
+// test/helpers/fake-exec.ts.
 import { spawnSync } from "node:child_process";
 import { CommandError } from "../errors.js";
 
