@@ -131,6 +131,42 @@ const CASES: Case[] = [
     intent: { action: "up" },
   },
   {
+    name: "nothing-changed-iptables",
+    network: "nat0",
+    before: nat("iptables"),
+    after: nat("iptables"),
+    taps: ["vm0"],
+    setup: vm0,
+    intent: { action: "up" },
+  },
+  {
+    name: "dnsmasq-gone",
+    network: "nat0",
+    before: nat(),
+    after: nat(),
+    taps: [],
+    setup: (lab) => {
+      up(lab);
+      // Killed by someone else (its pid file stays): by the pid kvmnet recorded, waiting until it is gone.
+      lab.host.sh(
+        `p=$(cat ${lab.dir}/run/nat0.dnsmasq.pid); kill $p; while kill -0 $p 2>/dev/null; do sleep 0.05; done`,
+      );
+    },
+    intent: { action: "up" },
+  },
+  {
+    name: "bridge-deleted",
+    network: "nat0",
+    before: nat("nftables", (s) => `${s}taps = vm*\n`),
+    after: nat("nftables", (s) => `${s}taps = vm*\n`),
+    taps: ["vm0"],
+    setup: (lab) => {
+      vm0(lab);
+      lab.host.sh("ip link delete dev kvbr0");
+    },
+    intent: { action: "up" },
+  },
+  {
     name: "cold-nat",
     network: "nat0",
     before: null,
