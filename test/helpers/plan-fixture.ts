@@ -126,7 +126,8 @@ export function intentLine(intent: Intent): string {
 /** The plan as text: a line naming the intent, each step as `kvmnet plan` shows it, and whether decide asks to
  *  look at the host again. */
 export function planTranscript(net: Network, intent: Intent, d: Decision): string {
-  const head = `# ${net.name}: ${intentLine(intent)} (${d.steps.length} steps)`;
+  const n = d.steps.length;
+  const head = `# ${net.name}: ${intentLine(intent)} (${n} step${n === 1 ? "" : "s"})`;
   const tail = d.again ? ["# again: look at the host again and decide anew"] : [];
   return [head, ...d.steps.map(showStep), ...tail].join("\n") + "\n";
 }
