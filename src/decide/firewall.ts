@@ -25,7 +25,8 @@ function ownUpSteps(net: Network, state: FirewallState): Step[] {
     if (!want || (state.quick && nftInPlace(net, want, state.quick))) return [];
     const table = state.full?.table;
     const stale = table ? nftStale(nftOwned(net, table, want), want) : none;
-    return [{ kind: "nft", script: nftUpScript(net, want, stale) }, ...iptablesLeftovers(net, state.other)];
+    const old = state.full?.oldTable ?? true;
+    return [{ kind: "nft", script: nftUpScript(net, want, stale, old) }, ...iptablesLeftovers(net, state.other)];
   }
   const want = renderIptables(net);
   const script = want ? iptablesUpScript(net, want, state.save) : "";

@@ -20,7 +20,10 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   if (net.mode === "bridge")
     return [...bridgeModeUpSteps(net, obs), ...dockerUserUpSteps(net, config.firewall, obs.docker)];
   const steps: Step[] = [];
-  const ip = bridgeLines(net, obs.bridge, obs.bridgeAddrs);
+  // The taps of running VMs take a changed mtu with the bridge (first, so raising it never leaves the bridge above
+  // its ports' limit); the guests learn it from their next lease (DHCP option 26).
+  const ports = Object.entries(obs.portMtus).filter(([p, m]) => p !== tapName && m !== net.mtu);
+  const ip = [...ports.map(([p]) => `link set dev ${p} mtu ${net.mtu}`), ...bridgeLines(net, obs.bridge, obs.bridgeAddrs)];
   if (ip.length) steps.push({ kind: "ip", lines: ip });
   const back = reattachLines(net, obs, tapName);
   if (back.length) steps.push({ kind: "ip", lines: back });

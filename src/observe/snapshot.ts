@@ -43,6 +43,8 @@ export interface HostView {
 export interface Snapshot extends HostView {
   /** IPv4 addresses (CIDR) on the bridge. */
   bridgeAddrs: string[];
+  /** With `mtu` set: the MTU of each port of the bridge (one sysfs read each). */
+  portMtus: Record<string, number>;
   forwarding: boolean;
   /** Networks with address6: the host's IPv6 (null otherwise, or when the host has no IPv6). */
   ipv6: Ipv6Observed | null;
@@ -68,6 +70,7 @@ export type Observed = Pick<
   Snapshot,
   | "bridge"
   | "bridgeAddrs"
+  | "portMtus"
   | "tap"
   | "forwarding"
   | "ipv6"
@@ -121,6 +124,7 @@ export function observe(
   const snap: Snapshot = {
     ...host,
     bridgeAddrs: bridgeAddresses(net, bridge, routes),
+    portMtus: net.mtu && bridge ? portMtus(bridge.ports) : {},
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
     ipv6: observeIpv6(config, net),
     firewall: forwardPolicy(net)
@@ -146,6 +150,18 @@ function bridgeAddresses(net: Network, bridge: Link | null, routes: Route[]): st
     addrs.push(`${a.address}/${a.prefix}`);
   }
   return addrs;
+}
+
+function portMtus(ports: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of ports) {
+    try {
+      out[p] = Number(readFileSync(`/sys/class/net/${p}/mtu`, "utf8"));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
 }
 
 function readJournal(path: string): string | null {

@@ -65,8 +65,9 @@ export interface NftObjects {
   elements: NftElement[];
 }
 
-/** The transaction that makes NET's part exactly WANT, deleting STALE first (elements before their chains). */
-export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects): string {
+/** The transaction that makes NET's part exactly WANT, deleting STALE first (elements before their chains), and
+ *  NET's pre-0.2 table when OLD. */
+export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects, old = true): string {
   const own = Object.keys(want.chains);
   const lines = [
     `add table ${T} { comment "${COMMENT}"; }`,
@@ -85,9 +86,9 @@ export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects): 
     ...deleteLines(stale),
     ...own.flatMap((c) => [`flush chain ${T} ${c}`, ...want.chains[c]!.map((r) => `add rule ${T} ${c} ${r}`)]),
     ...want.elements.map((e) => `add element ${T} ${e.map} { ${e.key} : jump ${e.chain} }`),
-    // The table this network had before the shared one, if any, goes in the same transaction: no packet ever
-    // sees neither (made first, so that deleting it cannot fail).
-    ...oldTableLines(net),
+    // The table this network had before the shared one (OLD: it was seen), goes in the same transaction: no
+    // packet ever sees neither (made first, so that deleting it cannot fail).
+    ...(old ? oldTableLines(net) : []),
   ];
   return lines.join("\n") + "\n";
 }

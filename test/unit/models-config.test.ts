@@ -68,6 +68,7 @@ const obs = (extra: Partial<Observed> = {}): Observed => ({
   firewall: null,
   dnsmasq: null,
   strays: [],
+  portMtus: {},
   ipv6: null,
   mode: { ipv6: true, bridgeIpv6Off: null },
   ...extra,
