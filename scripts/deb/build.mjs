@@ -63,6 +63,8 @@ try {
   put("etc/kvmnet.conf", readFileSync(join(ROOT, "etc-templates/kvmnet.conf")));
   put("etc/NetworkManager/conf.d/kvmnet.conf", readFileSync(join(HERE, "networkmanager.conf")));
   put("lib/systemd/system/kvmnet.service", readFileSync(join(HERE, "kvmnet.service")));
+  put("lib/systemd/system/kvmnet-reapply.service", readFileSync(join(HERE, "kvmnet-reapply.service")));
+  put("lib/systemd/system/kvmnet-watch.service", readFileSync(join(HERE, "kvmnet-watch.service")));
   put("usr/share/man/man8/kvmnet.8.gz", gzipSync(readFileSync(join(ROOT, "man/kvmnet.8")), { level: 9 }));
   put("usr/share/man/man5/kvmnet.conf.5.gz", gzipSync(readFileSync(join(ROOT, "man/kvmnet.conf.5")), { level: 9 }));
   put("usr/share/doc/kvmnet/copyright", readFileSync(join(HERE, "copyright")));

@@ -5,10 +5,13 @@ import { join, resolve } from "node:path";
 import { HOOKS } from "../programs.js";
 import { placeConf, placeProgram, type Placed } from "./install-files.js";
 import { programSource } from "./install-source.js";
+import { reapplyUnit, watchUnit } from "./units.js";
 
 const USAGE = `usage: kvmnet install [--dest DIR] [--copy]
   Put ${Object.keys(HOOKS).join(", ")} into DIR (default /etc) as symbolic links to this kvmnet
-  (--copy: as copies of it), and write DIR/kvmnet.conf from the template if it does not exist.
+  (--copy: as copies of it), write DIR/kvmnet.conf from the template if it does not exist, and the units
+  DIR/systemd/system/kvmnet-reapply.service and kvmnet-watch.service (then: systemctl daemon-reload;
+  systemctl enable kvmnet-reapply.service; and, if you want it, systemctl enable --now kvmnet-watch.service).
   Existing files are never replaced: they are reported and left as they are.`;
 
 /** Options of `kvmnet install`. */
@@ -48,6 +51,19 @@ export function install(opts: InstallOptions, source: (name: string) => string, 
   }
   const placed = Object.keys(HOOKS).map((name) => placeProgram(join(opts.dest, name), source(name), opts.copy));
   placed.push(placeConf(join(opts.dest, "kvmnet.conf"), template));
+  // The units that put the rules back after a firewall reload (DEST/systemd/system: /etc/systemd/system).
+  const units = join(opts.dest, "systemd/system");
+  try {
+    mkdirSync(units, { recursive: true, mode: 0o755 });
+    placed.push(placeConf(join(units, "kvmnet-reapply.service"), reapplyUnit(source("kvmnet"))));
+    placed.push(placeConf(join(units, "kvmnet-watch.service"), watchUnit(source("kvmnet"))));
+  } catch (e) {
+    placed.push({
+      kind: "failed",
+      path: units,
+      note: `cannot create the directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    });
+  }
   return placed;
 }
 

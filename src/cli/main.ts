@@ -6,6 +6,7 @@ import { runDoctor } from "./doctor.js";
 import { runPlan } from "./plan.js";
 import { runStatus } from "./status-cmd.js";
 import { runDown, runUp } from "./updown.js";
+import { runReapply, runWatch } from "./watch.js";
 
 const USAGE = `usage: kvmnet COMMAND [ARGS] [--help]
 
@@ -18,6 +19,8 @@ Host networking for KVM/QEMU guests; the QEMU hooks (qemu-natup, qemu-ifup, ...)
   plan NET [--json]                what \`up NET\` would do, with its rules and dnsmasq config; changes nothing
   doctor [--json]                  host prerequisites and known conflicts, each with its fix
   install [...]                    install the hooks and config (see kvmnet install --help)
+  reapply                          converge the networks that are up (after a firewall reload)
+  watch                            reapply on every ruleset or link change (nft monitor, ip monitor)
 
 Config: $KVMNET_CONFIG, else /etc/kvmnet.conf. Run as kvmnet@NET, NET is the default network.
 Exit codes: 0 done; 1 a system command failed (doctor: a problem found); 2 usage or configuration error.`;
@@ -32,6 +35,8 @@ const COMMANDS: Record<string, Command> = {
   plan: runPlan,
   doctor: (a, e) => runDoctor(a, e),
   install: async (a, e) => (await import("./install.js")).runInstall(a, e),
+  reapply: (a, e) => runReapply(a, e),
+  watch: (a, e) => runWatch(a, e),
 };
 
 /** Run `kvmnet ARGS`; returns the exit code. SUFFIXNET is the NET of a program run as `kvmnet@NET`. */

@@ -114,6 +114,8 @@ describe("kvmnet_VERSION_amd64.deb", () => {
         ...ETC_HOOKS.map((h) => `/etc/${h}`),
         "/etc/kvmnet.conf",
         "/lib/systemd/system/kvmnet.service",
+        "/lib/systemd/system/kvmnet-reapply.service",
+        "/lib/systemd/system/kvmnet-watch.service",
         "/usr/share/man/man8/kvmnet.8.gz",
         "/usr/share/man/man5/kvmnet.conf.5.gz",
         "/etc/NetworkManager/conf.d/kvmnet.conf",
@@ -132,7 +134,15 @@ describe("kvmnet_VERSION_amd64.deb", () => {
     expect(readlinkSync(inRoot("/etc/systemd/system/multi-user.target.wants/kvmnet.service"))).toBe(
       "/lib/systemd/system/kvmnet.service",
     );
-    const verify = sh(`SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --root=${root} kvmnet.service`);
+    // kvmnet-reapply.service runs after each (re)start of nftables.service and firewalld.service; watch is not enabled.
+    for (const svc of ["nftables", "firewalld"])
+      expect(readlinkSync(inRoot(`/etc/systemd/system/${svc}.service.wants/kvmnet-reapply.service`))).toBe(
+        "/lib/systemd/system/kvmnet-reapply.service",
+      );
+    expect(sh(`test -e ${root}/etc/systemd/system/multi-user.target.wants/kvmnet-watch.service`).code).not.toBe(0);
+    const verify = sh(
+      `SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --root=${root} kvmnet.service kvmnet-reapply.service kvmnet-watch.service`,
+    );
     expect(verify, verify.err).toMatchObject({ code: 0, err: "" });
     expect(readFileSync(inRoot("/lib/systemd/system/kvmnet.service"), "utf8")).toMatch(
       /^ExecStart=\/usr\/bin\/kvmnet up --autostart$/m,

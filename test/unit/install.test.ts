@@ -19,6 +19,7 @@ import { install, parseInstallArgs, runInstall } from "../../src/cli/install.js"
 import { programSource } from "../../src/cli/install-source.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { HOOKS } from "../../src/programs.js";
+const ROOT = resolve(import.meta.dirname, "../..");
 
 const TEMPLATE_FILE = resolve(import.meta.dirname, "../../etc-templates/kvmnet.conf");
 const TEMPLATE = readFileSync(TEMPLATE_FILE, "utf8");
@@ -59,16 +60,27 @@ describe("install", () => {
   it("links every hook name to the program and writes the config from the template", () => {
     const dest = join(dir, "etc");
     const placed = install({ dest, copy: false }, () => source, TEMPLATE);
-    expect(placed.map((p) => p.kind)).toEqual([...NAMES.map(() => "linked"), "wrote"]);
+    expect(placed.map((p) => p.kind)).toEqual([...NAMES.map(() => "linked"), "wrote", "wrote", "wrote"]);
     for (const name of NAMES) expect(readlinkSync(join(dest, name))).toBe(source);
     expect(readFileSync(join(dest, "kvmnet.conf"), "utf8")).toBe(TEMPLATE);
     expect(statSync(join(dest, "kvmnet.conf")).mode & 0o777).toBe(0o644);
+    // The units run this kvmnet; the .deb ships the same text for /usr/bin/kvmnet.
+    const reapply = readFileSync(join(dest, "systemd/system/kvmnet-reapply.service"), "utf8");
+    expect(reapply).toContain(`ExecStart=${source} reapply`);
+    expect(reapply).toContain("PartOf=nftables.service firewalld.service");
+    expect(reapply.replaceAll(source, "/usr/bin/kvmnet")).toBe(
+      readFileSync(join(ROOT, "scripts/deb/kvmnet-reapply.service"), "utf8"),
+    );
+    const watch = readFileSync(join(dest, "systemd/system/kvmnet-watch.service"), "utf8");
+    expect(watch.replaceAll(source, "/usr/bin/kvmnet")).toBe(
+      readFileSync(join(ROOT, "scripts/deb/kvmnet-watch.service"), "utf8"),
+    );
   });
 
   it("a second run changes nothing and says so", () => {
     install({ dest: dir, copy: false }, () => source, TEMPLATE);
     const again = install({ dest: dir, copy: false }, () => source, TEMPLATE);
-    expect(again.map((p) => p.kind)).toEqual([...NAMES.map(() => "present"), "kept"]);
+    expect(again.map((p) => p.kind)).toEqual([...NAMES.map(() => "present"), "kept", "kept", "kept"]);
   });
 
   it("copies with --copy: executable, byte for byte; a second run sees its own copies", () => {
@@ -82,6 +94,8 @@ describe("install", () => {
     }
     expect(install({ dest: dir, copy: true }, () => source, TEMPLATE).map((p) => p.kind)).toEqual([
       ...NAMES.map(() => "present"),
+      "kept",
+      "kept",
       "kept",
     ]);
   });
