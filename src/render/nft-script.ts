@@ -4,7 +4,7 @@
 // lock. (The base chains' rules are rewritten each time, always to the same text.)
 import type { Network } from "../config/types.js";
 import { NFT_MAPS, NFT_REJECT, NFT_TABLE, oldNftTable } from "./names.js";
-import { nftChainBlock, type NftElement, type NftNetwork } from "./nft.js";
+import { nftChainBlock, nftCounters, type NftElement, type NftNetwork } from "./nft.js";
 
 const T = `inet ${NFT_TABLE}`;
 const COMMENT = "managed by kvmnet; do not edit";
@@ -76,6 +76,8 @@ export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects, o
     // Chains before maps: nft 1.0.6 fails ("No such file or directory") on an element of an interval map made in
     // the same transaction that jumps to a chain made after the map.
     ...own.map((c) => `add chain ${T} ${c}`),
+    // Counters before the rules that name them; adding one that exists keeps its values.
+    ...want.counters.map((c) => `add counter ${T} ${c}`),
     ...mapNames(want).map((m) => `add map ${T} ${m} { ${MAPS[m]} }`),
     `flush chain ${T} ${NFT_REJECT}`,
     `add rule ${T} ${NFT_REJECT} reject`,
@@ -93,9 +95,15 @@ export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects, o
   return lines.join("\n") + "\n";
 }
 
-/** The transaction that removes PRESENT (NET's chains and elements) and NET's old table when OLD. */
+/** The transaction that removes PRESENT (NET's chains and elements, and its counters with its chains) and NET's
+ *  old table when OLD. */
 export function nftDownScript(net: Network, present: NftObjects, old: boolean): string {
-  return [...deleteLines(present), ...(old ? oldTableLines(net) : [])].join("\n") + "\n";
+  // Counters are not observed: each is added before it is deleted, so that a network made before counters
+  // existed (or one of them missing) cannot fail the transaction. The rules naming them went just before.
+  const counters = present.chains.length
+    ? Object.values(nftCounters(net)).flatMap((c) => [`add counter ${T} ${c}`, `delete counter ${T} ${c}`])
+    : [];
+  return [...deleteLines(present), ...counters, ...(old ? oldTableLines(net) : [])].join("\n") + "\n";
 }
 
 /** The transaction that deletes the shared table. The kernel refuses it (busy) while any network's chain still
@@ -118,6 +126,7 @@ function oldTableLines(net: Network): string[] {
 /** The shared table as `nft list table` prints it when NET is its only network: what `kvmnet plan` shows. */
 export function nftTableView(want: NftNetwork): string {
   const lines = [`table ${T} {`, `\tcomment "${COMMENT}"`];
+  for (const c of want.counters) lines.push(`\tcounter ${c} {`, "\t\tpackets 0 bytes 0", "\t}", "");
   for (const m of mapNames(want)) {
     const [type, ...flags] = MAPS[m]!.split("; ").map((s) => s.replace(/;$/, ""));
     const els = want.elements.filter((e) => e.map === m).map((e) => `${e.key} : jump ${e.chain}`);

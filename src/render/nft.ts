@@ -22,7 +22,20 @@ export interface NftNetwork {
   nat: boolean;
   /** NET publishes ports, so the table needs the nat prerouting and output base chains. */
   publish: boolean;
+  /** Named counters NET's rules count into (see nftCounters), declared in the table before the rules. */
+  counters: string[];
 }
+
+/** NET's named counters in the shared table, read by `kvmnet metrics`: packets forwarded out of the bridge and
+ *  allowed (FROM), forwarded into it and allowed (TO), connections source-NATed (NAT: the nat chain sees only a
+ *  connection's first packet), and forwarded packets rejected either way (REJECT). Every network with rules has
+ *  all four (a mode's unused ones stay at 0), so a change of mode leaves none behind. */
+export function nftCounters(net: Network) {
+  return { from: `from-${net.name}`, to: `to-${net.name}`, nat: `nat-${net.name}`, reject: `reject-${net.name}` };
+}
+
+// A rule counting into counter NAME: nft prints the counter statement just before the verdict.
+const counted = (name: string) => `counter name ${q(name)}`;
 
 const q = (s: string) => `"${s}"`;
 
@@ -50,11 +63,13 @@ function family(address: string): "ip" | "ip6" {
   return address.includes(":") ? "ip6" : "ip";
 }
 
-function rule(r: DispatchRule | InputRule): string {
+// COUNT: the counters of a forward chain's accepts (or passes) and rejects; none for the input chain.
+function rule(r: DispatchRule | InputRule, count?: { accept: string; reject: string }): string {
   // Forward rejects go through the shared reject chain (see NFT_REJECT); "pass" returns to the base chain,
   // whose next rule hands the packet to the destination's network.
   const verdict = r.verdict === "pass" ? "return" : r.verdict === "reject" ? `goto ${NFT_REJECT}` : r.verdict;
-  return [match(r), verdict].filter(Boolean).join(" ");
+  const counter = count && (r.verdict === "reject" ? count.reject : r.verdict !== "drop" ? count.accept : null);
+  return [match(r), counter && counted(counter), verdict].filter(Boolean).join(" ");
 }
 
 /** NET's chains and map elements, or null when it needs no rules. */
@@ -65,37 +80,39 @@ export function renderNft(net: Network): NftNetwork | null {
   const chains: Record<string, string[]> = {};
   const elements: NftElement[] = [];
   const br = q(d.bridge);
+  const n = nftCounters(net);
   if (d.input.length) {
-    chains[c.input] = d.input.map(rule);
+    chains[c.input] = d.input.map((r) => rule(r));
     elements.push({ map: NFT_MAPS.input, key: br, chain: c.input });
   }
-  chains[c.from] = d.from.map(rule);
-  chains[c.to] = d.to.map(rule);
+  chains[c.from] = d.from.map((r) => rule(r, { accept: n.from, reject: n.reject }));
+  chains[c.to] = d.to.map((r) => rule(r, { accept: n.to, reject: n.reject }));
   elements.push({ map: NFT_MAPS.from, key: br, chain: c.from }, { map: NFT_MAPS.to, key: br, chain: c.to });
   if (d.nat) {
     const s = d.nat.subnet;
     const s6 = d.nat.subnet6;
     const oif = d.nat.oif ? ` oifname ${q(d.nat.oif)}` : "";
     const base = `ip daddr != ${s}${oif}`;
+    const nat = counted(n.nat);
     chains[c.nat] = [
       // Hairpin: a guest reaching a published port of its own network is masqueraded, so that the guest serving
       // it answers through the host (the DNAT's other side), not directly.
-      ...d.publish.map((p) => `ip daddr ${p.to} ${p.proto} dport ${p.toPort} ct status dnat masquerade`),
+      ...d.publish.map((p) => `ip daddr ${p.to} ${p.proto} dport ${p.toPort} ct status dnat ${nat} masquerade`),
       "ip daddr 224.0.0.0/24 return",
       "ip daddr 255.255.255.255 return",
       ...(d.nat.snatTo
-        ? [`${base} snat ip to ${d.nat.snatTo}`]
+        ? [`${base} ${nat} snat ip to ${d.nat.snatTo}`]
         : [
-            `${base} meta l4proto tcp masquerade to :1024-65535`,
-            `${base} meta l4proto udp masquerade to :1024-65535`,
-            `${base} masquerade`,
+            `${base} meta l4proto tcp ${nat} masquerade to :1024-65535`,
+            `${base} meta l4proto udp ${nat} masquerade to :1024-65535`,
+            `${base} ${nat} masquerade`,
           ]),
       // NAT66 of the /64 to the outgoing interface's address (snat_to is an IPv4 address).
       ...(s6
         ? [
-            `ip6 daddr != ${s6}${oif} meta l4proto tcp masquerade to :1024-65535`,
-            `ip6 daddr != ${s6}${oif} meta l4proto udp masquerade to :1024-65535`,
-            `ip6 daddr != ${s6}${oif} masquerade`,
+            `ip6 daddr != ${s6}${oif} meta l4proto tcp ${nat} masquerade to :1024-65535`,
+            `ip6 daddr != ${s6}${oif} meta l4proto udp ${nat} masquerade to :1024-65535`,
+            `ip6 daddr != ${s6}${oif} ${nat} masquerade`,
           ]
         : []),
     ];
@@ -109,7 +126,13 @@ export function renderNft(net: Network): NftNetwork | null {
     const keys = [...new Set(d.publish.map((p) => `${p.proto} . ${p.port}`))];
     elements.push(...keys.map((key) => ({ map: NFT_MAPS.publish, key, chain: c.publish })));
   }
-  const want: NftNetwork = { chains, elements, nat: !!d.nat, publish: d.publish.length > 0 };
+  const want: NftNetwork = {
+    chains,
+    elements,
+    nat: !!d.nat,
+    publish: d.publish.length > 0,
+    counters: Object.values(n),
+  };
   stamp(net, want);
   return want;
 }
