@@ -54,6 +54,9 @@ function applyStep(exec: Exec, s: Step): void {
     case "signal":
       signal(s.pid, s.signal);
       return;
+    case "tc":
+      run(exec, "tc", ["-batch", "-"], s.lines.join("\n") + "\n");
+      return;
     case "conntrack-flush":
       // Exit 1 when no entry matched: nothing to flush is no failure.
       exec.tryRun("conntrack", ["-D", "-p", s.proto, "--orig-port-dst", String(s.port)]);

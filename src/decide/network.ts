@@ -7,6 +7,8 @@ import { firewalldDownSteps, firewalldUpSteps } from "./firewalld.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
 import { traits } from "../modes.js";
 import { ipv6UpSteps } from "./ipv6.js";
+import { csumSteps } from "./csum.js";
+import { renderDnsmasq } from "../render/dnsmasq.js";
 import { publishFlushSteps } from "./publish.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { bridgeModeUpSteps, hostPorts, ipv6OffSteps } from "./modes.js";
@@ -23,8 +25,13 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   // The taps of running VMs take a changed mtu with the bridge (first, so raising it never leaves the bridge above
   // its ports' limit); the guests learn it from their next lease (DHCP option 26).
   const ports = Object.entries(obs.portMtus).filter(([p, m]) => p !== tapName && m !== net.mtu);
-  const ip = [...ports.map(([p]) => `link set dev ${p} mtu ${net.mtu}`), ...bridgeLines(net, obs.bridge, obs.bridgeAddrs)];
+  const ip = [
+    ...ports.map(([p]) => `link set dev ${p} mtu ${net.mtu}`),
+    ...bridgeLines(net, obs.bridge, obs.bridgeAddrs),
+  ];
   if (ip.length) steps.push({ kind: "ip", lines: ip });
+  const dhcp = renderDnsmasq(config, net) !== null;
+  steps.push(...csumSteps(net, dhcp, obs.csum.supported, obs.bridge === null, obs.csum.has));
   const back = reattachLines(net, obs, tapName);
   if (back.length) steps.push({ kind: "ip", lines: back });
   steps.push(...ipv6OffSteps(net, obs.bridge !== null, obs.mode), ...ipv6UpSteps(net, obs));

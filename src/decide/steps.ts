@@ -22,6 +22,8 @@ export type Step =
   /** Start dnsmasq; then record its pid in PIDFILE and BRIDGE's ifindex in IFINDEXFILE (root's files). */
   | { kind: "dnsmasq-start"; conf: string; pidFile: string; ifindexFile: string; bridge: string }
   | { kind: "signal"; pid: number; signal: "SIGHUP" | "SIGTERM" }
+  /** tc commands, one `tc -batch -`. */
+  | { kind: "tc"; lines: string[] }
   /** Delete conntrack's entries of PROTO traffic to the host's PORT (before DNAT): none left is no failure. */
   | { kind: "conntrack-flush"; proto: "udp" | "tcp"; port: number }
   /** firewalld: a zone binding (src/decide/firewalld.ts), or `--reload` after kvmnet wrote its zone files. */
@@ -55,6 +57,8 @@ export function showStep(s: Step): string {
       return `dnsmasq --conf-file=${s.conf}`;
     case "signal":
       return `kill -${s.signal.slice(3)} ${s.pid}`;
+    case "tc":
+      return `tc -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
     case "conntrack-flush":
       return `conntrack -D -p ${s.proto} --orig-port-dst ${s.port} || true`;
     case "firewall-cmd":

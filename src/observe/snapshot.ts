@@ -14,6 +14,7 @@ import { readAddresses, readLink, type Link } from "./links.js";
 import { observeIpv6, type Ipv6Observed } from "./ipv6.js";
 import { observeMode, type ModeObserved } from "./mode.js";
 import { guestMac } from "./qemu-mac.js";
+import { csumSupported, hasCsumFilter } from "./csum.js";
 import { procHasAddress, type Route } from "./routes.js";
 import { strayTaps } from "./strays.js";
 import { observeTap, type TapFacts } from "./tap.js";
@@ -46,6 +47,9 @@ export interface Snapshot extends HostView {
   /** With `mtu` set: the MTU of each port of the bridge (one sysfs read each). */
   portMtus: Record<string, number>;
   forwarding: boolean;
+  /** The DHCP checksum fix-up: whether the kernel can carry it, and (kvmnet up, plan, status, on a bridge that
+   *  exists) whether the bridge has it; null when not looked at (a hook makes it with the bridge). */
+  csum: { supported: boolean; has: boolean | null };
   /** Networks with address6: the host's IPv6 (null otherwise, or when the host has no IPv6). */
   ipv6: Ipv6Observed | null;
   /** null when the network needs no rules. */
@@ -71,6 +75,7 @@ export type Observed = Pick<
   | "bridge"
   | "bridgeAddrs"
   | "portMtus"
+  | "csum"
   | "tap"
   | "forwarding"
   | "ipv6"
@@ -125,6 +130,7 @@ export function observe(
     ...host,
     bridgeAddrs: bridgeAddresses(net, bridge, routes),
     portMtus: net.mtu && bridge ? portMtus(bridge.ports) : {},
+    csum: csumLook(exec, config, net, intent, bridge),
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
     ipv6: observeIpv6(config, net),
     firewall: forwardPolicy(net)
@@ -150,6 +156,14 @@ function bridgeAddresses(net: Network, bridge: Link | null, routes: Route[]): st
     addrs.push(`${a.address}/${a.prefix}`);
   }
   return addrs;
+}
+
+// The checksum fix-up is made with the bridge; an existing bridge is looked at only when converging to up.
+function csumLook(exec: Exec, config: Config, net: Network, intent: Intent, bridge: Link | null) {
+  const dhcp = renderDnsmasq(config, net) !== null && traits(net).ownBridge;
+  const supported = dhcp && csumSupported();
+  const has = supported && bridge && intent.action === "up" ? hasCsumFilter(exec, net.bridge) : null;
+  return { supported, has };
 }
 
 function portMtus(ports: string[]): Record<string, number> {

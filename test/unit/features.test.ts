@@ -7,6 +7,8 @@ import { autoUla } from "../../src/ipv6.js";
 import { parseIfInet6 } from "../../src/observe/ipv6.js";
 import { macFromQemuArgs } from "../../src/observe/qemu-mac.js";
 import { guardRules } from "../../src/render/guard.js";
+import { csumSteps } from "../../src/decide/csum.js";
+import { showStep } from "../../src/decide/steps.js";
 
 const nat = (extra: string, global = "") =>
   `${global}[n]\nmode = nat\nbridge = kv0\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.200\n${extra}`;
@@ -99,5 +101,20 @@ describe("/proc/net/if_inet6", () => {
       "00000000000000000000000000000001 01 80 10 80       lo",
     ].join("\n");
     expect(parseIfInet6(text, "kvbr0")).toEqual(["fd00:0:0:6::1/64", "fe80::d4:a3ff:fe1e:2a3b/64"]);
+  });
+});
+
+describe("DHCP checksum fix-up", () => {
+  const net = parseConfig("/x", nat("")).networks[0]!;
+  it("is made with the bridge, or added to one found without it; never where the kernel cannot carry it", () => {
+    const made = csumSteps(net, true, true, true, null);
+    expect(made.map(showStep)).toEqual([
+      "tc -batch - <<'EOF'\nqdisc replace dev kv0 clsact\nfilter replace dev kv0 egress pref 68 handle 800::800 protocol ip u32 match ip protocol 17 0xff match ip dport 68 0xffff action csum udp\nEOF",
+    ]);
+    expect(csumSteps(net, true, true, false, false)).toEqual(made);
+    expect(csumSteps(net, true, true, false, true)).toEqual([]);
+    expect(csumSteps(net, true, true, false, null)).toEqual([]); // a hook does not look: made with the bridge
+    expect(csumSteps(net, true, false, true, null)).toEqual([]);
+    expect(csumSteps(net, false, true, true, null)).toEqual([]);
   });
 });

@@ -69,6 +69,7 @@ const obs = (extra: Partial<Observed> = {}): Observed => ({
   dnsmasq: null,
   strays: [],
   portMtus: {},
+  csum: { supported: false, has: null },
   ipv6: null,
   mode: { ipv6: true, bridgeIpv6Off: null },
   ...extra,
