@@ -19,6 +19,8 @@ Host networking for KVM/QEMU guests; the QEMU hooks (qemu-natup, qemu-ifup, ...)
   plan NET [--json]                what \`up NET\` would do, with its rules and dnsmasq config; changes nothing
   doctor [--json]                  host prerequisites and known conflicts, each with its fix
   install [...]                    install the hooks and config (see kvmnet install --help)
+  leases [NET] [--json]            guests: static and DHCP leases, the tap each sits on, IPv6 addresses seen
+  metrics [--listen ADDR:PORT]     Prometheus metrics: traffic per bridge and tap, leases, rule counters
   reapply                          converge the networks that are up (after a firewall reload)
   watch                            reapply on every ruleset or link change (nft monitor, ip monitor)
 
@@ -35,6 +37,8 @@ const COMMANDS: Record<string, Command> = {
   plan: runPlan,
   doctor: (a, e) => runDoctor(a, e),
   install: async (a, e) => (await import("./install.js")).runInstall(a, e),
+  leases: async (a, e, s) => (await import("./leases-cmd.js")).runLeases(a, e, s),
+  metrics: async (a, e) => (await import("./metrics-cmd.js")).runMetrics(a, e),
   reapply: (a, e) => runReapply(a, e),
   watch: (a, e) => runWatch(a, e),
 };
