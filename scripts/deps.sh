@@ -9,7 +9,7 @@
 # (apparmor_parser and aa-exec: the .deb's hooks against Debian's libvirtd profile, in a Debian-kernel VM).
 set -euo pipefail
 pkgs=(iproute2 nftables iptables dnsmasq-base busybox-static hyperfine iperf3 qemu-system-x86 linux-image-amd64 xz-utils kmod systemd man-db groff-base
-  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients apparmor ufw python3 conntrack docker.io firewalld)
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients apparmor ufw python3 conntrack docker.io firewalld python3-prometheus-client)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
