@@ -1,6 +1,8 @@
 // dnsmasq re-reads its hostsfile and addn-hosts as nobody: a state_dir it cannot reach would silently drop the
-// static leases. kvmnet refuses that before changing anything, and status and doctor see it on a running network.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// static leases and names. kvmnet refuses that before changing anything, and status and doctor see it on a running
+// network. The lease file is opened by dnsmasq as root: a lease_dir under a root-only directory just works.
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import { program, stopDnsmasqIn } from "../helpers/netns.js";
@@ -32,9 +34,9 @@ function moveDirs(state: string, lease: string) {
 describe("files dnsmasq reads as nobody", () => {
   it("state_dir under a directory only root may enter, with static leases: exit 2 naming state_dir's line, nothing changed", () => {
     lab = makeLab({ section: (br) => natSection(br, WEB) });
-    const secret = `${lab.conf.dir}/secret`;
-    mkdirSync(secret, { mode: 0o700 });
-    chmodSync(secret, 0o700);
+    // A `mktemp -d` parent, as the issue names it: mode 0700, root's.
+    const secret = mkdtempSync(join(lab.conf.dir, "secret-"));
+    expect(statSync(secret).mode & 0o777).toBe(0o700);
     moveDirs(`${secret}/run`, `${lab.conf.dir}/lib`);
     moved = `${secret}/run`;
     lab.addGuest("vm0");
@@ -47,7 +49,11 @@ describe("files dnsmasq reads as nobody", () => {
     expect(r.stderr).toContain(`${secret} (mode 0700) does not let it in`);
     expect(r.stderr).toMatch(/Fix: set state_dir to .*\/run\/kvmnet.*or chmod o\+x /);
     expect(lab.host.sh("ip -br link; nft list ruleset")).toBe(before);
+    // Only the network's lock (taken before looking): no dnsmasq file written, none started.
+    const written = () => readdirSync(`${secret}/run`).filter((f) => f !== ".lock.nat0");
+    expect(written()).toEqual([]);
     expect(kvmnet(["up", "nat0"]).code).toBe(2);
+    expect(written()).toEqual([]);
   });
 
   it("without static leases, and with lease_dir under a root-only directory, DHCP works (dnsmasq opens the lease file as root)", () => {
@@ -77,6 +83,7 @@ describe("files dnsmasq reads as nobody", () => {
     const st = kvmnet(["status", "nat0"]).out;
     expect(st).not.toContain("as configured");
     expect(st).toContain(`cannot read ${lab.conf.stateDir}/nat0.hostsfile (${lab.conf.dir} is mode 0700)`);
+    expect(st).toContain(`cannot read ${lab.conf.stateDir}/nat0.addnhosts (${lab.conf.dir} is mode 0700)`);
     const doc = kvmnet(["doctor"]);
     expect(doc.code).toBe(1);
     expect(doc.out).toContain(`cannot read ${lab.conf.stateDir}/nat0.hostsfile (${lab.conf.dir} is mode 0700)`);
@@ -93,5 +100,38 @@ describe("files dnsmasq reads as nobody", () => {
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
     expect(kvmnet(["status", "nat0"]).out).toContain("as configured");
     expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
+  });
+
+  it("static leases with lease_dir under a root-only directory: the guest gets its static address, recorded in the lease file", () => {
+    lab = makeLab({ section: (br) => natSection(br, WEB) });
+    const secret = mkdtempSync(join(lab.conf.dir, "secret-"));
+    moveDirs(lab.conf.stateDir, `${secret}/lib`);
+    const web = lab.addGuest("vm0", "52:54:00:88:88:88");
+    const r = lab.hook("qemu-natup", "vm0");
+    expect(r.code, r.stderr).toBe(0);
+    expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
+    expect(readFileSync(`${secret}/lib/nat0.leases`, "utf8")).toMatch(/ 52:54:00:88:88:88 192\.0\.2\.10 /);
+  });
+
+  it("an addn-hosts file dnsmasq cannot read for its own mode: the name is lost at its next re-read (control), status says so, natup writes it again and the name resolves", () => {
+    lab = makeLab({ section: (br) => natSection(br, WEB) });
+    // No lease taken: dnsmasq would also answer "web" from the lease it gave; the name must come from addn-hosts.
+    const pc = lab.addGuest("vm0");
+    pc.sh("ip link set eth0 up; ip addr add 192.0.2.50/24 dev eth0");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    const resolves = () =>
+      /192\.0\.2\.10/.test(String(pc.tryRun("busybox", ["nslookup", "web", "192.0.2.1"], { timeout: 20_000 }).stdout));
+    expect(resolves()).toBe(true);
+    const names = `${lab.conf.stateDir}/nat0.addnhosts`;
+    chmodSync(names, 0o600);
+    // Control: dnsmasq, as nobody, re-reads it on SIGHUP (as on any hosts change) and silently loses the name.
+    const pid = Number(readFileSync(`${lab.conf.stateDir}/nat0.dnsmasq.pid`, "utf8").trim());
+    process.kill(pid, "SIGHUP");
+    expect(resolves()).toBe(false);
+    expect(kvmnet(["status", "nat0"]).out).toContain(`cannot read ${names} (it is mode 0600)`);
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect(statSync(names).mode & 0o777).toBe(0o644);
+    expect(kvmnet(["status", "nat0"]).out).toContain("as configured");
+    expect(resolves()).toBe(true);
   });
 });
