@@ -1,20 +1,69 @@
-// npm run bench: attach time of qemu-natup, cold and warm, as ratios against `node -e 0` and against a
-// one-line `ip link set TAP master BR up` hook, all measured side by side in one hyperfine run per case
-// (this machine is noisy: only ratios within one run mean anything). Runs in namespaces it creates.
-import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// npm run bench: what kvmnet's hooks cost a VM, as ratios measured side by side in one run (this machine is shared
+// and noisy: only ratios within one run mean anything).
+// - Attach time of qemu-natup, warm and cold, as the npm install runs it (dist/qemu-natup.cjs) and as the single
+//   executable (built here by scripts/binaries.mjs from this tree), against `node -e 0` and a one-line
+//   `ip link set TAP master BR up` hook.
+// - A VM's start + stop with each kind of network setup: a real QEMU (microvm, a virtio NIC, paused with -S and
+//   told `quit` on its monitor at once), with no script, with `-netdev bridge` (QEMU's C qemu-bridge-helper), and
+//   with kvmnet's qemu-natup/qemu-natdown on a network that is up: the ms each adds to QEMU's own.
+// Every case runs in a namespace made here, its commands interleaved round by round (each round starting at the
+// next command) so that the machine's noise falls on all of them alike; each figure is the median. Every command
+// gets the clean environment a VM manager hands its hooks (PATH and KVMNET_CONFIG only): a NODE_EXTRA_CA_CERTS in
+// the caller's environment makes every node start parse that bundle (about 45 ms here), which would hide the hook.
+// Usage: node scripts/bench.mjs (BENCH_RUNS rounds per case, default 30; BENCH_QEMU_RUNS for the QEMU case, 20)
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+
+const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Inner mode, run inside the namespace by the outer one: node bench.mjs --measure SPEC.json OUT.json
+if (process.argv[2] === "--measure") {
+  const spec = JSON.parse(readFileSync(process.argv[3], "utf8"));
+  writeFileSync(process.argv[4], JSON.stringify(measure(spec)));
+  process.exit(0);
+}
+
+/** Times each of SPEC.commands (argv, optional input, prepare line, env) SPEC.runs times, interleaved. */
+function measure({ runs, warmup, commands, env }) {
+  const times = commands.map(() => []);
+  for (let round = -warmup; round < runs; round++) {
+    for (let k = 0; k < commands.length; k++) {
+      const i = (k + round + warmup) % commands.length;
+      const c = commands[i];
+      if (c.prepare) execFileSync("sh", ["-c", c.prepare], { env: { ...env, PATH }, stdio: "ignore" });
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(c.argv[0], c.argv.slice(1), {
+        env: c.env ?? env,
+        input: c.input,
+        stdio: [c.input ? "pipe" : "ignore", "ignore", "pipe"],
+        encoding: "utf8",
+      });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== 0) throw new Error(`${c.argv.join(" ")}: exit ${r.status ?? r.signal}: ${r.stderr ?? r.error}`);
+      if (round >= 0) times[i].push(ms);
+    }
+  }
+  return commands.map((c, i) => {
+    const t = times[i].sort((a, b) => a - b);
+    const q = (p) => t[Math.min(t.length - 1, Math.floor(p * t.length))];
+    return { name: c.name, median: q(0.5), p25: q(0.25), p75: q(0.75), min: t[0] };
+  });
+}
 
 const root = resolve(import.meta.dirname, "..");
 const natup = join(root, "dist/qemu-natup.cjs");
 const natdown = join(root, "dist/qemu-natdown.cjs");
 const ns = `kbench-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), "kvmnet-bench-"));
-chmodSync(dir, 0o755);
+chmodSync(dir, 0o755); // kvmnet trusts a state_dir only if root owns it and its parents and nobody else can write
 const conf = join(dir, "kvmnet.conf");
 const runs = Number(process.env.BENCH_RUNS ?? 30);
-const sh = (line) => execFileSync("ip", ["netns", "exec", ns, "sh", "-c", line], { encoding: "utf8" });
+const qemuRuns = Number(process.env.BENCH_QEMU_RUNS ?? 20);
+const env = { PATH, KVMNET_CONFIG: conf };
+const sh = (line) => execFileSync("ip", ["netns", "exec", ns, "sh", "-c", line], { encoding: "utf8", env });
+const started = Date.now();
 
 writeFileSync(
   conf,
@@ -25,49 +74,52 @@ const ipHook = join(dir, "ip-hook.sh");
 writeFileSync(ipHook, '#!/bin/sh\nip link set "$1" master kbench0 up\n');
 chmodSync(ipHook, 0o755);
 
-function hyperfine(name, commands, prepare) {
-  const out = join(dir, `${name}.json`);
-  const args = [
-    "netns",
-    "exec",
-    ns,
-    "hyperfine",
-    "-N",
-    "--warmup",
-    "3",
-    "--runs",
-    String(runs),
-    "--export-json",
-    out,
-    "--style",
-    "none",
-  ];
-  if (prepare) args.push("--prepare", prepare);
-  execFileSync("ip", [...args, ...commands], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, KVMNET_CONFIG: conf },
-  });
-  return JSON.parse(readFileSync(out, "utf8")).results.map((r) => ({
-    command: r.command,
-    mean: r.mean * 1000,
-    stddev: r.stddev * 1000,
-  }));
+// The single executable of this tree, answering as qemu-natup / qemu-natdown by the name it is run as.
+const sea = join(dir, "sea");
+mkdirSync(sea);
+execFileSync(process.execPath, [join(root, "scripts/binaries.mjs"), join(sea, "kvmnet")], { stdio: "ignore" });
+for (const name of ["qemu-natup", "qemu-natdown"]) symlinkSync(join(sea, "kvmnet"), join(sea, name));
+const seaUp = join(sea, "qemu-natup");
+const seaDown = join(sea, "qemu-natdown");
+
+/** Runs CASE's commands inside the namespace (WRAP: a command line to run the measuring node under). */
+function run(id, commands, { rounds = runs, wrap = [] } = {}) {
+  const spec = join(dir, `${id}.spec.json`);
+  const out = join(dir, `${id}.json`);
+  writeFileSync(spec, JSON.stringify({ runs: rounds, warmup: 3, commands, env }));
+  const me = [process.execPath, resolve(import.meta.filename), "--measure", spec, out];
+  const argv = [...wrap, "ip", "netns", "exec", ns, ...me];
+  execFileSync(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "inherit"], env });
+  return JSON.parse(readFileSync(out, "utf8"));
 }
 
+const fmt = (ms) => ms.toFixed(1);
+const summary = [];
+
+/** Prints a case's table: median ms, its spread, and ratios against `node -e 0` and the ip hook. */
 function report(title, results) {
-  const [base, ipHookRes] = [
-    results.find((r) => r.command === "node -e 0"),
-    results.find((r) => r.command.includes("ip-hook")),
-  ];
-  console.log(`\n${title}`);
+  const by = (name) => results.find((r) => r.name === name);
+  const node = by("node -e 0");
+  const ip = by("one-line ip hook");
+  console.log(`\n### ${title}\n`);
+  console.log("| command | median ms (p25–p75) | × `node -e 0` | × ip hook |\n| --- | --- | --- | --- |");
   for (const r of results) {
-    const vsNode = (r.mean / base.mean).toFixed(2);
-    const vsIp = ipHookRes ? (r.mean / ipHookRes.mean).toFixed(1) : "-";
-    console.log(
-      `  ${r.command.padEnd(60)} ${r.mean.toFixed(1).padStart(7)} ms ± ${r.stddev.toFixed(1).padStart(5)}   ×node -e 0: ${vsNode.padStart(5)}   ×ip hook: ${vsIp.padStart(5)}`,
-    );
+    const x = (b) => (b ? (r.median / b.median).toFixed(2) : "");
+    console.log(`| ${r.name} | ${fmt(r.median)} (${fmt(r.p25)}–${fmt(r.p75)}) | ${x(node)} | ${x(ip)} |`);
   }
+  return (name) => by(name).median / node.median;
 }
+
+const DETACH = "ip link set vbench nomaster down"; // back to a fresh tap, as QEMU hands it to the script
+const npmRows = (args, prepare) => [
+  { name: "npm: dist/qemu-natup.cjs (#!/usr/bin/env node)", argv: [natup, ...args], prepare },
+  { name: "npm: node dist/qemu-natup.cjs", argv: ["node", natup, ...args], prepare },
+  { name: "single executable", argv: [seaUp, ...args], prepare },
+];
+const baseRows = (prepare) => [
+  { name: "node -e 0", argv: ["node", "-e", "0"], prepare },
+  { name: "one-line ip hook", argv: [ipHook, "vbench"], prepare },
+];
 
 // The VM's tap as QEMU makes it: held open by a live process, not persistent (perl does the TUNSETIFF).
 const HOLD = `open(my $t, "+<", "/dev/net/tun") or die "open: $!";
@@ -83,36 +135,96 @@ try {
     holder.stdout.once("data", ok);
     holder.once("exit", fail);
   });
-  // The ip hook needs the bridge to exist: bring the network up once.
-  execFileSync("ip", ["netns", "exec", ns, natup, "vbench"], { env: { ...process.env, KVMNET_CONFIG: conf } });
-  // Back to a fresh tap: off the bridge and down, as QEMU hands it to the script.
-  const detach = `ip link set vbench nomaster down`;
-  report(
-    "warm attach, 1 tap (network up, tap not yet attached)",
-    hyperfine("warm1", ["node -e 0", `${ipHook} vbench`, `${natup} vbench`], detach),
+  // The network comes up once; the held tap stays on it (teardown = when-idle keeps it up) for the warm cases.
+  sh(`${natup} vbench`);
+
+  const extraEnv = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"].filter((v) => process.env[v]);
+  const warm = report("warm attach, 1 tap (network up, new tap)", [
+    ...run("warm1", [
+      { name: "/bin/true (the measuring's own cost)", argv: ["true"] },
+      ...baseRows(DETACH),
+      // What a caller's environment alone costs node, for comparison with figures measured in it.
+      ...(extraEnv.length
+        ? [{ name: `node -e 0 with ${extraEnv.join(", ")}`, argv: ["node", "-e", "0"], env: { ...process.env } }]
+        : []),
+      ...npmRows(["vbench"], DETACH),
+      // Loading the program only (no config, no network): what JavaScript and Node's modules cost.
+      { name: "npm: node dist/qemu-natup.cjs --help", argv: ["node", natup, "--help"] },
+      { name: "single executable --help", argv: [seaUp, "--help"] },
+    ]),
+  ]);
+  summary.push(
+    `warm attach, single executable: ${warm("single executable").toFixed(2)} × node -e 0 (target ≤ 1.2)`,
+    `warm attach, npm: ${warm("npm: dist/qemu-natup.cjs (#!/usr/bin/env node)").toFixed(2)} × node -e 0 (target ≤ 1.3)`,
   );
   report(
     "already attached (QEMU re-running the script; nothing to do)",
-    hyperfine("noop", ["node -e 0", `${natup} vbench`]),
+    run("noop", [{ name: "node -e 0", argv: ["node", "-e", "0"] }, ...npmRows(["vbench"])]),
   );
-  sh(
-    Array.from({ length: 200 }, (_, i) => `ip tuntap add vb${i} mode tap && ip link set vb${i} master kbench0 up`).join(
-      " && ",
-    ),
+
+  const taps = Array.from({ length: 200 }, (_, i) => `vb${i}`);
+  sh(taps.map((t) => `ip tuntap add ${t} mode tap && ip link set ${t} master kbench0 up`).join(" && "));
+  report("warm attach with 200 taps attached", run("warm200", [...baseRows(DETACH), ...npmRows(["vbench"], DETACH)]));
+  sh(taps.map((t) => `ip link del ${t}`).join(" && "));
+
+  // A VM's start + stop. QEMU runs the script when it opens the tap and the downscript when it quits (the
+  // network stays up: the held tap is still on it). -netdev bridge needs /etc/qemu/bridge.conf: the measuring
+  // process runs in a private mount namespace with an overlay on /etc, so the host's /etc is never written.
+  sh(`ip link set vbench master kbench0 up`);
+  const qemu = (net) => ({
+    argv: [
+      "qemu-system-x86_64",
+      ...["-M", "microvm", "-accel", "tcg", "-m", "64", "-nodefaults", "-display", "none", "-S"],
+      ...["-monitor", "stdio", "-netdev", net, "-device", "virtio-net-device,netdev=n0"],
+    ],
+    input: "quit\n",
+  });
+  const tap = (up, down) => `tap,id=n0,ifname=vq0,script=${up},downscript=${down}`;
+  const overlay = join(dir, "etc");
+  mkdirSync(join(overlay, "upper/qemu"), { recursive: true });
+  mkdirSync(join(overlay, "work"));
+  writeFileSync(join(overlay, "upper/qemu/bridge.conf"), "allow kbench0\n");
+  const mountEtc = `mount -t overlay kbench-etc -o lowerdir=/etc,upperdir=${overlay}/upper,workdir=${overlay}/work /etc`;
+  const vm = run(
+    "qemu",
+    [
+      { name: "QEMU, no script (script=no)", ...qemu(tap("no", "no")) },
+      { name: "QEMU, -netdev bridge (qemu-bridge-helper)", ...qemu("bridge,id=n0,br=kbench0") },
+      { name: "QEMU, kvmnet npm (dist/qemu-natup.cjs, qemu-natdown.cjs)", ...qemu(tap(natup, natdown)) },
+      { name: "QEMU, kvmnet single executable", ...qemu(tap(seaUp, seaDown)) },
+    ],
+    {
+      rounds: qemuRuns,
+      wrap: ["unshare", "-m", "--propagation", "private", "sh", "-c", `${mountEtc} && exec "$@"`, "-"],
+    },
   );
-  report(
-    "warm attach with 200 taps attached",
-    hyperfine("warm200", ["node -e 0", `${ipHook} vbench`, `${natup} vbench`], detach),
+  const own = vm[0];
+  console.log(`\n### a VM's start + stop (QEMU microvm, paused, quit at once; network up)\n`);
+  console.log(
+    "| network setup | median ms (p25–p75) | added to QEMU's own, ms | × no script |\n| --- | --- | --- | --- |",
   );
-  sh(Array.from({ length: 200 }, (_, i) => `ip link del vb${i}`).join(" && "));
+  for (const r of vm)
+    console.log(
+      `| ${r.name} | ${fmt(r.median)} (${fmt(r.p25)}–${fmt(r.p75)}) | ${fmt(r.median - own.median)} | ${(r.median / own.median).toFixed(2)} |`,
+    );
+  for (const r of vm.slice(2)) summary.push(`${r.name}: +${fmt(r.median - own.median)} ms (target ≤ 150)`);
+  sh(DETACH);
+
   // Cold: natdown of the only tap tears the network down (teardown = when-idle) before each run.
   report(
     "cold attach (bridge, forwarding, nft table, dnsmasq, tap)",
-    hyperfine("cold", ["node -e 0", `${natup} vbench`], `${natdown} vbench`),
+    run("cold", [
+      { name: "node -e 0", argv: ["node", "-e", "0"] },
+      { ...npmRows(["vbench"])[0], prepare: `${natdown} vbench` },
+      { ...npmRows(["vbench"])[2], prepare: `${seaDown} vbench` },
+    ]),
   );
-  execFileSync("ip", ["netns", "exec", ns, natdown, "vbench"], { env: { ...process.env, KVMNET_CONFIG: conf } });
+  sh(`${natdown} vbench`);
+  console.log(`\n### against the targets (issue 10)\n`);
+  for (const line of summary) console.log(`- ${line}`);
+  console.log(`\n(${Math.round((Date.now() - started) / 1000)} s, node ${process.version})`);
 } finally {
   holder?.kill("SIGTERM");
-  execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+  spawnSync("ip", ["netns", "del", ns], { stdio: "ignore" });
   rmSync(dir, { recursive: true, force: true });
 }
