@@ -13,8 +13,8 @@ export interface Count {
   bytes: number;
 }
 
-/** A network's counters: forwarded out of its bridge and allowed, into it and allowed, source-NATed (connections),
- *  forwarded and rejected. */
+/** A network's counters: forwarded out of its bridge and allowed, into it and allowed, from the bridge to itself,
+ *  source-NATed (connections), forwarded and rejected. */
 export type RuleCounts = Record<keyof ReturnType<typeof nftCounters>, Count>;
 
 /** Parse `nft -j list counters ...`: counter name → values. */
@@ -29,6 +29,7 @@ export function parseNftCounters(json: string): Map<string, Count> {
 const zero = (): RuleCounts => ({
   from: { packets: 0, bytes: 0 },
   to: { packets: 0, bytes: 0 },
+  cross: { packets: 0, bytes: 0 },
   nat: { packets: 0, bytes: 0 },
   reject: { packets: 0, bytes: 0 },
 });
@@ -56,24 +57,24 @@ export function iptablesRuleCounts(net: Network, text: string): RuleCounts | nul
     const m = RULE.exec(line);
     if (!m) continue;
     const [, p, b, chain, target] = m;
-    const kind =
-      chain === c.forwardOut
-        ? target === "REJECT"
-          ? "reject"
-          : "from"
-        : chain === c.forwardIn
-          ? target === "REJECT"
-            ? "reject"
-            : "to"
-          : chain === c.postrouting && (target === "MASQUERADE" || target === "SNAT")
-            ? "nat"
-            : null;
+    const kind = ruleKind(net, chain!, target!, line);
     if (chain === c.forwardOut || chain === c.forwardIn || chain === c.postrouting) seen = true;
     if (!kind) continue;
     out[kind].packets += Number(p);
     out[kind].bytes += Number(b);
   }
   return seen ? out : null;
+}
+
+// Which of NET's counters the rule LINE (in CHAIN, jumping to TARGET) counts into, if any. In the forward-out
+// chain an accept with `-o BRIDGE` is the bridge to itself.
+function ruleKind(net: Network, chain: string, target: string, line: string): keyof RuleCounts | null {
+  const c = iptablesChains(net);
+  if (chain === c.postrouting) return target === "MASQUERADE" || target === "SNAT" ? "nat" : null;
+  if (chain !== c.forwardOut && chain !== c.forwardIn) return null;
+  if (target === "REJECT") return "reject";
+  if (chain === c.forwardIn) return "to";
+  return line.includes(` -o ${net.bridge} `) ? "cross" : "from";
 }
 
 /** Read the counters of every network in NETS with BACKEND: one process. */

@@ -27,11 +27,13 @@ export interface NftNetwork {
 }
 
 /** NET's named counters in the shared table, read by `kvmnet metrics`: packets forwarded out of the bridge and
- *  allowed (FROM), forwarded into it and allowed (TO), connections source-NATed (NAT: the nat chain sees only a
- *  connection's first packet), and forwarded packets rejected either way (REJECT). Every network with rules has
- *  all four (a mode's unused ones stay at 0), so a change of mode leaves none behind. */
+ *  allowed (FROM), forwarded into it and allowed (TO), from the bridge to itself (CROSS: guest to guest, seen
+ *  only with br_netfilter), connections source-NATed (NAT: the nat chain sees only a connection's first packet),
+ *  and forwarded packets rejected either way (REJECT). Every network with rules has all five (a mode's unused
+ *  ones stay at 0), so a change of mode leaves none behind. */
 export function nftCounters(net: Network) {
-  return { from: `from-${net.name}`, to: `to-${net.name}`, nat: `nat-${net.name}`, reject: `reject-${net.name}` };
+  const n = net.name;
+  return { from: `from-${n}`, to: `to-${n}`, cross: `cross-${n}`, nat: `nat-${n}`, reject: `reject-${n}` };
 }
 
 // A rule counting into counter NAME: nft prints the counter statement just before the verdict.
@@ -63,12 +65,15 @@ function family(address: string): "ip" | "ip6" {
   return address.includes(":") ? "ip6" : "ip";
 }
 
-// COUNT: the counters of a forward chain's accepts (or passes) and rejects; none for the input chain.
-function rule(r: DispatchRule | InputRule, count?: { accept: string; reject: string }): string {
+// COUNT: the counters of a forward chain's accepts (or passes), of its accept from the bridge to itself, and of
+// its rejects; none for the input chain.
+type Count = { accept: string; reject: string; cross?: { bridge: string; name: string } };
+function rule(r: DispatchRule | InputRule, count?: Count): string {
   // Forward rejects go through the shared reject chain (see NFT_REJECT); "pass" returns to the base chain,
   // whose next rule hands the packet to the destination's network.
   const verdict = r.verdict === "pass" ? "return" : r.verdict === "reject" ? `goto ${NFT_REJECT}` : r.verdict;
-  const counter = count && (r.verdict === "reject" ? count.reject : r.verdict !== "drop" ? count.accept : null);
+  const accept = count?.cross && r.oif === count.cross.bridge ? count.cross.name : count?.accept;
+  const counter = count && (r.verdict === "reject" ? count.reject : r.verdict !== "drop" ? accept : null);
   return [match(r), counter && counted(counter), verdict].filter(Boolean).join(" ");
 }
 
@@ -85,7 +90,8 @@ export function renderNft(net: Network): NftNetwork | null {
     chains[c.input] = d.input.map((r) => rule(r));
     elements.push({ map: NFT_MAPS.input, key: br, chain: c.input });
   }
-  chains[c.from] = d.from.map((r) => rule(r, { accept: n.from, reject: n.reject }));
+  const cross = { bridge: d.bridge, name: n.cross };
+  chains[c.from] = d.from.map((r) => rule(r, { accept: n.from, cross, reject: n.reject }));
   chains[c.to] = d.to.map((r) => rule(r, { accept: n.to, reject: n.reject }));
   elements.push({ map: NFT_MAPS.from, key: br, chain: c.from }, { map: NFT_MAPS.to, key: br, chain: c.to });
   if (d.nat) {

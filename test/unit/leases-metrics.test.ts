@@ -193,11 +193,12 @@ describe("rule counters", () => {
   );
   const [nat0, iso] = config.networks;
   it("nft: the named counters of each network, null for a network without them", () => {
-    const json = `{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, {"counter": {"family": "inet", "name": "from-nat0", "table": "kvmnet", "handle": 3, "packets": 7, "bytes": 588}}, {"counter": {"family": "inet", "name": "to-nat0", "table": "kvmnet", "handle": 4, "packets": 5, "bytes": 420}}, {"counter": {"family": "inet", "name": "nat-nat0", "table": "kvmnet", "handle": 5, "packets": 1, "bytes": 84}}, {"counter": {"family": "inet", "name": "reject-nat0", "table": "kvmnet", "handle": 6, "packets": 2, "bytes": 168}}]}`;
+    const json = `{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, {"counter": {"family": "inet", "name": "from-nat0", "table": "kvmnet", "handle": 3, "packets": 7, "bytes": 588}}, {"counter": {"family": "inet", "name": "to-nat0", "table": "kvmnet", "handle": 4, "packets": 5, "bytes": 420}}, {"counter": {"family": "inet", "name": "cross-nat0", "table": "kvmnet", "handle": 5, "packets": 3, "bytes": 252}}, {"counter": {"family": "inet", "name": "nat-nat0", "table": "kvmnet", "handle": 5, "packets": 1, "bytes": 84}}, {"counter": {"family": "inet", "name": "reject-nat0", "table": "kvmnet", "handle": 6, "packets": 2, "bytes": 168}}]}`;
     const found = parseNftCounters(json);
     expect(nftRuleCounts(nat0!, found)).toEqual({
       from: { packets: 7, bytes: 588 },
       to: { packets: 5, bytes: 420 },
+      cross: { packets: 3, bytes: 252 },
       nat: { packets: 1, bytes: 84 },
       reject: { packets: 2, bytes: 168 },
     });
@@ -223,8 +224,9 @@ COMMIT
 COMMIT
 `;
     expect(iptablesRuleCounts(nat0!, save)).toEqual({
-      from: { packets: 7, bytes: 588 },
+      from: { packets: 4, bytes: 336 },
       to: { packets: 5, bytes: 420 },
+      cross: { packets: 3, bytes: 252 },
       nat: { packets: 2, bytes: 168 },
       reject: { packets: 2, bytes: 144 },
     });
