@@ -9,11 +9,13 @@ import type { Step } from "./steps.js";
 /** The tc filter preference kvmnet's checksum filter has on a bridge's egress (68: the DHCP client port). */
 export const CSUM_PREF = 68;
 
-/** tc batch lines that give NET's bridge the fix-up. */
+/** tc batch lines that give NET's bridge the fix-up (made only where it is missing: `add`, not `replace`). */
 export function csumLines(net: Network): string[] {
+  // No fixed handle: u32 numbers its hash tables across all u32 filters of the egress, so a handle such as 800::800
+  // names the first one's node, which may be an admin's (replace rewrote it, and kvmnet's was never made).
   return [
     `qdisc replace dev ${net.bridge} clsact`,
-    `filter replace dev ${net.bridge} egress pref ${CSUM_PREF} handle 800::800 protocol ip u32 match ip protocol 17 0xff match ip dport 68 0xffff action csum udp`,
+    `filter add dev ${net.bridge} egress pref ${CSUM_PREF} protocol ip u32 match ip protocol 17 0xff match ip dport 68 0xffff action csum udp`,
   ];
 }
 

@@ -33,5 +33,16 @@ export function csumSupported(): boolean {
 /** True when BRIDGE's egress has kvmnet's checksum filter. */
 export function hasCsumFilter(exec: Exec, bridge: string): boolean {
   const r = exec.tryRun("tc", ["filter", "show", "dev", bridge, "egress"]);
-  return r.ok && new RegExp(`pref ${CSUM_PREF} u32[\\s\\S]*action order \\d+: csum \\(udp\\)`).test(r.stdout);
+  return r.ok && csumInListing(r.stdout);
+}
+
+/** True when a `tc filter show` LISTING has a csum (udp) action in a u32 filter at kvmnet's preference (an
+ *  action line belongs to the `filter` line above it; one at another preference is someone else's). */
+export function csumInListing(listing: string): boolean {
+  let ours = false;
+  for (const line of listing.split("\n")) {
+    if (line.startsWith("filter ")) ours = new RegExp(`\\bpref ${CSUM_PREF} u32\\b`).test(line);
+    else if (ours && /\baction order \d+: csum \(udp\)/.test(line)) return true;
+  }
+  return false;
 }
