@@ -114,6 +114,21 @@ describe("kvmnet leases and metrics (nftables)", () => {
     expect(tx(after)).toBeGreaterThan(tx(before));
   });
 
+  it("before anything is up: metrics says the network is down, leases lists the static host without a lease", () => {
+    lab = makeLab({ section: (br) => natSection(br, `host.web = ${WEB},192.0.2.10\n`) });
+    const m = kvmnet(lab, ["metrics"]);
+    expect(m.code, m.err).toBe(0);
+    const fams = parseExposition(m.out);
+    expect(sampleValue(fams, "kvmnet_network_up", { network: "nat0" })).toBe(0);
+    expect(sampleValue(fams, "kvmnet_dhcp_leases", { network: "nat0", kind: "static" })).toBe(1);
+    expect(sampleValue(fams, "kvmnet_dhcp_leases", { network: "nat0", kind: "dynamic" })).toBe(0);
+    expect(fams.map((f) => f.name)).not.toContain("kvmnet_rule_packets");
+    expect(fams.map((f) => f.name)).not.toContain("kvmnet_interface_receive_bytes");
+    const l = kvmnet(lab, ["leases"]);
+    expect(l.code, l.err).toBe(0);
+    expect(l.out).toMatch(new RegExp(`^  static +web +${WEB} +192\\.0\\.2\\.10 +- +no lease yet`, "m"));
+  });
+
   it("metrics --listen serves /metrics on loopback; another address only with --allow-remote", async () => {
     const s = guestsWithLeases("nftables");
     lab = s.lab;
