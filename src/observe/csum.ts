@@ -1,33 +1,47 @@
 // The DHCP checksum fix-up (a tc `csum` action on the bridge's egress, see src/decide/csum.ts): whether this
-// kernel can have it (act_csum and cls_u32, loaded, built in or as modules: files only), and whether a bridge has
-// it (one `tc filter show`, read only by `kvmnet up`, plan and status: a hook makes it with the bridge).
+// kernel can have it (act_csum and cls_u32: loaded, built in or as modules, else as /proc/config.gz says; files
+// only, read when a bridge is made or by kvmnet up), and whether a bridge has it (one `tc filter show`, read only by
+// `kvmnet up`, plan and status: a hook makes it with the bridge).
 import { existsSync, readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import type { Exec } from "../host/exec.js";
 import { CSUM_PREF } from "../decide/csum.js";
 
-function release(): string {
+/** Reads a file, or null when it cannot. */
+export type ReadFile = (path: string) => Buffer | null;
+
+function readRaw(path: string): Buffer | null {
   try {
-    return readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+    return readFileSync(path);
   } catch {
-    return "";
+    return null;
   }
 }
 
-// A kernel module NAME (as in /sys/module) is there to use: loaded, built in, or installed for this kernel.
-function hasModule(name: string, path: string): boolean {
-  if (existsSync(`/sys/module/${name}`)) return true;
-  const dir = `/lib/modules/${release()}`;
+// A kernel module NAME (as in /sys/module) is there to use: loaded, built in, or installed for this kernel. A
+// kernel with no module tree (everything built in, as in many VM and container hosts) is asked its own config.
+function hasModule(read: ReadFile, exists: (path: string) => boolean, name: string, path: string, symbol: string) {
+  if (exists(`/sys/module/${name}`)) return true;
+  const dir = `/lib/modules/${read("/proc/sys/kernel/osrelease")?.toString().trim() ?? ""}`;
+  const builtin = read(`${dir}/modules.builtin`);
+  if (builtin?.includes(`${path}.ko\n`)) return true;
+  const dep = read(`${dir}/modules.dep`);
+  if (builtin || dep) return !!dep?.includes(`${path}.ko`);
+  const config = read("/proc/config.gz");
+  if (!config) return false;
   try {
-    if (readFileSync(`${dir}/modules.builtin`, "utf8").includes(`${path}.ko\n`)) return true;
-    return readFileSync(`${dir}/modules.dep`, "utf8").includes(`${path}.ko`);
+    return new RegExp(`^CONFIG_${symbol}=y$`, "m").test(gunzipSync(config).toString());
   } catch {
     return false;
   }
 }
 
 /** True when this kernel can carry the fix-up (the tc classifier and action it needs). */
-export function csumSupported(): boolean {
-  return hasModule("act_csum", "kernel/net/sched/act_csum") && hasModule("cls_u32", "kernel/net/sched/cls_u32");
+export function csumSupported(read: ReadFile = readRaw, exists: (path: string) => boolean = existsSync): boolean {
+  return (
+    hasModule(read, exists, "act_csum", "kernel/net/sched/act_csum", "NET_ACT_CSUM") &&
+    hasModule(read, exists, "cls_u32", "kernel/net/sched/cls_u32", "NET_CLS_U32")
+  );
 }
 
 /** True when BRIDGE's egress has kvmnet's checksum filter. */

@@ -161,7 +161,8 @@ function bridgeAddresses(net: Network, bridge: Link | null, routes: Route[]): st
 // The checksum fix-up is made with the bridge; an existing bridge is looked at only when converging to up.
 function csumLook(exec: Exec, config: Config, net: Network, intent: Intent, bridge: Link | null) {
   const dhcp = renderDnsmasq(config, net) !== null && traits(net).ownBridge;
-  const supported = dhcp && csumSupported();
+  // Only where it is used (a bridge to make, or kvmnet up): no file read on a hook's warm path.
+  const supported = dhcp && (!bridge || intent.action === "up") && csumSupported();
   const has = supported && bridge && intent.action === "up" ? hasCsumFilter(exec, net.bridge) : null;
   return { supported, has };
 }

@@ -61,6 +61,8 @@ R filters "$(ip netns exec host tc filter show dev kbnat egress | grep -c 'csum 
 R with $(cap)
 ip netns exec host tc filter del dev kbnat egress pref 68; R del $?
 R without $(cap)
+R status-missing "$(k kvmnet status nat0 | grep -o '[0-9]* changes* pending')"
+R plan-missing "$(k kvmnet plan nat0 | grep -c 'egress pref 68 protocol ip u32 .* action csum udp$')"
 # An admin's own u32 filter on the same egress, made while kvmnet's was gone: kvmnet up must leave it as it is.
 ip netns exec host tc filter add dev kbnat egress pref 5 protocol ip u32 match ip protocol 6 0xff classid 1:5
 admin() { ip netns exec host tc filter show dev kbnat egress pref 5 | grep -v '^filter protocol ip pref 5 u32 chain 0 $' | sed 's/ *$//' | tr '\n' '|'; }
@@ -69,6 +71,7 @@ R up-again "$(k kvmnet up nat0)"
 R admin-after "$(admin)"
 R restored $(cap)
 R up-third "$(k kvmnet up nat0)"
+R status-back "$(k kvmnet status nat0 | grep -c 'as configured')"
 exit 0
 `;
 
@@ -81,7 +84,7 @@ describe.skipIf(!canRun)("DHCP checksum fix-up in Debian's kernel", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("an offer captured by the guest has a bad UDP checksum without kvmnet's tc csum filter, a good one with it; kvmnet up puts a removed filter back, leaving an admin's u32 filter on the same egress alone", async () => {
+  it("an offer captured by the guest has a bad UDP checksum without kvmnet's tc csum filter, a good one with it; status and plan see a removed filter, kvmnet up puts it back, leaving an admin's u32 filter on the same egress alone", async () => {
     const path = join(dir, "csum.sh");
     writeFileSync(path, script(join(ROOT, "dist")));
     const vm = await runInDebianKernelVM({ script: path, timeoutMs: 300_000 });
@@ -93,10 +96,13 @@ describe.skipIf(!canRun)("DHCP checksum fix-up in Debian's kernel", () => {
     expect(r.with, show).toBe("ok");
     expect(r.del, show).toBe("0");
     expect(r.without, show).toBe("bad");
+    expect(r["status-missing"], show).toBe("1 change pending");
+    expect(r["plan-missing"], show).toBe("1");
     expect(r["up-again"], show).toBe("nat0: up (1 step)");
     expect(r["admin-before"], show).toContain("flowid 1:5");
     expect(r["admin-after"], show).toBe(r["admin-before"]);
     expect(r.restored, show).toBe("ok");
     expect(r["up-third"], show).toBe("nat0: already up as configured");
+    expect(r["status-back"], show).toBe("1");
   }, 330_000);
 });
