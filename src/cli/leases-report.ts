@@ -134,11 +134,11 @@ export function observeLeases(
 ): LeaseInputs & { path: string | null } {
   const path = net.dhcpRange ? dnsmasqFiles(config, net).leases : null;
   const file = path ? readLeaseFile(path) : { v4: [], v6: [], serverDuid: null, bad: [] };
-  const exists = readLink(net.bridge)?.isBridge ?? false;
-  return {
-    path,
-    file,
-    fdb: exists ? readFdb(net.bridge) : new Map(),
-    neighbours: exists ? readNeighbours(exec, net.bridge) : [],
-  };
+  const br = readLink(net.bridge);
+  if (!br?.isBridge) return { path, file, fdb: new Map(), neighbours: [] };
+  // The host's own addresses show up in the table too (its link-local address, seen through a port): entries
+  // with the bridge's or a port's own MAC are no guest's.
+  const own = new Set([br.mac, ...br.ports.map((p) => readLink(p)?.mac)]);
+  const neighbours = readNeighbours(exec, net.bridge).filter((n) => !own.has(n.mac));
+  return { path, file, fdb: readFdb(net.bridge), neighbours };
 }

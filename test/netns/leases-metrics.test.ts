@@ -2,6 +2,7 @@
 // kvmnet's dnsmasq, one of them a static host; leases shows each on its tap; metrics parses (prometheus_client),
 // and its counters move with traffic through NAT; --listen serves it over HTTP inside the host namespace.
 import { afterEach, describe, expect, it } from "vitest";
+import { slaac } from "../helpers/dhcp6.js";
 import { makeLab, natSection, HOST_UPLINK, OUTSIDE, type Lab } from "../helpers/lab.js";
 import { program, type Netns } from "../helpers/netns.js";
 import { parseExposition, sampleValue, type PromFamily } from "../helpers/prom.js";
@@ -112,6 +113,25 @@ describe("kvmnet leases and metrics (nftables)", () => {
     expect(bytes(after)).toBeGreaterThanOrEqual(bytes(before) + 84);
     const tx = (f: PromFamily[]) => sampleValue(f, "kvmnet_interface_transmit_packets_total", tap0)!;
     expect(tx(after)).toBeGreaterThan(tx(before));
+  });
+
+  it("leases: a guest's SLAAC address, seen in the bridge's neighbour table, is listed with its DHCP lease", async () => {
+    lab = makeLab({ section: (br) => natSection(br, "address6 = fd00:0:0:6::1/64\n") });
+    const g = lab.addGuest("vm0");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    const ip = lab.dhcp(g)?.ip;
+    // udhcpc's script flushed every address of eth0, the link-local one too: down and up makes it again.
+    g.sh("ip link set eth0 down; ip link set eth0 up");
+    const addr = await slaac(g, "fd00:0:0:6::/64", false);
+    expect(addr).not.toBeNull();
+    const seen = () => JSON.parse(kvmnet(lab, ["leases", "--json"]).out).networks[0].guests;
+    // Not yet talked to: the host has no neighbour entry for it.
+    expect(seen()[0].ipv6.map((a: { ip: string }) => a.ip)).not.toContain(addr);
+    expect(g.tryRun("busybox", ["ping6", "-c", "1", "-W", "2", "fd00:0:0:6::1"], { timeout: 10_000 }).exitCode).toBe(0);
+    const guests = seen();
+    expect(guests, JSON.stringify(guests)).toHaveLength(1);
+    expect(guests[0]).toMatchObject({ kind: "dynamic", ip, tap: "vm0", mac: macOf(g) });
+    expect(guests[0].ipv6).toContainEqual({ ip: addr, source: "neighbour" });
   });
 
   it("before anything is up: metrics says the network is down, leases lists the static host without a lease", () => {
