@@ -18,6 +18,7 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
+import { seaWithCodeCache } from "./code-cache.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const out = resolve(ROOT, process.argv[2] ?? "release/kvmnet");
@@ -49,7 +50,13 @@ try {
   // measured no better, and Node warns that child_process, which every hook uses, is unverified in snapshots.
   writeFileSync(
     join(work, "sea-config.json"),
-    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }),
+    // The main script loads the bundle with V8's code cache for all of it (scripts/code-cache.mjs).
+    JSON.stringify({
+      ...seaWithCodeCache(main, work),
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: true,
+    }),
   );
   execFileSync(process.execPath, ["--experimental-sea-config", join(work, "sea-config.json")], { stdio: "pipe" });
 

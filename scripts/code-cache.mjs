@@ -35,13 +35,8 @@ const s = new vm.Script(fs.readFileSync(src, "utf8"), { cachedData: fs.readFileS
 process.stdout.write(s.cachedDataRejected ? "rejected" : "accepted");
 `;
 
-/** Program NAME's file for BUNDLE (esbuild's CommonJS output), and the code cache NODE makes for it. */
-export function withCodeCache(name, bundle, node = process.execPath) {
-  const source = WRAP[0] + bundle.replace(/^#!.*\n/, "") + WRAP[1];
-  const id = createHash("sha256").update(`${process.version}\n${source}`).digest("hex").slice(0, 32);
-  const head = loader(name, id);
-  const program = `${head}${MARK}${source.replace(/@/g, "@0").replace(/\*\//g, "@1")}*/\n`;
-  const lineOffset = head.split("\n").length; // the bundle's first line in the file, counted from 0
+/** V8's cache for SOURCE made by NODE with every function compiled, checked to be accepted by that node. */
+function makeCache(name, source, node) {
   const tmp = mkdtempSync(join(tmpdir(), "kvmnet-cache-"));
   try {
     const src = join(tmp, "source.js");
@@ -51,13 +46,47 @@ export function withCodeCache(name, bundle, node = process.execPath) {
     execFileSync(node, ["-e", MAKE_CACHE, src, cache], { env: clean });
     const verdict = execFileSync(node, ["-e", CHECK_CACHE, src, cache], { env: clean, encoding: "utf8" });
     if (verdict !== "accepted") throw new Error(`${name}: V8 rejects the code cache made for it (${verdict})`);
-    return {
-      program: program.replace("LINE_OFFSET", String(lineOffset)),
-      cache: Buffer.concat([Buffer.from(id, "latin1"), readFileSync(cache)]),
-    };
+    return readFileSync(cache);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Program NAME's file for BUNDLE (esbuild's CommonJS output), and the code cache NODE makes for it. */
+export function withCodeCache(name, bundle, node = process.execPath) {
+  const source = WRAP[0] + bundle.replace(/^#!.*\n/, "") + WRAP[1];
+  const id = createHash("sha256").update(`${process.version}\n${source}`).digest("hex").slice(0, 32);
+  const head = loader(name, id);
+  const program = `${head}${MARK}${source.replace(/@/g, "@0").replace(/\*\//g, "@1")}*/\n`;
+  const lineOffset = head.split("\n").length; // the bundle's first line in the file, counted from 0
+  return {
+    program: program.replace("LINE_OFFSET", String(lineOffset)),
+    cache: Buffer.concat([Buffer.from(id, "latin1"), makeCache(name, source, node)]),
+  };
+}
+
+/** For a single executable (scripts/binaries.mjs) of BUNDLE, the file at path BUNDLE: its main script and
+ *  assets, written to WORK. The bundle and its cache are SEA assets (read without a copy, and the cache is
+ *  in the executable, so always the one made for it); the main script compiles the one with the other.
+ *  Node's useCodeCache covers the main script only, and only the functions compiled before a run starts:
+ *  measured, a warm qemu-natup 46.7 -> 42.2 ms (median of 40 interleaved runs). */
+export function seaWithCodeCache(bundle, work, node = process.execPath) {
+  const source = WRAP[0] + readFileSync(bundle, "utf8").replace(/^#!.*\n/, "") + WRAP[1];
+  const assets = { "bundle.js": join(work, "bundle.js"), "bundle.cache": join(work, "bundle.cache") };
+  writeFileSync(assets["bundle.js"], source);
+  writeFileSync(assets["bundle.cache"], makeCache("the single executable", source, node));
+  const main = join(work, "sea-main.cjs");
+  writeFileSync(
+    main,
+    `// kvmnet's single executable: compiles its bundle with V8's code cache, both carried as assets.
+const sea = require("node:sea");
+const { Script } = require("node:vm");
+const cachedData = Buffer.from(sea.getRawAsset("bundle.cache"));
+const script = new Script(sea.getAsset("bundle.js", "utf8"), { filename: "kvmnet", cachedData });
+script.runInThisContext()(exports, require, module, __filename, __dirname);
+`,
+  );
+  return { main, assets };
 }
 
 function loader(name, id) {

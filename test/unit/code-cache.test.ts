@@ -1,12 +1,13 @@
 // The programs' V8 code cache (scripts/code-cache.mjs, dist/NAME.cjs.cache): the built hook compiles with it on
-// this node; without it, or with one from another build, or older than the program file, it does not use it
+// this node, and so does the single executable; without it, or with one from another build, or older than the program file, it does not use it
 // and still runs the same.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/netns.js";
+import { ensureBinary } from "../helpers/release.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvmnet-cache-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,11 +29,11 @@ vm.Script = class extends Script {
 );
 
 /** Runs PROGRAM --help under the preload: its usage text and what became of the code cache. */
-function help(program: string): { out: string; cache: string } {
-  const r = spawnSync("node", ["-r", preload, program, "--help"], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH },
-  });
+function help(program: string, sea = false): { out: string; cache: string } {
+  const [cmd, args, env] = sea
+    ? [program, ["--help"], { NODE_OPTIONS: `-r ${preload}` }] // a single executable takes no node arguments
+    : ["node", ["-r", preload, program, "--help"], {}];
+  const r = spawnSync(cmd, args, { encoding: "utf8", env: { PATH: process.env.PATH, ...env } });
   expect(r.status, r.stderr).toBe(0);
   return { out: r.stdout, cache: /cache: (\w+)/.exec(r.stderr)?.[1] ?? "no vm.Script" };
 }
@@ -45,6 +46,12 @@ describe("code cache of the built programs", () => {
     expect(help(built)).toEqual({ out: expect.stringContaining("usage: qemu-natup TAP"), cache: "accepted" });
     expect(help(join(ROOT, "dist/kvmnet.cjs")).cache).toBe("accepted");
   });
+
+  it("the single executable compiles its bundle with the cache it carries", async () => {
+    const link = join(dir, "qemu-natup");
+    symlinkSync(await ensureBinary(), link);
+    expect(help(link, true)).toEqual({ out: usage(), cache: "accepted" });
+  }, 300_000);
 
   it("a copy with its cache, times kept, uses it (control for the cases below)", () => {
     const copy = join(dir, "kept.cjs");
