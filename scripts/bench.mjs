@@ -67,7 +67,10 @@ const started = Date.now();
 
 writeFileSync(
   conf,
-  `[global]\nstate_dir = ${dir}/run\nlease_dir = ${dir}/lib\n[bench]\nmode = nat\nbridge = kbench0\naddress = 198.51.100.1/24\ndhcp_range = 198.51.100.10,198.51.100.250\nteardown = when-idle\n`,
+  [
+    `[global]\nstate_dir = ${dir}/run\nlease_dir = ${dir}/lib\n[bench]\nmode = nat\nbridge = kbench0`,
+    `address = 198.51.100.1/24\ndhcp_range = 198.51.100.10,198.51.100.250\nteardown = when-idle\n`,
+  ].join("\n"),
 );
 chmodSync(conf, 0o644);
 const ipHook = join(dir, "ip-hook.sh");
@@ -167,10 +170,10 @@ try {
     `warm attach, npm: ${target(warm("npm: dist/qemu-natup.cjs (#!/usr/bin/env node)"), 1.3, "×")} node -e 0`,
   );
   if (inCaller) {
-    const x = (name) => warm(name) / warm(`node -e 0${inCaller}`);
+    const x = (name) => target(warm(name) / warm(`node -e 0${inCaller}`), name.startsWith("single") ? 1.2 : 1.3, "×");
     summary.push(
-      `warm attach, single executable${inCaller}: ${target(x(`single executable${inCaller}`), 1.2, "×")} node -e 0 there`,
-      `warm attach, npm${inCaller}: ${target(x(`npm: dist/qemu-natup.cjs${inCaller}`), 1.3, "×")} node -e 0 there`,
+      `warm attach, single executable${inCaller}: ${x(`single executable${inCaller}`)} node -e 0 there`,
+      `warm attach, npm${inCaller}: ${x(`npm: dist/qemu-natup.cjs${inCaller}`)} node -e 0 there`,
     );
   }
   report(
@@ -200,7 +203,8 @@ try {
   mkdirSync(join(overlay, "upper/qemu"), { recursive: true });
   mkdirSync(join(overlay, "work"));
   writeFileSync(join(overlay, "upper/qemu/bridge.conf"), "allow kbench0\n");
-  const mountEtc = `mount -t overlay kbench-etc -o lowerdir=/etc,upperdir=${overlay}/upper,workdir=${overlay}/work /etc`;
+  const layers = `lowerdir=/etc,upperdir=${overlay}/upper,workdir=${overlay}/work`;
+  const mountEtc = `mount -t overlay kbench-etc -o ${layers} /etc`;
   const vm = run(
     "qemu",
     [
@@ -227,7 +231,8 @@ try {
   );
   for (const r of vm)
     console.log(
-      `| ${r.name} | ${fmt(r.median)} (${fmt(r.p25)}–${fmt(r.p75)}) | ${fmt(r.median - own.median)} | ${(r.median / own.median).toFixed(2)} |`,
+      `| ${r.name} | ${fmt(r.median)} (${fmt(r.p25)}–${fmt(r.p75)}) | ${fmt(r.median - own.median)} | ` +
+        `${(r.median / own.median).toFixed(2)} |`,
     );
   for (const r of vm.slice(2)) summary.push(`${r.name}: +${target(r.median - own.median, 150, " ms")} added`);
   sh(DETACH);

@@ -2,11 +2,11 @@
 // comment; dist/NAME.cjs.cache is V8's compiled code for all of that bundle, made at build time by the same
 // node. A hook then skips compiling each function the first time it runs: 5-9 ms of a warm qemu-natup's
 // ~50-60 (in-process and wall-clock medians of 30-80 interleaved starts). Node's own compile cache is Node 22;
-// Node 20's vm.Script takes cachedData. Reading the bundle from a comment costs less than from a string literal, and the
-// cache as a file beside it less than embedded as base64 (~3 ms). A node whose V8 or flags differ rejects the
-// cache (V8 checks its version, the flags and the source's length) and compiles as usual: slower, never wrong.
-// The cache file starts with an ID of the bundle it was made for (a hash of the bundle and the node), which the
-// loader carries too: a cache from another build is not used, nor one older than its program file (a hand edit).
+// Node 20's vm.Script takes cachedData. Reading the bundle from a comment costs less than from a string
+// literal, and the cache as a file beside it less than embedded as base64 (~3 ms). A node whose V8 or flags differ
+// rejects the cache (V8 checks its version, the flags and the source's length) and compiles as usual: slower,
+// never wrong. The cache file starts with an ID of the bundle it was made for (a hash of the bundle and the node),
+// which the loader carries too: a cache from another build is not used, nor one older than its program file.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

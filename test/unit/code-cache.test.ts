@@ -1,6 +1,6 @@
 // The programs' V8 code cache (scripts/code-cache.mjs, dist/NAME.cjs.cache): the built hook compiles with it on
-// this node, and so does the single executable; without it, or with one from another build, or older than the program file, it does not use it
-// and still runs the same.
+// this node, and so does the single executable; without it, or with one from another build, or older than the
+// program file, it does not use it and still runs the same.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
