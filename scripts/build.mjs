@@ -5,10 +5,13 @@
 // Measured and left out (issue 10): minifying (no gain beyond noise: V8 compiles lazily, so what costs is
 // compiling the functions that run, which the code cache saves).
 import { build } from "esbuild";
-import { chmodSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { withCodeCache } from "./code-cache.mjs";
 
 const entries = readdirSync("hooks").filter((f) => f.endsWith(".ts"));
+// esbuild made dist/ itself when it wrote its output; with write: false (the code cache is made first) a fresh
+// clone has none.
+mkdirSync("dist", { recursive: true });
 await Promise.all(
   entries.map(async (f) => {
     const out = `dist/${f.replace(/\.ts$/, ".cjs")}`;
