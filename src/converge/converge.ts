@@ -30,6 +30,9 @@ export interface ConvergeOptions {
   warn?: (line: string) => void;
   /** Warn about snat_to on every run, not only when the rules are written (`kvmnet up`: an admin wants to know). */
   warnAlways?: boolean;
+  /** Go on only when this holds of the host as seen under the lock (kvmnet watch: the network is still up, not
+   *  taken down meanwhile); otherwise change nothing. */
+  onlyIf?: (snapshot: Snapshot) => boolean;
 }
 
 /** What was looked at, decided and done. */
@@ -93,6 +96,7 @@ export async function converge(
     // at again. Bounded: a repair that does not take would otherwise loop.
     for (let round = 0; ; round++) {
       const snapshot = observe(exec, config, net, intent, round ? readRoutes() : routes, first.tapFacts);
+      if (opts.onlyIf && !opts.onlyIf(snapshot)) return { net, snapshot, steps: done };
       const refusal = preflight(config, net, snapshot, intent);
       if (refusal) throw refusal;
       const decision = decide(config, net, snapshot, intent);
