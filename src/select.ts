@@ -36,7 +36,7 @@ export function selectNetwork(config: Config, input: SelectInput): Network {
   if (globbed.length === 1) return checkMode(program, globbed[0]!, `taps glob of [${globbed[0]!.name}]`);
 
   // Rule 4: the only network of the program's modes; else the one among them with default = yes.
-  const mine = config.networks.filter((n) => serves(program, n.mode));
+  const mine = config.networks.filter((n) => serves(program, n.memberOf ?? n.mode));
   if (mine.length === 1) return mine[0]!;
   const defaults = mine.filter((n) => n.isDefault);
   if (defaults.length === 1) return defaults[0]!;
@@ -67,7 +67,7 @@ function byProgramName(program: HookName, example: string): string {
 }
 
 function checkMode(program: HookName, net: Network, how: string): Network {
-  if (serves(program, net.mode)) return net;
+  if (serves(program, net.memberOf ?? net.mode)) return net;
   throw new UsageError(
     `network ${net.name} (chosen by ${how}) is a ${net.mode} network, which ${program} does not serve (${describeModes(program)}); use ${upProgramFor(net.mode)} or the generic qemu-ifup/qemu-ifdown`,
   );

@@ -64,6 +64,16 @@ function applyStep(exec: Exec, s: Step): void {
     case "firewall-cmd":
       run(exec, "firewall-cmd", s.args);
       return;
+    case "bridge":
+      run(exec, "bridge", ["-batch", "-"], s.lines.join("\n") + "\n");
+      return;
+    case "vtysh":
+      run(
+        exec,
+        "vtysh",
+        s.commands.flatMap((c) => ["-c", c]),
+      );
+      return;
   }
 }
 

@@ -25,6 +25,14 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   vlan: ["bridge"],
   trunk: ["bridge"],
   domain: ["nat", "routed", "host-only"],
+  vxlan_id: ["nat", "routed", "host-only", "isolated"],
+  vxlan_dev: ["nat", "routed", "host-only", "isolated"],
+  vxlan_peers: ["nat", "routed", "host-only", "isolated"],
+  vxlan_port: ["nat", "routed", "host-only", "isolated"],
+  vxlan_local: ["nat", "routed", "host-only", "isolated"],
+  evpn: ["nat", "routed", "host-only", "isolated"],
+  evpn_asn: ["nat", "routed", "host-only", "isolated"],
+  role: ["nat", "routed", "host-only"],
 };
 
 /** The spec name of a key as written: "host.web" → "host.NAME". */

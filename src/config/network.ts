@@ -9,6 +9,8 @@ import { MODES, type Mode, type Network, type StaticHost } from "./types.js";
 import { show } from "./value.js";
 import { validateIpv6 } from "./ipv6.js";
 import { validatePublish, type Published } from "./publish.js";
+import { validateVxlan } from "./vxlan.js";
+import type { Vxlan } from "./types.js";
 import type { Cidr6 } from "../ipv6.js";
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
@@ -156,6 +158,7 @@ export function validateNetwork(
       bad("mtu", `${show(values.mtu)} is not an MTU between 68 and 65535`);
     else net.mtu = n;
   }
+  if (mode !== "bridge") Object.assign(net, validateVxlan(mode, values, bad));
   if (values.teardown !== undefined) {
     if (values.teardown === "keep" || values.teardown === "when-idle") net.teardown = values.teardown;
     else bad("teardown", `${show(values.teardown)} is not keep or when-idle`);
@@ -194,6 +197,8 @@ interface Draft {
   publish?: Published[];
   vlan?: number;
   domain?: string;
+  vxlan?: Vxlan;
+  role?: "gateway" | "member";
 }
 
 // The validated draft as the network of its mode, with only the keys that mode has (and only those set).
@@ -208,7 +213,12 @@ function finish(d: Draft): Network {
     autostart: d.autostart,
     lines: d.lines,
     mtu: d.mtu,
+    vxlan: d.vxlan,
+    role: d.role,
   });
+  // A member host of a network across hosts only bridges its guests onto the VXLAN (src/config/vxlan.ts).
+  if (d.role === "member" && d.mode !== "isolated" && d.mode !== "bridge")
+    return { ...common, hosts: [], mode: "isolated", memberOf: d.mode };
   const addressed = () => ({
     ...common,
     address: need(d.address),

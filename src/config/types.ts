@@ -22,6 +22,24 @@ export interface StaticHost {
 
 type Absent<K extends string> = { [P in K]?: undefined };
 
+/** One network across hosts: a VXLAN device under the bridge (see src/config/vxlan.ts). */
+export interface Vxlan {
+  /** The VNI, 1..16777215. */
+  id: number;
+  /** The underlay interface. */
+  dev: string;
+  /** UDP port (4789 unless set). */
+  port: number;
+  /** Static peers' underlay addresses (this host's own address among them is skipped); empty with evpn. */
+  peers: string[];
+  /** Peers learned by BGP EVPN through FRR instead of a static list. */
+  evpn: boolean;
+  /** This host's underlay address (vxlan_local); absent: the underlay's first address of the peers' family. */
+  local?: string;
+  /** evpn: the BGP AS of the host's FRR (evpn_asn). */
+  asn?: number;
+}
+
 /** What every network has, whatever its mode. */
 interface Common {
   name: string;
@@ -33,6 +51,13 @@ interface Common {
   mtu?: number;
   teardown: "keep" | "when-idle";
   autostart: boolean;
+  /** One network across hosts (vxlan_id). */
+  vxlan?: Vxlan;
+  /** With vxlan: gateway runs the network's address, DHCP and NAT/routing; a member only bridges. */
+  role?: "gateway" | "member";
+  /** Only on an isolated network: a member host of a nat, routed or host-only network across hosts (role = member)
+   *  only bridges its guests onto the VXLAN, as an isolated network does; the hooks of MEMBEROF still serve it. */
+  memberOf?: "nat" | "routed" | "host-only";
   /** Line of each key (and "[section]" for the header), for error messages. */
   lines: Record<string, number>;
 }

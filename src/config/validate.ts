@@ -4,6 +4,7 @@ import { ConfigError, type ConfigProblem } from "../errors.js";
 import { crossCheck, backendCheck } from "./cross.js";
 import { validateGlobal } from "./global.js";
 import { validateNetwork } from "./network.js";
+import { hostOverrides, isHostSection, vxlanCrossCheck } from "./vxlan.js";
 import { normaliseSections, scanIni, type ScannedKey } from "./scan.js";
 import type { Config, Firewall } from "./types.js";
 import { controlChar, disagreement } from "./value.js";
@@ -60,12 +61,17 @@ export function parseConfig(file: string, text: string): Config {
       problems.push({ file, line: lines[key]!, key, message }),
     );
   }
+  const hostOwn = hostOverrides(file, scan.sections, valuesOf, linesOf, problems);
   for (const section of scan.sections.keys()) {
-    if (section === "global") continue;
-    const net = validateNetwork(file, section, valuesOf(section), linesOf(section), problems);
+    if (section === "global" || isHostSection(section)) continue;
+    const [values, lines] = [valuesOf(section), linesOf(section)];
+    Object.assign(values, hostOwn.get(section)?.values);
+    Object.assign(lines, hostOwn.get(section)?.lines);
+    const net = validateNetwork(file, section, values, lines, problems);
     if (net) config.networks.push(net);
   }
   crossCheck(file, config.networks, problems);
+  vxlanCrossCheck(file, config.networks, problems);
   backendCheck(file, config.networks, config.firewall, problems);
   const kept = new Set<string>();
   const once = problems.filter((p) => {

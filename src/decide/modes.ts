@@ -7,6 +7,7 @@ import { vlanPortName } from "../observe/mode.js";
 import type { Step } from "./steps.js";
 import { traits } from "../modes.js";
 import { vlanUpLines } from "./vlan.js";
+import { vxlanDevName } from "../render/vxlan.js";
 
 /** Steps of a bridge-mode network before its TAP is attached. A plain bridge is the admin's (or was built
  *  over the uplink by the uplink-move step, see converge/decide.ts): kvmnet changes nothing on it. A VLAN bridge is made if missing. */
@@ -28,5 +29,6 @@ export function ipv6OffSteps(net: Network, bridgeExists: boolean, mode: ModeObse
 /** Ports of NET's bridge that belong to the host (uplink, TRUNK.VID), not to VMs. */
 export function hostPorts(net: Network): string[] {
   const sub = vlanPortName(net);
-  return [...(!traits(net).ownBridge && net.uplink ? [net.uplink] : []), ...(sub ? [sub] : [])];
+  const vx = net.vxlan ? [vxlanDevName(net.vxlan)] : [];
+  return [...(!traits(net).ownBridge && net.uplink ? [net.uplink] : []), ...(sub ? [sub] : []), ...vx];
 }

@@ -14,6 +14,7 @@ import { firewallBackend } from "../firewall/backend.js";
 import { bridgeModeUpSteps, hostPorts, ipv6OffSteps } from "./modes.js";
 import type { Step } from "./steps.js";
 import { vlanDownLines } from "./vlan.js";
+import { vxlanDownSteps, vxlanUpSteps } from "./vxlan.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 
@@ -30,6 +31,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
     ...bridgeLines(net, obs.bridge, obs.bridgeAddrs),
   ];
   if (ip.length) steps.push({ kind: "ip", lines: ip });
+  steps.push(...vxlanUpSteps(net, obs.vxlan));
   const dhcp = renderDnsmasq(config, net) !== null;
   steps.push(...csumSteps(net, dhcp, obs.csum.supported, obs.bridge === null, obs.csum.has));
   const back = reattachLines(net, obs, tapName);
@@ -69,6 +71,7 @@ export function decideNetworkDown(config: Config, net: Network, obs: Observed): 
     ...dnsmasqDownSteps(config, net, obs.dnsmasq),
     ...firewall,
     ...firewalldDownSteps(net, obs.firewalld ?? null),
+    ...vxlanDownSteps(net, obs.vxlan),
   ];
   if (obs.bridge && isOurBridge(net, obs.bridge))
     steps.push({ kind: "ip", lines: [`link delete dev ${net.bridge}`, ...vlanDownLines(net, obs.mode)] });

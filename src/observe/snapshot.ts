@@ -19,6 +19,7 @@ import { procHasAddress, type Route } from "./routes.js";
 import { strayTaps } from "./strays.js";
 import { observeTap, type TapFacts } from "./tap.js";
 import { observeUplink, type UplinkState } from "./uplink.js";
+import { observeVxlan, type VxlanObserved } from "./vxlan.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { forwardPolicy } from "../render/policy.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
@@ -67,6 +68,8 @@ export interface Snapshot extends HostView {
   uplinkState: UplinkState | null;
   /** The undo batch of a move of the uplink that a killed run left unfinished (null: none). */
   journal: string | null;
+  /** A network across hosts: its VXLAN device, flood entries and guard (src/observe/vxlan.ts). */
+  vxlan?: VxlanObserved | null;
 }
 
 /** What the decisions of src/decide/ read of a snapshot. */
@@ -85,6 +88,7 @@ export type Observed = Pick<
   | "dnsmasq"
   | "strays"
   | "mode"
+  | "vxlan"
 >;
 
 /** Path of NET's uplink-move journal: written before the move's batch, removed after it. */
@@ -141,6 +145,7 @@ export function observe(
     strays: bridge || !traits(net).ownBridge ? [] : strayTaps(config, net),
     uplinkState: building && uplink ? observeUplink(exec, uplink.name) : null,
     journal: net.mode === "bridge" && net.uplink ? readJournal(uplinkJournal(config, net)) : null,
+    vxlan: observeVxlan(exec, net, intent),
   };
   const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);
   snap.firewalld = firewalldLookWanted(net, intent, bridge, remaking) ? observeFirewalld(exec, net) : null;

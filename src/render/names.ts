@@ -1,5 +1,6 @@
 // Names and paths of everything kvmnet creates for a network: one place, so teardown finds exactly these.
 import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import type { Config, Network } from "../config/types.js";
 
 /** The one nft table kvmnet owns for every network (family inet: IPv6 can join it later). */
@@ -69,7 +70,10 @@ export const IPT = {
 /** The fixed MAC address of a bridge kvmnet creates: locally administered, derived from the network name.
  *  It also marks the bridge as kvmnet's: it is set in the same netlink message that creates the bridge. */
 export function bridgeMac(net: Network): string {
-  const h = createHash("sha256").update(`kvmnet:${net.name}`).digest();
+  // A member host's bridge of a network across hosts is on the gateway's segment: its MAC must not be the
+  // gateway's (frames for the gateway would stop at the member), so the host's name goes in.
+  const member = net.memberOf ? `@${hostname()}` : "";
+  const h = createHash("sha256").update(`kvmnet:${net.name}${member}`).digest();
   return ["02", "6b", "76", h[0]!, h[1]!, h[2]!]
     .map((b) => (typeof b === "number" ? b.toString(16).padStart(2, "0") : b))
     .join(":");

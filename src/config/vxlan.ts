@@ -1,0 +1,204 @@
+// Validation of the keys that make one network span several hosts (VXLAN with static peers, or BGP EVPN through
+// FRR), and of the per-host override sections `[NET@HOSTNAME]` that let the same kvmnet.conf serve every host.
+import { readFileSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
+import type { ConfigProblem } from "../errors.js";
+import { isIPv4 } from "../ipv4.js";
+import { canonical6, isIPv6 } from "../ipv6.js";
+import { badName } from "../names.js";
+import { parseBool } from "./keys.js";
+import type { Mode, Network, Vxlan } from "./types.js";
+import { show } from "./value.js";
+
+/** The VXLAN port IANA assigned (RFC 7348), Linux's `dstport` when none is given. */
+export const VXLAN_PORT = 4789;
+
+/** VXLAN's encapsulation: outer Ethernet 14 (the underlay MTU excludes it) + IP 20 (IPv6: 40) + UDP 8 + VXLAN 8,
+ *  plus the inner Ethernet header 14 that the guests' MTU excludes: 50 over IPv4, 70 over IPv6. */
+export function vxlanOverhead(vx: Pick<Vxlan, "peers" | "local">): number {
+  const six = [vx.local, ...vx.peers].some((a) => a?.includes(":"));
+  return six ? 70 : 50;
+}
+
+/** Keys a `[NET@HOSTNAME]` section may set for NET on that host. */
+export const HOST_OVERRIDE_KEYS = ["role", "vxlan_dev", "vxlan_local"] as const;
+
+/** The VXLAN part of a network: the Vxlan, the role, and (when `mtu` is not set) the MTU that fits the underlay. */
+export interface VxlanKeys {
+  vxlan?: Vxlan;
+  role?: "gateway" | "member";
+  mtu?: number;
+}
+
+/** Validate the VXLAN keys of a network of MODE from VALUES; problems go to BAD. READMTU: the MTU of an interface
+ *  on this host, null when it has none (the underlay's MTU gives the network's when `mtu` is not set). */
+export function validateVxlan(
+  mode: Mode | undefined,
+  values: Record<string, string>,
+  bad: (key: string, message: string) => void,
+  readMtu: (dev: string) => number | null = sysMtu,
+): VxlanKeys {
+  const out: VxlanKeys = {};
+  const keys = ["vxlan_dev", "vxlan_peers", "vxlan_port", "vxlan_local", "evpn", "evpn_asn", "role"];
+  if (values.vxlan_id === undefined) {
+    for (const k of keys.filter((k) => values[k] !== undefined)) bad(k, "needs vxlan_id (the network's VNI)");
+    return out;
+  }
+  const id = Number(values.vxlan_id);
+  if (!/^\d+$/.test(values.vxlan_id) || id < 1 || id > 16777215)
+    bad("vxlan_id", `${show(values.vxlan_id)} is not a VNI 1..16777215`);
+  const dev = values.vxlan_dev;
+  if (dev === undefined) bad("vxlan_dev", "missing: name the underlay interface the VXLAN runs over, such as eth0");
+  else if (badName(dev)) bad("vxlan_dev", badName(dev)!);
+  let port = VXLAN_PORT;
+  if (values.vxlan_port !== undefined) {
+    port = Number(values.vxlan_port);
+    if (!/^\d+$/.test(values.vxlan_port) || port < 1 || port > 65535)
+      bad("vxlan_port", `${show(values.vxlan_port)} is not a UDP port 1..65535`);
+  }
+  const evpn = values.evpn === undefined ? false : parseBool(values.evpn);
+  if (evpn === null) bad("evpn", `${show(values.evpn!)} is not yes or no`);
+  const peers = values.vxlan_peers === undefined ? [] : parsePeers(values.vxlan_peers, bad);
+  if (evpn && values.vxlan_peers !== undefined)
+    bad("vxlan_peers", "not with evpn = yes: BGP EVPN learns the peers (say one or the other)");
+  else if (evpn === false && values.vxlan_peers === undefined)
+    bad("vxlan_id", "needs vxlan_peers = the other hosts' underlay addresses, or evpn = yes (peers learned by BGP)");
+  let asn: number | undefined;
+  if (values.evpn_asn !== undefined) {
+    asn = Number(values.evpn_asn);
+    if (!evpn) bad("evpn_asn", "only with evpn = yes");
+    else if (!/^\d+$/.test(values.evpn_asn) || asn < 1 || asn > 4294967295)
+      bad("evpn_asn", `${show(values.evpn_asn)} is not a BGP AS number 1..4294967295`);
+  } else if (evpn) bad("evpn", "needs evpn_asn = the AS number of this host's FRR (its router bgp)");
+  let local: string | undefined;
+  if (values.vxlan_local !== undefined) {
+    const l = values.vxlan_local;
+    const six = isIPv6(l);
+    if (!isIPv4(l) && !six) bad("vxlan_local", `${show(l)} is not an IPv4 or IPv6 address`);
+    else if (peers.length && peers.some((p) => p.includes(":") !== six))
+      bad("vxlan_local", `${l} is not of the peers' address family`);
+    else local = six ? canonical6(l) : l;
+  }
+  if (mode === "nat" || mode === "routed" || mode === "host-only") {
+    const r = values.role;
+    if (r === undefined)
+      bad(
+        "role",
+        `missing: a ${mode} network across hosts needs role = gateway on the one host that runs its address, DHCP and ${mode === "nat" ? "NAT" : "routing"}, and role = member on the others (see [${"NET"}@HOSTNAME])`,
+      );
+    else if (r !== "gateway" && r !== "member") bad("role", `${show(r)} is not gateway or member`);
+    else out.role = r;
+  }
+  const vx: Vxlan = {
+    id,
+    dev: dev ?? "",
+    port,
+    peers,
+    evpn: !!evpn,
+    ...(local ? { local } : {}),
+    ...(asn ? { asn } : {}),
+  };
+  out.vxlan = vx;
+  const underlay = dev && !badName(dev) ? readMtu(dev) : null;
+  const room = underlay === null ? null : underlay - vxlanOverhead(vx);
+  if (values.mtu === undefined) out.mtu = room ?? 1500 - vxlanOverhead(vx);
+  else if (room !== null && /^\d+$/.test(values.mtu) && Number(values.mtu) > room)
+    bad(
+      "mtu",
+      `${values.mtu} does not fit over ${dev} (MTU ${underlay}) with VXLAN's ${vxlanOverhead(vx)} bytes: at most ${room}`,
+    );
+  return out;
+}
+
+// A list of the peers' underlay addresses, by commas or spaces; all of one family.
+function parsePeers(text: string, bad: (key: string, message: string) => void): string[] {
+  const list = text.split(/[\s,]+/).filter(Boolean);
+  const out: string[] = [];
+  for (const p of list) {
+    if (isIPv4(p)) out.push(p);
+    else if (isIPv6(p)) out.push(canonical6(p));
+    else {
+      bad("vxlan_peers", `${show(p)} is not an IPv4 or IPv6 address`);
+      return [];
+    }
+  }
+  if (out.length === 0) bad("vxlan_peers", "is empty: list the hosts' underlay addresses");
+  else if (new Set(out.map((p) => p.includes(":"))).size > 1)
+    bad("vxlan_peers", "mixes IPv4 and IPv6: one VXLAN runs over one address family");
+  else if (new Set(out).size < out.length) bad("vxlan_peers", "lists an address twice");
+  return out;
+}
+
+function sysMtu(dev: string): number | null {
+  try {
+    return Number(readFileSync(`/sys/class/net/${dev}/mtu`, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/** True when SECTION is a per-host override `[NET@HOSTNAME]` rather than a network. */
+export function isHostSection(section: string): boolean {
+  return section.includes("@");
+}
+
+/** What an override section adds to its network on this host. */
+export interface HostOverride {
+  values: Record<string, string>;
+  lines: Record<string, number>;
+}
+
+/** Check every `[NET@HOSTNAME]` section among SECTIONS (NET must be a network section, only the keys of
+ *  HOST_OVERRIDE_KEYS) and return, by network, the override for this host (HOSTNAME, or its first label). */
+export function hostOverrides(
+  file: string,
+  sections: Map<string, number>,
+  valuesOf: (section: string) => Record<string, string>,
+  linesOf: (section: string) => Record<string, number>,
+  problems: ConfigProblem[],
+  hostname: string = osHostname(),
+): Map<string, HostOverride> {
+  const out = new Map<string, HostOverride>();
+  const me = [hostname, hostname.split(".")[0]];
+  for (const [section, line] of sections) {
+    if (!isHostSection(section)) continue;
+    const at = section.lastIndexOf("@");
+    const [net, host] = [section.slice(0, at), section.slice(at + 1)];
+    const values = valuesOf(section);
+    const lines = linesOf(section);
+    const push = (key: string, message: string) => problems.push({ file, line: lines[key] ?? line, key, message });
+    if (!sections.has(net) || net === "global" || isHostSection(net)) {
+      push(
+        `[${section}]`,
+        `overrides for network ${show(net)} on host ${show(host)}, but there is no section [${net}]`,
+      );
+      continue;
+    }
+    if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) {
+      push(`[${section}]`, `${show(host)} is not a host name`);
+      continue;
+    }
+    for (const key of Object.keys(values))
+      if (!(HOST_OVERRIDE_KEYS as readonly string[]).includes(key))
+        push(key, `not a per-host key (a [NET@HOSTNAME] section may set ${HOST_OVERRIDE_KEYS.join(", ")})`);
+    if (me.includes(host)) out.set(net, { values, lines });
+  }
+  return out;
+}
+
+/** Push to PROBLEMS each VNI used by two networks (a host has one VXLAN device per VNI). */
+export function vxlanCrossCheck(file: string, nets: Network[], problems: ConfigProblem[]): void {
+  const byId = new Map<number, Network>();
+  for (const n of nets) {
+    if (!n.vxlan) continue;
+    const m = byId.get(n.vxlan.id);
+    if (m)
+      problems.push({
+        file,
+        line: n.lines.vxlan_id ?? 0,
+        key: "vxlan_id",
+        message: `VNI ${n.vxlan.id} is already that of [${m.name}] (line ${m.lines.vxlan_id})`,
+      });
+    else byId.set(n.vxlan.id, n);
+  }
+}

@@ -1,0 +1,96 @@
+// What a network across hosts has on this host: its VXLAN device, the flood entries towards its static peers, and
+// the underlay guard table. On the warm path (all in place) this reads sysfs only: the device's alias records what
+// it was made with and a digest of the peers it floods to, so `bridge fdb show` and `nft list table` run only
+// when something differs, or for `kvmnet up` (which checks the host for real).
+import { readFileSync } from "node:fs";
+import type { Exec } from "../host/exec.js";
+import type { Network, Vxlan } from "../config/types.js";
+import type { Intent } from "../intent.js";
+import { readLink, type Link } from "./links.js";
+import { networkInterfaces } from "node:os";
+import { vxlanAlias, vxlanDevName, vxlanGuardTable, wantedPeers } from "../render/vxlan.js";
+
+/** The VXLAN side of a network as found. */
+export interface VxlanObserved {
+  /** The VXLAN device, as sysfs shows it (null: missing). */
+  link: Link | null;
+  /** Its alias (ifalias): kvmnet's own records what the device was made with. */
+  alias: string;
+  /** The underlay interface (null: missing). */
+  underlay: Link | null;
+  /** The underlay's addresses (both families), from getifaddrs. */
+  underlayAddrs: string[];
+  /** Destinations of the device's all-zeros flood entries, by `bridge fdb show` (null: not looked at). */
+  flood: string[] | null;
+  /** The comment of the guard table (its digest); null: no such table; undefined: not looked at. */
+  guard?: string | null;
+  /** evpn: FRR's running config (`vtysh -c 'show running-config'`); null: FRR does not answer; undefined: not
+   *  looked at. */
+  frr?: string | null;
+}
+
+/** Observe NET's VXLAN side (null for a network on one host). */
+export function observeVxlan(exec: Exec, net: Network, intent: Intent): VxlanObserved | null {
+  const vx = net.vxlan;
+  if (!vx) return null;
+  const name = vxlanDevName(vx);
+  const link = readLink(name);
+  const alias = link ? readAlias(name) : "";
+  const underlayAddrs = addressesOf(vx.dev);
+  const obs: VxlanObserved = { link, alias, underlay: readLink(vx.dev), underlayAddrs, flood: null };
+  const looking = intent.action === "up" || intent.action === "down";
+  const current = alias === vxlanAlias(net, vx, wantedPeers(vx, underlayAddrs), localOf(vx, underlayAddrs));
+  if (link && !vx.evpn && (looking || !current)) obs.flood = readFlood(exec, name);
+  if (looking || !current) obs.guard = readGuard(exec, net);
+  if (vx.evpn && (looking || !current)) obs.frr = readFrr(exec);
+  return obs;
+}
+
+/** This host's underlay address: vxlan_local, else the underlay's first address of the peers' family (IPv4
+ *  when there are none); null when it has none. */
+export function localOf(vx: Vxlan, underlayAddrs: string[]): string | null {
+  if (vx.local) return vx.local;
+  const six = vx.peers.some((p) => p.includes(":"));
+  return underlayAddrs.find((a) => a.includes(":") === six && !a.startsWith("fe80")) ?? null;
+}
+
+function readAlias(dev: string): string {
+  try {
+    return readFileSync(`/sys/class/net/${dev}/ifalias`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+function addressesOf(dev: string): string[] {
+  return (networkInterfaces()[dev] ?? []).map((a) => a.address);
+}
+
+// The device's all-zeros (flood) entries: `00:00:00:00:00:00 dst 203.0.113.2 self permanent`.
+function readFlood(exec: Exec, dev: string): string[] {
+  const r = exec.tryRun("bridge", ["fdb", "show", "dev", dev]);
+  if (!r.ok) return [];
+  return parseFlood(r.stdout);
+}
+
+/** The destinations of the all-zeros entries in `bridge fdb show` output. */
+export function parseFlood(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^00:00:00:00:00:00 dst (\S+)/.exec(line.trim());
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
+// The digest in the guard table's comment, null when there is no such table.
+function readGuard(exec: Exec, net: Network): string | null {
+  const r = exec.tryRun("nft", ["list", "table", "inet", vxlanGuardTable(net)]);
+  if (!r.ok) return null;
+  return /comment "([^"]*)"/.exec(r.stdout)?.[1] ?? "";
+}
+
+function readFrr(exec: Exec): string | null {
+  const r = exec.tryRun("vtysh", ["-c", "show running-config"]);
+  return r.ok ? r.stdout : null;
+}
