@@ -1,12 +1,13 @@
 // kvmnet watch and kvmnet reapply: rules (and bridges) removed by someone else come back for networks that are
-// up; a network that is down stays down. The time from `nft flush ruleset` to kvmnet's table being back is
-// measured and printed (the issue asks for under 1 s).
+// up; a network that is down, or taken down meanwhile, stays down. The time from `nft flush ruleset` to kvmnet's
+// rules being back is measured and printed (the issue asks for under 1 s).
 import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, OUTSIDE, type Lab } from "../helpers/lab.js";
 import { program } from "../helpers/netns.js";
 
 const second = "[iso]\nmode = isolated\nbridge = kviso9\n";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function children(pid: number): number[] {
   return readdirSync("/proc")
@@ -21,64 +22,172 @@ function children(pid: number): number[] {
     .map(Number);
 }
 
+// Milliseconds until CHECK holds (polled every 5 ms), or -1 after MS.
 async function until(check: () => boolean, ms: number): Promise<number> {
   const t0 = Date.now();
   while (!check()) {
     if (Date.now() - t0 > ms) return -1;
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(5);
   }
   return Date.now() - t0;
+}
+
+// `kvmnet watch --verbose` in the lab's host namespace: its output so far, and how to stop it.
+async function startWatch(lab: Lab) {
+  const child = lab.host.spawn(program("kvmnet"), ["watch", "--verbose"], { env: { KVMNET_CONFIG: lab.conf.file } });
+  const w = {
+    log: "",
+    child,
+    count: (re: RegExp) => w.log.match(new RegExp(re, "g"))?.length ?? 0,
+  };
+  child.stdout!.on("data", (d: Buffer) => (w.log += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (w.log += d.toString()));
+  expect(await until(() => w.log.includes("waiting for changes"), 15_000), w.log).toBeGreaterThanOrEqual(0);
+  return w;
+}
+
+// Stop W with SIGTERM: it exits 0 and its monitors (nft monitor, ip monitor) are gone with it.
+async function stopWatch(w: Awaited<ReturnType<typeof startWatch>>) {
+  // Its monitors (a pass running now may have a short-lived nft or flock child beside them).
+  const kids = children(w.child.pid!);
+  const cmd = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  expect(
+    kids
+      .map(cmd)
+      .filter((c) => / monitor/.test(c))
+      .sort(),
+    w.log,
+  ).toEqual(["ip monitor link", "nft monitor"]);
+  w.child.kill("SIGTERM");
+  const r = await w.child;
+  expect(r.exitCode, w.log).toBe(0);
+  for (const k of kids) expect(() => readFileSync(`/proc/${k}/stat`)).toThrow();
 }
 
 describe("kvmnet watch", () => {
   let lab: Lab;
   afterEach(() => lab?.destroy());
 
-  it("after nft flush ruleset the rules are back within 1 s, once; a deleted bridge comes back with its VM; SIGTERM stops it", async () => {
+  it("rules back within 1 s of nft flush ruleset, once (it settles); a deleted table and bridge come back; a network taken down stays down; SIGTERM stops it and its monitors", async () => {
     // taps: the VM's tap is found again (a stray, on no bridge) when the deleted bridge is made again.
     lab = makeLab({ section: (br) => `${natSection(br, "taps = vm*\n")}${second}` });
     const g = lab.addGuest("vm0");
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
     expect(lab.dhcp(g)?.ip).toMatch(/^192\.0\.2\./);
-    const watch = lab.host.spawn(program("kvmnet"), ["watch"], { env: { KVMNET_CONFIG: lab.conf.file } });
-    let log = "";
-    watch.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-    watch.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+    const w = await startWatch(lab);
+    const chainThere = () => lab.host.tryRun("nft", ["list", "chain", "inet", "kvmnet", "from-nat0"]).exitCode === 0;
+    const bridgeThere = () => lab.host.tryRun("test", ["-e", `/sys/class/net/${lab.bridge}`]).exitCode === 0;
     try {
-      expect(await until(() => log.includes("waiting for changes"), 10_000), log).toBeGreaterThanOrEqual(0);
-      expect(log).toContain("1 network up (nat0)");
-      const tableBack = () => lab.host.tryRun("nft", ["list", "chain", "inet", "kvmnet", "from-nat0"]).exitCode === 0;
+      expect(w.log).toContain("1 network up (nat0)");
+      const passes0 = w.count(/pass done/);
+
       lab.host.sh("nft flush ruleset");
-      expect(tableBack()).toBe(false);
-      const ms = await until(tableBack, 5_000);
+      expect(chainThere()).toBe(false);
+      const ms = await until(chainThere, 5_000);
       console.log(`kvmnet watch: rules back ${ms} ms after nft flush ruleset`);
-      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms, w.log).toBeGreaterThanOrEqual(0);
       expect(ms).toBeLessThan(1000);
-      // It settles: its own changes cause no second reapply.
-      await new Promise((r) => setTimeout(r, 2000));
-      expect(log.match(/nat0: reapplied/g)?.length, log).toBe(1);
+      // It settles: its own changes cause at most one more pass, which finds nothing to do, then none for 2 s.
+      await sleep(2000);
+      const passes = w.log
+        .split("\n")
+        .filter((l) => l.startsWith("watch: pass done"))
+        .slice(passes0);
+      expect(w.count(/nat0: reapplied/), w.log).toBe(1);
+      expect(passes.length, w.log).toBeLessThanOrEqual(2);
+      expect(passes.at(-1), w.log).toBe("watch: pass done, 0 steps");
+      const settled = w.count(/pass done/);
+      await sleep(1000);
+      expect(w.count(/pass done/), w.log).toBe(settled);
       expect(lab.ping(g, OUTSIDE)).toBe(true);
-      // A deleted bridge comes back, and the running VM's tap with it.
+
+      // Only kvmnet's table deleted.
+      lab.host.sh("nft delete table inet kvmnet");
+      const ms2 = await until(chainThere, 5_000);
+      console.log(`kvmnet watch: rules back ${ms2} ms after nft delete table inet kvmnet`);
+      expect(ms2, w.log).toBeGreaterThanOrEqual(0);
+      expect(ms2).toBeLessThan(1000);
+
+      // A deleted bridge comes back (its dnsmasq and rules were still there), and the running VM's tap with it.
       lab.host.sh(`ip link del ${lab.bridge}`);
       const back = await until(
         () => lab.host.tryRun("test", ["-e", `/sys/class/net/${lab.bridge}/brif/vm0`]).exitCode === 0,
         5_000,
       );
-      expect(back, log).toBeGreaterThanOrEqual(0);
+      expect(back, w.log).toBeGreaterThanOrEqual(0);
       expect(lab.ping(g, "192.0.2.1")).toBe(true);
       // The network that was never up stays down.
       expect(lab.host.tryRun("test", ["-e", "/sys/class/net/kviso9"]).exitCode).not.toBe(0);
+
+      // kvmnet down while watch runs: it stays down (the bridge going is no reason to make it again).
+      const down = lab.host.tryRun(program("kvmnet"), ["down", "nat0", "--force"], {
+        env: { KVMNET_CONFIG: lab.conf.file },
+      });
+      expect(down.exitCode, String(down.stderr)).toBe(0);
+      await until(() => w.log.includes("nat0: down, no longer kept"), 3_000);
+      await sleep(500);
+      expect(bridgeThere(), w.log).toBe(false);
+      expect(chainThere(), w.log).toBe(false);
+      expect(w.log).toContain("nat0: down, no longer kept");
+      // ... and once up again it is kept again.
+      const up = lab.host.tryRun(program("kvmnet"), ["up", "nat0"], { env: { KVMNET_CONFIG: lab.conf.file } });
+      expect(up.exitCode, String(up.stderr)).toBe(0);
+      await sleep(300);
+      lab.host.sh("nft flush ruleset");
+      expect(await until(chainThere, 1_000), w.log).toBeGreaterThanOrEqual(0);
     } finally {
-      const kids = children(watch.pid!);
-      watch.kill("SIGTERM");
-      const r = await watch;
-      expect(r.exitCode, log).toBe(0);
-      expect(kids.length).toBeGreaterThanOrEqual(1);
-      for (const k of kids) expect(() => readFileSync(`/proc/${k}/stat`)).toThrow();
+      await stopWatch(w);
     }
   });
 
-  it("kvmnet reapply (kvmnet-reapply.service) puts back a flushed ruleset for networks that are up only", () => {
+  it("iptables backend (iptables-nft): rules back within 1 s after nft flush ruleset and after iptables -F FORWARD", async () => {
+    lab = makeLab({ firewall: "iptables", section: (br) => `${natSection(br)}${second}` });
+    const g = lab.addGuest("vm0");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect(lab.dhcp(g)?.ip).toMatch(/^192\.0\.2\./);
+    const w = await startWatch(lab);
+    const jumpThere = () => /-A FORWARD -j KVMNET-FORWARD/.test(lab.host.sh("iptables -S FORWARD"));
+    const natThere = () => lab.host.sh("iptables -t nat -S").includes("192.0.2.0/24");
+    try {
+      lab.host.sh("nft flush ruleset");
+      expect(jumpThere()).toBe(false);
+      const ms = await until(() => jumpThere() && natThere(), 5_000);
+      console.log(`kvmnet watch (iptables): rules back ${ms} ms after nft flush ruleset`);
+      expect(ms, w.log).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThan(1000);
+      lab.host.sh("iptables -F FORWARD");
+      const ms2 = await until(jumpThere, 5_000);
+      console.log(`kvmnet watch (iptables): jump back ${ms2} ms after iptables -F FORWARD`);
+      expect(ms2, w.log).toBeGreaterThanOrEqual(0);
+      expect(ms2).toBeLessThan(1000);
+      expect(lab.ping(g, OUTSIDE)).toBe(true);
+    } finally {
+      await stopWatch(w);
+    }
+  });
+
+  it("does not fight as fast as it can: something deleting kvmnet's table again and again gets at most 5 re-applies in 10 s and a warning", async () => {
+    lab = makeLab();
+    lab.addGuest("vm0");
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    const w = await startWatch(lab);
+    try {
+      // A fighter: deletes the table every 250 ms for 4 s (16 times).
+      lab.host.sh("for i in $(seq 16); do nft delete table inet kvmnet 2>/dev/null; sleep 0.25; done");
+      await sleep(300);
+      expect(w.count(/nat0: reapplied/), w.log).toBeLessThanOrEqual(6);
+      expect(w.log).toContain("something keeps changing kvmnet's rules or bridges");
+    } finally {
+      await stopWatch(w);
+    }
+  });
+});
+
+describe("kvmnet reapply", () => {
+  let lab: Lab;
+  afterEach(() => lab?.destroy());
+
+  it("(kvmnet-reapply.service) puts back a flushed ruleset for networks that are up only", () => {
     lab = makeLab({ section: (br) => `${natSection(br)}${second}` });
     lab.addGuest("vm0");
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
@@ -88,5 +197,9 @@ describe("kvmnet watch", () => {
     expect(String(r.stdout)).toMatch(/^nat0: reapplied \(\d+ steps?\)$/);
     expect(lab.host.sh("nft list chain inet kvmnet from-nat0")).toContain("kvmnet nat0");
     expect(lab.host.tryRun("test", ["-e", "/sys/class/net/kviso9"]).exitCode).not.toBe(0);
+    // Again: nothing to do, nothing said.
+    const again = lab.host.tryRun(program("kvmnet"), ["reapply"], { env: { KVMNET_CONFIG: lab.conf.file } });
+    expect(again.exitCode).toBe(0);
+    expect(String(again.stdout)).toBe("");
   });
 });
