@@ -9,7 +9,7 @@
 # (apparmor_parser and aa-exec: the .deb's hooks against Debian's libvirtd profile, in a Debian-kernel VM).
 set -euo pipefail
 pkgs=(iproute2 nftables iptables dnsmasq-base busybox-static hyperfine iperf3 qemu-system-x86 linux-image-amd64 xz-utils kmod systemd man-db groff-base
-  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients apparmor ufw python3 conntrack docker.io firewalld python3-prometheus-client)
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients apparmor ufw python3 conntrack docker.io firewalld python3-prometheus-client frr)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -17,6 +17,12 @@ if ((${#missing[@]})); then
   # firewalld (tests run a real one in a namespace): masked before it is installed, so neither its postinst nor
   # D-Bus activation starts it on this host (policy-rc.d may be absent on a fresh machine); an existing unit stays.
   if [[ " ${missing[*]} " == *" firewalld "* && ! -e /etc/systemd/system/firewalld.service ]]; then ln -s /dev/null /etc/systemd/system/firewalld.service; fi
+  # frr (the EVPN test runs zebra and bgpd per namespace, with their own files): its postinst runs `invoke-rc.d frr
+  # start`; masked for systemd, and refused by a policy-rc.d (exit 101) for the install when there is none (no systemd).
+  if [[ " ${missing[*]} " == *" frr "* && ! -e /etc/systemd/system/frr.service ]]; then ln -s /dev/null /etc/systemd/system/frr.service; fi
+  if [[ " ${missing[*]} " == *" frr "* && ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "installed: ${missing[*]}"
