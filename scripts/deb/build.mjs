@@ -78,7 +78,7 @@ try {
     .replace(/^Architecture: .*$/m, `Architecture: ${arch}`);
   put("DEBIAN/control", control);
   put("DEBIAN/conffiles", readFileSync(join(HERE, "conffiles")));
-  for (const s of ["preinst", "postinst", "postrm"]) put(`DEBIAN/${s}`, readFileSync(join(HERE, s)), 0o755);
+  for (const s of ["preinst", "postinst", "prerm", "postrm"]) put(`DEBIAN/${s}`, readFileSync(join(HERE, s)), 0o755);
   const sums = files
     .filter((f) => !f.startsWith("etc/") && lstatSync(join(stage, f)).isFile())
     .map(

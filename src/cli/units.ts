@@ -5,28 +5,36 @@
 
 /** kvmnet-reapply.service running PROGRAM. */
 export function reapplyUnit(program: string): string {
-  return `# Put kvmnet's rules back for the networks that are up when the host's firewall is (re)loaded: a restart of
-# nftables.service runs "flush ruleset", a firewalld reload rebuilds its tables.
+  return `# Put kvmnet's rules back for the networks that are up when the host's firewall is (re)loaded: a restart or
+# reload of nftables.service runs /etc/nftables.conf, which starts with "flush ruleset"; netfilter-persistent
+# restores whole iptables tables; a firewalld reload rebuilds its rules. Networks that are down stay down.
+# Started with each of them (WantedBy), and restarted and reloaded with them (PartOf, ReloadPropagatedFrom;
+# RemainAfterExit keeps it active so that both reach it). "firewall-cmd --reload" and "nft flush ruleset" by hand
+# pass no unit: kvmnet-watch.service sees those.
 [Unit]
 Description=kvmnet: re-apply the rules of networks that are up after a firewall (re)load
 Documentation=man:kvmnet(8)
-After=nftables.service firewalld.service kvmnet.service
-PartOf=nftables.service firewalld.service
+After=nftables.service firewalld.service netfilter-persistent.service kvmnet.service
+PartOf=nftables.service firewalld.service netfilter-persistent.service
+ReloadPropagatedFrom=nftables.service firewalld.service netfilter-persistent.service
 ConditionPathExists=/etc/kvmnet.conf
 
 [Service]
 Type=oneshot
+RemainAfterExit=yes
 ExecStart=${program} reapply
+ExecReload=${program} reapply
 
 [Install]
-WantedBy=nftables.service firewalld.service
+WantedBy=nftables.service firewalld.service netfilter-persistent.service
 `;
 }
 
 /** kvmnet-watch.service running PROGRAM. */
 export function watchUnit(program: string): string {
   return `# Watch the rulesets and links (nft monitor, ip monitor) and put back what another program removed of the
-# kvmnet networks that are up. Not enabled by default: systemctl enable --now kvmnet-watch.service
+# kvmnet networks that are up; networks taken down stay down. Not enabled by default:
+# systemctl enable --now kvmnet-watch.service
 [Unit]
 Description=kvmnet: keep the rules and bridges of networks that are up
 Documentation=man:kvmnet(8)
@@ -36,6 +44,7 @@ ConditionPathExists=/etc/kvmnet.conf
 [Service]
 ExecStart=${program} watch
 Restart=on-failure
+RestartSec=2
 
 [Install]
 WantedBy=multi-user.target

@@ -134,12 +134,14 @@ describe("kvmnet_VERSION_amd64.deb", () => {
     expect(readlinkSync(inRoot("/etc/systemd/system/multi-user.target.wants/kvmnet.service"))).toBe(
       "/lib/systemd/system/kvmnet.service",
     );
-    // kvmnet-reapply.service runs after each (re)start of nftables.service and firewalld.service; watch is not enabled.
-    for (const svc of ["nftables", "firewalld"])
+    // kvmnet-reapply.service runs after each (re)start of nftables, firewalld and netfilter-persistent; watch is
+    // not enabled, and prerm stops it before its program goes.
+    for (const svc of ["nftables", "firewalld", "netfilter-persistent"])
       expect(readlinkSync(inRoot(`/etc/systemd/system/${svc}.service.wants/kvmnet-reapply.service`))).toBe(
         "/lib/systemd/system/kvmnet-reapply.service",
       );
     expect(sh(`test -e ${root}/etc/systemd/system/multi-user.target.wants/kvmnet-watch.service`).code).not.toBe(0);
+    expect(sh(`test -x ${root}/var/lib/dpkg/info/kvmnet.prerm`).code).toBe(0);
     const verify = sh(
       `SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --root=${root} kvmnet.service kvmnet-reapply.service kvmnet-watch.service`,
     );
@@ -177,6 +179,16 @@ describe("kvmnet_VERSION_amd64.deb", () => {
     const up = chrootIn(ns, execStart, env);
     expect(up.code, up.err).toBe(0);
     expect(ns.sh(`ip -4 -o addr show dev ${auto}`)).toContain("203.0.113.1/24");
+
+    // kvmnet-reapply.service's command puts back the rules of both networks after nft flush ruleset.
+    ns.sh("nft flush ruleset");
+    const reapplyStart = /^ExecStart=(.*)$/m
+      .exec(readFileSync(inRoot("/lib/systemd/system/kvmnet-reapply.service"), "utf8"))![1]!
+      .split(" ");
+    const reapply = chrootIn(ns, reapplyStart, env);
+    expect(reapply.code, reapply.err).toBe(0);
+    expect(reapply.out).toMatch(/^n: reapplied/m);
+    expect(ns.sh("nft list chain inet kvmnet from-n")).toContain("kvmnet n");
 
     const down = chrootIn(ns, ["/etc/qemu-natdown", tap], env);
     expect(down.code, down.err).toBe(0);
