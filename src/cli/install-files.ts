@@ -20,7 +20,7 @@ import {
 export type Placed =
   | { kind: "linked"; path: string; target: string }
   | { kind: "copied"; path: string; from: string }
-  | { kind: "wrote"; path: string }
+  | { kind: "wrote"; path: string; note?: string }
   | { kind: "present"; path: string; note: string }
   | { kind: "kept"; path: string; note: string }
   | { kind: "failed"; path: string; note: string };
@@ -40,8 +40,8 @@ export function placeProgram(path: string, source: string, copy: boolean): Place
   }
 }
 
-/** Write TEXT to PATH (mode 0644) only if nothing is there yet. */
-export function placeConf(path: string, text: string): Placed {
+/** Write TEXT to PATH (mode 0644) only if nothing is there yet; NOTE says what to do with it next. */
+export function placeConf(path: string, text: string, note?: string): Placed {
   let fd: number;
   try {
     fd = openSync(path, "wx", 0o644);
@@ -52,7 +52,7 @@ export function placeConf(path: string, text: string): Placed {
   try {
     writeSync(fd, text);
     fchmodSync(fd, 0o644); // whatever the umask: the hooks refuse a config that group or others may write
-    return { kind: "wrote", path };
+    return { kind: "wrote", path, ...(note ? { note } : {}) };
   } catch (e) {
     unlinkQuietly(path); // a half-written config would be worse than none
     return failed(path, e);

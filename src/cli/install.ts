@@ -55,8 +55,21 @@ export function install(opts: InstallOptions, source: (name: string) => string, 
   const units = join(opts.dest, "systemd/system");
   try {
     mkdirSync(units, { recursive: true, mode: 0o755 });
-    placed.push(placeConf(join(units, "kvmnet-reapply.service"), reapplyUnit(source("kvmnet"))));
-    placed.push(placeConf(join(units, "kvmnet-watch.service"), watchUnit(source("kvmnet"))));
+    const next = (unit: string, how: string) => `unit; ${how}: systemctl daemon-reload; systemctl enable ${unit}`;
+    placed.push(
+      placeConf(
+        join(units, "kvmnet-reapply.service"),
+        reapplyUnit(source("kvmnet")),
+        next("kvmnet-reapply.service", "to re-apply after nftables or firewalld (re)load"),
+      ),
+    );
+    placed.push(
+      placeConf(
+        join(units, "kvmnet-watch.service"),
+        watchUnit(source("kvmnet")),
+        next("--now kvmnet-watch.service", "to run kvmnet watch"),
+      ),
+    );
   } catch (e) {
     placed.push({
       kind: "failed",
@@ -75,6 +88,7 @@ export function describe(p: Placed): string {
     case "copied":
       return `copied  ${p.path} (from ${p.from})`;
     case "wrote":
+      if (p.note) return `wrote   ${p.path} (${p.note})`;
       return `wrote   ${p.path} (template with a NAT network "default"; see kvmnet.conf(5), then run kvmnet check)`;
     case "present":
       return `present ${p.path}: ${p.note}`;

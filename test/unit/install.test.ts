@@ -179,6 +179,16 @@ describe("runInstall", () => {
     }
     expect(r.out).toContain(`wrote   ${join(dir, "kvmnet.conf")}`);
     expect(readFileSync(join(dir, "kvmnet.conf"), "utf8")).toBe(TEMPLATE);
+    // The units say what they are and how to enable them (not the config template's note).
+    const units = join(dir, "systemd/system");
+    expect(r.out).toContain(
+      `wrote   ${units}/kvmnet-reapply.service (unit; to re-apply after nftables or firewalld (re)load: ` +
+        "systemctl daemon-reload; systemctl enable kvmnet-reapply.service)\n",
+    );
+    expect(r.out).toContain(
+      `wrote   ${units}/kvmnet-watch.service (unit; to run kvmnet watch: systemctl daemon-reload; ` +
+        "systemctl enable --now kvmnet-watch.service)\n",
+    );
     const again = await run(["--dest", dir]);
     expect(again.code).toBe(0);
     expect(again.out).toContain(`kept    ${join(dir, "kvmnet.conf")}: exists, left as it is`);
