@@ -15,6 +15,7 @@ import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";
 import { checkTools } from "./doctor/tools.js";
 import { checkUfw } from "./doctor/ufw.js";
+import { checkVxlan } from "./doctor/vxlan.js";
 import type { DoctorContext, Finding, Level } from "./doctor/types.js";
 import { out, outJson, stdoutPaint, type Paint } from "./output.js";
 
@@ -46,6 +47,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     ...checkPorts(ctx),
     ...checkDnsmasq(ctx),
     checkNetworkManager(ctx),
+    ...checkVxlan(ctx),
   ];
 }
 

@@ -2,6 +2,7 @@
 // in the spirit of `brctl show` and the diagrams of the seed articles.
 import type { Paint } from "./output.js";
 import type { NetworkStatus, PortStatus } from "./status.js";
+import { drawVxlan } from "./status-vxlan.js";
 
 /** Draw one network as text lines. */
 export function drawNetwork(s: NetworkStatus, p: Paint, now = Date.now()): string[] {
@@ -24,6 +25,7 @@ export function drawNetwork(s: NetworkStatus, p: Paint, now = Date.now()): strin
     const st = s.firewall.state === "in-place" ? p.ok("in place") : p.warn(s.firewall.state);
     lines.push(`  firewall  ${s.firewall.backend} ${s.firewall.object}: ${st}`);
   }
+  lines.push(...drawVxlan(s.vxlan, p));
   if (s.forwarding === false) lines.push(`  forward   ${p.warn("off")} (net.ipv4.ip_forward = 0)`);
   if (s.dnsmasq) {
     const d = s.dnsmasq;

@@ -15,6 +15,7 @@ import { bridgeAlias, dnsmasqFiles, NFT_TABLE } from "../render/names.js";
 import { renderIptables } from "../render/iptables.js";
 import { renderNft } from "../render/nft.js";
 import { readLeases, type Lease } from "./leases.js";
+import { vxlanStatus, type VxlanStatus } from "./status-vxlan.js";
 
 /** One port of a bridge. */
 export interface PortStatus {
@@ -56,6 +57,8 @@ export interface NetworkStatus {
   forwarding: boolean | null;
   /** Steps `kvmnet up` would take; 0 when the network is exactly as configured. */
   pending: number;
+  /** A network across hosts: its VXLAN device and peers (src/cli/status-vxlan.ts). */
+  vxlan?: VxlanStatus | null;
 }
 
 /** The status of NET, from one observation (at most one process: the firewall listing). A bridge given as
@@ -91,6 +94,7 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
     dnsmasq: obs.dnsmasq && net.dhcpRange ? dnsmasqStatus(config, net, obs.dnsmasq) : null,
     forwarding: net.mode === "nat" || net.mode === "routed" ? obs.forwarding : null,
     pending: decision.steps.length,
+    ...(net.vxlan ? { vxlan: vxlanStatus(net, obs.vxlan, exec) } : {}),
   };
 }
 

@@ -174,5 +174,27 @@ describe("nat network across hosts, BGP EVPN through FRR", () => {
     const macs = frr.get(m3)!.vtysh(`show evpn mac vni ${VNI}`);
     console.log(`m3: show evpn mac vni ${VNI}\n${macs}`);
     expect(macs).toMatch(new RegExp(`${mac}\\s+remote\\s+203\\.0\\.113\\.2`));
+
+    // status: the BGP session with its state, and the VTEPs BGP taught; doctor: FRR has kvmnet's lines, sessions up.
+    const st = JSON.parse(lab.run(m3, "kvmnet", ["status", "lab", "--json"], { PATH: frr.get(m3)!.PATH }).stdout)
+      .networks[0].vxlan;
+    expect(st).toMatchObject({ evpn: true, state: "in-place", local: "203.0.113.3" });
+    expect(st.peers).toContainEqual({ address: "203.0.113.1", source: "bgp", state: "Established" });
+    expect(st.peers).toContainEqual({ address: "203.0.113.2", source: "vtep", state: "flood entry" });
+    const doctor = (h: Host) =>
+      (
+        JSON.parse(lab.run(h, "kvmnet", ["doctor", "--json"], { PATH: frr.get(h)!.PATH }).stdout).checks as {
+          id: string;
+          level: string;
+          message: string;
+        }[]
+      ).filter((c) => c.id === "vxlan-evpn");
+    expect(doctor(m3)).toEqual([expect.objectContaining({ level: "ok" })]);
+    // The gateway's FRR stops: the members' doctor fails its session.
+    frr.get(gw)!.stop();
+    expect(
+      until(() => doctor(m3)[0]?.level === "fail", 15),
+      JSON.stringify(doctor(m3)),
+    ).toBe(true);
   }, 180_000);
 });

@@ -167,11 +167,45 @@ describe("nat network across hosts, VXLAN with static peers", () => {
     expect(lab.run(m4, "kvmnet", ["up", "lab"]).code).toBe(0);
     expect(lab.ping(g4, l2!.ip)).toBe(true);
     expect(lab.dhcp(g4)?.router).toBe("192.0.2.1");
+    // status: the peers and their flood entries; the plain view draws them.
+    const st = JSON.parse(lab.run(m2, "kvmnet", ["status", "lab", "--json"]).stdout).networks[0];
+    expect(st.vxlan).toMatchObject({ vni: VNI, device: DEV, underlay: "u0", local: "203.0.113.2", role: "member" });
+    expect(st.vxlan.state).toBe("in-place");
+    expect(st.vxlan.peers).toEqual(
+      ["203.0.113.1", "203.0.113.3", "203.0.113.4"].map((address) => ({
+        address,
+        source: "static",
+        state: "flood entry",
+      })),
+    );
+    expect(lab.run(m2, "kvmnet", ["status", "lab"]).stdout).toMatch(/peer +203\.0\.113\.4 +static +flood entry/);
+    // doctor: the underlay's MTU fits, every peer answers on u0.
+    const doc = (h: Host) =>
+      (
+        JSON.parse(lab.run(h, "kvmnet", ["doctor", "--json"]).stdout).checks as {
+          id: string;
+          level: string;
+          message: string;
+        }[]
+      ).filter((c) => c.id.startsWith("vxlan"));
+    const d2 = doc(m2);
+    expect(d2.filter((c) => c.id === "vxlan-mtu").map((c) => c.level)).toEqual(["ok"]);
+    expect(d2.filter((c) => c.id === "vxlan-peer").map((c) => c.level)).toEqual(["ok", "ok", "ok"]);
     // Everything in place: nothing pending on any host.
     for (const h of [gw, m2, m3, m4]) {
       const p = lab.run(h, "kvmnet", ["plan", "lab"]);
       expect(p.stdout, `${h.name}: ${p.stdout}`).toMatch(/nothing to do|up to date|no change/i);
     }
+    // A smaller underlay MTU, and a peer gone from the underlay: doctor fails both, saying what to do.
+    m3.ns.sh("ip link set u0 mtu 1400");
+    const d3 = doc(m3);
+    expect(d3.find((c) => c.id === "vxlan-mtu")).toMatchObject({ level: "fail" });
+    expect(d3.find((c) => c.id === "vxlan-mtu")!.message).toMatch(
+      /u0 MTU 1400 is less than the guests' 1450 \+ VXLAN's 50/,
+    );
+    lab.underlay.sh(`ip link set ${lab.underlay.sh("ls /sys/class/net | grep ^p4")} down`);
+    m2.ns.sh("ip neigh flush dev u0; busybox ping -c 1 -W 1 203.0.113.4 || true");
+    expect(doc(m2).find((c) => c.message.includes("203.0.113.4"))).toMatchObject({ level: "fail" });
   }, 240_000);
 
   it("teardown = when-idle: the last guest leaving a member removes the VXLAN device and its guard", () => {
