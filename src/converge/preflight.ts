@@ -77,6 +77,8 @@ export function networkProblems(config: Config, net: Network, view: HostView, dr
   }
   if (view.bridge && !view.bridge.isBridge) bad("bridge", `${net.bridge} exists and is not a bridge`);
   if (net.uplink && traits(net).ownBridge && !view.uplink) bad("uplink", `no interface ${net.uplink} on this host`);
+  if (net.vxlan && !view.underlay)
+    bad("vxlan_dev", `no interface ${net.vxlan.dev} on this host (the VXLAN's underlay)`);
   out.push(...bridgeModeProblems(config, net, view));
   return out;
 }

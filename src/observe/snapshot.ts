@@ -39,6 +39,8 @@ export interface HostView {
   /** The `uplink` NIC, when one is configured. */
   uplink: Link | null;
   mode: ModeObserved;
+  /** A network across hosts: its underlay interface (vxlan_dev). */
+  underlay?: Link | null;
 }
 
 /** The host as far as one network is concerned. */
@@ -114,6 +116,7 @@ export function observeHost(
     guestMac: intent.action === "attach" && tap && net.guard ? guestMac(tap.name) : null,
     uplink: net.uplink ? readLink(net.uplink) : null,
     mode: observeMode(net),
+    ...(net.vxlan ? { underlay: readLink(net.vxlan.dev) } : {}),
   };
 }
 

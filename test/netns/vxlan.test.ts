@@ -223,6 +223,19 @@ describe("nat network across hosts, VXLAN with static peers", () => {
     expect(m2.ns.tryRun("ip", ["link", "show", lab.bridge]).exitCode).not.toBe(0);
     expect(m2.ns.tryRun("nft", ["list", "table", "inet", "kvmnet-vx-lab"]).exitCode).not.toBe(0);
   }, 60_000);
+
+  it("a missing underlay named in this host's section is refused at that line, and nothing is made", () => {
+    lab = makeVxlanLab((br) => `${body(THREE)(br)}\n[lab@m2]\nvxlan_dev = nope0\n`);
+    lab.addHost(1, "gw");
+    const m2 = lab.addHost(2, "m2");
+    lab.addGuest(m2, "vm2");
+    const before = m2.ns.sh("ip -o link; nft list ruleset");
+    const r = lab.run(m2, "qemu-natup", ["vm2"]);
+    expect(r.code).toBe(2);
+    const line = readFileSync(lab.conf.file, "utf8").split("\n").indexOf("vxlan_dev = nope0") + 1;
+    expect(r.stderr).toContain(`${lab.conf.file}:${line}: vxlan_dev: no interface nope0 on this host`);
+    expect(m2.ns.sh("ip -o link; nft list ruleset")).toBe(before);
+  }, 60_000);
 });
 
 // Bits per second from CLIENT to SERVER's ADDRESS (iperf3, 3 s, one run).

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { problems } from "../helpers/problems.js";
 import { parseConfig } from "../../src/config/validate.js";
+import { renderDnsmasq } from "../../src/render/dnsmasq.js";
 import { hostOverrides, validateVxlan } from "../../src/config/vxlan.js";
 import { vxlanUpSteps, vxlanDownSteps } from "../../src/decide/vxlan.js";
 import { parseFlood, type VxlanObserved } from "../../src/observe/vxlan.js";
@@ -29,6 +30,13 @@ describe("vxlan keys", () => {
     expect(n).toMatchObject({ mode: "nat", role: "gateway", address: { address: "192.0.2.1" } });
     expect(n.vxlan).toEqual({ id: 100, dev: "lo", port: 4789, peers: ["203.0.113.1", "203.0.113.2"], evpn: false });
     expect(n.mtu).toBe(65536 - 50);
+  });
+
+  it("the gateway's dnsmasq tells the guests the VXLAN MTU: DHCP option 26 and the router advertisements' MTU", () => {
+    const c = parseConfig("f", `${NAT}role = gateway\naddress6 = fd00:0:0:1::1/64\n`);
+    const conf = renderDnsmasq(c, c.networks[0]!)!.conf;
+    expect(conf).toMatch(/^dhcp-option=option:mtu,65486$/m);
+    expect(conf).toMatch(/^ra-param=brlab,mtu:65486,/m);
   });
 
   it("a member is an isolated bridge of the nat network: no address, DHCP or static leases", () => {
