@@ -24,7 +24,7 @@ export interface PortStatus {
   mtu: number;
   up: boolean;
   /** "uplink" and "trunk" are the host's own NIC on a bridge network; "vm" is anything else (a tap). */
-  role: "vm" | "uplink" | "trunk";
+  role: "vm" | "uplink" | "trunk" | "vxlan";
 }
 
 /** The state of one network, as `kvmnet status --json` prints it. */
@@ -71,7 +71,14 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
   const portDetails = ports.flatMap((name): PortStatus[] => {
     const l = readLink(name);
     if (!l) return [];
-    const role = !host.includes(name) ? "vm" : name === net.uplink && net.mode === "bridge" ? "uplink" : "trunk";
+    const vx = net.vxlan && name === `vx${net.vxlan.id}`;
+    const role = !host.includes(name)
+      ? "vm"
+      : vx
+        ? "vxlan"
+        : name === net.uplink && net.mode === "bridge"
+          ? "uplink"
+          : "trunk";
     return [{ name, mac: l.mac, mtu: l.mtu, up: l.up, role }];
   });
   const uplink = net.uplink ? readLink(net.uplink) : null;

@@ -178,7 +178,9 @@ describe("nat network across hosts, VXLAN with static peers", () => {
         state: "flood entry",
       })),
     );
-    expect(lab.run(m2, "kvmnet", ["status", "lab"]).stdout).toMatch(/peer +203\.0\.113\.4 +static +flood entry/);
+    const view = lab.run(m2, "kvmnet", ["status", "lab"]).stdout;
+    expect(view).toMatch(/peer +203\.0\.113\.4 +static +flood entry/);
+    expect(view).toMatch(new RegExp(`${DEV} .* up  \\(vxlan\\)`));
     // doctor: the underlay's MTU fits, every peer answers on u0.
     const doc = (h: Host) =>
       (

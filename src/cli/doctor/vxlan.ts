@@ -2,7 +2,7 @@
 // (its route and neighbour entry), and with EVPN FRR's sessions and kvmnet's part of its config.
 import type { Network } from "../../config/types.js";
 import { vxlanOverhead } from "../../config/vxlan.js";
-import { hasEvpn } from "../../render/frr.js";
+import { frrEvpnFragment, hasEvpn } from "../../render/frr.js";
 import { wantedPeers } from "../../render/vxlan.js";
 import { bgpSessions } from "../status-vxlan.js";
 import type { DoctorContext, Finding } from "./types.js";
@@ -103,7 +103,7 @@ function checkEvpn(ctx: DoctorContext, net: Network): Finding[] {
       level: "warn",
       networks: [net.name],
       message: `${net.name}: FRR's router bgp ${vx.asn} has no advertise-all-vni in address-family l2vpn evpn`,
-      fix: `kvmnet up ${net.name} (adds it to the running FRR); to keep it across FRR restarts, add it to frr.conf`,
+      fix: `kvmnet up ${net.name} (adds it to the running FRR); to keep it across FRR restarts, add to frr.conf:\n${frrEvpnFragment(vx.asn!)}`,
     });
   const sessions = bgpSessions(ctx.exec);
   const down = sessions.filter(([, s]) => s !== "Established");
