@@ -127,7 +127,7 @@ describe("IPv6", () => {
     expect(g.tryRun("busybox", ["ping6", "-c", "1", "-W", "2", "fd00:0:0:6::1"], { timeout: 10_000 }).exitCode).toBe(0);
   });
 
-  // The host's uplink learns its default route from an outside router's RAs (9 s router lifetime, sent every
+  // The host's uplink learns its default route from an outside router's RAs (20 s router lifetime, sent every
   // 3 s). Turning forwarding on makes an interface with accept_ra = 1 ignore RAs: the route then expires.
   it.each([
     ["kvmnet sets accept_ra = 2 first: the host keeps its SLAAC default route", true],
@@ -146,7 +146,7 @@ describe("IPv6", () => {
         "--bind-interfaces",
         "--enable-ra",
         "--dhcp-range=2001:db8:1::,ra-only,64",
-        "--ra-param=eth0,3,9",
+        "--ra-param=eth0,3,20",
       ]);
       try {
         const until = Date.now() + 15_000;
@@ -161,7 +161,7 @@ describe("IPv6", () => {
           lab.host.sh("sysctl -qw net.ipv6.conf.all.forwarding=1");
         }
         expect(lab.host.sh("cat /proc/sys/net/ipv6/conf/all/forwarding")).toBe("1");
-        await new Promise((r) => setTimeout(r, 12_000));
+        await new Promise((r) => setTimeout(r, 24_000));
         const route = lab.host.sh("ip -6 route show default");
         if (viaKvmnet) expect(route).toMatch(/default via fe80::\S+ dev up0 proto ra/);
         else expect(route).toBe("");
