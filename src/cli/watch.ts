@@ -114,7 +114,8 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
       stop(1);
     };
     m.once("error", (e) => gone(`failed: ${e.message}`));
-    m.once("exit", (code, signal) => gone(`exited (${code ?? signal})`));
+    // Not at once: a SIGTERM or Ctrl-C to the whole group reaches the monitors too, maybe before this process.
+    m.once("exit", (code, signal) => setTimeout(() => gone(`exited (${code ?? signal})`), 200));
   }
   let running = false;
   let again = false;

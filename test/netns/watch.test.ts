@@ -46,8 +46,9 @@ async function startWatch(lab: Lab) {
   return w;
 }
 
-// Stop W with SIGTERM: it exits 0 and its monitors (nft monitor, ip monitor) are gone with it.
-async function stopWatch(w: Awaited<ReturnType<typeof startWatch>>) {
+// Stop W with SIGTERM: it exits 0 and its monitors (nft monitor, ip monitor) are gone with it. GROUP: the monitors
+// get it too, at the same time (a Ctrl-C in a terminal, systemd's default KillMode).
+async function stopWatch(w: Awaited<ReturnType<typeof startWatch>>, group = false) {
   // Its monitors (a pass running now may have a short-lived nft or flock child beside them).
   const kids = children(w.child.pid!);
   const cmd = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
@@ -58,6 +59,7 @@ async function stopWatch(w: Awaited<ReturnType<typeof startWatch>>) {
       .sort(),
     w.log,
   ).toEqual(["ip monitor link", "nft monitor"]);
+  if (group) for (const k of kids) process.kill(k, "SIGTERM");
   w.child.kill("SIGTERM");
   const r = await w.child;
   expect(r.exitCode, w.log).toBe(0);
@@ -140,7 +142,7 @@ describe("kvmnet watch", () => {
     }
   });
 
-  it("iptables backend (iptables-nft): rules back within 1 s after nft flush ruleset and after iptables -F FORWARD", async () => {
+  it("iptables backend (iptables-nft): rules back within 1 s after nft flush ruleset and after iptables -F FORWARD; SIGTERM to it and its monitors at once: exit 0", async () => {
     lab = makeLab({ firewall: "iptables", section: (br) => `${natSection(br)}${second}` });
     const g = lab.addGuest("vm0");
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
@@ -162,7 +164,7 @@ describe("kvmnet watch", () => {
       expect(ms2).toBeLessThan(1000);
       expect(lab.ping(g, OUTSIDE)).toBe(true);
     } finally {
-      await stopWatch(w);
+      await stopWatch(w, true);
     }
   });
 
