@@ -19,6 +19,7 @@ import {
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { seaWithCodeCache } from "./code-cache.mjs";
+import { versionDefine } from "./version.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const out = resolve(ROOT, process.argv[2] ?? "release/kvmnet");
@@ -42,6 +43,7 @@ try {
     minify: true,
     legalComments: "none",
     loader: { ".conf": "text" },
+    define: versionDefine(),
     logLevel: "warning",
   });
   const blob = join(work, "kvmnet.blob");

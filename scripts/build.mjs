@@ -7,6 +7,7 @@
 import { build } from "esbuild";
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { withCodeCache } from "./code-cache.mjs";
+import { versionDefine } from "./version.mjs";
 
 const entries = readdirSync("hooks").filter((f) => f.endsWith(".ts"));
 // esbuild made dist/ itself when it wrote its output; with write: false (the code cache is made first) a fresh
@@ -25,6 +26,7 @@ await Promise.all(
       minify: false,
       legalComments: "none",
       loader: { ".conf": "text" }, // etc-templates/kvmnet.conf is embedded (kvmnet install writes it)
+      define: versionDefine(),
       logLevel: "warning",
       write: false,
     });

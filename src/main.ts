@@ -5,6 +5,7 @@ import { KvmnetError, UsageError } from "./errors.js";
 import { hookUsage, runHook } from "./hook/run.js";
 import { splitProgramName } from "./names.js";
 import { isHook, type HookName } from "./programs.js";
+import { versionLine } from "./version.js";
 
 /** Loads the admin CLI; only the `kvmnet` and multi-call entries pass it, so hook bundles stay small. */
 export type CliLoader = () => Promise<{
@@ -25,7 +26,9 @@ export async function runMain(
   // covers what it does not create itself (dnsmasq's lease and pid files, tools' lock files).
   process.umask(0o022);
   try {
-    if (program === "kvmnet") {
+    if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+      process.stdout.write(versionLine(program) + "\n");
+    } else if (program === "kvmnet") {
       if (!loadCli) throw new UsageError(`this program is ${fallback}; the admin CLI is the program kvmnet`);
       const { runCli } = await loadCli();
       process.exitCode = await runCli(args, process.env, named.net);

@@ -24,6 +24,8 @@ Host networking for KVM/QEMU guests; the QEMU hooks (qemu-natup, qemu-ifup, ...)
   reapply                          converge the networks that are up (after a firewall reload)
   watch                            reapply on every ruleset or link change (nft monitor, ip monitor)
 
+  --version, -V                    print kvmnet's version
+
 Config: $KVMNET_CONFIG, else /etc/kvmnet.conf. Run as kvmnet@NET, NET is the default network.
 Exit codes: 0 done; 1 a system command failed (doctor: a problem found); 2 usage or configuration error.`;
 

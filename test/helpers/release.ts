@@ -18,7 +18,16 @@ export function debPath(): string {
 export async function ensureBinary(): Promise<string> {
   await rebuildIfStale(
     BINARY,
-    ["src", "hooks", "etc-templates", "scripts/binaries.mjs", "scripts/code-cache.mjs", "package-lock.json"],
+    [
+      "src",
+      "hooks",
+      "etc-templates",
+      "scripts/binaries.mjs",
+      "scripts/code-cache.mjs",
+      "scripts/version.mjs",
+      "package.json",
+      "package-lock.json",
+    ],
     ["scripts/binaries.mjs"],
   );
   return BINARY;
