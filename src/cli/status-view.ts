@@ -22,7 +22,12 @@ export function drawNetwork(s: NetworkStatus, p: Paint, now = Date.now()): strin
   if (!vms.length) rows.splice(host.length, 0, p.dim("(no VM attached)"));
   rows.forEach((r, i) => lines.push(`  ${i === rows.length - 1 ? "└──" : "├──"} ${r}`));
   if (s.firewall) {
-    const st = s.firewall.state === "in-place" ? p.ok("in place") : p.warn(s.firewall.state);
+    const st =
+      s.firewall.state === "in-place"
+        ? p.ok("in place")
+        : s.firewall.state === "old-layout"
+          ? p.warn("old layout (kvmnet 0.1), replaced on the next up")
+          : p.warn(s.firewall.state);
     lines.push(`  firewall  ${s.firewall.backend} ${s.firewall.object}: ${st}`);
   }
   lines.push(...drawVxlan(s.vxlan, p));

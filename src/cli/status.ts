@@ -45,7 +45,12 @@ export interface NetworkStatus {
   addresses: string[];
   uplink: { name: string; present: boolean; up: boolean } | null;
   portDetails: PortStatus[];
-  firewall: { backend: Config["firewall"]; object: string; state: "in-place" | "missing" | "outdated" } | null;
+  /** old-layout: kvmnet 0.1's table or chains of the network are there (working), replaced on the next up. */
+  firewall: {
+    backend: Config["firewall"];
+    object: string;
+    state: "in-place" | "old-layout" | "missing" | "outdated";
+  } | null;
   /** stale: it serves a bridge that was deleted (and maybe made again); orphaned: it runs but kvmnet's record
    *  of its pid was lost. PROBLEMS: what it cannot do, such as read its static leases. */
   dnsmasq: {
@@ -150,6 +155,13 @@ function firewallStatus(config: Config, net: Network, obs: Observed): NetworkSta
   const fw = obs.firewall;
   if (!fw) return null;
   const backend = firewallBackend(config.firewall);
-  const state = backend.upSteps(net, fw).length === 0 ? "in-place" : backend.absent(net, fw) ? "missing" : "outdated";
+  const state =
+    backend.upSteps(net, fw).length === 0
+      ? "in-place"
+      : backend.oldLayout(net, fw)
+        ? "old-layout"
+        : backend.absent(net, fw)
+          ? "missing"
+          : "outdated";
   return { backend: config.firewall, object: backend.objects(net), state };
 }

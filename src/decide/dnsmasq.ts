@@ -44,7 +44,13 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   const hostsChanged = state.hosts !== want.hosts || state.addnHosts !== want.addnHosts || badFile.size > 0;
   const stale = isStale(state);
   const eventChanged = state.leaseEvent !== want.leaseEvent;
-  if (state.pid !== null && !confChanged && !hostsChanged && !stale && !eventChanged) return [];
+  // A dnsmasq kvmnet kept no record of (started by kvmnet 0.1) that serves the bridge there now, as its DHCP
+  // socket shows: recorded, so that later runs need not ask ss. A restart records it anyway.
+  const record: Step[] =
+    state.pid !== null && state.ifindexFrom === "socket" && !stale && !confChanged
+      ? [{ kind: "write", path: f.ifindex, content: `${state.ifindex}\n` }]
+      : [];
+  if (state.pid !== null && !confChanged && !hostsChanged && !stale && !eventChanged) return record;
   steps.push({ kind: "mkdir", path: config.stateDir }, { kind: "mkdir", path: config.leaseDir });
   write(f.hosts, state.hosts, want.hosts);
   write(f.addnHosts, state.addnHosts, want.addnHosts);
@@ -62,7 +68,7 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   // An unrecorded one (its pid file was lost) holds the ports: stopped, then a fresh one is recorded.
   if (state.pid === null) steps.push(...state.orphans.map(stop), start);
   else if (confChanged || stale) steps.push(stop(state.pid), start);
-  else steps.push({ kind: "signal", pid: state.pid, signal: "SIGHUP" });
+  else steps.push(...record, { kind: "signal", pid: state.pid, signal: "SIGHUP" });
   return steps;
 }
 

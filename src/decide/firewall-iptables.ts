@@ -24,6 +24,15 @@ function refsTo(net: Network, save: IptSave, t: IptTable): string[] {
   );
 }
 
+/** True when a built-in chain jumps straight to one of NET's chains, as in kvmnet 0.1's layout (no dispatch
+ *  chains). */
+export function iptablesOldJumps(net: Network, save: IptSave): boolean {
+  return TABLES.some((t) => {
+    const own = ownChains(net, t);
+    return BUILTINS[t].some((b) => jumpTargets(save, t, b).some((x) => own.includes(x)));
+  });
+}
+
 /** The script that makes NET's rules exactly WANT; "" when they already are. */
 export function iptablesUpScript(net: Network, want: IptablesNetwork, save: IptSave): string {
   return TABLES.map((t) => {

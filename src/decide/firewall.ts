@@ -6,7 +6,12 @@ import { renderIptables } from "../render/iptables.js";
 import { renderNft } from "../render/nft.js";
 import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "../render/nft-script.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
-import { iptablesDownScript, iptablesDropSharedScript, iptablesUpScript } from "./firewall-iptables.js";
+import {
+  iptablesDownScript,
+  iptablesDropSharedScript,
+  iptablesOldJumps,
+  iptablesUpScript,
+} from "./firewall-iptables.js";
 import { nftInPlace, nftOwned, nftStale } from "./firewall-nft.js";
 import type { Step } from "./steps.js";
 
@@ -22,7 +27,13 @@ export function firewallUpSteps(net: Network, state: FirewallState | null): Step
 function ownUpSteps(net: Network, state: FirewallState): Step[] {
   if (state.backend === "nftables") {
     const want = renderNft(net);
-    if (!want || (state.quick && nftInPlace(net, want, state.quick))) return [];
+    if (!want) return [];
+    // In place, but kvmnet 0.1 (run after this version: a downgrade and back) made its table again beside it:
+    // every rule would exist twice. Only that table goes.
+    if (state.quick && nftInPlace(net, want, state.quick))
+      return state.full?.oldTable
+        ? [{ kind: "nft", script: nftDownScript(net, none, true) }, ...iptablesLeftovers(net, state.other)]
+        : [];
     const table = state.full?.table;
     const stale = table ? nftStale(nftOwned(net, table, want), want) : none;
     const old = state.full?.oldTable ?? true;
@@ -83,6 +94,13 @@ function iptablesLeftovers(net: Network, save: IptSave | null | undefined): Step
     ...(down ? [{ kind: "iptables" as const, script: down }] : []),
     ...(shared ? [{ kind: "iptables" as const, script: shared, ifUnused: true }] : []),
   ];
+}
+
+/** True when kvmnet 0.1's layout of NET is there: its table `ip kvmnet-NET`, or its iptables chains jumped from the
+ *  built-in chains (status: "old layout, replaced on the next up", not "missing"). */
+export function firewallOldLayout(net: Network, state: FirewallState): boolean {
+  if (state.backend === "nftables") return !!state.full?.oldTable;
+  return iptablesOldJumps(net, state.save) || !!state.other?.oldTable;
 }
 
 /** True when none of NET's rules exist with the configured backend (for status: "missing" vs "outdated"). */

@@ -3,7 +3,7 @@
 // `firewall =` while networks are up), as CNI tears down both.
 import type { Exec } from "../host/exec.js";
 import type { Firewall, Network } from "../config/types.js";
-import { firewallAbsent, firewallDownSteps, firewallUpSteps } from "../decide/firewall.js";
+import { firewallAbsent, firewallDownSteps, firewallOldLayout, firewallUpSteps } from "../decide/firewall.js";
 import { iptablesUpScript } from "../decide/firewall-iptables.js";
 import type { Step } from "../decide/steps.js";
 import { observeFirewall, type FirewallState } from "../observe/firewall.js";
@@ -18,14 +18,17 @@ export interface FirewallBackend {
   /** All networks' rules meet in chains every network's hook writes (iptables' FORWARD): changes need the
    *  host-wide lock besides the network's. */
   readonly sharedChains: boolean;
-  /** Read what exists of NET's rules (one process on the warm path); DOCKER: Docker's DOCKER-USER too. */
-  observe(exec: Exec, net: Network, docker?: boolean): FirewallState;
+  /** Read what exists of NET's rules (one process on the warm path); THOROUGH: Docker's DOCKER-USER and kvmnet
+   *  0.1's layout too (src/observe/firewall.ts). */
+  observe(exec: Exec, net: Network, thorough?: boolean): FirewallState;
   /** Steps that make NET's rules exactly the rendered ones (and remove the other backend's); [] when they are. */
   upSteps(net: Network, state: FirewallState): Step[];
   /** Steps that remove NET's rules of either backend, and the shared objects when no network is left in them. */
   downSteps(net: Network, state: FirewallState): Step[];
   /** None of NET's rules exist (status: "missing" rather than "outdated"). */
   absent(net: Network, state: FirewallState): boolean;
+  /** kvmnet 0.1's layout of NET is there (status: "old layout, replaced on the next up"). */
+  oldLayout(net: Network, state: FirewallState): boolean;
   /** NET's rules as text in the form the backend loads them, for `kvmnet plan`; null when NET needs none. */
   rulesText(net: Network): string | null;
   /** What holds NET's rules, for `kvmnet status`. */
@@ -38,12 +41,13 @@ const common = {
   upSteps: firewallUpSteps,
   downSteps: firewallDownSteps,
   absent: firewallAbsent,
+  oldLayout: firewallOldLayout,
 };
 
 const nftables: FirewallBackend = {
   name: "nftables",
   sharedChains: false,
-  observe: (exec, net, docker) => observeFirewall(exec, "nftables", net, docker),
+  observe: (exec, net, thorough) => observeFirewall(exec, "nftables", net, thorough),
   ...common,
   // The shared table as `nft list` shows it when NET is its only network.
   rulesText: (net) => {
@@ -58,7 +62,7 @@ const nftables: FirewallBackend = {
 const iptables: FirewallBackend = {
   name: "iptables",
   sharedChains: true,
-  observe: (exec, net, docker) => observeFirewall(exec, "iptables", net, docker),
+  observe: (exec, net, thorough) => observeFirewall(exec, "iptables", net, thorough),
   ...common,
   // The restore script that makes NET's chains on a host that has none of kvmnet's.
   rulesText: (net) => {

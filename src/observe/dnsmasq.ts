@@ -1,9 +1,11 @@
 // Finding a network's own dnsmasq by the pid kvmnet recorded (never by name), and what it runs with.
 import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
+import type { Exec } from "../host/exec.js";
 import { dnsmasqFiles } from "../render/names.js";
 import { dnsmasqIds, unreadable, type Ids, type Unreadable } from "./dnsmasq-access.js";
 import { findDnsmasqs, isOurDnsmasq } from "./dnsmasq-proc.js";
+import { dhcpSocketIfindex } from "./dnsmasq-socket.js";
 
 export { isOurDnsmasq } from "./dnsmasq-proc.js";
 
@@ -15,6 +17,10 @@ export interface DnsmasqState {
   orphans: number[];
   /** ifindex of the bridge the recorded dnsmasq was started for (its DHCP socket is bound to it), or null. */
   ifindex: number | null;
+  /** Where IFINDEX comes from when kvmnet has no record of it (a dnsmasq started by kvmnet 0.1, which kept none):
+   *  "socket", the device its DHCP socket is bound to; "bridge", taken to be the bridge there now (nothing told
+   *  otherwise: a missing record is no sign of a stale dnsmasq). Absent: kvmnet's record. */
+  ifindexFrom?: "socket" | "bridge";
   /** ifindex of the bridge now; null when the bridge is missing. */
   bridgeIfindex: number | null;
   /** Current contents of our config, hostsfile and addn-hosts (null when missing). */
@@ -43,7 +49,7 @@ function num(text: string | null): number | null {
 
 /** Observe NET's dnsmasq: its recorded pid (checked without a scan), its files, the bridge's ifindex. /proc
  *  is scanned only when the record is missing or wrong, to find an orphan kvmnet must stop. */
-export function observeDnsmasq(config: Config, net: Network): DnsmasqState {
+export function observeDnsmasq(config: Config, net: Network, exec: Exec): DnsmasqState {
   const f = dnsmasqFiles(config, net);
   const recorded = num(readOr(f.pid));
   const pid = recorded !== null && isOurDnsmasq(recorded, f.conf) ? recorded : null;
@@ -53,11 +59,12 @@ export function observeDnsmasq(config: Config, net: Network): DnsmasqState {
   let ids: Ids | undefined;
   const who = () => (ids ??= dnsmasqIds(pid));
   const blocked = [f.hosts, f.addnHosts].map((p) => unreadable(p, who)).filter((u): u is Unreadable => u !== null);
+  const bridgeIfindex = num(readOr(`/sys/class/net/${net.bridge}/ifindex`));
   return {
     pid,
     orphans,
-    ifindex: pid !== null ? num(readOr(f.ifindex)) : null,
-    bridgeIfindex: num(readOr(`/sys/class/net/${net.bridge}/ifindex`)),
+    ...servedIfindex(exec, pid, num(readOr(f.ifindex)), bridgeIfindex),
+    bridgeIfindex,
     conf,
     hosts: readOr(f.hosts),
     addnHosts: readOr(f.addnHosts),
@@ -65,4 +72,15 @@ export function observeDnsmasq(config: Config, net: Network): DnsmasqState {
     unreadable: blocked,
     stateDirLine: blocked.some((u) => u.kind === "dir") ? (config.lines.state_dir ?? 0) : 0,
   };
+}
+
+// The bridge ifindex dnsmasq PID serves: kvmnet's RECORDED one, else the device its DHCP socket is bound to (one
+// process, only for a dnsmasq without a record), else the bridge there now.
+function servedIfindex(exec: Exec, pid: number | null, recorded: number | null, bridge: number | null) {
+  if (pid === null) return { ifindex: null };
+  if (recorded !== null) return { ifindex: recorded };
+  const bound = dhcpSocketIfindex(exec, pid);
+  return bound
+    ? { ifindex: bound, ifindexFrom: "socket" as const }
+    : { ifindex: bridge, ifindexFrom: "bridge" as const };
 }

@@ -30,15 +30,15 @@ export type FirewallState = (
   | { backend: "iptables"; save: IptSave; other?: NftLook | null }
 ) & { docker?: DockerUserState };
 
-/** Read what exists of NET's rules with the configured backend (DOCKER: DOCKER-USER too, even when they are in
- *  place). */
-export function observeFirewall(exec: Exec, backend: Firewall, net: Network, docker = false): FirewallState {
-  const state = lookFirewall(exec, backend, net);
-  if (docker || "full" in state || "other" in state) state.docker = observeDockerUser(exec);
+/** Read what exists of NET's rules with the configured backend. THOROUGH (kvmnet up and down, a network's first
+ *  or last hook): also DOCKER-USER, and kvmnet 0.1's table of NET, even when the network is in place. */
+export function observeFirewall(exec: Exec, backend: Firewall, net: Network, thorough = false): FirewallState {
+  const state = lookFirewall(exec, backend, net, thorough);
+  if (thorough || "full" in state || "other" in state) state.docker = observeDockerUser(exec);
   return state;
 }
 
-function lookFirewall(exec: Exec, backend: Firewall, net: Network): FirewallState {
+function lookFirewall(exec: Exec, backend: Firewall, net: Network, thorough: boolean): FirewallState {
   if (backend === "nftables") {
     const args = [
       "list",
@@ -56,8 +56,13 @@ function lookFirewall(exec: Exec, backend: Firewall, net: Network): FirewallStat
     const r = exec.tryRun("nft", args);
     const quick = r.ok ? parseNftListing(r.stdout) : null;
     const want = renderNft(net);
-    if (quick && want && nftInPlace(net, want, quick)) return { backend, quick };
-    return { backend, quick, full: lookNft(exec, net, true)!, other: lookIptables(exec, false) };
+    // kvmnet 0.1 run after this version (a downgrade and back) makes NET's old table again beside the shared
+    // one, which the quick look cannot show: in one nft 1.0.6 run, `list tables` shows only the tables the run's
+    // other commands name.
+    const tables = thorough ? listTables(exec, true) : null;
+    const old = !!tables?.includes(`table ip ${oldNftTable(net)}`);
+    if (quick && want && nftInPlace(net, want, quick) && !old) return { backend, quick };
+    return { backend, quick, full: lookNft(exec, net, true, tables)!, other: lookIptables(exec, false) };
   }
   const save = lookIptables(exec, true)!;
   const want = renderIptables(net);
@@ -65,14 +70,19 @@ function lookFirewall(exec: Exec, backend: Firewall, net: Network): FirewallStat
   return { backend, save, other: lookNft(exec, net, false) };
 }
 
-// `nft list tables`, then the shared table if it is there. REQUIRED: a failure is an error (else: null).
-function lookNft(exec: Exec, net: Network, required: boolean): NftLook | null {
+// `nft list tables` as lines; REQUIRED: a failure is an error (else: null).
+function listTables(exec: Exec, required: boolean): string[] | null {
   const r = exec.tryRun("nft", ["list", "tables"]);
-  if (!r.ok) {
-    if (!required) return null;
-    throw new CommandError("nft list tables", r.code, r.stderr);
-  }
-  const tables = r.stdout.split("\n").map((l) => l.trim());
+  if (r.ok) return r.stdout.split("\n").map((l) => l.trim());
+  if (required) throw new CommandError("nft list tables", r.code, r.stderr);
+  return null;
+}
+
+// `nft list tables` (unless LISTED already holds it), then the shared table if it is there. REQUIRED: a failure is
+// an error (else: null).
+function lookNft(exec: Exec, net: Network, required: boolean, listed: string[] | null = null): NftLook | null {
+  const tables = listed ?? listTables(exec, required);
+  if (!tables) return null;
   const look: NftLook = { table: null, oldTable: tables.includes(`table ip ${oldNftTable(net)}`) };
   if (!tables.includes(`table inet ${NFT_TABLE}`)) return look;
   const args = ["list", "table", "inet", NFT_TABLE];

@@ -144,7 +144,7 @@ export function observe(
       ? firewallBackend(config.firewall).observe(exec, net, dockerLookWanted(net, intent, bridge))
       : null,
     docker: !forwardPolicy(net) && dockerLookWanted(net, intent, bridge) ? observeDockerUser(exec) : null,
-    dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net) : null,
+    dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net, exec) : null,
     strays: bridge || !traits(net).ownBridge ? [] : strayTaps(config, net),
     uplinkState: building && uplink ? observeUplink(exec, uplink.name) : null,
     journal: net.mode === "bridge" && net.uplink ? readJournal(uplinkJournal(config, net)) : null,

@@ -13,7 +13,7 @@ export function checkDnsmasq(ctx: DoctorContext): Finding[] {
   return config.networks
     .filter((n) => renderDnsmasq(config, n))
     .map((net): Finding => {
-      const d = observeDnsmasq(config, net);
+      const d = observeDnsmasq(config, net, ctx.exec);
       const base = { id: "dnsmasq", networks: [net.name] };
       const unreadable = net.hosts.length ? d.unreadable : [];
       if (unreadable.length) {

@@ -23,7 +23,7 @@ export function checkPorts(ctx: DoctorContext): Finding[] {
   if (!sockets)
     return [{ id: "ports", level: "skip", message: "ss (iproute2) did not run: ports 53 and 67 not checked" }];
   const ours = new Set(
-    config.networks.map((n) => observeDnsmasq(config, n).pid).filter((p): p is number => p !== null),
+    config.networks.map((n) => observeDnsmasq(config, n, ctx.exec).pid).filter((p): p is number => p !== null),
   );
   return nets.map((n): Finding => {
     const addr = n.address.address;
