@@ -140,6 +140,7 @@ export function observe(
     csum: csumLook(exec, config, net, intent, bridge),
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
     ipv6: observeIpv6(config, net),
+    // Where Docker's chains are looked at (up, down, a first or last hook), the firewall look is thorough too.
     firewall: forwardPolicy(net)
       ? firewallBackend(config.firewall).observe(exec, net, dockerLookWanted(net, intent, bridge))
       : null,
