@@ -15,7 +15,9 @@ beforeAll(async () => {
 }, 300_000);
 
 let lab: Lab;
-afterEach(() => lab?.destroy());
+afterEach(async () => {
+  await lab?.destroy();
+});
 
 /** Run this version's kvmnet ARGS in the lab's host namespace. */
 async function kvmnet(...args: string[]) {
@@ -49,7 +51,7 @@ async function oldLayout(firewall: "nftables" | "iptables"): Promise<boolean> {
 
 describe.each(["nftables", "iptables"] as const)("upgrade from kvmnet 0.1 (%s)", (firewall) => {
   it("status and doctor see 0.1's network as working; up replaces its rules; the guest keeps lease and pings", async () => {
-    lab = makeLab({ firewall });
+    lab = await makeLab({ firewall });
     const g = await lab.addGuest("vm0");
     const first = await oldHook("qemu-natup", "vm0");
     expect(first.code, first.stderr).toBe(0);
@@ -98,7 +100,7 @@ describe.each(["nftables", "iptables"] as const)("upgrade from kvmnet 0.1 (%s)",
 
 describe("downgrade to kvmnet 0.1 and back (nftables)", () => {
   it("a downgrade to 0.1 and back: 0.1's table made again beside inet kvmnet is pending, and up removes it", async () => {
-    lab = makeLab({ firewall: "nftables" });
+    lab = await makeLab({ firewall: "nftables" });
     const g = await lab.addGuest("vm0");
     const r = await lab.hook("qemu-natup", "vm0");
     expect(r.code, r.stderr).toBe(0);
