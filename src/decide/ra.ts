@@ -1,7 +1,7 @@
 // Router advertisements on kvmnet's own bridges: a guest must never route the host. With accept_ra = 1 (the
 // kernel's default while forwarding is off) an RA forged by a guest gives the host a default route through that
 // guest, and with autoconf = 1 an address in the guest's prefix. Bridge mode is left alone: a bridge built over the
-// uplink carries the host's own address and keeps the uplink's settings, and an admin's bridge is the admin's.
+// uplink carries the host's own address (maybe from the real router's RAs), and an admin's bridge is the admin's.
 import type { Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import type { ModeObserved } from "../observe/mode.js";
