@@ -37,7 +37,8 @@ const CASES = [
     what: "a host-only bridge with address6",
     program: "qemu-ifup-isolated",
     body: (br: string) =>
-      `[n0]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\naddress6 = fd00:0:0:7::1/64\ndhcp_range = 192.0.2.100,192.0.2.150\n`,
+      `[n0]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\n` +
+      "address6 = fd00:0:0:7::1/64\ndhcp_range = 192.0.2.100,192.0.2.150\n",
   },
 ];
 

@@ -111,7 +111,9 @@ describe("bridge mode", () => {
     mkdirSync(`${lab.conf.dir}/bin`);
     writeFileSync(
       `${lab.conf.dir}/bin/ip`,
-      `#!/bin/sh\nif [ "$1" = "-batch" ]; then\n  sed '9s|.*|address add 127.0.0.1/8 dev lo|' | /usr/sbin/ip -batch -\n  exit $?\nfi\nexec /usr/sbin/ip "$@"\n`,
+      '#!/bin/sh\nif [ "$1" = "-batch" ]; then\n' +
+        "  sed '9s|.*|address add 127.0.0.1/8 dev lo|' | /usr/sbin/ip -batch -\n  exit $?\n" +
+        'fi\nexec /usr/sbin/ip "$@"\n',
     );
     chmodSync(`${lab.conf.dir}/bin/ip`, 0o755);
     const r = lab.hook("qemu-ifup-bridge", "vm0", {
@@ -123,7 +125,9 @@ describe("bridge mode", () => {
     expect(r.stderr).toMatch(/Address already assigned\.\n.*Command failed -:9\n/);
     expect(r.stderr).toMatch(
       new RegExp(
-        `route prepend 0\\.0\\.0\\.0/0 via ${OUTSIDE} dev ${lab.bridge}\n.*route prepend 192\\.0\\.2\\.0/24 via ${OUTSIDE} dev ${lab.bridge} metric 7\n.*route del 0\\.0\\.0\\.0/0 via ${OUTSIDE} dev up0\n`,
+        `route prepend 0\\.0\\.0\\.0/0 via ${OUTSIDE} dev ${lab.bridge}\n` +
+          `.*route prepend 192\\.0\\.2\\.0/24 via ${OUTSIDE} dev ${lab.bridge} metric 7\n` +
+          `.*route del 0\\.0\\.0\\.0/0 via ${OUTSIDE} dev up0\n`,
       ),
     );
     expect(r.stderr).toMatch(`rolled back: up0 has its addresses and routes again and ${lab.bridge} is gone`);

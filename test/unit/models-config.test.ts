@@ -105,7 +105,8 @@ describe("decisions of the non-NAT models", () => {
   it("kvmnet's own bridges take no router advertisements; bridge mode's are left as they are", () => {
     const member = parseConfig(
       "/etc/kvmnet.conf",
-      "[m]\nmode = nat\nbridge = kvm\naddress = 192.0.2.1/24\nrole = member\nvxlan_id = 7\nvxlan_dev = eth1\nvxlan_peers = 198.51.100.9\n",
+      "[m]\nmode = nat\nbridge = kvm\naddress = 192.0.2.1/24\n" +
+        "role = member\nvxlan_id = 7\nvxlan_dev = eth1\nvxlan_peers = 198.51.100.9\n",
     ).networks[0]!;
     const ra = (path: string) => ({ kind: "sysctl", path, value: "0" });
     const want = (br: string) => [
