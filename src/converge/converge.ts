@@ -155,7 +155,18 @@ function carryOut(
       throw e;
     }
     done.push(s);
+    if (s.kind === "uplink-move" && s.why) lostRouteWarning(s.nic, s.bridge, opts);
   }
+}
+
+// A move cut off by an older kvmnet (it took a route off the NIC before putting it on the bridge) and left without a
+// journal has lost that route: nothing on the host remembers it, so the admin is told.
+function lostRouteWarning(nic: string, bridge: string, opts: ConvergeOptions): void {
+  if (readRoutes().some((r) => r.dest.prefix === 0)) return;
+  opts.warn?.(
+    `warning: after finishing the cut-off move of ${nic} onto ${bridge} the host has no IPv4 default route; ` +
+      `if it had one, the cut-off run lost it: ip route add default via GATEWAY dev ${bridge}`,
+  );
 }
 
 function afterMove(exec: Exec, nic: string, bridge: string, snap: Snapshot, e: UplinkMoveError): CommandError {

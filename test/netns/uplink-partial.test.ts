@@ -89,4 +89,29 @@ describe("an uplink move cut off part-way", () => {
       expect(again.stderr).toBe("");
     },
   );
+
+  it("cut off by an older kvmnet, no journal, its route off the NIC: finished, the lost route named", async () => {
+    lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
+    const h = lab.host;
+    const br = lab.bridge;
+    await h.sh(`ip route add default via ${OUTSIDE} dev up0`);
+    await lab.addGuest("vm0", "203.0.113.50/24");
+    const kvmnet = async (...args: string[]) =>
+      await h.run(program("kvmnet"), args, { env: { KVMNET_CONFIG: lab.conf.file } });
+    const plan = JSON.parse((await kvmnet("plan", "lan", "--json")).stdout) as { steps: MoveStep[] };
+    const lines = olderOrder(plan.steps.find((s) => s.kind === "uplink-move")!.lines);
+    // The issue's second state: the address on both devices, the default route on neither.
+    await h.run("ip", ["-batch", "-"], { input: lines.slice(0, 6).join("\n") + "\n" });
+    expect(await h.sh("ip -4 route show default")).toBe("");
+
+    const r = await lab.hook("qemu-ifup-bridge", "vm0");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      `warning: after finishing the cut-off move of up0 onto ${br} the host has no IPv4 default route; ` +
+        `if it had one, the cut-off run lost it: ip route add default via GATEWAY dev ${br}`,
+    );
+    expect(await h.sh("ip -4 -o addr show dev up0")).toBe("");
+    expect(await h.sh(`ip -4 -o addr show dev ${br} | awk '{print $4}'`)).toBe(`${HOST_UP}/24`);
+    expect(pings(h, OUTSIDE)).toBe(true);
+  });
 });
