@@ -209,8 +209,22 @@ const CASES: Case[] = [
     after: conf("nftables", LAN),
     taps: ["vm0"],
     // The move's batch cut off by SIGKILL after 6 of its lines (as test/netns/uplink-journal.test.ts does): the
-    // bridge holds the uplink and its address, the uplink still has its own, the default route is gone.
+    // bridge holds the uplink, its address and the default route; the uplink still has both too.
     setup: (lab) => lab.hook("qemu-ifup-bridge", "vm0", { PATH: killingPath(join(lab.dir, "bin"), 6) }, true),
+    intent: { action: "attach", tap: "vm0" },
+  },
+  {
+    name: "interrupted-uplink-move-no-journal",
+    network: "lan",
+    before: conf("nftables", LAN),
+    after: conf("nftables", LAN),
+    taps: ["vm0"],
+    // Cut off after 3 lines (bridge made with kvmnet's alias, the uplink its port), and the journal gone (removed,
+    // or an older kvmnet wrote none): the bridge is down, the address and default route are still on the uplink.
+    setup: (lab) => {
+      lab.hook("qemu-ifup-bridge", "vm0", { PATH: killingPath(join(lab.dir, "bin"), 3) }, true);
+      rmSync(join(lab.dir, "run", "lan.uplink-move"));
+    },
     intent: { action: "attach", tap: "vm0" },
   },
 ];

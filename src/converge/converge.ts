@@ -100,14 +100,26 @@ export async function converge(
       const refusal = preflight(config, net, snapshot, intent);
       if (refusal) throw refusal;
       const decision = decide(config, net, snapshot, intent);
+      // Never exit 0 while the host is not where the plan puts it: a repair that did not take is a failure.
+      if (decision.again && round >= 2) throw repairDidNotTake(net, decision.steps);
       warn(net, decision, opts);
       carryOut(exec, config, net, snapshot, intent, decision.steps, opts, done);
-      if (!decision.again || round >= 2) {
+      if (!decision.again) {
         if (bringsUp(intent)) coexistWarnings(config, net, done, { ...opts, exec });
         return { net, snapshot, steps: done };
       }
     }
   });
+}
+
+function repairDidNotTake(net: Network, steps: Step[]): CommandError {
+  const what = steps.map(showStep).join("\n");
+  return new CommandError(
+    what.split("\n")[0]!,
+    null,
+    `network ${net.name}: after two repairs of a cut-off move of the uplink the host is still not as planned; ` +
+      `it would take:\n${what}\nfix by hand, then run kvmnet up ${net.name}`,
+  );
 }
 
 function warn(net: Network, d: Decision, opts: ConvergeOptions): void {
@@ -143,7 +155,18 @@ function carryOut(
       throw e;
     }
     done.push(s);
+    if (s.kind === "uplink-move" && s.why) lostRouteWarning(s.nic, s.bridge, opts);
   }
+}
+
+// A move cut off by an older kvmnet (it took a route off the NIC before putting it on the bridge) and left without a
+// journal has lost that route: nothing on the host remembers it, so the admin is told.
+function lostRouteWarning(nic: string, bridge: string, opts: ConvergeOptions): void {
+  if (readRoutes().some((r) => r.dest.prefix === 0)) return;
+  opts.warn?.(
+    `warning: after finishing the cut-off move of ${nic} onto ${bridge} the host has no IPv4 default route; ` +
+      `if it had one, the cut-off run lost it: ip route add default via GATEWAY dev ${bridge}`,
+  );
 }
 
 function afterMove(exec: Exec, nic: string, bridge: string, snap: Snapshot, e: UplinkMoveError): CommandError {

@@ -1,11 +1,11 @@
 // Deciding, purely from one snapshot, the steps that take a network towards an intent. The common path and the
 // modes' own steps are in src/decide/; this adds the uplink move (a bridge network whose bridge kvmnet builds
-// over its NIC) and the undo of a move a killed run left half done.
+// over its NIC), and finishing or undoing a move a killed run left half done.
 import type { Config, Network } from "../config/types.js";
 import { attachLines, tapMtu } from "../decide/bridge.js";
 import { decideDown, decideNetworkDown, decideNetworkUp } from "../decide/network.js";
 import type { Step } from "../decide/steps.js";
-import { planUplinkBridge } from "../decide/uplink.js";
+import { journalRoutes, planUplinkBridge, type BuiltBridge } from "../decide/uplink.js";
 import { guardDownScript, guardUpScript } from "../render/guard.js";
 import type { Intent } from "../intent.js";
 import { uplinkJournal, type Snapshot } from "../observe/snapshot.js";
@@ -21,6 +21,10 @@ export interface Decision {
 export function decide(config: Config, net: Network, snap: Snapshot, intent: Intent): Decision {
   if (snap.journal !== null) {
     const journal = uplinkJournal(config, net);
+    // A bridge the cut-off move left is finished from what the host and the journal hold: no second outage of
+    // the host's address, as undoing and moving again would be. The step writes a journal of its own.
+    const finish = builtBridge(net, snap) && uplinkMove(config, net, snap);
+    if (finish) return { steps: [{ kind: "unlink", path: journal }, ...finish], again: true };
     const undo = snap.journal.split("\n").filter(Boolean);
     const why = "an earlier move of the uplink was cut off; undoing it";
     return {
@@ -33,9 +37,11 @@ export function decide(config: Config, net: Network, snap: Snapshot, intent: Int
   }
   switch (intent.action) {
     case "up":
-      return { steps: [...uplinkMove(config, net, snap), ...decideNetworkUp(config, net, snap)], again: false };
     case "attach": {
       const move = uplinkMove(config, net, snap);
+      // Finishing a cut-off move comes first and alone: the next round looks whether the host is now as planned.
+      if (move.length && snap.bridge) return { steps: move, again: true };
+      if (intent.action === "up") return { steps: [...move, ...decideNetworkUp(config, net, snap)], again: false };
       const steps = [...move, ...decideNetworkUp(config, net, snap, snap.tap?.name)];
       // A bridge built over the uplink takes the NIC's MTU; the tap gets the bridge's.
       const bridge = move.length && snap.uplinkState ? snap.uplinkState.link : snap.bridge;
@@ -61,9 +67,26 @@ function guardUpStep(net: Network, tap: string, mac: string): Step {
 }
 
 // Building a missing bridge over the uplink (a bridge network with `uplink`): one step, undone as a whole on failure.
+// A bridge a cut-off move left (kvmnet's alias on it) gets the rest of the move, the same kind of step.
 function uplinkMove(config: Config, net: Network, snap: Snapshot): Step[] {
-  if (net.mode !== "bridge" || snap.bridge || !snap.uplinkState || !net.uplink) return [];
-  const plan = planUplinkBridge(net, snap.uplinkState);
+  if (net.mode !== "bridge" || !snap.uplinkState || !net.uplink) return [];
+  const built = builtBridge(net, snap);
+  if (snap.bridge && !built) return [];
+  const plan = planUplinkBridge(net, snap.uplinkState, built ?? undefined);
+  if (!plan.lines.length) return [];
   const journal = uplinkJournal(config, net);
-  return [{ kind: "uplink-move", nic: net.uplink, bridge: net.bridge, ...plan, journal }];
+  const why = built ? { why: "an earlier move of the uplink was cut off; finishing it" } : {};
+  return [{ kind: "uplink-move", nic: net.uplink, bridge: net.bridge, ...plan, journal, ...why }];
+}
+
+// What a cut-off move left of NET's bridge, when kvmnet may finish it: with the routes its journal (if any) knew
+// and neither device holds now (a move by an older kvmnet took a route off the NIC before it was on the bridge).
+function builtBridge(net: Network, snap: Snapshot): BuiltBridge | null {
+  const nic = snap.uplinkState;
+  if (!snap.bridge || !snap.builtBridge || !nic) return null;
+  // The NIC a port of another bridge: not kvmnet's to take.
+  if (nic.link.master && nic.link.master !== net.bridge) return null;
+  const held = [...nic.routes, ...snap.builtBridge.routes];
+  const lost = snap.journal ? journalRoutes(snap.journal, nic.link.name, net.bridge, held) : [];
+  return { link: snap.bridge, state: snap.builtBridge, lost };
 }

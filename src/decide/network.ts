@@ -7,6 +7,7 @@ import { firewalldDownSteps, firewalldUpSteps } from "./firewalld.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
 import { traits } from "../modes.js";
 import { ipv6UpSteps } from "./ipv6.js";
+import { raOffSteps } from "./ra.js";
 import { csumSteps } from "./csum.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { publishFlushSteps } from "./publish.js";
@@ -31,6 +32,8 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
     ...bridgeLines(net, obs.bridge, obs.bridgeAddrs),
   ];
   if (ip.length) steps.push({ kind: "ip", lines: ip });
+  // Before any port joins (the VXLAN device, the taps): from then on an RA could reach the bridge.
+  steps.push(...raOffSteps(net, obs.bridge !== null, obs.mode));
   steps.push(...vxlanUpSteps(net, obs.vxlan));
   const dhcp = renderDnsmasq(config, net) !== null;
   steps.push(...csumSteps(net, dhcp, obs.csum.supported, obs.bridge === null, obs.csum.has));

@@ -6,8 +6,17 @@ export type Step =
    *  part). WHY: said before the step in logs and plans. */
   | { kind: "ip"; lines: string[]; force?: boolean; why?: string }
   /** Build BRIDGE over NIC and move NIC's addresses and routes onto it, all or nothing: JOURNAL (ROLLBACK, the undo
-   *  batch) is written first and removed after, so a run killed half-way is undone by the next one. */
-  | { kind: "uplink-move"; nic: string; bridge: string; lines: string[]; rollback: string[]; journal: string }
+   *  batch) is written first and removed after, so a run killed half-way is undone by the next one (which may also
+   *  finish it: then LINES are only what the cut-off move had not done). */
+  | {
+      kind: "uplink-move";
+      nic: string;
+      bridge: string;
+      lines: string[];
+      rollback: string[];
+      journal: string;
+      why?: string;
+    }
   | { kind: "sysctl"; path: string; value: string }
   /** IFUNUSED: it removes what all networks share; the kernel refuses that while a network still uses it (one
    *  may have come up since the observation), and then the step is skipped, not failed. */
@@ -44,7 +53,7 @@ export function showStep(s: Step): string {
       return why + (s.lines.length === 1 ? `ip ${s.lines[0]}` : `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`);
     }
     case "uplink-move":
-      return `ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF\n# ${s.bridge} over ${s.nic}: undone as a whole on failure (its undo batch is kept in ${s.journal} meanwhile)`;
+      return `${s.why ? `# ${s.why}\n` : ""}ip -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF\n# ${s.bridge} over ${s.nic}: undone as a whole on failure (its undo batch is kept in ${s.journal} meanwhile)`;
     case "sysctl":
       return `echo ${s.value} > ${s.path}`;
     case "nft":

@@ -1,5 +1,5 @@
-// What the non-NAT modes need to know beyond the common snapshot (observe/snapshot.ts): IPv6 on the bridge, and
-// the VLAN port and trunk of a VLAN network. Read from /proc and /sys only: no process.
+// What the modes need to know beyond the common snapshot (observe/snapshot.ts): IPv6 on the bridge, whether it
+// takes router advertisements, and the VLAN port and trunk of a VLAN network. Read from /proc and /sys only.
 import { existsSync, readFileSync } from "node:fs";
 import type { Network, VlanBridgeNetwork } from "../config/types.js";
 import { readLink, type Link } from "./links.js";
@@ -20,6 +20,10 @@ export interface ModeObserved {
   ipv6: boolean;
   /** disable_ipv6 of the bridge: true, false, or null when the bridge (or IPv6) is missing. */
   bridgeIpv6Off: boolean | null;
+  /** accept_ra and autoconf of the bridge as /proc shows them ("0", "1", "2"), or null when the bridge (or IPv6)
+   *  is missing; absent: not looked at. Whether router advertisements on it give the host routes and addresses. */
+  bridgeAcceptRa?: string | null;
+  bridgeAutoconf?: string | null;
   /** VLAN networks only: the trunk and the TRUNK.VID port (null when missing). */
   trunk?: Link | null;
   vlanPort?: VlanPort | null;
@@ -61,8 +65,16 @@ export function vlanPortOf(net: VlanBridgeNetwork): string {
 /** Observe what NET's mode needs beyond the common snapshot. */
 export function observeMode(net: Network): ModeObserved {
   const ipv6 = existsSync("/proc/sys/net/ipv6/conf/default");
-  const off = ipv6 ? readOr(`/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`) : null;
-  const out: ModeObserved = { ipv6, bridgeIpv6Off: off === null ? null : off.trim() === "1" };
+  const conf = `/proc/sys/net/ipv6/conf/${net.bridge}`;
+  const off = ipv6 ? readOr(`${conf}/disable_ipv6`) : null;
+  const acceptRa = ipv6 ? readOr(`${conf}/accept_ra`) : null;
+  const autoconf = ipv6 ? readOr(`${conf}/autoconf`) : null;
+  const out: ModeObserved = {
+    ipv6,
+    bridgeIpv6Off: off === null ? null : off.trim() === "1",
+    bridgeAcceptRa: acceptRa === null ? null : acceptRa.trim(),
+    bridgeAutoconf: autoconf === null ? null : autoconf.trim(),
+  };
   if (net.vlan !== undefined) {
     out.trunk = readLink(net.trunk);
     out.vlanPort = readVlanPort(vlanPortOf(net));

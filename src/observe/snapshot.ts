@@ -19,6 +19,8 @@ import { procHasAddress, type Route } from "./routes.js";
 import { strayTaps } from "./strays.js";
 import { observeTap, type TapFacts } from "./tap.js";
 import { observeUplink, type UplinkState } from "./uplink.js";
+import { moveMayBeUnfinished, readAlias } from "./uplink-move.js";
+import { bridgeAlias } from "../render/names.js";
 import { observeVxlan, type VxlanObserved } from "./vxlan.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { forwardPolicy } from "../render/policy.js";
@@ -68,6 +70,9 @@ export interface Snapshot extends HostView {
   /** Bringing up a bridge network whose bridge is missing, to be built over its uplink: the NIC's addresses and
    *  routes that move onto the bridge (three `ip` processes, on that cold path only). */
   uplinkState: UplinkState | null;
+  /** Bringing up a bridge network whose bridge kvmnet built over the uplink, when that move looks unfinished (see
+   *  moveMayBeUnfinished): the bridge's own addresses and routes, uplinkState the NIC's. Absent or null otherwise. */
+  builtBridge?: UplinkState | null;
   /** The undo batch of a move of the uplink that a killed run left unfinished (null: none). */
   journal: string | null;
   /** A network across hosts: its VXLAN device, flood entries and guard (src/observe/vxlan.ts). */
@@ -132,7 +137,13 @@ export function observe(
 ): Snapshot {
   const host = observeHost(exec, net, intent, routes, tapFacts);
   const { bridge, uplink } = host;
-  const building = bringsUp(intent) && net.mode === "bridge" && !net.vlan && !!net.uplink && !bridge;
+  const overUplink = bringsUp(intent) && net.mode === "bridge" && !net.vlan && !!net.uplink;
+  const building = overUplink && !bridge;
+  const journal = net.mode === "bridge" && net.uplink ? readJournal(uplinkJournal(config, net)) : null;
+  // With a journal the move was cut off for sure: kvmnet's bridge is looked at whole (whatever the quick look says).
+  const ours = (b: Link) => (journal !== null ? readAlias(b.name) === bridgeAlias(net) : false);
+  const finishing =
+    overUplink && !!bridge && !!uplink && (ours(bridge) || moveMayBeUnfinished(net, bridge, uplink, routes));
   const snap: Snapshot = {
     ...host,
     bridgeAddrs: bridgeAddresses(net, bridge, routes),
@@ -147,8 +158,9 @@ export function observe(
     docker: !forwardPolicy(net) && dockerLookWanted(net, intent, bridge) ? observeDockerUser(exec) : null,
     dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net, exec) : null,
     strays: bridge || !traits(net).ownBridge ? [] : strayTaps(config, net),
-    uplinkState: building && uplink ? observeUplink(exec, uplink.name) : null,
-    journal: net.mode === "bridge" && net.uplink ? readJournal(uplinkJournal(config, net)) : null,
+    uplinkState: (building || finishing) && uplink ? observeUplink(exec, uplink.name) : null,
+    builtBridge: finishing && bridge ? observeUplink(exec, bridge.name) : null,
+    journal,
     vxlan: observeVxlan(exec, net, intent),
   };
   const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);

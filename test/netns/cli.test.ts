@@ -108,6 +108,8 @@ describe("kvmnet plan, up, status, down", () => {
     expect(planJson.steps.map((s: { kind: string }) => s.kind)).toEqual([
       "ip",
       "sysctl",
+      "sysctl",
+      "sysctl",
       "nft",
       "mkdir",
       "mkdir",
@@ -120,7 +122,7 @@ describe("kvmnet plan, up, status, down", () => {
 
     const up = kvmnet(ns, c.file, ["up", "lab"]);
     expect(up.code, up.err).toBe(0);
-    expect(up.out).toBe("lab: up (9 steps)\n");
+    expect(up.out).toBe("lab: up (11 steps)\n");
     const afterUp = snapshot(ns, c);
     const again = kvmnet(ns, c.file, ["up", "lab"]);
     expect(again.out).toBe("lab: already up as configured\n");
@@ -214,12 +216,12 @@ describe("kvmnet plan, up, status, down", () => {
     );
     const r = kvmnet(ns, c.file, ["up", "--autostart"]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toBe("a: up (3 steps)\n");
+    expect(r.out).toBe("a: up (5 steps)\n");
     expect(ns.sh("ls /sys/class/net")).toContain(a);
     expect(ns.sh("ls /sys/class/net")).not.toContain(b);
     const at = join(c.dir, "kvmnet@b");
     symlinkSync(program("kvmnet"), at);
-    expect(kvmnet(ns, c.file, ["up"], {}, at).out).toBe("b: up (3 steps)\n");
+    expect(kvmnet(ns, c.file, ["up"], {}, at).out).toBe("b: up (5 steps)\n");
     expect(kvmnet(ns, c.file, ["status", "--json"], {}, at).out).toMatch(/"name": "b"/);
     expect(JSON.parse(kvmnet(ns, c.file, ["status", "--json"]).out).networks.map((n: { up: boolean }) => n.up)).toEqual(
       [true, true],

@@ -1,6 +1,7 @@
 // mode = bridge through qemu-ifup-bridge, in real namespaces: attach to an existing bridge; build a missing
 // one over the uplink, moving its addresses and routes in one step, undone when any part fails; refuse a
 // missing bridge without uplink; `bridge = @default-route`. Bridge mode has no firewall rules of its own.
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { HOST_UP, makeLab, nsState, OUTSIDE, pings, type Lab } from "./models-lab.js";
 
@@ -98,23 +99,53 @@ describe("bridge mode", () => {
   it("when any part of the move fails, all of it is undone and the host is as it was", () => {
     lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n`, side: true });
     const h = lab.host;
-    // A route of another interface with the same key (destination, metric) as one of up0's: the move can take
-    // up0's route off up0 but cannot add it to the bridge ("File exists"), after the default route moved.
+    // A route of another interface with the same key (destination, metric) as one of up0's: the bridge's twin is
+    // prepended beside it, as up0's was first before.
     h.sh(`ip route add default via ${OUTSIDE} dev up0 && ip route add 192.0.2.0/24 via ${OUTSIDE} dev up0 metric 7`);
     h.sh("ip route append 192.0.2.0/24 dev side0 metric 7");
     lab.addGuest("vm0");
     const before = linkState(lab);
-    const r = lab.hook("qemu-ifup-bridge", "vm0", { KVMNET_VERBOSE: "1" });
+    // A fault injected into the move's batch: its line 9 (taking 192.0.2.0/24 off up0) made one that fails with
+    // "Address already assigned". By then the bridge, the address and both routes are on the bridge, the default
+    // route off up0.
+    mkdirSync(`${lab.conf.dir}/bin`);
+    writeFileSync(
+      `${lab.conf.dir}/bin/ip`,
+      '#!/bin/sh\nif [ "$1" = "-batch" ]; then\n' +
+        "  sed '9s|.*|address add 127.0.0.1/8 dev lo|' | /usr/sbin/ip -batch -\n  exit $?\n" +
+        'fi\nexec /usr/sbin/ip "$@"\n',
+    );
+    chmodSync(`${lab.conf.dir}/bin/ip`, 0o755);
+    const r = lab.hook("qemu-ifup-bridge", "vm0", {
+      KVMNET_VERBOSE: "1",
+      PATH: `${lab.conf.dir}/bin:${process.env.PATH}`,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/qemu-ifup-bridge: command failed: ip -batch -/);
-    // Line 10 failed: the bridge, the address and the default route had moved by then.
-    expect(r.stderr).toMatch(/File exists\n.*Command failed -:10\n/);
+    expect(r.stderr).toMatch(/Address already assigned\.\n.*Command failed -:9\n/);
     expect(r.stderr).toMatch(
-      new RegExp(`route add 0\\.0\\.0\\.0/0 via ${OUTSIDE} dev ${lab.bridge}\n.*route add 192\\.0\\.2\\.0/24`),
+      new RegExp(
+        `route prepend 0\\.0\\.0\\.0/0 via ${OUTSIDE} dev ${lab.bridge}\n` +
+          `.*route prepend 192\\.0\\.2\\.0/24 via ${OUTSIDE} dev ${lab.bridge} metric 7\n` +
+          `.*route del 0\\.0\\.0\\.0/0 via ${OUTSIDE} dev up0\n`,
+      ),
     );
     expect(r.stderr).toMatch(`rolled back: up0 has its addresses and routes again and ${lab.bridge} is gone`);
     expect(linkState(lab)).toBe(before);
     expect(pings(h, OUTSIDE)).toBe(true);
+  });
+
+  it("a route of another interface with the same key does not stop the move; it keeps its place behind", () => {
+    lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n`, side: true });
+    const h = lab.host;
+    h.sh(`ip route add default via ${OUTSIDE} dev up0 && ip route add 192.0.2.0/24 via ${OUTSIDE} dev up0 metric 7`);
+    h.sh("ip route append 192.0.2.0/24 dev side0 metric 7");
+    lab.addGuest("vm0");
+    const r = lab.hook("qemu-ifup-bridge", "vm0");
+    expect(r.code, r.stderr).toBe(0);
+    expect(h.sh("ip -4 route show 192.0.2.0/24")).toBe(
+      `192.0.2.0/24 via ${OUTSIDE} dev ${lab.bridge} metric 7 \n192.0.2.0/24 dev side0 scope link metric 7 `,
+    );
   });
 
   it("bridge = @default-route attaches to the bridge carrying the default route, and refuses when none does", () => {

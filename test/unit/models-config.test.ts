@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { problems } from "../helpers/problems.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { decideDown, decideNetworkUp } from "../../src/decide/network.js";
+import { raOffSteps } from "../../src/decide/ra.js";
 import type { Observed } from "../../src/observe/snapshot.js";
 import { defaultRouteDevices } from "../../src/observe/default-route.js";
 import { parseRoutes } from "../../src/observe/routes.js";
@@ -78,7 +79,9 @@ const obs = (extra: Partial<Observed> = {}): Observed => ({
 describe("decisions of the non-NAT models", () => {
   it("an isolated bridge gets IPv6 off when made, and only until it is off", () => {
     const made = decideNetworkUp(config, iso, obs());
-    expect(made[1]).toEqual({ kind: "sysctl", path: "/proc/sys/net/ipv6/conf/kviso/disable_ipv6", value: "1" });
+    expect(made.filter((s) => s.kind === "sysctl" && s.path.endsWith("/disable_ipv6"))).toEqual([
+      { kind: "sysctl", path: "/proc/sys/net/ipv6/conf/kviso/disable_ipv6", value: "1" },
+    ]);
     const bridge = link("kviso", { isBridge: true });
     expect(decideNetworkUp(config, iso, obs({ bridge, mode: { ipv6: true, bridgeIpv6Off: true } }))).toEqual([]);
     expect(decideNetworkUp(config, iso, obs({ bridge, mode: { ipv6: true, bridgeIpv6Off: false } }))).toHaveLength(1);
@@ -89,10 +92,48 @@ describe("decisions of the non-NAT models", () => {
     ).toEqual([]);
   });
 
-  it("NAT is untouched by the mode observations", () => {
+  it("NAT keeps IPv6 on its bridge: of the IPv6 sysctls it gets only the RA ones", () => {
     const noIpv6 = { ipv6: false, bridgeIpv6Off: null };
-    expect(decideNetworkUp(config, nat, obs())).toEqual(decideNetworkUp(config, nat, obs({ mode: noIpv6 })));
-    expect(decideNetworkUp(config, nat, obs()).some((s) => s.kind === "sysctl" && s.path.includes("ipv6"))).toBe(false);
+    const six = (mode?: Observed["mode"]) =>
+      decideNetworkUp(config, nat, obs(mode ? { mode } : {})).filter(
+        (s) => s.kind === "sysctl" && s.path.includes("ipv6"),
+      );
+    expect(six(noIpv6)).toEqual([]);
+    expect(six().map((s) => (s.kind === "sysctl" ? s.path.split("/").pop() : ""))).toEqual(["accept_ra", "autoconf"]);
+  });
+
+  it("kvmnet's own bridges take no router advertisements; bridge mode's are left as they are", () => {
+    const member = parseConfig(
+      "/etc/kvmnet.conf",
+      "[m]\nmode = nat\nbridge = kvm\naddress = 192.0.2.1/24\n" +
+        "role = member\nvxlan_id = 7\nvxlan_dev = eth1\nvxlan_peers = 198.51.100.9\n",
+    ).networks[0]!;
+    const ra = (path: string) => ({ kind: "sysctl", path, value: "0" });
+    const want = (br: string) => [
+      ra(`/proc/sys/net/ipv6/conf/${br}/accept_ra`),
+      ra(`/proc/sys/net/ipv6/conf/${br}/autoconf`),
+    ];
+    for (const [n, br] of [
+      [iso, "kviso"],
+      [nat, "kvnat"],
+      [member, "kvm"],
+    ] as const) {
+      expect(raOffSteps(n, false, { ipv6: true, bridgeIpv6Off: null })).toEqual(want(br));
+      expect(
+        raOffSteps(n, true, { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "1", bridgeAutoconf: "1" }),
+      ).toEqual(want(br));
+      expect(
+        raOffSteps(n, true, { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "0", bridgeAutoconf: "1" }),
+      ).toEqual(want(br).slice(1));
+      expect(
+        raOffSteps(n, true, { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "0", bridgeAutoconf: "0" }),
+      ).toEqual([]);
+      expect(raOffSteps(n, false, { ipv6: false, bridgeIpv6Off: null })).toEqual([]);
+    }
+    expect(member.mode).toBe("isolated");
+    // Bridge mode: the admin's bridge, or one built over the uplink that carries the host's own address.
+    expect(raOffSteps(vlan, false, { ipv6: true, bridgeIpv6Off: null })).toEqual([]);
+    expect(raOffSteps(vlan, true, { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "1" })).toEqual([]);
   });
 
   it("the VLAN port is the host's: the last VM leaving tears the VLAN network down, VLAN device included", () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
-import { planUplinkBridge } from "../../src/decide/uplink.js";
+import { addrSpec, journalRoutes, planUplinkBridge, routeSpec } from "../../src/decide/uplink.js";
 import { vlanUpLines } from "../../src/decide/vlan.js";
 import { parseAddrs, parseRoutes, type UplinkState } from "../../src/observe/uplink.js";
 import { renderDnsmasq } from "../../src/render/dnsmasq.js";
@@ -206,6 +206,58 @@ describe("bridge over an uplink", () => {
     const plan = planUplinkBridge(net("lan"), uplink);
     await expect(plan.lines.join("\n") + "\n").toMatchFileSnapshot(golden("uplink.batch"));
     await expect(plan.rollback.join("\n") + "\n").toMatchFileSnapshot(golden("uplink.rollback"));
+  });
+
+  // What each cut point of the batch leaves, as the next run sees the two devices: the rest of the move, and the
+  // same whole undo (both devices' addresses and routes back on the NIC).
+  const full = planUplinkBridge(net("lan"), uplink);
+  const bridgeLink = { ...uplink.link, name: "br0", isBridge: true, ports: ["eth0"] };
+  const cut = (done: number) => {
+    const ran = full.lines.slice(0, done);
+    const has = (line: string) => ran.includes(line);
+    const nic: UplinkState = {
+      link: { ...uplink.link, master: has("link set dev eth0 master br0") ? "br0" : null },
+      addrs: uplink.addrs.filter((a) => !has(`address del ${a.local}/${a.prefixlen} dev eth0`)),
+      routes: uplink.routes.filter((r) => !has(`route del ${routeSpec(r, "eth0")}`)),
+    };
+    const state: UplinkState = {
+      link: bridgeLink,
+      // As the kernel shows them there: a label follows the device.
+      addrs: uplink.addrs
+        .filter((a) => has(`address add ${addrSpec(a, "br0", "eth0")}`))
+        .map((a) => (a.label ? { ...a, label: a.label.replace(/^eth0/, "br0") } : a)),
+      routes: uplink.routes.filter((r) => has(`route prepend ${routeSpec(r, "br0")}`)),
+    };
+    return { nic, built: { link: { ...bridgeLink, up: has("link set dev br0 up") }, state } };
+  };
+
+  it.each([2, 3, 4, 7, 10, 13, 15, 16])(
+    "finishes a move cut off after %i lines with exactly its remaining lines",
+    (n) => {
+      const { nic, built } = cut(n);
+      const plan = planUplinkBridge(net("lan"), nic, built);
+      expect(plan.lines).toEqual(full.lines.slice(n));
+      expect(plan.rollback).toEqual(full.rollback);
+    },
+  );
+
+  it("a finished move plans nothing; routes only the journal knows go back on the bridge", () => {
+    const { nic, built } = cut(16);
+    expect(planUplinkBridge(net("lan"), nic, built).lines).toEqual([]);
+    // An older kvmnet took the default route off the NIC before it was on the bridge: only the journal has it.
+    const gone = uplink.routes.slice(1);
+    const held = [...gone];
+    const lost = journalRoutes(full.rollback.join("\n") + "\n", "eth0", "br0", held);
+    expect(lost).toEqual(["0.0.0.0/0 via 203.0.113.254 dev br0 proto dhcp src 203.0.113.5 metric 100"]);
+    const plan = planUplinkBridge(
+      net("lan"),
+      { ...nic, routes: [] },
+      { ...built, state: { ...built.state, routes: gone }, lost },
+    );
+    expect(plan.lines).toEqual([`route prepend ${lost[0]}`]);
+    expect(plan.rollback.at(-1)).toBe(
+      "route prepend 0.0.0.0/0 via 203.0.113.254 dev eth0 proto dhcp src 203.0.113.5 metric 100",
+    );
   });
 });
 
