@@ -61,7 +61,7 @@ export function guardDetachSteps(config: Config, net: Network, obs: GuardObserve
  *  (and their chains removed). [] when all is in place. */
 export function guardUpSteps(config: Config, net: Network, obs: GuardObserved): Step[] {
   const t = obs.table;
-  const keep = obs.taps.filter((x) => ours(net, x));
+  const keep = [...obs.taps, ...(obs.unrecorded ?? [])].filter((x) => ours(net, x));
   const gone = obs.taps.filter((x) => x.link === null);
   const pairs = [...new Map(keep.flatMap((x) => pairsOf(net, obs, x.mac)).map((p) => [`${p.mac} . ${p.ip}`, p]))];
   const inPlace = (x: TapMac) => {

@@ -28,6 +28,9 @@ export interface GuardTable {
 /** The guard of one network. TABLE: null when there is none, undefined when not looked at (a hook). */
 export interface GuardObserved {
   taps: GuardTap[];
+  /** Taps of NET's bridge guarded in the table but not in the record (by a kvmnet that kept none): their MAC is
+   *  read back from their chain's first rule. */
+  unrecorded?: GuardTap[];
   leases: { mac: string; ip: string }[];
   table?: GuardTable | null;
 }
@@ -56,7 +59,13 @@ export function observeGuard(exec: Exec, config: Config, net: Network, table: bo
   if (!net.guard) return null;
   const taps = readPairs(guardFiles(config, net).taps).map(([tap, mac]) => ({ tap, mac, link: readLink(tap) }));
   const obs: GuardObserved = { taps, leases: readGuardLeases(config, net) };
-  if (table) obs.table = readTable(exec);
+  if (!table) return obs;
+  obs.table = readTable(exec);
+  obs.unrecorded = Object.keys(obs.table?.map ?? {}).flatMap((tap): GuardTap[] => {
+    const mac = /^ether saddr != (\S+) drop/.exec(obs.table!.chains[obs.table!.map[tap]!]?.[0] ?? "")?.[1];
+    const link = taps.some((t) => t.tap === tap) || !mac ? null : readLink(tap);
+    return link?.master === net.bridge ? [{ tap, mac: mac!, link }] : [];
+  });
   return obs;
 }
 
