@@ -124,8 +124,10 @@ describe("guard = yes: rebuilt from state_dir after a flush", () => {
     child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
     try {
       expect(await until(async () => log.includes("waiting for changes"), 20_000), log).toBe(true);
+      const t0 = Date.now();
       await nsh(lab.host, "nft flush ruleset");
       expect(await until(whole, 10_000), log).toBe(true);
+      console.log(`kvmnet watch: guard back ${Date.now() - t0} ms after nft flush ruleset (polled every 100 ms)`);
       expect(await forgedArrives()).toBe(false);
       expect(log).toContain("nat0: reapplied");
     } finally {
