@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import type { Exec } from "../host/exec.js";
 import { GUARD_IPS, GUARD_MAP, GUARD_TABLE } from "../render/guard.js";
-import { guardFiles } from "../render/names.js";
+import { dnsmasqFiles, guardFiles } from "../render/names.js";
 import { readLink, type Link } from "./links.js";
 import { parseNftListing } from "./nft-text.js";
 
@@ -28,6 +28,7 @@ export interface GuardTable {
 /** The guard of one network. TABLE: null when there is none, undefined when not looked at (a hook). */
 export interface GuardObserved {
   taps: GuardTap[];
+  /** The lease record's pairs, and (converging to up) those of dnsmasq's own lease file. */
   /** Taps of NET's bridge guarded in the table but not in the record (by a kvmnet that kept none): their MAC is
    *  read back from their chain's first rule. */
   unrecorded?: GuardTap[];
@@ -54,12 +55,34 @@ export function readGuardLeases(config: Config, net: Network): { mac: string; ip
   return readPairs(guardFiles(config, net).leases).map(([mac, ip]) => ({ mac, ip }));
 }
 
+/** The MAC . IPv4 pairs of dnsmasq's lease file TEXT (`EXPIRY MAC IP NAME CLIENTID` lines; DHCPv6 leases, with
+ *  an IAID instead of a MAC, are skipped). */
+export function dnsmasqLeasePairs(text: string): { mac: string; ip: string }[] {
+  return text.split("\n").flatMap((l) => {
+    const [, mac = "", ip = ""] = l.trim().split(/\s+/);
+    return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac) && /^\d+\.\d+\.\d+\.\d+$/.test(ip) ? [{ mac, ip }] : [];
+  });
+}
+
+// The leases dnsmasq itself keeps: they cover what the lease record may lack (a kvmnet that kept no record wrote
+// the pairs into the set only; dnsmasq reads its leases back at its start).
+function dnsmasqLeases(config: Config, net: Network): { mac: string; ip: string }[] {
+  try {
+    return dnsmasqLeasePairs(readFileSync(dnsmasqFiles(config, net).leases, "utf8"));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+}
+
 /** NET's guard records, and its table when TABLE (one `nft list`). */
 export function observeGuard(exec: Exec, config: Config, net: Network, table: boolean): GuardObserved | null {
   if (!net.guard) return null;
   const taps = readPairs(guardFiles(config, net).taps).map(([tap, mac]) => ({ tap, mac, link: readLink(tap) }));
   const obs: GuardObserved = { taps, leases: readGuardLeases(config, net) };
   if (!table) return obs;
+  const seen = new Set(obs.leases.map((l) => `${l.mac} ${l.ip}`));
+  obs.leases.push(...dnsmasqLeases(config, net).filter((l) => !seen.has(`${l.mac} ${l.ip}`)));
   obs.table = readTable(exec);
   obs.unrecorded = Object.keys(obs.table?.map ?? {}).flatMap((tap): GuardTap[] => {
     const mac = /^ether saddr != (\S+) drop/.exec(obs.table!.chains[obs.table!.map[tap]!]?.[0] ?? "")?.[1];

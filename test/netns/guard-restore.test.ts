@@ -3,7 +3,7 @@
 // kvmnet` with its per-tap chains and learned pairs, and status and plan count a missing guard as pending. Each
 // time, a forged frame reaches the victim while the guard is gone (the control) and is blocked once it is back.
 import { execa } from "execa";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ATT, counter, ether, ipv4, nsh, qemuHook, sendFrames, until, VIC } from "../helpers/guard.js";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
@@ -44,6 +44,12 @@ describe("guard = yes: rebuilt from state_dir after a flush", () => {
     await sendFrames(att, [ether(VIC, ATT, "0800", ipv4("192.0.2.77", vicIp, 1, ECHO))]);
     return (await got()) > 0;
   };
+  // Both leases are in the lease record.
+  const recorded = () => {
+    const f = `${lab.conf.stateDir}/nat0.guard-leases`;
+    const t = existsSync(f) ? readFileSync(f, "utf8") : "";
+    return t.includes(`${ATT} ${attIp}\n`) && t.includes(`${VIC} ${vicIp}\n`);
+  };
   const pending = async () =>
     JSON.parse((await kvmnet("status", "nat0", "--json")).stdout).networks[0].pending as number;
 
@@ -68,11 +74,7 @@ describe("guard = yes: rebuilt from state_dir after a flush", () => {
     const st = lab.conf.stateDir;
     expect(readFileSync(`${st}/nat0.guard-taps`, "utf8")).toBe(`vm0 ${ATT}\nvm1 ${VIC}\n`);
     // The lease event runs just after the DHCPACK: wait for it.
-    const both = () => {
-      const t = existsSync(`${st}/nat0.guard-leases`) ? readFileSync(`${st}/nat0.guard-leases`, "utf8") : "";
-      return t.includes(`${ATT} ${attIp}\n`) && t.includes(`${VIC} ${vicIp}\n`);
-    };
-    expect(await until(async () => both(), 10_000)).toBe(true);
+    expect(await until(async () => recorded(), 10_000)).toBe(true);
     expect(await whole()).toBe(true);
     expect(await forgedArrives()).toBe(false);
     expect(await pending()).toBe(0);
@@ -134,6 +136,18 @@ describe("guard = yes: rebuilt from state_dir after a flush", () => {
       child.kill("SIGTERM");
       await child;
     }
+  });
+
+  it("without the lease record (kept by no kvmnet before this one), dnsmasq's own lease file gives the pairs back", async () => {
+    // Once the lease events have run (they come just after each DHCPACK), the record goes.
+    expect(await until(async () => recorded(), 10_000)).toBe(true);
+    rmSync(`${lab.conf.stateDir}/nat0.guard-leases`);
+    await nsh(lab.host, "nft flush ruleset");
+    const r = await kvmnet("reapply");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await whole()).toBe(true);
+    expect(await forgedArrives()).toBe(false);
+    expect(lab.ping(vic, "192.0.2.1")).toBe(true);
   });
 
   it("a tap that no longer exists is dropped from the record, and its chain removed", async () => {

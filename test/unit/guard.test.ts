@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../../src/decide/guard.js";
-import type { GuardObserved, GuardTable } from "../../src/observe/guard.js";
+import { dnsmasqLeasePairs, type GuardObserved, type GuardTable } from "../../src/observe/guard.js";
 import type { Link } from "../../src/observe/links.js";
 import { guardChain, guardRules, guardStamp, GUARD_DISPATCH } from "../../src/render/guard.js";
 
@@ -126,5 +126,20 @@ describe("a hook", () => {
     const steps = guardDetachSteps(config, net, obs(), "vm0");
     expect(nftScripts(steps)[0]).toContain("delete chain bridge kvmnet guard-vm0");
     expect(steps.at(-1)).toMatchObject({ kind: "write", content: `vm1 ${B}\n` });
+  });
+});
+
+describe("dnsmasq's lease file", () => {
+  it("gives the IPv4 leases' MAC . IP pairs; DHCPv6 leases and the duid line are skipped", () => {
+    const text = [
+      "1765000000 52:54:00:00:00:01 192.0.2.100 vm0 01:52:54:00:00:00:01",
+      "duid 00:01:00:01:2c:00:00:00:02:6b:76:00:00:01",
+      "1765000000 1234567 2001:db8:7::100 vm0 00:01:00:01:aa",
+      "1765000000 52:54:00:00:00:03 192.0.2.10 web *",
+    ].join("\n");
+    expect(dnsmasqLeasePairs(text)).toEqual([
+      { mac: A, ip: "192.0.2.100" },
+      { mac: B, ip: "192.0.2.10" },
+    ]);
   });
 });
