@@ -6,7 +6,7 @@ import { attachLines, tapMtu } from "../decide/bridge.js";
 import { decideDown, decideNetworkDown, decideNetworkUp } from "../decide/network.js";
 import type { Step } from "../decide/steps.js";
 import { journalRoutes, planUplinkBridge, type BuiltBridge } from "../decide/uplink.js";
-import { guardDownScript, guardUpScript } from "../render/guard.js";
+import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../decide/guard.js";
 import type { Intent } from "../intent.js";
 import { uplinkJournal, type Snapshot } from "../observe/snapshot.js";
 
@@ -41,29 +41,28 @@ export function decide(config: Config, net: Network, snap: Snapshot, intent: Int
       const move = uplinkMove(config, net, snap);
       // Finishing a cut-off move comes first and alone: the next round looks whether the host is now as planned.
       if (move.length && snap.bridge) return { steps: move, again: true };
-      if (intent.action === "up") return { steps: [...move, ...decideNetworkUp(config, net, snap)], again: false };
+      if (intent.action === "up") {
+        // The guard first: taps that lost it (a flushed ruleset) are guarded again before anything else changes.
+        const guard = snap.guard ? guardUpSteps(config, net, snap.guard) : [];
+        return { steps: [...guard, ...move, ...decideNetworkUp(config, net, snap)], again: false };
+      }
       const steps = [...move, ...decideNetworkUp(config, net, snap, snap.tap?.name)];
       // A bridge built over the uplink takes the NIC's MTU; the tap gets the bridge's.
       const bridge = move.length && snap.uplinkState ? snap.uplinkState.link : snap.bridge;
       const attach = snap.tap ? attachLines(net, snap.tap, tapMtu(net, bridge)) : [];
       // The guard goes in before the tap joins the bridge: no frame of the guest ever passes unguarded.
-      if (net.guard && snap.tap && snap.guestMac) steps.push(guardUpStep(net, snap.tap.name, snap.guestMac));
+      if (snap.guard && snap.tap && snap.guestMac)
+        steps.push(...guardAttachSteps(config, net, snap.guard, snap.tap.name, snap.guestMac));
       if (attach.length) steps.push({ kind: "ip", lines: attach });
       return { steps, again: false };
     }
     case "down":
       return { steps: decideNetworkDown(config, net, snap), again: false };
     case "detach": {
-      const guard: Step[] = net.guard && intent.tap ? [{ kind: "nft", script: guardDownScript(intent.tap) }] : [];
+      const guard = snap.guard ? guardDetachSteps(config, net, snap.guard, intent.tap) : [];
       return { steps: [...decideDown(config, net, snap, intent.tap), ...guard], again: false };
     }
   }
-}
-
-// TAP's guard chain for the guest MAC, with the addresses of its static leases.
-function guardUpStep(net: Network, tap: string, mac: string): Step {
-  const ips = net.hosts.filter((h) => h.mac === mac).map((h) => h.ip);
-  return { kind: "nft", script: guardUpScript(net, tap, mac, ips) };
 }
 
 // Building a missing bridge over the uplink (a bridge network with `uplink`): one step, undone as a whole on failure.

@@ -14,6 +14,7 @@ import { readAddresses, readLink, type Link } from "./links.js";
 import { observeIpv6, type Ipv6Observed } from "./ipv6.js";
 import { observeMode, type ModeObserved } from "./mode.js";
 import { guestMac } from "./qemu-mac.js";
+import { observeGuard, type GuardObserved } from "./guard.js";
 import { csumSupported, hasCsumFilter } from "./csum.js";
 import { procHasAddress, type Route } from "./routes.js";
 import { strayTaps } from "./strays.js";
@@ -77,6 +78,8 @@ export interface Snapshot extends HostView {
   journal: string | null;
   /** A network across hosts: its VXLAN device, flood entries and guard (src/observe/vxlan.ts). */
   vxlan?: VxlanObserved | null;
+  /** guard = yes: its records and (converging to up) its table; null for a network without the guard. */
+  guard?: GuardObserved | null;
 }
 
 /** What the decisions of src/decide/ read of a snapshot. */
@@ -162,6 +165,8 @@ export function observe(
     builtBridge: finishing && bridge ? observeUplink(exec, bridge.name) : null,
     journal,
     vxlan: observeVxlan(exec, net, intent),
+    // The table is looked at only converging to up: a hook writes its tap's chain whole without looking.
+    guard: observeGuard(exec, config, net, intent.action === "up"),
   };
   const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);
   snap.firewalld = firewalldLookWanted(net, intent, bridge, remaking) ? observeFirewalld(exec, net) : null;

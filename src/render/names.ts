@@ -99,3 +99,10 @@ export function dnsmasqFiles(config: Config, net: Network) {
     leases: `${config.leaseDir}/${net.name}.leases`,
   };
 }
+
+/** The guard's records (guard = yes), so that its table can be rebuilt after a flush: which tap has which guest
+ *  MAC (written by the hooks), and the MAC . IPv4 pairs dnsmasq's leases gave (written by the lease events). */
+export function guardFiles(config: Config, net: Network) {
+  const s = `${config.stateDir}/${net.name}`;
+  return { taps: `${s}.guard-taps`, leases: `${s}.guard-leases` };
+}

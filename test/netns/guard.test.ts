@@ -3,24 +3,8 @@
 // victim receives is counted on its own eth0 (a netdev ingress counter in its namespace).
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, OUTSIDE, type Lab } from "../helpers/lab.js";
-import { program, type Netns } from "../helpers/netns.js";
-
-const ATT = "52:54:00:00:0b:ad";
-const VIC = "52:54:00:00:0c:0c";
-const WEB = "52:54:00:88:88:88";
-
-// Run HOOK for TAP as QEMU does: from a parent whose command line holds -netdev tap,ifname=TAP and the NIC's mac=.
-function qemuHook(lab: Lab, hook: string, tap: string, mac: string | null) {
-  const js =
-    "const r=require('child_process').spawnSync(process.argv[1],[process.argv[2]],{stdio:'inherit'});process.exit(r.status??1)";
-  const nic = mac ? [`virtio-net-pci,netdev=n0,mac=${mac}`] : ["virtio-net-pci,netdev=n0"];
-  const r = lab.host.tryRun(
-    "node",
-    ["-e", js, program(hook), tap, "-netdev", `tap,id=n0,ifname=${tap}`, "-device", ...nic],
-    { env: { KVMNET_CONFIG: lab.conf.file }, timeout: 60_000 },
-  );
-  return { code: r.exitCode, stderr: String(r.stderr) };
-}
+import { ATT, qemuHook, VIC, WEB } from "../helpers/guard.js";
+import type { Netns } from "../helpers/netns.js";
 
 // Count in G what arrives on eth0 from the attacker's MAC and matches WHAT (nft match text).
 function counter(g: Netns, what: string): () => number {
