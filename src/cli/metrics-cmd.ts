@@ -1,5 +1,6 @@
 // `kvmnet metrics [--listen ADDR:PORT [--allow-remote]]`: the metrics on stdout (for node_exporter's textfile
 // collector), or served over HTTP at /metrics, each scrape observed afresh.
+import { errnoWords } from "../errno.js";
 import { createServer } from "node:http";
 import { isIP } from "node:net";
 import { UsageError } from "../errors.js";
@@ -86,7 +87,7 @@ function serve(at: { host: string; port: number }, env: NodeJS.ProcessEnv, exec:
   return new Promise((resolve) => {
     const stop = () => server.close(() => resolve(0));
     server.once("error", (e) => {
-      warnLine(`metrics: cannot listen on ${at.host}:${at.port}: ${e.message}`);
+      warnLine(`metrics: cannot listen on ${at.host}:${at.port}: ${errnoWords(e)}`);
       resolve(1);
     });
     server.listen(at.port, at.host, () => {
