@@ -1,6 +1,7 @@
 // Validation of the keys that make one network span several hosts (VXLAN with static peers, or BGP EVPN through
 // FRR), and of the per-host override sections `[NET@HOSTNAME]` that let the same kvmnet.conf serve every host.
 import { readFileSync } from "node:fs";
+import ipaddr from "ipaddr.js";
 import { hostname as osHostname } from "node:os";
 import type { ConfigProblem } from "../errors.js";
 import { isIPv4 } from "../ipv4.js";
@@ -75,6 +76,7 @@ export function validateVxlan(
     const l = values.vxlan_local;
     const six = isIPv6(l);
     if (!isIPv4(l) && !six) bad("vxlan_local", `${show(l)} is not an IPv4 or IPv6 address`);
+    else if (notAHost(l)) bad("vxlan_local", `${l} is ${notAHost(l)}, not this host's underlay address`);
     else if (peers.length && peers.some((p) => p.includes(":") !== six))
       bad("vxlan_local", `${l} is not of the peers' address family`);
     else local = six ? canonical6(l) : l;
@@ -115,12 +117,16 @@ function parsePeers(text: string, bad: (key: string, message: string) => void): 
   const list = text.split(/[\s,]+/).filter(Boolean);
   const out: string[] = [];
   for (const p of list) {
-    if (isIPv4(p)) out.push(p);
-    else if (isIPv6(p)) out.push(canonical6(p));
-    else {
+    if (!isIPv4(p) && !isIPv6(p)) {
       bad("vxlan_peers", `${show(p)} is not an IPv4 or IPv6 address`);
       return [];
     }
+    const why = notAHost(p);
+    if (why) {
+      bad("vxlan_peers", `${p} is ${why}, not another host's underlay address`);
+      return [];
+    }
+    out.push(isIPv4(p) ? p : canonical6(p));
   }
   if (out.length === 0) bad("vxlan_peers", "is empty: list the hosts' underlay addresses");
   else if (new Set(out.map((p) => p.includes(":"))).size > 1)
@@ -128,6 +134,20 @@ function parsePeers(text: string, bad: (key: string, message: string) => void): 
   else if (new Set(out).size < out.length) bad("vxlan_peers", "lists an address twice");
   return out;
 }
+
+// Why ADDRESS cannot be a VXLAN endpoint (VXLAN unicast goes to one host over a routed underlay), "" if it can.
+function notAHost(address: string): string {
+  return UNUSABLE[ipaddr.parse(address).range()] ?? "";
+}
+
+const UNUSABLE: Record<string, string> = {
+  unspecified: "the unspecified address",
+  loopback: "a loopback address",
+  multicast: "a multicast address",
+  broadcast: "the broadcast address",
+  linkLocal: "a link-local address",
+  ipv4Mapped: "an IPv4-mapped IPv6 address (write the IPv4 address)",
+};
 
 function sysMtu(dev: string): number | null {
   try {
@@ -142,14 +162,15 @@ export function isHostSection(section: string): boolean {
   return section.includes("@");
 }
 
-/** What an override section adds to its network on this host. */
+/** What an override section adds to its network on a host. */
 export interface HostOverride {
   values: Record<string, string>;
   lines: Record<string, number>;
 }
 
 /** Check every `[NET@HOSTNAME]` section among SECTIONS (NET must be a network section, only the keys of
- *  HOST_OVERRIDE_KEYS) and return, by network, the override for this host (HOSTNAME, or its first label). */
+ *  HOST_OVERRIDE_KEYS, no two that could apply on one host) and return, by network, the override for this host
+ *  (HOSTNAME, or its first label, in any case). ELSEWHERE receives the others, by section, to be validated too. */
 export function hostOverrides(
   file: string,
   sections: Map<string, number>,
@@ -157,9 +178,13 @@ export function hostOverrides(
   linesOf: (section: string) => Record<string, number>,
   problems: ConfigProblem[],
   hostname: string = osHostname(),
+  elsewhere: Map<string, HostOverride & { net: string }> = new Map(),
 ): Map<string, HostOverride> {
   const out = new Map<string, HostOverride>();
-  const me = [hostname, hostname.split(".")[0]];
+  const lower = hostname.toLowerCase();
+  const me = [lower, lower.split(".")[0]];
+  // By network: the host names of its sections seen so far, with their lines.
+  const seen = new Map<string, { host: string; section: string; line: number }[]>();
   for (const [section, line] of sections) {
     if (!isHostSection(section)) continue;
     const at = section.lastIndexOf("@");
@@ -181,7 +206,22 @@ export function hostOverrides(
     for (const key of Object.keys(values))
       if (!(HOST_OVERRIDE_KEYS as readonly string[]).includes(key))
         push(key, `not a per-host key (a [NET@HOSTNAME] section may set ${HOST_OVERRIDE_KEYS.join(", ")})`);
-    if (me.includes(host)) out.set(net, { values, lines });
+    // Host names match in any case, a section for a short name also on HOST.DOMAIN: two such sections would
+    // both apply on one host, and which one wins must not depend on their order in the file.
+    const h = host.toLowerCase();
+    const before = seen.get(net) ?? [];
+    const twin = before.find((o) => o.host === h || o.host === h.split(".")[0] || h === o.host.split(".")[0]);
+    if (twin) {
+      const on = twin.host.length > h.length ? twin.host : h;
+      push(
+        `[${section}]`,
+        `[${twin.section}] (line ${twin.line}) applies on host ${on} too: one [${net}@HOSTNAME] section per host`,
+      );
+      continue;
+    }
+    seen.set(net, [...before, { host: h, section, line }]);
+    if (me.includes(h)) out.set(net, { values, lines });
+    else elsewhere.set(section, { net, values, lines });
   }
   return out;
 }
@@ -200,5 +240,24 @@ export function vxlanCrossCheck(file: string, nets: Network[], problems: ConfigP
         message: `VNI ${n.vxlan.id} is already that of [${m.name}] (line ${m.lines.vxlan_id})`,
       });
     else byId.set(n.vxlan.id, n);
+  }
+}
+
+/** Push to PROBLEMS each network of NETS whose vxlan_dev is a bridge of ALL: the VXLAN runs over a NIC, and a
+ *  kvmnet bridge as its underlay would loop the network's own frames back into it. */
+export function vxlanDevCheck(file: string, nets: Network[], all: Network[], problems: ConfigProblem[]): void {
+  for (const n of nets) {
+    if (!n.vxlan) continue;
+    const m = all.find((b) => b.bridge === n.vxlan!.dev);
+    if (!m) continue;
+    problems.push({
+      file,
+      line: n.lines.vxlan_dev ?? 0,
+      key: "vxlan_dev",
+      message:
+        m.name === n.name
+          ? `${n.vxlan.dev} is this network's own bridge: name the underlay NIC the VXLAN runs over, such as eth0`
+          : `${n.vxlan.dev} is the bridge of [${m.name}] (line ${m.lines.bridge}): name the underlay NIC the VXLAN runs over`,
+    });
   }
 }
