@@ -13,6 +13,7 @@ import { checkInputDrop } from "./doctor/input.js";
 import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js";
 import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";
+import { checkPublish } from "./doctor/publish.js";
 import { checkTools } from "./doctor/tools.js";
 import { checkUfw } from "./doctor/ufw.js";
 import { checkVxlan } from "./doctor/vxlan.js";
@@ -48,6 +49,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     ...checkDnsmasq(ctx),
     checkNetworkManager(ctx),
     ...checkVxlan(ctx),
+    ...checkPublish(ctx),
   ];
 }
 

@@ -145,3 +145,16 @@ describe("a config file that is not there", () => {
     expect(errnoWords(odd)).toBe("cross-device link not permitted");
   });
 });
+
+describe("publish = tcp:0.0.0.0:PORT", () => {
+  const NAT = "[nat0]\nmode = nat\nbridge = br0\naddress = 192.0.2.1/24\n";
+  it("is every address of the host, the same as no address", () => {
+    const n = parseConfig("f", `${NAT}publish = tcp:0.0.0.0:9000=192.0.2.5:9000\n`).networks[0]!;
+    expect(n.publish).toEqual([{ proto: "tcp", port: 9000, to: "192.0.2.5", toPort: 9000 }]);
+  });
+  it("so beside tcp:PORT it is the same port published twice", () => {
+    expect(problems(`${NAT}publish = tcp:9000=192.0.2.5:9000, tcp:0.0.0.0:9000=192.0.2.6:9000\n`)).toEqual([
+      "5: publish: tcp:0.0.0.0:9000=192.0.2.6:9000: tcp port 9000 is already published",
+    ]);
+  });
+});
