@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { converge } from "../converge/converge.js";
 import type { Config, Network } from "../config/types.js";
+import { errnoWords } from "../errno.js";
 import { KvmnetError } from "../errors.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { readLink } from "../observe/links.js";
@@ -122,7 +123,7 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
       warnLine(`kvmnet watch: ${m.spawnargs.join(" ")} ${why}`);
       stop(1);
     };
-    m.once("error", (e) => gone(`failed: ${e.message}`));
+    m.once("error", (e) => gone(`failed: ${errnoWords(e)}`));
     // Not at once: a SIGTERM or Ctrl-C to the whole group reaches the monitors too, maybe before this process.
     m.once("exit", (code, signal) => setTimeout(() => gone(`exited (${code ?? signal})`), 200));
   }

@@ -158,3 +158,11 @@ describe("publish = tcp:0.0.0.0:PORT", () => {
     ]);
   });
 });
+
+describe("a program that cannot be run", () => {
+  it("is said in words, not as spawnSync's errno", async () => {
+    const { realExec } = await import("../../src/host/exec.js");
+    const r = realExec.tryRun("/etc", []);
+    expect(r).toMatchObject({ ok: false, stderr: "/etc: permission denied" });
+  });
+});
