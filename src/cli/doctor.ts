@@ -86,7 +86,10 @@ export async function runDoctor(args: string[], env: NodeJS.ProcessEnv, exec: Ex
       id: "config",
       level: "fail",
       message: e.problems.map(formatProblem).join("\n"),
-      fix: `kvmnet check lists every problem; the checks below assume no networks`,
+      fix: existsSync(file)
+        ? `kvmnet check lists every problem; the checks below assume no networks`
+        : "kvmnet install writes /etc/kvmnet.conf from the template (--dest DIR: DIR/kvmnet.conf), kvmnet.conf(5) " +
+          "describes it; the checks below assume no networks",
     });
   }
   findings.push(...diagnose({ config, env, exec, read: readOrNull }));

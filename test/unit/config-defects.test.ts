@@ -3,7 +3,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { program } from "../helpers/netns.js";
 import { problems } from "../helpers/problems.js";
 import { loadConfig } from "../../src/config/load.js";
 import { parseConfig } from "../../src/config/validate.js";
@@ -135,6 +137,21 @@ describe("a config file that is not there", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+  it("kvmnet status and doctor say so, and how to make one (both only read)", async () => {
+    const env = { KVMNET_CONFIG: "/nonexistent-kvmnet/kvmnet.conf" };
+    const st = await execa("node", [program("kvmnet"), "status"], { env, reject: false });
+    expect(st.exitCode).toBe(2);
+    expect(st.stderr).toBe(
+      "kvmnet: /nonexistent-kvmnet/kvmnet.conf: does not exist: `kvmnet install` writes a default one (a NAT network, commented), kvmnet.conf(5) describes it",
+    );
+    const doc = await execa("node", [program("kvmnet"), "doctor", "--json"], { env, reject: false });
+    const config = (JSON.parse(doc.stdout) as { checks: { id: string; message: string; fix?: string }[] }).checks.find(
+      (c) => c.id === "config",
+    );
+    expect(config?.message).toMatch(/does not exist: `kvmnet install` writes a default one/);
+    expect(config?.fix).toMatch(/^kvmnet install writes \/etc\/kvmnet.conf from the template/);
+    expect(doc.stdout + doc.stderr).not.toMatch(/\bE(NOENT|ACCES|PERM|NOTDIR|ISDIR)\b/);
   });
   it("errno codes are told in words, with the path", () => {
     const e = Object.assign(new Error("EACCES: permission denied, open '/x'"), { code: "EACCES", path: "/x" });
