@@ -1,8 +1,7 @@
 // Validation of the keys that make one network span several hosts (VXLAN with static peers, or BGP EVPN through
-// FRR), and of the per-host override sections `[NET@HOSTNAME]` that let the same kvmnet.conf serve every host.
+// FRR); the per-host sections `[NET@HOSTNAME]` are in host-sections.ts.
 import { readFileSync } from "node:fs";
 import ipaddr from "ipaddr.js";
-import { hostname as osHostname } from "node:os";
 import type { ConfigProblem } from "../errors.js";
 import { isIPv4 } from "../ipv4.js";
 import { canonical6, isIPv6 } from "../ipv6.js";
@@ -20,9 +19,6 @@ export function vxlanOverhead(vx: Pick<Vxlan, "peers" | "local">): number {
   const six = [vx.local, ...vx.peers].some((a) => a?.includes(":"));
   return six ? 70 : 50;
 }
-
-/** Keys a `[NET@HOSTNAME]` section may set for NET on that host. */
-export const HOST_OVERRIDE_KEYS = ["role", "vxlan_dev", "vxlan_local"] as const;
 
 /** The VXLAN part of a network: the Vxlan, the role, and (when `mtu` is not set) the MTU that fits the underlay. */
 export interface VxlanKeys {
@@ -155,75 +151,6 @@ function sysMtu(dev: string): number | null {
   } catch {
     return null;
   }
-}
-
-/** True when SECTION is a per-host override `[NET@HOSTNAME]` rather than a network. */
-export function isHostSection(section: string): boolean {
-  return section.includes("@");
-}
-
-/** What an override section adds to its network on a host. */
-export interface HostOverride {
-  values: Record<string, string>;
-  lines: Record<string, number>;
-}
-
-/** Check every `[NET@HOSTNAME]` section among SECTIONS (NET must be a network section, only the keys of
- *  HOST_OVERRIDE_KEYS, no two that could apply on one host) and return, by network, the override for this host
- *  (HOSTNAME, or its first label, in any case). ELSEWHERE receives the others, by section, to be validated too. */
-export function hostOverrides(
-  file: string,
-  sections: Map<string, number>,
-  valuesOf: (section: string) => Record<string, string>,
-  linesOf: (section: string) => Record<string, number>,
-  problems: ConfigProblem[],
-  hostname: string = osHostname(),
-  elsewhere: Map<string, HostOverride & { net: string }> = new Map(),
-): Map<string, HostOverride> {
-  const out = new Map<string, HostOverride>();
-  const lower = hostname.toLowerCase();
-  const me = [lower, lower.split(".")[0]];
-  // By network: the host names of its sections seen so far, with their lines.
-  const seen = new Map<string, { host: string; section: string; line: number }[]>();
-  for (const [section, line] of sections) {
-    if (!isHostSection(section)) continue;
-    const at = section.lastIndexOf("@");
-    const [net, host] = [section.slice(0, at), section.slice(at + 1)];
-    const values = valuesOf(section);
-    const lines = linesOf(section);
-    const push = (key: string, message: string) => problems.push({ file, line: lines[key] ?? line, key, message });
-    if (!sections.has(net) || net === "global" || isHostSection(net)) {
-      push(
-        `[${section}]`,
-        `overrides for network ${show(net)} on host ${show(host)}, but there is no section [${net}]`,
-      );
-      continue;
-    }
-    if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) {
-      push(`[${section}]`, `${show(host)} is not a host name`);
-      continue;
-    }
-    for (const key of Object.keys(values))
-      if (!(HOST_OVERRIDE_KEYS as readonly string[]).includes(key))
-        push(key, `not a per-host key (a [NET@HOSTNAME] section may set ${HOST_OVERRIDE_KEYS.join(", ")})`);
-    // Host names match in any case, a section for a short name also on HOST.DOMAIN: two such sections would
-    // both apply on one host, and which one wins must not depend on their order in the file.
-    const h = host.toLowerCase();
-    const before = seen.get(net) ?? [];
-    const twin = before.find((o) => o.host === h || o.host === h.split(".")[0] || h === o.host.split(".")[0]);
-    if (twin) {
-      const on = twin.host.length > h.length ? twin.host : h;
-      push(
-        `[${section}]`,
-        `[${twin.section}] (line ${twin.line}) applies on host ${on} too: one [${net}@HOSTNAME] section per host`,
-      );
-      continue;
-    }
-    seen.set(net, [...before, { host: h, section, line }]);
-    if (me.includes(h)) out.set(net, { values, lines });
-    else elsewhere.set(section, { net, values, lines });
-  }
-  return out;
 }
 
 /** Push to PROBLEMS each VNI used by two networks (a host has one VXLAN device per VNI). */
