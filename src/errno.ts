@@ -36,3 +36,13 @@ export function errnoMessage(e: unknown): string {
   const path = (e as NodeJS.ErrnoException | undefined)?.path;
   return path ? `${path}: ${errnoWords(e)}` : errnoWords(e);
 }
+
+/** Any caught error as a sentence: an errno error in words with its path, anything else by its message. */
+export function errorText(e: unknown): string {
+  if (
+    typeof (e as NodeJS.ErrnoException | undefined)?.code === "string" &&
+    /^E[A-Z0-9]+$/.test((e as NodeJS.ErrnoException).code!)
+  )
+    return errnoMessage(e);
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,7 +1,7 @@
 // The one entry every program goes through: which program by the name it was run as, errors to exit codes.
 import { basename } from "node:path";
 import { safePath } from "./env.js";
-import { errnoMessage } from "./errno.js";
+import { errorText } from "./errno.js";
 import { KvmnetError, UsageError } from "./errors.js";
 import { hookUsage, runHook } from "./hook/run.js";
 import { splitProgramName } from "./names.js";
@@ -46,7 +46,7 @@ export async function runMain(
   } catch (e) {
     const code = e instanceof KvmnetError ? e.exitCode : 1;
     // An error from the file system unforeseen by the code: its path and words, not "ENOENT: ...".
-    const message = e instanceof KvmnetError || !(e as NodeJS.ErrnoException)?.code ? errText(e) : errnoMessage(e);
+    const message = e instanceof KvmnetError ? e.message : errorText(e);
     process.stderr.write(
       message
         .split("\n")
@@ -55,8 +55,4 @@ export async function runMain(
     );
     process.exitCode = code;
   }
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

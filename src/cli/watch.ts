@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { converge } from "../converge/converge.js";
 import type { Config, Network } from "../config/types.js";
-import { errnoWords } from "../errno.js";
+import { errnoWords, errorText } from "../errno.js";
 import { KvmnetError } from "../errors.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { readLink } from "../observe/links.js";
@@ -177,7 +177,7 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
         await onePass();
       } while (again && !stopped);
     } catch (e) {
-      warnLine(`kvmnet watch: ${e instanceof Error ? e.message : String(e)}`);
+      warnLine(`kvmnet watch: ${errorText(e)}`);
     } finally {
       running = false;
     }

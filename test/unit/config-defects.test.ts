@@ -9,8 +9,8 @@ import { program } from "../helpers/netns.js";
 import { problems } from "../helpers/problems.js";
 import { loadConfig } from "../../src/config/load.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { ConfigError } from "../../src/errors.js";
-import { errnoMessage, errnoWords } from "../../src/errno.js";
+import { CommandError, ConfigError } from "../../src/errors.js";
+import { errnoMessage, errnoWords, errorText } from "../../src/errno.js";
 
 const VX = `[lab]
 mode = nat
@@ -160,6 +160,10 @@ describe("a config file that is not there", () => {
       code: "EXDEV",
     });
     expect(errnoWords(odd)).toBe("cross-device link not permitted");
+    expect(errorText(e)).toBe("/x: permission denied");
+    expect(errorText(new CommandError("nft -f -", 1, "Error: syntax error"))).toBe(
+      "command failed: nft -f -: Error: syntax error",
+    );
   });
 });
 
