@@ -39,6 +39,11 @@ export function contains6(c: Cidr6, address: string): boolean {
   return ipaddr.IPv6.parse(address).match(ipaddr.IPv6.parse(c.address), c.prefix);
 }
 
+/** True when prefixes A and B share an address (one holds the other). */
+export function overlaps6(a: Cidr6, b: Cidr6): boolean {
+  return ipaddr.IPv6.parse(a.address).match(ipaddr.IPv6.parse(b.address), Math.min(a.prefix, b.prefix));
+}
+
 /** Order of two IPv6 addresses (negative, 0, positive). */
 export function compare6(a: string, b: string): number {
   const x = ipaddr.IPv6.parse(a).toByteArray();

@@ -1,6 +1,7 @@
 // The one entry every program goes through: which program by the name it was run as, errors to exit codes.
 import { basename } from "node:path";
 import { safePath } from "./env.js";
+import { errorText } from "./errno.js";
 import { KvmnetError, UsageError } from "./errors.js";
 import { hookUsage, runHook } from "./hook/run.js";
 import { splitProgramName } from "./names.js";
@@ -47,7 +48,8 @@ export async function runMain(
     }
   } catch (e) {
     const code = e instanceof KvmnetError ? e.exitCode : 1;
-    const message = e instanceof Error ? e.message : String(e);
+    // An error from the file system unforeseen by the code: its path and words, not "ENOENT: ...".
+    const message = e instanceof KvmnetError ? e.message : errorText(e);
     process.stderr.write(
       message
         .split("\n")

@@ -65,7 +65,8 @@ function applyStep(exec: Exec, s: Step): void {
       run(exec, "firewall-cmd", s.args);
       return;
     case "bridge":
-      run(exec, "bridge", ["-batch", "-"], s.lines.join("\n") + "\n");
+      if (s.force) exec.tryRun("bridge", ["-force", "-batch", "-"], s.lines.join("\n") + "\n");
+      else run(exec, "bridge", ["-batch", "-"], s.lines.join("\n") + "\n");
       return;
     case "vtysh":
       run(

@@ -13,6 +13,7 @@ import { checkInputDrop } from "./doctor/input.js";
 import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js";
 import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";
+import { checkPublish } from "./doctor/publish.js";
 import { checkTools } from "./doctor/tools.js";
 import { checkUfw } from "./doctor/ufw.js";
 import { checkVxlan } from "./doctor/vxlan.js";
@@ -48,6 +49,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     ...checkDnsmasq(ctx),
     checkNetworkManager(ctx),
     ...checkVxlan(ctx),
+    ...checkPublish(ctx),
   ];
 }
 
@@ -84,7 +86,10 @@ export async function runDoctor(args: string[], env: NodeJS.ProcessEnv, exec: Ex
       id: "config",
       level: "fail",
       message: e.problems.map(formatProblem).join("\n"),
-      fix: `kvmnet check lists every problem; the checks below assume no networks`,
+      fix: existsSync(file)
+        ? `kvmnet check lists every problem; the checks below assume no networks`
+        : "kvmnet install writes /etc/kvmnet.conf from the template (--dest DIR: DIR/kvmnet.conf), kvmnet.conf(5) " +
+          "describes it; the checks below assume no networks",
     });
   }
   findings.push(...diagnose({ config, env, exec, read: readOrNull }));

@@ -15,6 +15,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
+import { errnoWords } from "../errno.js";
 
 /** What happened to one path. */
 export type Placed =
@@ -123,7 +124,7 @@ function failed(path: string, e: unknown): Placed {
       ? "permission denied (run as root, or choose --dest)"
       : c === "ENOENT"
         ? "no such directory"
-        : (c ?? String(e));
+        : errnoWords(e);
   return { kind: "failed", path, note: why };
 }
 

@@ -2,6 +2,7 @@
 // kvmnet (or copies), and a kvmnet.conf from the template if there is none. It never replaces an existing file.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { errnoWords } from "../errno.js";
 import { HOOKS } from "../programs.js";
 import { placeConf, placeProgram, type Placed } from "./install-files.js";
 import { programSource } from "./install-source.js";
@@ -45,7 +46,7 @@ export function install(opts: InstallOptions, source: (name: string) => string, 
       {
         kind: "failed",
         path: opts.dest,
-        note: `cannot create the directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        note: `cannot create the directory: ${dirWhy(e)}`,
       },
     ];
   }
@@ -74,7 +75,7 @@ export function install(opts: InstallOptions, source: (name: string) => string, 
     placed.push({
       kind: "failed",
       path: units,
-      note: `cannot create the directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      note: `cannot create the directory: ${dirWhy(e)}`,
     });
   }
   return placed;
@@ -117,4 +118,11 @@ export async function runInstall(args: string[], _env: NodeJS.ProcessEnv): Promi
     else process.stdout.write(describe(p) + "\n");
   }
   return placed.some((p) => p.kind === "failed") ? 1 : 0;
+}
+
+// mkdir -p fails with EEXIST only when a file that is not a directory holds the name.
+function dirWhy(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code === "EEXIST"
+    ? "a file that is not a directory is in the way"
+    : errnoWords(e);
 }

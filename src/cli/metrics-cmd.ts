@@ -1,5 +1,6 @@
 // `kvmnet metrics [--listen ADDR:PORT [--allow-remote]]`: the metrics on stdout (for node_exporter's textfile
 // collector), or served over HTTP at /metrics, each scrape observed afresh.
+import { errnoWords, errorText } from "../errno.js";
 import { createServer } from "node:http";
 import { isIP } from "node:net";
 import { UsageError } from "../errors.js";
@@ -75,8 +76,8 @@ function serve(at: { host: string; port: number }, env: NodeJS.ProcessEnv, exec:
         // The config is read again for each scrape: networks added since show up.
         body = exposition(collectMetrics(configFrom(env), exec));
       } catch (e) {
-        warnLine(`metrics: ${(e as Error).message}`);
-        res.writeHead(500, { "content-type": "text/plain" }).end(`kvmnet: ${(e as Error).message}\n`);
+        warnLine(`metrics: ${errorText(e)}`);
+        res.writeHead(500, { "content-type": "text/plain" }).end(`kvmnet: ${errorText(e)}\n`);
         return;
       }
       res.writeHead(200, { "content-type": CONTENT_TYPE });
@@ -86,7 +87,7 @@ function serve(at: { host: string; port: number }, env: NodeJS.ProcessEnv, exec:
   return new Promise((resolve) => {
     const stop = () => server.close(() => resolve(0));
     server.once("error", (e) => {
-      warnLine(`metrics: cannot listen on ${at.host}:${at.port}: ${e.message}`);
+      warnLine(`metrics: cannot listen on ${at.host}:${at.port}: ${errnoWords(e)}`);
       resolve(1);
     });
     server.listen(at.port, at.host, () => {

@@ -43,6 +43,8 @@ ConditionPathExists=/etc/kvmnet.conf
 
 [Service]
 ExecStart=${program} watch
+# systemctl reload kvmnet-watch: re-read /etc/kvmnet.conf, stopping nothing.
+ExecReload=/bin/kill -HUP $MAINPID
 # SIGTERM to kvmnet only: it stops its monitors itself (and exits 0, not failed).
 KillMode=mixed
 Restart=on-failure

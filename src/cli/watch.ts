@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { converge } from "../converge/converge.js";
 import type { Config, Network } from "../config/types.js";
+import { errnoWords, errorText } from "../errno.js";
 import { KvmnetError } from "../errors.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { readLink } from "../observe/links.js";
@@ -25,7 +26,7 @@ const WATCH_USAGE = `usage: kvmnet watch [--verbose]
 Wait for changes to the host's rulesets and links (nft monitor, ip monitor link; no polling) and, after each
 burst of them, converge the networks that are up. A network whose bridge was deleted by another program while
 its dnsmasq or rules remained is made again; one taken down by kvmnet down or a down hook stays down.
-Runs until SIGTERM or SIGINT. iptables-legacy changes are not seen (no netlink events): use
+SIGHUP re-reads the config (stopping nothing). Runs until SIGTERM or SIGINT. iptables-legacy changes are not seen (no netlink events): use
 kvmnet-reapply.service for those.`;
 
 // More passes that changed something than this within WINDOW_MS: something keeps undoing kvmnet's work; wait
@@ -98,22 +99,31 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
   let stopped = false;
   let finish: (code: number) => void = () => {};
   const finished = new Promise<number>((r) => (finish = r));
+  const onHup = () => {
+    // systemctl reload (kill -HUP): take the config as it is now and converge with it; nothing is stopped.
+    reload();
+    out(`kvmnet watch: SIGHUP: ${configError ? "config kept as it was" : "config reloaded"}`);
+    poke();
+  };
   const stop = (code: number) => {
     if (stopped) return;
     stopped = true;
     clearTimeout(timer);
+    process.off("SIGHUP", onHup);
     for (const m of monitors) m.kill("SIGTERM");
     finish(code);
   };
   process.once("SIGTERM", () => stop(0));
   process.once("SIGINT", () => stop(0));
+  // Before anything can fail: by default a SIGHUP would end this process and orphan its monitors.
+  process.on("SIGHUP", onHup);
   for (const m of monitors) {
     const gone = (why: string) => {
       if (stopped) return;
       warnLine(`kvmnet watch: ${m.spawnargs.join(" ")} ${why}`);
       stop(1);
     };
-    m.once("error", (e) => gone(`failed: ${e.message}`));
+    m.once("error", (e) => gone(`failed: ${errnoWords(e)}`));
     // Not at once: a SIGTERM or Ctrl-C to the whole group reaches the monitors too, maybe before this process.
     m.once("exit", (code, signal) => setTimeout(() => gone(`exited (${code ?? signal})`), 200));
   }
@@ -167,7 +177,7 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
         await onePass();
       } while (again && !stopped);
     } catch (e) {
-      warnLine(`kvmnet watch: ${e instanceof Error ? e.message : String(e)}`);
+      warnLine(`kvmnet watch: ${errorText(e)}`);
     } finally {
       running = false;
     }

@@ -2,6 +2,7 @@
 // checked before anything is changed: root writes there (see host/trust.ts).
 import { readFileSync, statSync } from "node:fs";
 import { ConfigError, type ConfigProblem } from "../errors.js";
+import { errnoWords } from "../errno.js";
 import { untrustedReason } from "../host/trust.js";
 import type { Config } from "./types.js";
 import { parseConfig } from "./validate.js";
@@ -32,7 +33,11 @@ export function loadConfig(file: string): Config {
     text = readFileSync(file, "utf8");
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      fail(
+        "does not exist: `kvmnet install` writes a default one (a NAT network, commented), kvmnet.conf(5) describes it",
+      );
+    fail(`cannot read: ${errnoWords(e)}`);
   }
   const config = parseConfig(file, text);
   const problems = dirProblems(config, text);

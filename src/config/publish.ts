@@ -36,7 +36,7 @@ export function validatePublish(
       bad(`${show(raw)} is not PROTO:[HOSTADDR:]PORT=GUEST:PORT, such as tcp:8080=web:80 or udp:5353=192.0.2.10:53`);
       continue;
     }
-    const [, proto, hostAddr, hp, target, tp] = m as unknown as [
+    const [, proto, bound, hp, target, tp] = m as unknown as [
       string,
       "tcp" | "udp",
       string | undefined,
@@ -44,6 +44,8 @@ export function validatePublish(
       string,
       string,
     ];
+    // 0.0.0.0 is "every address of the host" (as Docker's -p 0.0.0.0:PORT), the same as no address.
+    const hostAddr = bound === "0.0.0.0" ? undefined : bound;
     const p = port(hp);
     const toPort = port(tp);
     if (p === null || toPort === null) {

@@ -25,6 +25,8 @@ export interface Scan {
 }
 
 const KEY = /^[A-Za-z0-9_.-]+$/;
+// The section of the keys under a broken header: no section name can hold a NUL.
+const BROKEN = "\0broken";
 
 /** True when KEY is one kvmnet knows (in [global] or a network). */
 export function isKnownKey(key: string): boolean {
@@ -78,8 +80,20 @@ export function scanIni(file: string, text: string): Scan {
       continue;
     }
     const eq = t.indexOf("=");
+    // `[nat0` (a header that lost its `]`): said as such, with the line, not taken for a foreign file.
+    if (eq < 0 && /^\[[A-Za-z0-9_.@-]+\s*([;#].*)?$/.test(t)) {
+      problems.push({
+        file,
+        line,
+        key: "",
+        message: `${show(t)}: a [section] header without its closing "]": write [${t.slice(1).replace(/\s*([;#].*)?$/, "")}]`,
+      });
+      section = BROKEN;
+      continue;
+    }
     if (eq <= 0) return foreign(line, 'this line is neither "key = value" nor a [section] header');
     const key = t.slice(0, eq).trim();
+    if (section === BROKEN) continue; // its keys belong to the header reported above
     if (section === "") {
       if (!isKnownKey(key)) return foreign(line, "a line before any [section] header is not a kvmnet key");
       problems.push({ file, line, key, message: "key outside any section: put it under [global] or a [network]" });

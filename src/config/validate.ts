@@ -4,7 +4,8 @@ import { ConfigError, type ConfigProblem } from "../errors.js";
 import { crossCheck, backendCheck } from "./cross.js";
 import { validateGlobal } from "./global.js";
 import { validateNetwork } from "./network.js";
-import { hostOverrides, isHostSection, vxlanCrossCheck } from "./vxlan.js";
+import { hostOverrides, isHostSection, type HostOverride } from "./host-sections.js";
+import { vxlanCrossCheck, vxlanDevCheck } from "./vxlan.js";
 import { normaliseSections, scanIni, type ScannedKey } from "./scan.js";
 import type { Config, Firewall } from "./types.js";
 import { controlChar, disagreement } from "./value.js";
@@ -33,7 +34,10 @@ export function parseConfig(file: string, text: string): Config {
     for (const k of bySection.get(section) ?? []) lines[k.key] = k.line;
     return lines;
   };
+  const valuesCache = new Map<string, Record<string, string>>();
   const valuesOf = (section: string) => {
+    const had = valuesCache.get(section);
+    if (had) return { ...had };
     const out: Record<string, string> = Object.create(null);
     const decoded = Object.hasOwn(data, section) ? data[section] : undefined;
     for (const k of bySection.get(section) ?? []) {
@@ -51,7 +55,8 @@ export function parseConfig(file: string, text: string): Config {
       }
       out[k.key] = v;
     }
-    return out;
+    valuesCache.set(section, out);
+    return { ...out };
   };
 
   const config: Config = { file, ...DEFAULTS, networks: [], lines: linesOf("global") };
@@ -61,7 +66,8 @@ export function parseConfig(file: string, text: string): Config {
       problems.push({ file, line: lines[key]!, key, message }),
     );
   }
-  const hostOwn = hostOverrides(file, scan.sections, valuesOf, linesOf, problems);
+  const elsewhere = new Map<string, HostOverride & { net: string }>();
+  const hostOwn = hostOverrides(file, scan.sections, valuesOf, linesOf, problems, undefined, elsewhere);
   for (const section of scan.sections.keys()) {
     if (section === "global" || isHostSection(section)) continue;
     const [values, lines] = [valuesOf(section), linesOf(section)];
@@ -69,6 +75,16 @@ export function parseConfig(file: string, text: string): Config {
     Object.assign(lines, hostOwn.get(section)?.lines);
     const net = validateNetwork(file, section, values, lines, problems);
     if (net) config.networks.push(net);
+  }
+  vxlanDevCheck(file, config.networks, config.networks, problems);
+  // Other hosts' sections are validated as they will be read there: a bad role is an error on every host.
+  for (const o of elsewhere.values()) {
+    const mine: ConfigProblem[] = [];
+    const lines = { ...linesOf(o.net), ...o.lines };
+    const net = validateNetwork(file, o.net, { ...valuesOf(o.net), ...o.values }, lines, mine);
+    if (net) vxlanDevCheck(file, [net], config.networks, mine);
+    const own = new Set(Object.values(o.lines));
+    problems.push(...mine.filter((p) => own.has(p.line)));
   }
   crossCheck(file, config.networks, problems);
   vxlanCrossCheck(file, config.networks, problems);

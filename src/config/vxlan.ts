@@ -1,7 +1,7 @@
 // Validation of the keys that make one network span several hosts (VXLAN with static peers, or BGP EVPN through
-// FRR), and of the per-host override sections `[NET@HOSTNAME]` that let the same kvmnet.conf serve every host.
+// FRR); the per-host sections `[NET@HOSTNAME]` are in host-sections.ts.
 import { readFileSync } from "node:fs";
-import { hostname as osHostname } from "node:os";
+import ipaddr from "ipaddr.js";
 import type { ConfigProblem } from "../errors.js";
 import { isIPv4 } from "../ipv4.js";
 import { canonical6, isIPv6 } from "../ipv6.js";
@@ -19,9 +19,6 @@ export function vxlanOverhead(vx: Pick<Vxlan, "peers" | "local">): number {
   const six = [vx.local, ...vx.peers].some((a) => a?.includes(":"));
   return six ? 70 : 50;
 }
-
-/** Keys a `[NET@HOSTNAME]` section may set for NET on that host. */
-export const HOST_OVERRIDE_KEYS = ["role", "vxlan_dev", "vxlan_local"] as const;
 
 /** The VXLAN part of a network: the Vxlan, the role, and (when `mtu` is not set) the MTU that fits the underlay. */
 export interface VxlanKeys {
@@ -75,6 +72,7 @@ export function validateVxlan(
     const l = values.vxlan_local;
     const six = isIPv6(l);
     if (!isIPv4(l) && !six) bad("vxlan_local", `${show(l)} is not an IPv4 or IPv6 address`);
+    else if (notAHost(l)) bad("vxlan_local", `${l} is ${notAHost(l)}, not this host's underlay address`);
     else if (peers.length && peers.some((p) => p.includes(":") !== six))
       bad("vxlan_local", `${l} is not of the peers' address family`);
     else local = six ? canonical6(l) : l;
@@ -115,12 +113,16 @@ function parsePeers(text: string, bad: (key: string, message: string) => void): 
   const list = text.split(/[\s,]+/).filter(Boolean);
   const out: string[] = [];
   for (const p of list) {
-    if (isIPv4(p)) out.push(p);
-    else if (isIPv6(p)) out.push(canonical6(p));
-    else {
+    if (!isIPv4(p) && !isIPv6(p)) {
       bad("vxlan_peers", `${show(p)} is not an IPv4 or IPv6 address`);
       return [];
     }
+    const why = notAHost(p);
+    if (why) {
+      bad("vxlan_peers", `${p} is ${why}, not another host's underlay address`);
+      return [];
+    }
+    out.push(isIPv4(p) ? p : canonical6(p));
   }
   if (out.length === 0) bad("vxlan_peers", "is empty: list the hosts' underlay addresses");
   else if (new Set(out.map((p) => p.includes(":"))).size > 1)
@@ -129,61 +131,26 @@ function parsePeers(text: string, bad: (key: string, message: string) => void): 
   return out;
 }
 
+// Why ADDRESS cannot be a VXLAN endpoint (VXLAN unicast goes to one host over a routed underlay), "" if it can.
+function notAHost(address: string): string {
+  return UNUSABLE[ipaddr.parse(address).range()] ?? "";
+}
+
+const UNUSABLE: Record<string, string> = {
+  unspecified: "the unspecified address",
+  loopback: "a loopback address",
+  multicast: "a multicast address",
+  broadcast: "the broadcast address",
+  linkLocal: "a link-local address",
+  ipv4Mapped: "an IPv4-mapped IPv6 address (write the IPv4 address)",
+};
+
 function sysMtu(dev: string): number | null {
   try {
     return Number(readFileSync(`/sys/class/net/${dev}/mtu`, "utf8"));
   } catch {
     return null;
   }
-}
-
-/** True when SECTION is a per-host override `[NET@HOSTNAME]` rather than a network. */
-export function isHostSection(section: string): boolean {
-  return section.includes("@");
-}
-
-/** What an override section adds to its network on this host. */
-export interface HostOverride {
-  values: Record<string, string>;
-  lines: Record<string, number>;
-}
-
-/** Check every `[NET@HOSTNAME]` section among SECTIONS (NET must be a network section, only the keys of
- *  HOST_OVERRIDE_KEYS) and return, by network, the override for this host (HOSTNAME, or its first label). */
-export function hostOverrides(
-  file: string,
-  sections: Map<string, number>,
-  valuesOf: (section: string) => Record<string, string>,
-  linesOf: (section: string) => Record<string, number>,
-  problems: ConfigProblem[],
-  hostname: string = osHostname(),
-): Map<string, HostOverride> {
-  const out = new Map<string, HostOverride>();
-  const me = [hostname, hostname.split(".")[0]];
-  for (const [section, line] of sections) {
-    if (!isHostSection(section)) continue;
-    const at = section.lastIndexOf("@");
-    const [net, host] = [section.slice(0, at), section.slice(at + 1)];
-    const values = valuesOf(section);
-    const lines = linesOf(section);
-    const push = (key: string, message: string) => problems.push({ file, line: lines[key] ?? line, key, message });
-    if (!sections.has(net) || net === "global" || isHostSection(net)) {
-      push(
-        `[${section}]`,
-        `overrides for network ${show(net)} on host ${show(host)}, but there is no section [${net}]`,
-      );
-      continue;
-    }
-    if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) {
-      push(`[${section}]`, `${show(host)} is not a host name`);
-      continue;
-    }
-    for (const key of Object.keys(values))
-      if (!(HOST_OVERRIDE_KEYS as readonly string[]).includes(key))
-        push(key, `not a per-host key (a [NET@HOSTNAME] section may set ${HOST_OVERRIDE_KEYS.join(", ")})`);
-    if (me.includes(host)) out.set(net, { values, lines });
-  }
-  return out;
 }
 
 /** Push to PROBLEMS each VNI used by two networks (a host has one VXLAN device per VNI). */
@@ -200,5 +167,24 @@ export function vxlanCrossCheck(file: string, nets: Network[], problems: ConfigP
         message: `VNI ${n.vxlan.id} is already that of [${m.name}] (line ${m.lines.vxlan_id})`,
       });
     else byId.set(n.vxlan.id, n);
+  }
+}
+
+/** Push to PROBLEMS each network of NETS whose vxlan_dev is a bridge of ALL: the VXLAN runs over a NIC, and a
+ *  kvmnet bridge as its underlay would loop the network's own frames back into it. */
+export function vxlanDevCheck(file: string, nets: Network[], all: Network[], problems: ConfigProblem[]): void {
+  for (const n of nets) {
+    if (!n.vxlan) continue;
+    const m = all.find((b) => b.bridge === n.vxlan!.dev);
+    if (!m) continue;
+    problems.push({
+      file,
+      line: n.lines.vxlan_dev ?? 0,
+      key: "vxlan_dev",
+      message:
+        m.name === n.name
+          ? `${n.vxlan.dev} is this network's own bridge: name the underlay NIC the VXLAN runs over, such as eth0`
+          : `${n.vxlan.dev} is the bridge of [${m.name}] (line ${m.lines.bridge}): name the underlay NIC the VXLAN runs over`,
+    });
   }
 }

@@ -8,6 +8,7 @@ import { showStep, type Step } from "../decide/steps.js";
 import { CommandError } from "../errors.js";
 import { readRoutes } from "../observe/routes.js";
 import { observe } from "../observe/snapshot.js";
+import { errorText } from "../errno.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 
@@ -30,7 +31,7 @@ export function undoColdStart(
     for (const s of undo) log?.(`undo: ${showStep(s)}`);
     applySteps(exec, undo);
   } catch (e) {
-    outcome = `UNDO INCOMPLETE: ${e instanceof Error ? e.message : String(e)}; run kvmnet down ${net.name}`;
+    outcome = `UNDO INCOMPLETE: ${errorText(e)}; run kvmnet down ${net.name}`;
   }
   return new CommandError(failure.command, failure.code, `${failure.stderr.trim()}\n${outcome}`, { cause: failure });
 }

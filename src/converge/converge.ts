@@ -130,6 +130,12 @@ function warn(net: Network, d: Decision, opts: ConvergeOptions): void {
       `warning: snat_to ${net.snatTo} of network ${net.name} is not an address of this host: replies to the guests' traffic will not come back to it`,
     );
   }
+  for (const p of net.publish ?? []) {
+    if (p.hostAddr && (writesRules || opts.warnAlways) && !isLocalAddress(p.hostAddr))
+      opts.warn?.(
+        `warning: publish ${p.proto}:${p.hostAddr}:${p.port} of network ${net.name}: ${p.hostAddr} is not an address of this host, so nothing reaches that port until it is`,
+      );
+  }
 }
 
 // Apply STEPS one by one (logging each). A failure on a cold network undoes what this run made of it; a failed

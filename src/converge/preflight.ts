@@ -6,6 +6,7 @@ import { dnsmasqRefusal } from "../decide/dnsmasq.js";
 import { hostPorts } from "../decide/modes.js";
 import { ConfigError, UsageError, type ConfigProblem, type KvmnetError } from "../errors.js";
 import { overlaps, subnetOf } from "../ipv4.js";
+import { overlaps6, subnetOf6 } from "../ipv6.js";
 import { traits } from "../modes.js";
 import { badName } from "../names.js";
 import { defaultRouteProblem, type DefaultRoute } from "../observe/default-route.js";
@@ -72,6 +73,17 @@ export function networkProblems(config: Config, net: Network, view: HostView, dr
       bad(
         "address",
         `subnet ${subnetOf(a)} collides with the host's route ${clash.dest.address}/${clash.dest.prefix} dev ${clash.dev}${via}: choose a free subnet`,
+      );
+    }
+  }
+  if (net.address6) {
+    const a = net.address6;
+    const clash = view.routes6?.find((r) => r.dev !== net.bridge && overlaps6(r.dest, a));
+    if (clash) {
+      const via = clash.gateway ? ` via ${clash.gateway}` : "";
+      bad(
+        "address6",
+        `prefix ${subnetOf6(a)} collides with the host's route ${clash.dest.address}/${clash.dest.prefix} dev ${clash.dev}${via}: choose a free prefix`,
       );
     }
   }

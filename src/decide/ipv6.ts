@@ -5,6 +5,7 @@
 import type { Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import type { Observed } from "../observe/snapshot.js";
+import { isOurBridge } from "./bridge.js";
 import type { Step } from "./steps.js";
 
 const CONF = "/proc/sys/net/ipv6/conf";
@@ -25,4 +26,14 @@ export function ipv6UpSteps(net: Network, obs: Observed): Step[] {
     steps.push({ kind: "sysctl", path: `${CONF}/all/forwarding`, value: "1" });
   }
   return steps;
+}
+
+/** Steps that remove from NET's bridge (kvmnet's own) the IPv6 addresses kvmnet put there that the config no
+ *  longer names: address6 removed or changed. Without them the host would keep answering on the old prefix. */
+export function ipv6StaleSteps(net: Network, obs: Observed): Step[] {
+  if (!obs.bridge || !isOurBridge(net, obs.bridge)) return [];
+  const a = net.address6;
+  const want = a ? `${a.address}/${a.prefix}` : null;
+  const stale = (obs.bridgeOwn6 ?? []).filter((x) => x !== want);
+  return stale.length ? [{ kind: "ip", lines: stale.map((x) => `address del ${x} dev ${net.bridge}`) }] : [];
 }

@@ -6,7 +6,7 @@ import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
 import { firewalldDownSteps, firewalldUpSteps } from "./firewalld.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
 import { traits } from "../modes.js";
-import { ipv6UpSteps } from "./ipv6.js";
+import { ipv6StaleSteps, ipv6UpSteps } from "./ipv6.js";
 import { raOffSteps } from "./ra.js";
 import { csumSteps } from "./csum.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
@@ -39,7 +39,11 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   steps.push(...csumSteps(net, dhcp, obs.csum.supported, obs.bridge === null, obs.csum.has));
   const back = reattachLines(net, obs, tapName);
   if (back.length) steps.push({ kind: "ip", lines: back });
-  steps.push(...ipv6OffSteps(net, obs.bridge !== null, obs.mode), ...ipv6UpSteps(net, obs));
+  steps.push(
+    ...ipv6StaleSteps(net, obs),
+    ...ipv6OffSteps(net, obs.bridge !== null, obs.mode),
+    ...ipv6UpSteps(net, obs),
+  );
   if (traits(net).forwarding && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
   const firewall = firewallBackend(config.firewall);
   if (obs.firewall) steps.push(...firewall.upSteps(net, obs.firewall), ...publishFlushSteps(net, obs.firewall));

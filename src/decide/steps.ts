@@ -35,8 +35,9 @@ export type Step =
   | { kind: "tc"; lines: string[] }
   /** Delete conntrack's entries of PROTO traffic to the host's PORT (before DNAT): none left is no failure. */
   | { kind: "conntrack-flush"; proto: "udp" | "tcp"; port: number }
-  /** `bridge` commands, one `bridge -batch -` (a VXLAN device's flood entries). */
-  | { kind: "bridge"; lines: string[] }
+  /** `bridge` commands, one `bridge -batch -` (a VXLAN device's flood entries). FORCE: each line tried on its
+   *  own (`bridge -force -batch -`), failures ignored (a learned entry may age out before it is deleted). */
+  | { kind: "bridge"; lines: string[]; force?: boolean }
   /** FRR: COMMANDS given to `vtysh -c` in order (kvmnet's part of the BGP EVPN config, src/render/frr.ts). */
   | { kind: "vtysh"; commands: string[] }
   /** firewalld: a zone binding (src/decide/firewalld.ts), or `--reload` after kvmnet wrote its zone files. */
@@ -77,7 +78,7 @@ export function showStep(s: Step): string {
     case "firewall-cmd":
       return `firewall-cmd ${s.args.join(" ")}`;
     case "bridge":
-      return `bridge -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
+      return `bridge${s.force ? " -force" : ""} -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
     case "vtysh":
       return `vtysh ${s.commands.map((c) => `-c '${c}'`).join(" ")}`;
   }

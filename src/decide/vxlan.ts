@@ -64,6 +64,14 @@ export function vxlanUpSteps(net: Network, obs: VxlanObserved | null | undefined
         ...have.filter((p) => !peers.includes(p)).map((p) => `fdb del ${FLOOD} dev ${dev} dst ${p}`),
       ];
       if (lines.length) steps.push({ kind: "bridge", lines });
+      // A peer removed: the guests' MACs learnt behind it go too, or guests keep reaching it until they age out.
+      const stale = (obs.learned ?? []).filter((e) => !peers.includes(e.dst));
+      if (stale.length)
+        steps.push({
+          kind: "bridge",
+          force: true,
+          lines: stale.map((e) => `fdb del ${e.mac} dev ${dev} dst ${e.dst}`),
+        });
     }
   }
   // The alias records the peers last: a run cut off before the flood entries were made is finished by the next.

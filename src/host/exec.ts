@@ -1,6 +1,7 @@
 // The executor: the one place that runs system commands (host plumbing, beside the lock). Tests of pure logic use
 // test/helpers/fake-exec.ts.
 import { spawnSync } from "node:child_process";
+import { errnoWords } from "../errno.js";
 import { CommandError } from "../errors.js";
 
 /** What a finished command left behind. */
@@ -34,7 +35,7 @@ export const realExec: Exec = {
         ok: false,
         code: null,
         stdout: "",
-        stderr: missing ? `${cmd}: not found (is it installed?)` : r.error.message,
+        stderr: missing ? `${cmd}: not found (is it installed?)` : `${cmd}: ${errnoWords(r.error)}`,
       };
     }
     return { ok: r.status === 0, code: r.status, stdout: r.stdout, stderr: r.stderr };

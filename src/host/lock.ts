@@ -6,6 +6,7 @@
 // every VM start.)
 import { spawnSync } from "node:child_process";
 import { closeSync, constants as C, fstatSync, openSync } from "node:fs";
+import { errnoWords } from "../errno.js";
 import { CommandError } from "../errors.js";
 import { ensureDir } from "./dirs.js";
 
@@ -31,7 +32,7 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, ti
         null,
         (r.error as NodeJS.ErrnoException).code === "ENOENT"
           ? "flock: not found (is util-linux installed?)"
-          : r.error.message,
+          : `flock: ${errnoWords(r.error)}`,
       );
     if (r.status === TIMED_OUT)
       throw new CommandError(`lock ${path}`, null, `still held by another kvmnet process after ${timeoutMs / 1000} s`);

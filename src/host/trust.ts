@@ -6,6 +6,7 @@
 // remove root's entries, so a root-owned directory inside it stays root's.
 import { lstatSync, readlinkSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { errnoWords } from "../errno.js";
 
 /** Why PATH is not trusted ("" when it is); a missing tail of PATH is fine (kvmnet creates it). */
 export function untrustedReason(path: string): string {
@@ -20,7 +21,7 @@ export function untrustedReason(path: string): string {
       st = lstatSync(next);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return code === "ENOENT" ? "" : `${next}: cannot check who may write it (${code ?? String(e)})`;
+      return code === "ENOENT" ? "" : `${next}: cannot check who may write it (${errnoWords(e)})`;
     }
     todo = todo.slice(1);
     if (st.uid !== 0) return describe(next, st);

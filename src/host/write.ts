@@ -1,6 +1,7 @@
 // Writing a file root will later read or hand to dnsmasq: never through a planted symlink, never half done.
 import { closeSync, constants as C, fchmodSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { errnoWords } from "../errno.js";
 import { CommandError } from "../errors.js";
 
 /** Replace PATH with CONTENT (mode MODE whatever the umask): a new temp file beside it, opened with
@@ -20,8 +21,8 @@ export function writeFileSafe(path: string, content: string, mode = 0o644): void
   } catch (e) {
     if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
-    // "ENOSPC: no space left on device, write" (or "..., open 'TMP'"): the reason, without the syscall or TMP.
-    const why = String((e as Error).message ?? e).replace(/, \w+(?: '.*')?$/, "");
+    // The reason in words, without the syscall or TMP.
+    const why = errnoWords(e);
     throw new CommandError(`write ${path}`, null, why, { cause: e });
   }
 }

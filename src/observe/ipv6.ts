@@ -37,6 +37,25 @@ export function parseIfInet6(text: string, dev: string): string[] {
     .map((f) => `${canonical6(f[0]!.match(/.{4}/g)!.join(":"))}/${parseInt(f[2]!, 16)}`);
 }
 
+// ifa_flags as /proc/net/if_inet6 shows them: kvmnet adds its bridge addresses static and with nodad.
+const IFA_F_NODAD = 0x02;
+const IFA_F_PERMANENT = 0x80;
+
+/** The addresses /proc/net/if_inet6 lists for DEV that kvmnet puts there: global scope, static, added nodad. */
+export function parseOwnIfInet6(text: string, dev: string): string[] {
+  const mark = IFA_F_NODAD | IFA_F_PERMANENT;
+  return text
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length === 6 && f[5] === dev && f[3] === "00" && (parseInt(f[4]!, 16) & mark) === mark)
+    .map((f) => `${canonical6(f[0]!.match(/.{4}/g)!.join(":"))}/${parseInt(f[2]!, 16)}`);
+}
+
+/** The IPv6 addresses kvmnet put on NET's bridge (see parseOwnIfInet6), read when the bridge has IPv6 on. */
+export function observeOwnBridge6(net: Network, ipv6On: boolean): string[] {
+  return ipv6On ? parseOwnIfInet6(read("/proc/net/if_inet6") ?? "", net.bridge) : [];
+}
+
 /** Observe what NET's IPv6 needs; null when NET has no address6 or the host no IPv6. */
 export function observeIpv6(config: Config, net: Network): Ipv6Observed | null {
   if (!net.address6 || !existsSync(`${CONF}/all`)) return null;

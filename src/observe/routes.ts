@@ -51,6 +51,10 @@ export function procHasAddress(dev: string, address: string, prefix: number, rou
 
 /** True when ADDRESS is one of this host's own IPv4 addresses (a LOCAL entry of /proc/net/fib_trie). */
 export function isLocalAddress(address: string): boolean {
-  const trie = readFileSync("/proc/net/fib_trie", "utf8");
+  return trieHasLocal(readFileSync("/proc/net/fib_trie", "utf8"), address);
+}
+
+/** True when TRIE (the text of /proc/net/fib_trie) lists ADDRESS as a LOCAL /32. */
+export function trieHasLocal(trie: string, address: string): boolean {
   return new RegExp(`\\|-- ${address.replace(/\./g, "\\.")}\\n\\s+/32 host LOCAL`).test(trie);
 }

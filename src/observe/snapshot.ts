@@ -11,12 +11,13 @@ import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./fi
 import { dockerLookWanted, observeDockerUser, type DockerUserState } from "./docker.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
-import { observeIpv6, type Ipv6Observed } from "./ipv6.js";
+import { observeIpv6, observeOwnBridge6, type Ipv6Observed } from "./ipv6.js";
 import { observeMode, type ModeObserved } from "./mode.js";
 import { guestMac } from "./qemu-mac.js";
 import { observeGuard, type GuardObserved } from "./guard.js";
 import { csumSupported, hasCsumFilter } from "./csum.js";
 import { procHasAddress, type Route } from "./routes.js";
+import { readRoutes6, type Route6 } from "./routes6.js";
 import { strayTaps } from "./strays.js";
 import { observeTap, type TapFacts } from "./tap.js";
 import { observeUplink, type UplinkState } from "./uplink.js";
@@ -44,6 +45,8 @@ export interface HostView {
   mode: ModeObserved;
   /** A network across hosts: its underlay interface (vxlan_dev). */
   underlay?: Link | null;
+  /** Networks with address6: the host's IPv6 routes. */
+  routes6?: Route6[];
 }
 
 /** The host as far as one network is concerned. */
@@ -58,6 +61,8 @@ export interface Snapshot extends HostView {
   csum: { supported: boolean; has: boolean | null };
   /** Networks with address6: the host's IPv6 (null otherwise, or when the host has no IPv6). */
   ipv6: Ipv6Observed | null;
+  /** kvmnet's own bridge with IPv6 on: the IPv6 addresses kvmnet put there (a removed address6 must go). */
+  bridgeOwn6?: string[];
   /** null when the network needs no rules. */
   firewall: FirewallState | null;
   /** Bridge mode (no firewall state of its own): Docker's DOCKER-USER chains, when looked at. */
@@ -92,6 +97,7 @@ export type Observed = Pick<
   | "tap"
   | "forwarding"
   | "ipv6"
+  | "bridgeOwn6"
   | "firewall"
   | "docker"
   | "firewalld"
@@ -125,6 +131,7 @@ export function observeHost(
     uplink: net.uplink ? readLink(net.uplink) : null,
     mode: observeMode(net),
     ...(net.vxlan ? { underlay: readLink(net.vxlan.dev) } : {}),
+    ...(net.address6 ? { routes6: readRoutes6() } : {}),
   };
 }
 
@@ -154,6 +161,7 @@ export function observe(
     csum: csumLook(exec, config, net, intent, bridge),
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
     ipv6: observeIpv6(config, net),
+    bridgeOwn6: observeOwnBridge6(net, !!bridge && traits(net).ownBridge && host.mode.bridgeIpv6Off === false),
     // Where Docker's chains are looked at (up, down, a first or last hook), the firewall look is thorough too.
     firewall: forwardPolicy(net)
       ? firewallBackend(config.firewall).observe(exec, net, dockerLookWanted(net, intent, bridge))

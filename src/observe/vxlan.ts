@@ -22,6 +22,8 @@ export interface VxlanObserved {
   underlayAddrs: string[];
   /** Destinations of the device's all-zeros flood entries, by `bridge fdb show` (null: not looked at). */
   flood: string[] | null;
+  /** The guests' MACs the device learnt, each with the peer it is behind (read with the flood entries). */
+  learned?: Learned[];
   /** The comment of the guard table (its digest); null: no such table; undefined: not looked at. */
   guard?: string | null;
   /** evpn: FRR's running config (`vtysh -c 'show running-config'`); null: FRR does not answer; undefined: not
@@ -40,7 +42,11 @@ export function observeVxlan(exec: Exec, net: Network, intent: Intent): VxlanObs
   const obs: VxlanObserved = { link, alias, underlay: readLink(vx.dev), underlayAddrs, flood: null };
   const looking = intent.action === "up" || intent.action === "down";
   const current = alias === vxlanAlias(net, vx, wantedPeers(vx, underlayAddrs), localOf(vx, underlayAddrs));
-  if (link && !vx.evpn && (looking || !current)) obs.flood = readFlood(exec, name);
+  if (link && !vx.evpn && (looking || !current)) {
+    const fdb = readFdb(exec, name);
+    obs.flood = parseFlood(fdb);
+    obs.learned = parseLearned(fdb);
+  }
   if (looking || !current) obs.guard = readGuard(exec, net);
   if (vx.evpn && (looking || !current)) obs.frr = readFrr(exec);
   return obs;
@@ -66,11 +72,29 @@ function addressesOf(dev: string): string[] {
   return (networkInterfaces()[dev] ?? []).map((a) => a.address);
 }
 
-// The device's all-zeros (flood) entries: `00:00:00:00:00:00 dst 203.0.113.2 self permanent`.
-function readFlood(exec: Exec, dev: string): string[] {
+// The device's forwarding entries: flood ones (`00:00:00:00:00:00 dst 203.0.113.2 self permanent`) and learned
+// ones (`52:54:00:12:34:56 dst 203.0.113.2 self`).
+function readFdb(exec: Exec, dev: string): string {
   const r = exec.tryRun("bridge", ["fdb", "show", "dev", dev]);
-  if (!r.ok) return [];
-  return parseFlood(r.stdout);
+  return r.ok ? r.stdout : "";
+}
+
+/** A MAC a VXLAN device learnt, and the peer (underlay address) it is behind. */
+export interface Learned {
+  mac: string;
+  dst: string;
+}
+
+/** The learned entries in `bridge fdb show` output of a VXLAN device: a MAC with a dst, neither the flood entry nor
+ *  one added by hand or by FRR (permanent, static, extern_learn). */
+export function parseLearned(text: string): Learned[] {
+  const out: Learned[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f:]{17}) dst (\S+)(.*)$/.exec(line.trim());
+    if (!m || m[1] === "00:00:00:00:00:00" || /\b(permanent|static|extern_learn)\b/.test(m[3]!)) continue;
+    out.push({ mac: m[1]!, dst: m[2]! });
+  }
+  return out;
 }
 
 /** The destinations of the all-zeros entries in `bridge fdb show` output. */

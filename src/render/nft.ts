@@ -1,6 +1,7 @@
 // A network's part of kvmnet's one nft table (`table inet kvmnet`), rendered as text in the exact form `nft list`
 // prints it, so that what is live can be compared with what is wanted by plain text. The shared part (base chains
 // dispatching through verdict maps) and the transactions are in nft-script.ts.
+import type { Published } from "../config/publish.js";
 import { createHash } from "node:crypto";
 import type { Network } from "../config/types.js";
 import { dispatchOf, type DispatchRule } from "./dispatch.js";
@@ -126,7 +127,7 @@ export function renderNft(net: Network): NftNetwork | null {
     if (s6) elements.push({ map: NFT_MAPS.nat6, key: s6, chain: c.nat });
   }
   if (d.publish.length) {
-    chains[c.publish] = d.publish.map(
+    chains[c.publish] = boundFirst(d.publish).map(
       (p) => `${p.hostAddr ? `ip daddr ${p.hostAddr} ` : ""}${p.proto} dport ${p.port} dnat ip to ${p.to}:${p.toPort}`,
     );
     const keys = [...new Set(d.publish.map((p) => `${p.proto} . ${p.port}`))];
@@ -141,6 +142,15 @@ export function renderNft(net: Network): NftNetwork | null {
   };
   stamp(net, want);
   return want;
+}
+
+// The first rule that matches wins: on one protocol and port, an entry bound to an address goes before the one
+// for every address, which would otherwise take its traffic too. Otherwise the order is the config's.
+function boundFirst(list: Published[]): Published[] {
+  const key = (p: Published) => `${p.proto} ${p.port}`;
+  const groups = new Map<string, Published[]>();
+  for (const p of list) groups.set(key(p), [...(groups.get(key(p)) ?? []), p]);
+  return [...groups.values()].flatMap((g) => [...g.filter((p) => p.hostAddr), ...g.filter((p) => !p.hostAddr)]);
 }
 
 // The hook's quick look reads only NET's "from" chain and the map that leads to it (one process, whatever the

@@ -28,6 +28,17 @@ describe("man pages", () => {
     for (const s of sections) expect(r.out).toMatch(new RegExp(`^${s.replace(/[[\]]/g, "\\$&")}$`, "m"));
   });
 
+  it("kvmnet(8): each command is its own entry under COMMANDS (reapply ran into metrics)", () => {
+    const out = render("kvmnet.8").out;
+    const commands = /^COMMANDS\n([\s\S]*?)\n^EXIT STATUS$/m.exec(out)![1]!;
+    const tags = [...commands.matchAll(/^ {7}([a-z]+)/gm)].map((m) => m[1]);
+    const synopsis = [.../^SYNOPSIS\n([\s\S]*?)\n^DESCRIPTION$/m.exec(out)![1]!.matchAll(/^ {7}kvmnet ([a-z]+)/gm)].map(
+      (m) => m[1],
+    );
+    expect(tags).toContain("reapply");
+    expect(new Set(tags)).toEqual(new Set(synopsis));
+  });
+
   it("kvmnet.conf(5) documents every key the parser knows", async () => {
     const { GLOBAL_KEYS, NETWORK_KEYS } = await import("../../src/config/keys.js");
     const out = render("kvmnet.conf.5").out;

@@ -206,7 +206,9 @@ describe("runInstall", () => {
     writeFileSync(file, "");
     const r = await run(["--dest", file]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^kvmnet: install: failed  .*a-file: cannot create the directory: EEXIST\n$/);
+    expect(r.err).toMatch(
+      /^kvmnet: install: failed  .*a-file: cannot create the directory: a file that is not a directory is in the way\n$/,
+    );
   });
 });
 

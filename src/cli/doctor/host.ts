@@ -15,13 +15,15 @@ export function checkHostFit(ctx: DoctorContext): Finding[] {
       { id: "host-fit", level: "ok", message: "no subnet collides with a host route; bridge and uplink names fit" },
     ];
   return found.map(({ n, p }) => ({
-    id: p.key === "address" ? "subnet-collision" : "host-fit",
+    id: p.key === "address" || p.key === "address6" ? "subnet-collision" : "host-fit",
     level: "fail",
     networks: [n.name],
     message: `${n.name}: ${formatProblem(p)}`,
     fix:
       p.key === "address"
         ? `give ${n.name} a subnet no route of this host covers (ip route shows them), then kvmnet check`
-        : `fix ${p.key} of [${n.name}] at ${p.file}:${p.line}, then kvmnet check`,
+        : p.key === "address6"
+          ? `give ${n.name} an IPv6 prefix no route of this host covers (ip -6 route shows them), then kvmnet check`
+          : `fix ${p.key} of [${n.name}] at ${p.file}:${p.line}, then kvmnet check`,
   }));
 }
