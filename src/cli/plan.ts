@@ -1,7 +1,7 @@
 // `kvmnet plan NET`: what `kvmnet up NET` would do now, and the rules and dnsmasq config it keeps, changing nothing.
 import { realExec, type Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
-import { showStep } from "../decide/steps.js";
+import { showStep } from "../core/steps.js";
 import { look } from "../converge/converge.js";
 import { formatProblem } from "../errors.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";

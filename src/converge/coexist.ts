@@ -6,7 +6,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Config, Network } from "../config/types.js";
 import { coexistFindings, judgedIds, markerPrefix, planWarnings, warningLines } from "../decide/coexist.js";
-import type { Step } from "../decide/steps.js";
+import type { Step } from "../core/steps.js";
 import { writeFileSafe } from "../host/write.js";
 import { observeCoexist } from "../observe/coexist.js";
 import { realExec, type Exec } from "../host/exec.js";

@@ -7,7 +7,7 @@ import { withNetworkLock } from "../host/lock.js";
 import { UplinkMoveError } from "../apply/uplink.js";
 import type { Config, Network } from "../config/types.js";
 import { uplinkDiff } from "../decide/uplink.js";
-import { showStep, type Step } from "../decide/steps.js";
+import { showStep, type Step } from "../core/steps.js";
 import { CommandError, ConfigError, type ConfigProblem } from "../errors.js";
 import { traits } from "../modes.js";
 import { defaultRouteProblem, findDefaultRoute, resolveBridge } from "../observe/default-route.js";

@@ -4,7 +4,7 @@
 import type { Config, Network } from "../config/types.js";
 import { attachLines, tapMtu } from "../decide/bridge.js";
 import { decideDown, decideNetworkDown, decideNetworkUp } from "../decide/network.js";
-import type { Step } from "../decide/steps.js";
+import type { Step } from "../core/steps.js";
 import { planUplinkBridge } from "../decide/uplink.js";
 import { guardDownScript, guardUpScript } from "../render/guard.js";
 import type { Intent } from "../intent.js";

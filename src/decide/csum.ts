@@ -4,7 +4,7 @@
 // egress computes it for UDP to port 68. Owned by kvmnet: its own preference and handle on the bridge it made,
 // which goes with the bridge.
 import type { Network } from "../config/types.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 /** The tc filter preference kvmnet's checksum filter has on a bridge's egress (68: the DHCP client port). */
 export const CSUM_PREF = 68;

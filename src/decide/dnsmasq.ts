@@ -4,7 +4,7 @@ import type { ConfigProblem } from "../errors.js";
 import type { DnsmasqState } from "../observe/dnsmasq.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { dnsmasqFiles } from "../render/names.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 /** True when the running dnsmasq serves a bridge that is gone: its DHCP socket stays bound to the ifindex of
  *  the bridge it was started for, so after the bridge is deleted and made again it answers no guest. */

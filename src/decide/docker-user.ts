@@ -8,7 +8,7 @@ import { traits } from "../modes.js";
 import { DOCKER_USER, type DockerUserState, type IptVariant } from "../observe/docker.js";
 import { renderIptables } from "../render/iptables.js";
 import { IPT } from "../render/names.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 /** The comment on NET's rules in DOCKER-USER, as iptables-save prints it. */
 export function dockerUserTag(net: Network): string {

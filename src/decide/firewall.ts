@@ -8,7 +8,7 @@ import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from 
 import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
 import { iptablesDownScript, iptablesDropSharedScript, iptablesUpScript } from "./firewall-iptables.js";
 import { nftInPlace, nftOwned, nftStale } from "./firewall-nft.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 const none: NftObjects = { chains: [], elements: [] };
 

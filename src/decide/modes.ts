@@ -4,7 +4,7 @@ import type { Network } from "../config/types.js";
 import type { ModeObserved } from "../observe/mode.js";
 import type { Observed } from "../observe/snapshot.js";
 import { vlanPortName } from "../observe/mode.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 import { traits } from "../modes.js";
 import { vlanUpLines } from "./vlan.js";
 import { vxlanDevName } from "../render/vxlan.js";

@@ -12,7 +12,7 @@ import { renderDnsmasq } from "../render/dnsmasq.js";
 import { publishFlushSteps } from "./publish.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { bridgeModeUpSteps, hostPorts, ipv6OffSteps } from "./modes.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
 import { vxlanDownSteps, vxlanUpSteps } from "./vxlan.js";
 

@@ -5,7 +5,7 @@ import type { Network } from "../config/types.js";
 import type { FirewallState } from "../observe/firewall.js";
 import { nftChains } from "../render/names.js";
 import { renderNft } from "../render/nft.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 /** Steps that delete the conntrack entries of NET's UDP published ports whose rule is about to change or go. */
 export function publishFlushSteps(net: Network, state: FirewallState | null): Step[] {

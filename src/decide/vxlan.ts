@@ -14,7 +14,7 @@ import {
   vxlanGuardTable,
   wantedPeers,
 } from "../render/vxlan.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 const FLOOD = "00:00:00:00:00:00";
 

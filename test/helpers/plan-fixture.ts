@@ -8,7 +8,7 @@ import type { Exec, RunResult } from "../../src/host/exec.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Config, Network } from "../../src/config/types.js";
 import type { Decision } from "../../src/converge/decide.js";
-import { showStep } from "../../src/decide/steps.js";
+import { showStep } from "../../src/core/steps.js";
 import { firewallBackend } from "../../src/firewall/backend.js";
 import type { Intent } from "../../src/intent.js";
 import { dockerLookWanted } from "../../src/observe/docker.js";

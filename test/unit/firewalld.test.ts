@@ -6,7 +6,7 @@ import { parseNftDrops } from "../../src/cli/doctor/rulesets.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
 import { firewalldDownSteps, firewalldUpSteps } from "../../src/decide/firewalld.js";
-import { showStep } from "../../src/decide/steps.js";
+import { showStep } from "../../src/core/steps.js";
 import { firewalldLookWanted, type FirewalldState } from "../../src/observe/firewalld.js";
 import {
   KVMNET_ZONES,
