@@ -7,7 +7,7 @@ import { readRuleCounts, type RuleCounts } from "../observe/counters.js";
 import { readFdb } from "../observe/fdb.js";
 import { IF_STATS, readIfStats, type IfStats } from "../observe/ifstats.js";
 import { readLink } from "../observe/links.js";
-import { dnsmasqFiles } from "../render/names.js";
+import { dnsmasqFiles } from "../core/names.js";
 import { readLeaseFile } from "./leases.js";
 import { leaseReport } from "./leases-report.js";
 import type { Family } from "./metrics-text.js";

@@ -7,7 +7,7 @@ import { formatProblem } from "../errors.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { iptablesUpScript } from "../decide/firewall-iptables.js";
 import { renderIptables } from "../render/iptables.js";
-import { dnsmasqFiles } from "../render/names.js";
+import { dnsmasqFiles } from "../core/names.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { renderNft } from "../render/nft.js";
 import { nftTableView } from "../render/nft-script.js";

@@ -11,7 +11,7 @@ import type { DnsmasqState } from "../observe/dnsmasq.js";
 import { readLink } from "../observe/links.js";
 import { look } from "../converge/converge.js";
 import type { Snapshot as Observed } from "../observe/snapshot.js";
-import { bridgeAlias, dnsmasqFiles, NFT_TABLE } from "../render/names.js";
+import { bridgeAlias, dnsmasqFiles, NFT_TABLE } from "../core/names.js";
 import { renderIptables } from "../render/iptables.js";
 import { renderNft } from "../render/nft.js";
 import { readLeases, type Lease } from "./leases.js";

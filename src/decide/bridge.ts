@@ -1,7 +1,7 @@
 // Deciding the `ip` commands for a network's bridge and for attaching or detaching a TAP.
 import type { Network } from "../config/types.js";
 import type { Link } from "../observe/links.js";
-import { bridgeAlias, bridgeMac } from "../render/names.js";
+import { bridgeAlias, bridgeMac } from "../core/names.js";
 
 /** Default MTU of a new bridge when the config sets none. */
 export const DEFAULT_MTU = 1500;

@@ -3,7 +3,7 @@ import type { Config, Network } from "../config/types.js";
 import type { ConfigProblem } from "../errors.js";
 import type { DnsmasqState } from "../observe/dnsmasq.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
-import { dnsmasqFiles } from "../render/names.js";
+import { dnsmasqFiles } from "../core/names.js";
 import type { Step } from "../core/steps.js";
 
 /** True when the running dnsmasq serves a bridge that is gone: its DHCP socket stays bound to the ifindex of

@@ -7,7 +7,7 @@ import type { Firewall, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { DOCKER_USER, type DockerUserState, type IptVariant } from "../observe/docker.js";
 import { renderIptables } from "../render/iptables.js";
-import { IPT } from "../render/names.js";
+import { IPT } from "../core/names.js";
 import type { Step } from "../core/steps.js";
 
 /** The comment on NET's rules in DOCKER-USER, as iptables-save prints it. */

@@ -2,7 +2,7 @@
 // what must go. Pure.
 import type { Network } from "../config/types.js";
 import type { NftListing } from "../observe/nft-text.js";
-import { NFT_MAPS, nftChains } from "../render/names.js";
+import { NFT_MAPS, nftChains } from "../core/names.js";
 import type { NftNetwork } from "../render/nft.js";
 import type { NftObjects } from "../render/nft-script.js";
 

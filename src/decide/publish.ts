@@ -3,7 +3,7 @@
 // the new rules are in, as CNI's portmap plugin does. TCP needs nothing: new connections take the new rule.
 import type { Network } from "../config/types.js";
 import type { FirewallState } from "../observe/firewall.js";
-import { nftChains } from "../render/names.js";
+import { nftChains } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
 import type { Step } from "../core/steps.js";
 

@@ -3,7 +3,7 @@
 import type { Network } from "../config/types.js";
 import type { UplinkAddr, UplinkRoute, UplinkState } from "../observe/uplink.js";
 import { FOREVER } from "../observe/uplink.js";
-import { bridgeAlias } from "../render/names.js";
+import { bridgeAlias } from "../core/names.js";
 
 /** The forward batch and the batch that undoes it (run with `ip -force -batch`, so each line is tried). */
 export interface UplinkPlan {

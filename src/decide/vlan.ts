@@ -3,7 +3,7 @@
 import type { Network, VlanBridgeNetwork } from "../config/types.js";
 import type { Link } from "../observe/links.js";
 import { vlanPortOf, type ModeObserved } from "../observe/mode.js";
-import { bridgeAlias } from "../render/names.js";
+import { bridgeAlias } from "../core/names.js";
 import { bridgeLines } from "./bridge.js";
 
 /** ip lines that make TRUNK.VID and the bridge exist, the one a port of the other, all up; [] when they are. */

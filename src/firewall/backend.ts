@@ -8,7 +8,7 @@ import { iptablesUpScript } from "../decide/firewall-iptables.js";
 import type { Step } from "../core/steps.js";
 import { observeFirewall, type FirewallState } from "../observe/firewall.js";
 import { renderIptables } from "../render/iptables.js";
-import { NFT_TABLE } from "../render/names.js";
+import { NFT_TABLE } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
 import { nftTableView } from "../render/nft-script.js";
 

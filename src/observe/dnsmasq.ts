@@ -1,7 +1,7 @@
 // Finding a network's own dnsmasq by the pid kvmnet recorded (never by name), and what it runs with.
 import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
-import { dnsmasqFiles } from "../render/names.js";
+import { dnsmasqFiles } from "../core/names.js";
 import { dnsmasqIds, unreadable, type Ids, type Unreadable } from "./dnsmasq-access.js";
 import { findDnsmasqs, isOurDnsmasq } from "./dnsmasq-proc.js";
 

@@ -9,7 +9,7 @@ import { showCommand, type Exec } from "../host/exec.js";
 import { nftInPlace } from "../decide/firewall-nft.js";
 import { iptablesUpScript } from "../decide/firewall-iptables.js";
 import { renderIptables } from "../render/iptables.js";
-import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../render/names.js";
+import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
 import { observeDockerUser, type DockerUserState } from "./docker.js";
 import { parseIptablesSave, type IptSave } from "./iptables-text.js";

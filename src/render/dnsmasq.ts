@@ -4,7 +4,7 @@ import type { Config, Network } from "../config/types.js";
 import { netmaskOf, toInt } from "../ipv4.js";
 import { size6 } from "../ipv6.js";
 import { kvmnetCommand } from "../host/self.js";
-import { dnsmasqFiles } from "./names.js";
+import { dnsmasqFiles } from "../core/names.js";
 
 /** The rendered files of a network's dnsmasq. */
 export interface DnsmasqFiles {

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { Network } from "../config/types.js";
 import { dispatchOf, type DispatchRule } from "./dispatch.js";
-import { NFT_MAPS, NFT_REJECT, nftChains } from "./names.js";
+import { NFT_MAPS, NFT_REJECT, nftChains } from "../core/names.js";
 import type { InputRule } from "./policy.js";
 
 /** One element of a verdict map: KEY (as nft prints it) jumps to CHAIN. */

@@ -14,7 +14,7 @@ import type { Intent } from "../../src/intent.js";
 import { dockerLookWanted } from "../../src/observe/docker.js";
 import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
 import type { Snapshot } from "../../src/observe/snapshot.js";
-import { NFT_MAPS, NFT_TABLE, nftChains } from "../../src/render/names.js";
+import { NFT_MAPS, NFT_TABLE, nftChains } from "../../src/core/names.js";
 import { forwardPolicy } from "../../src/render/policy.js";
 
 /** The files of a case beside host.json: the ruleset and daemon texts, as captured. A missing file means the
