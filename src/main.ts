@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { safePath } from "./env.js";
 import { KvmnetError, UsageError } from "./errors.js";
 import { hookUsage, runHook } from "./hook/run.js";
-import { splitProgramName } from "./names.js";
+import { splitProgramName } from "./core/ifname.js";
 import { isHook, type HookName } from "./programs.js";
 
 /** Loads the admin CLI; only the `kvmnet` and multi-call entries pass it, so hook bundles stay small. */

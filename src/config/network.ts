@@ -1,7 +1,7 @@
 // Validation of one network section: each key's value, and which keys its mode needs or refuses.
 import type { ConfigProblem } from "../errors.js";
 import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt, type Cidr } from "../ipv4.js";
-import { badName, badNetworkName } from "../names.js";
+import { badName, badNetworkName } from "../core/ifname.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../observe/default-route.js";
 import { badDomain } from "./domain.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";

@@ -7,7 +7,7 @@ import { hostPorts } from "../decide/modes.js";
 import { ConfigError, UsageError, type ConfigProblem, type KvmnetError } from "../errors.js";
 import { overlaps, subnetOf } from "../ipv4.js";
 import { traits } from "../modes.js";
-import { badName } from "../names.js";
+import { badName } from "../core/ifname.js";
 import { defaultRouteProblem, type DefaultRoute } from "../observe/default-route.js";
 import { vlanPortName } from "../observe/mode.js";
 import { bringsUp, type Intent } from "../intent.js";
