@@ -1,7 +1,6 @@
 // `kvmnet metrics`: what is exported, gathered from sysfs (interface statistics, the bridges' forwarding
 // databases), dnsmasq's lease files and kvmnet's rule counters (one nft or iptables-save process in all).
 import type { Config, Network } from "../config/types.js";
-import { hostPorts } from "../decide/modes.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { readRuleCounts, type RuleCounts } from "../observe/counters.js";
 import { readFdb } from "../observe/fdb.js";
@@ -11,6 +10,7 @@ import { dnsmasqFiles } from "../core/names.js";
 import { readLeaseFile } from "./leases.js";
 import { leaseReport } from "./leases-report.js";
 import type { Family } from "./metrics-text.js";
+import { hostPorts } from "../core/names.js";
 
 type Role = "bridge" | "tap" | "uplink";
 type Labels = Record<string, string>;

@@ -8,7 +8,8 @@ import type { Step } from "../core/steps.js";
 import { planUplinkBridge } from "../decide/uplink.js";
 import { guardDownScript, guardUpScript } from "../render/guard.js";
 import type { Intent } from "../intent.js";
-import { uplinkJournal, type Snapshot } from "../observe/snapshot.js";
+import { type Snapshot } from "../observe/snapshot.js";
+import { uplinkJournal } from "../core/names.js";
 
 /** What to do: STEPS in order; AGAIN: look at the host again afterwards and decide anew (the steps repair what an
  *  interrupted run left, and what comes next depends on how that went). */

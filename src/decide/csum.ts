@@ -5,9 +5,7 @@
 // which goes with the bridge.
 import type { Network } from "../config/types.js";
 import type { Step } from "../core/steps.js";
-
-/** The tc filter preference kvmnet's checksum filter has on a bridge's egress (68: the DHCP client port). */
-export const CSUM_PREF = 68;
+import { CSUM_PREF } from "../core/names.js";
 
 /** tc batch lines that give NET's bridge the fix-up (made only where it is missing: `add`, not `replace`). */
 export function csumLines(net: Network): string[] {

@@ -11,10 +11,11 @@ import { csumSteps } from "./csum.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { publishFlushSteps } from "./publish.js";
 import { firewallBackend } from "../firewall/backend.js";
-import { bridgeModeUpSteps, hostPorts, ipv6OffSteps } from "./modes.js";
+import { bridgeModeUpSteps, ipv6OffSteps } from "./modes.js";
 import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
 import { vxlanDownSteps, vxlanUpSteps } from "./vxlan.js";
+import { hostPorts } from "../core/names.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 

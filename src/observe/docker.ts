@@ -5,10 +5,10 @@
 import { readFileSync, realpathSync } from "node:fs";
 import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
-import { hostPorts } from "../decide/modes.js";
 import { bringsUp, type Intent } from "../intent.js";
 import type { Link } from "./links.js";
 import { parseIptablesSave } from "./iptables-text.js";
+import { hostPorts } from "../core/names.js";
 
 /** The two iptables variants: nf_tables (iptables-nft) and the old x_tables one (iptables-legacy). */
 export type IptVariant = "nft" | "legacy";

@@ -23,6 +23,7 @@ import { observeVxlan, type VxlanObserved } from "./vxlan.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { forwardPolicy } from "../render/policy.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
+import { uplinkJournal } from "../core/names.js";
 
 /** The interfaces and routes a network's checks look at: read from /sys and /proc (one `ip` only for a tap that
  *  is not running, see observeTap), so `kvmnet check` and `doctor` take it for every network at no cost. */
@@ -92,11 +93,6 @@ export type Observed = Pick<
   | "mode"
   | "vxlan"
 >;
-
-/** Path of NET's uplink-move journal: written before the move's batch, removed after it. */
-export function uplinkJournal(config: Config, net: Network): string {
-  return `${config.stateDir}/${net.name}.uplink-move`;
-}
 
 /** Read the interfaces and routes NET's checks look at (ROUTES: the routing table, read once by the caller). */
 export function observeHost(
