@@ -4,10 +4,10 @@ import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt, type Cidr } f
 import { badName, badNetworkName } from "../core/ifname.js";
 import { badDomain } from "./domain.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
-import { MODES, type Mode, type Network, type StaticHost } from "./types.js";
+import { MODES, type Mode, type Network, type Published, type StaticHost } from "./types.js";
 import { show } from "./value.js";
 import { validateIpv6 } from "./ipv6.js";
-import { validatePublish, type Published } from "./publish.js";
+import { validatePublish } from "./publish.js";
 import { validateVxlan } from "./vxlan.js";
 import type { Vxlan } from "./types.js";
 import type { Cidr6 } from "../ipv6.js";
