@@ -11,7 +11,7 @@ import { csumSteps } from "./csum.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { publishFlushSteps } from "./publish.js";
 import { firewallBackend } from "../firewall/backend.js";
-import { bridgeModeUpSteps, ipv6OffSteps } from "./modes.js";
+import { bridgeModeUpSteps, ipv6OffSteps } from "./mode-steps.js";
 import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
 import { vxlanDownSteps, vxlanUpSteps } from "./vxlan.js";
