@@ -1,7 +1,7 @@
 // Deciding the firewall changes of one network: compare what was observed with what the config renders.
 import type { Network } from "../config/types.js";
 import type { FirewallState, NftLook } from "../observe/firewall.js";
-import type { IptSave } from "../observe/iptables-text.js";
+import type { IptSave } from "../firewall/iptables-text.js";
 import { renderIptables } from "../render/iptables.js";
 import { renderNft } from "../render/nft.js";
 import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "../render/nft-script.js";

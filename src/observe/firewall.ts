@@ -12,7 +12,7 @@ import { renderIptables } from "../render/iptables.js";
 import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
 import { observeDockerUser, type DockerUserState } from "./docker.js";
-import { parseIptablesSave, type IptSave } from "./iptables-text.js";
+import { parseIptablesSave, type IptSave } from "../firewall/iptables-text.js";
 import { parseNftListing, type NftListing } from "../firewall/nft-text.js";
 
 /** The shared nft table as found (null: absent), and whether the network's pre-0.2 table `ip kvmnet-NET` is. */
