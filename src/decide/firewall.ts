@@ -7,7 +7,7 @@ import { renderNft } from "../render/nft.js";
 import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "../render/nft-script.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
 import { iptablesDownScript, iptablesDropSharedScript, iptablesUpScript } from "./firewall-iptables.js";
-import { nftInPlace, nftOwned, nftStale } from "./firewall-nft.js";
+import { nftInPlace, nftOwned, nftStale } from "../firewall/nft-diff.js";
 import type { Step } from "../core/steps.js";
 
 const none: NftObjects = { chains: [], elements: [] };

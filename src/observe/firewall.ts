@@ -6,7 +6,7 @@
 import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { showCommand, type Exec } from "../host/exec.js";
-import { nftInPlace } from "../decide/firewall-nft.js";
+import { nftInPlace } from "../firewall/nft-diff.js";
 import { iptablesUpScript } from "../decide/firewall-iptables.js";
 import { renderIptables } from "../render/iptables.js";
 import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../core/names.js";
