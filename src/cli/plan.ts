@@ -5,7 +5,7 @@ import { showStep } from "../core/steps.js";
 import { look } from "../converge/converge.js";
 import { formatProblem } from "../errors.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
-import { iptablesUpScript } from "../decide/firewall-iptables.js";
+import { iptablesUpScript } from "../firewall/iptables-diff.js";
 import { renderIptables } from "../render/iptables.js";
 import { dnsmasqFiles } from "../core/names.js";
 import { firewallBackend } from "../firewall/backend.js";

@@ -6,7 +6,7 @@ import { renderIptables } from "../render/iptables.js";
 import { renderNft } from "../render/nft.js";
 import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "../render/nft-script.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
-import { iptablesDownScript, iptablesDropSharedScript, iptablesUpScript } from "./firewall-iptables.js";
+import { iptablesDownScript, iptablesDropSharedScript, iptablesUpScript } from "../firewall/iptables-diff.js";
 import { nftInPlace, nftOwned, nftStale } from "../firewall/nft-diff.js";
 import type { Step } from "../core/steps.js";
 

@@ -4,7 +4,7 @@
 import type { Exec } from "../host/exec.js";
 import type { Firewall, Network } from "../config/types.js";
 import { firewallAbsent, firewallDownSteps, firewallUpSteps } from "../decide/firewall.js";
-import { iptablesUpScript } from "../decide/firewall-iptables.js";
+import { iptablesUpScript } from "./iptables-diff.js";
 import type { Step } from "../core/steps.js";
 import { observeFirewall, type FirewallState } from "../observe/firewall.js";
 import { renderIptables } from "../render/iptables.js";

@@ -7,7 +7,7 @@ import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { showCommand, type Exec } from "../host/exec.js";
 import { nftInPlace } from "../firewall/nft-diff.js";
-import { iptablesUpScript } from "../decide/firewall-iptables.js";
+import { iptablesUpScript } from "../firewall/iptables-diff.js";
 import { renderIptables } from "../render/iptables.js";
 import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
