@@ -11,7 +11,7 @@ import { iptablesUpScript } from "../firewall/iptables-diff.js";
 import { renderIptables } from "../render/iptables.js";
 import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
-import { observeDockerUser, type DockerUserState } from "./docker.js";
+import { observeDockerUser, type DockerUserState } from "../firewall/docker.js";
 import { parseIptablesSave, type IptSave } from "../firewall/iptables-text.js";
 import { parseNftListing, type NftListing } from "../firewall/nft-text.js";
 

@@ -8,7 +8,7 @@ import { traits } from "../modes.js";
 import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
 import type { FirewallState } from "./firewall.js";
 import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./firewalld.js";
-import { dockerLookWanted, observeDockerUser, type DockerUserState } from "./docker.js";
+import { dockerLookWanted, observeDockerUser, type DockerUserState } from "../firewall/docker.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
 import { observeIpv6, type Ipv6Observed } from "./ipv6.js";

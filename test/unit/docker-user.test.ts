@@ -8,7 +8,7 @@ import type { Network } from "../../src/config/types.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "../../src/decide/docker-user.js";
 import { firewallDownSteps, firewallUpSteps } from "../../src/decide/firewall.js";
 import { showStep, type Step } from "../../src/core/steps.js";
-import { observeDockerUser, type DockerUserState } from "../../src/observe/docker.js";
+import { observeDockerUser, type DockerUserState } from "../../src/firewall/docker.js";
 import { fakeExec } from "../helpers/fake-exec.js";
 
 const config = parseConfig(
