@@ -5,7 +5,7 @@ import type { IptSave } from "../firewall/iptables-text.js";
 import { renderIptables } from "../render/iptables.js";
 import { renderNft } from "../render/nft.js";
 import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "../render/nft-script.js";
-import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
+import { dockerUserDownSteps, dockerUserUpSteps } from "../firewall/docker-user.js";
 import { iptablesDownScript, iptablesDropSharedScript, iptablesUpScript } from "../firewall/iptables-diff.js";
 import { nftInPlace, nftOwned, nftStale } from "../firewall/nft-diff.js";
 import type { Step } from "../core/steps.js";

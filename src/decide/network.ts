@@ -4,7 +4,7 @@ import type { Observed } from "../observe/snapshot.js";
 import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./bridge.js";
 import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
 import { firewalldDownSteps, firewalldUpSteps } from "./firewalld.js";
-import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
+import { dockerUserDownSteps, dockerUserUpSteps } from "../firewall/docker-user.js";
 import { traits } from "../modes.js";
 import { ipv6UpSteps } from "./ipv6.js";
 import { csumSteps } from "./csum.js";

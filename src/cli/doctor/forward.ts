@@ -4,7 +4,7 @@ import type { Config, Network } from "../../config/types.js";
 import { traits } from "../../modes.js";
 import { forwardPolicy } from "../../render/policy.js";
 import { bridgeNfCallsIptables } from "./kernel.js";
-import { ownDockerUserRules } from "../../decide/docker-user.js";
+import { ownDockerUserRules } from "../../firewall/docker-user.js";
 import {
   brNfFix,
   fromRulesets,

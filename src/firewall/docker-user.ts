@@ -5,7 +5,7 @@
 // removes exactly those on teardown. Pure.
 import type { Firewall, Network } from "../config/types.js";
 import { traits } from "../modes.js";
-import { DOCKER_USER, type DockerUserState, type IptVariant } from "../firewall/docker.js";
+import { DOCKER_USER, type DockerUserState, type IptVariant } from "./docker.js";
 import { renderIptables } from "../render/iptables.js";
 import { IPT } from "../core/names.js";
 import type { Step } from "../core/steps.js";
