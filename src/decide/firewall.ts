@@ -1,6 +1,6 @@
 // Deciding the firewall changes of one network: compare what was observed with what the config renders.
 import type { Network } from "../config/types.js";
-import type { FirewallState, NftLook } from "../observe/firewall.js";
+import type { FirewallState, NftLook } from "../firewall/observe.js";
 import type { IptSave } from "../firewall/iptables-text.js";
 import { renderIptables } from "../render/iptables.js";
 import { renderNft } from "../render/nft.js";

@@ -2,7 +2,7 @@
 // remembers the flow (UDP "connections" live on as long as packets keep coming): those entries are deleted once
 // the new rules are in, as CNI's portmap plugin does. TCP needs nothing: new connections take the new rule.
 import type { Network } from "../config/types.js";
-import type { FirewallState } from "../observe/firewall.js";
+import type { FirewallState } from "../firewall/observe.js";
 import { nftChains } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
 import type { Step } from "../core/steps.js";

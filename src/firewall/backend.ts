@@ -6,7 +6,7 @@ import type { Firewall, Network } from "../config/types.js";
 import { firewallAbsent, firewallDownSteps, firewallUpSteps } from "../decide/firewall.js";
 import { iptablesUpScript } from "./iptables-diff.js";
 import type { Step } from "../core/steps.js";
-import { observeFirewall, type FirewallState } from "../observe/firewall.js";
+import { observeFirewall, type FirewallState } from "./observe.js";
 import { renderIptables } from "../render/iptables.js";
 import { NFT_TABLE } from "../core/names.js";
 import { renderNft } from "../render/nft.js";

@@ -6,7 +6,7 @@ import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
-import type { FirewallState } from "./firewall.js";
+import type { FirewallState } from "../firewall/observe.js";
 import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./firewalld.js";
 import { dockerLookWanted, observeDockerUser, type DockerUserState } from "../firewall/docker.js";
 import { firewallBackend } from "../firewall/backend.js";

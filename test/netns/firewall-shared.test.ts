@@ -6,7 +6,7 @@ import type { Exec } from "../../src/host/exec.js";
 import { realExec } from "../../src/host/exec.js";
 import { loadConfig } from "../../src/config/load.js";
 import { firewallUpSteps } from "../../src/decide/firewall.js";
-import { observeFirewall } from "../../src/observe/firewall.js";
+import { observeFirewall } from "../../src/firewall/observe.js";
 import { Netns, program, rid, tempConfig } from "../helpers/netns.js";
 
 const N = 40;

@@ -6,14 +6,14 @@
 import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { showCommand, type Exec } from "../host/exec.js";
-import { nftInPlace } from "../firewall/nft-diff.js";
-import { iptablesUpScript } from "../firewall/iptables-diff.js";
+import { nftInPlace } from "./nft-diff.js";
+import { iptablesUpScript } from "./iptables-diff.js";
 import { renderIptables } from "../render/iptables.js";
 import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
-import { observeDockerUser, type DockerUserState } from "../firewall/docker.js";
-import { parseIptablesSave, type IptSave } from "../firewall/iptables-text.js";
-import { parseNftListing, type NftListing } from "../firewall/nft-text.js";
+import { observeDockerUser, type DockerUserState } from "./docker.js";
+import { parseIptablesSave, type IptSave } from "./iptables-text.js";
+import { parseNftListing, type NftListing } from "./nft-text.js";
 
 /** The shared nft table as found (null: absent), and whether the network's pre-0.2 table `ip kvmnet-NET` is. */
 export interface NftLook {
