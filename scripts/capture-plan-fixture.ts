@@ -345,6 +345,7 @@ function observeInside(file: string, name: string): void {
       bridgeIfindex: dnsmasq.bridgeIfindex,
       unreadable: dnsmasq.unreadable,
       stateDirLine: dnsmasq.stateDirLine,
+      kvmnet: dnsmasq.kvmnet,
     },
   };
   const plan = planTranscript(net, intent, decide(config, net, { ...snap, firewall, dnsmasq }, intent));

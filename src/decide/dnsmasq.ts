@@ -2,7 +2,7 @@
 import type { Config, Network } from "../config/types.js";
 import type { ConfigProblem } from "../errors.js";
 import type { DnsmasqState } from "../observe/dnsmasq.js";
-import { renderDnsmasq } from "../render/dnsmasq.js";
+import { renderDnsmasq, renderLeaseEvent } from "../render/dnsmasq.js";
 import { dnsmasqFiles } from "../core/names.js";
 import type { Step } from "../core/steps.js";
 
@@ -43,13 +43,14 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   const confChanged = state.conf !== want.conf;
   const hostsChanged = state.hosts !== want.hosts || state.addnHosts !== want.addnHosts || badFile.size > 0;
   const stale = isStale(state);
-  const eventChanged = state.leaseEvent !== want.leaseEvent;
+  const leaseEvent = renderLeaseEvent(net, state.kvmnet);
+  const eventChanged = state.leaseEvent !== leaseEvent;
   if (state.pid !== null && !confChanged && !hostsChanged && !stale && !eventChanged) return [];
   steps.push({ kind: "mkdir", path: config.stateDir }, { kind: "mkdir", path: config.leaseDir });
   write(f.hosts, state.hosts, want.hosts);
   write(f.addnHosts, state.addnHosts, want.addnHosts);
-  if (want.leaseEvent !== null && eventChanged)
-    steps.push({ kind: "write", path: f.leaseEvent, content: want.leaseEvent, mode: 0o755 });
+  if (leaseEvent !== null && eventChanged)
+    steps.push({ kind: "write", path: f.leaseEvent, content: leaseEvent, mode: 0o755 });
   write(f.conf, state.conf, want.conf);
   const start: Step = {
     kind: "dnsmasq-start",

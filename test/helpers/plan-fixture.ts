@@ -106,6 +106,8 @@ export function loadPlanCase(dir: string): PlanCase {
     hosts: text("hosts"),
     addnHosts: text("addnHosts"),
     leaseEvent: text("leaseEvent"),
+    // Cases captured before the snapshot had it: none has guard = yes, so no wrapper is wanted.
+    kvmnet: dnsmasq.kvmnet ?? null,
   };
   // Fixtures captured before the snapshot had `csum` were taken on a kernel without act_csum (this machine's).
   const csum = (seen as Partial<typeof seen>).csum ?? { supported: false, has: null };
