@@ -6,7 +6,7 @@ import type { Exec } from "../host/exec.js";
 import { checkForwardDrop } from "../cli/doctor/forward.js";
 import { checkInputDrop } from "../cli/doctor/input.js";
 import { seedRulesets } from "../cli/doctor/rulesets.js";
-import type { DoctorContext, Finding } from "../cli/doctor/types.js";
+import type { DoctorContext, Finding } from "../coexist/check.js";
 import { checkUfw } from "../cli/doctor/ufw.js";
 import type { Config, Network } from "../config/types.js";
 import type { CoexistView } from "../observe/coexist.js";

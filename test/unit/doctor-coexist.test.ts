@@ -5,7 +5,7 @@ import { fakeExec } from "../helpers/fake-exec.js";
 import { parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/cli/doctor/forward.js";
 import { checkInputDrop } from "../../src/cli/doctor/input.js";
 import { fromRulesets, seedRulesets } from "../../src/cli/doctor/rulesets.js";
-import type { DoctorContext } from "../../src/cli/doctor/types.js";
+import type { DoctorContext } from "../../src/coexist/check.js";
 import { checkUfw, ufwCommands, ufwNeeds, ufwState } from "../../src/cli/doctor/ufw.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { coexistFindings, markerName, planWarnings } from "../../src/decide/coexist.js";

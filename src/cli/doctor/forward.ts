@@ -3,7 +3,6 @@
 import type { Config, Network } from "../../config/types.js";
 import { traits } from "../../modes.js";
 import { forwardPolicy } from "../../render/policy.js";
-import { bridgeNfCallsIptables } from "./kernel.js";
 import { ownDockerUserRules } from "../../firewall/docker-user.js";
 import {
   brNfFix,
@@ -15,7 +14,7 @@ import {
   type Seen,
 } from "./rulesets.js";
 import { parseIptablesDrop, parseNftDrops } from "./rulesets.js";
-import type { DoctorContext, Finding } from "./types.js";
+import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "../../coexist/check.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
 export interface DropChain extends Partial<Seen> {

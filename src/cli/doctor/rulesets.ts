@@ -3,7 +3,7 @@
 // hooks' once-only warnings), and the walkers that find base chains with policy drop in them.
 import { readRulesets as observeRulesets, type Rulesets } from "../../observe/coexist.js";
 import { which } from "./tools.js";
-import type { DoctorContext } from "./types.js";
+import type { DoctorContext } from "../../coexist/check.js";
 
 export type { Rulesets };
 

@@ -2,7 +2,7 @@
 import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
 import { forwardPolicy } from "../../render/policy.js";
-import type { DoctorContext, Finding } from "./types.js";
+import type { DoctorContext, Finding } from "../../coexist/check.js";
 
 /** Full path of CMD in the PATH of ENV, or null. */
 export function which(cmd: string, env: NodeJS.ProcessEnv): string | null {

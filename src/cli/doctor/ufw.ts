@@ -6,9 +6,8 @@
 import type { Config, Network } from "../../config/types.js";
 import { traits } from "../../modes.js";
 import { forwardPolicy } from "../../render/policy.js";
-import { bridgeNfCallsIptables } from "./kernel.js";
 import { readRulesets } from "./rulesets.js";
-import type { DoctorContext, Finding } from "./types.js";
+import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "../../coexist/check.js";
 
 /** ufw as far as kvmnet cares: on or not, which default policies drop, and the user rules it loads. */
 export interface UfwState {
