@@ -2,7 +2,7 @@
 // iptables-nft and iptables-legacy (src/observe/coexist.ts), read once per doctor run (or handed in by the
 // hooks' once-only warnings), and the walkers that find base chains with policy drop in them.
 import { readRulesets as observeRulesets, type Rulesets } from "../../observe/coexist.js";
-import { which } from "./tools.js";
+import { which } from "../../host/which.js";
 import type { DoctorContext } from "../../coexist/check.js";
 
 export type { Rulesets };
