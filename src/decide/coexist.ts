@@ -9,7 +9,7 @@ import { seedRulesets } from "../cli/doctor/rulesets.js";
 import type { DoctorContext, Finding } from "../coexist/check.js";
 import { checkUfw } from "../cli/doctor/ufw.js";
 import type { Config, Network } from "../config/types.js";
-import type { CoexistView } from "../observe/coexist.js";
+import type { CoexistView } from "../coexist/read.js";
 
 // The checks judge only what the view holds: they never run anything.
 const noExec: Exec = { tryRun: () => ({ ok: false, code: null, stdout: "", stderr: "not read" }) };
