@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import type { Exec } from "../host/exec.js";
 import { checkForwardDrop } from "../cli/doctor/forward.js";
 import { checkInputDrop } from "../cli/doctor/input.js";
-import { seedRulesets } from "../cli/doctor/rulesets.js";
+import { seedRulesets } from "../coexist/rulesets.js";
 import type { DoctorContext, Finding } from "../coexist/check.js";
 import { checkUfw } from "../cli/doctor/ufw.js";
 import type { Config, Network } from "../config/types.js";

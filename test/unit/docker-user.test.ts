@@ -2,7 +2,7 @@
 // wrote it in a test namespace): where they are read, which steps add or remove them, and what doctor says.
 import { describe, expect, it } from "vitest";
 import { checkForwardDrop } from "../../src/cli/doctor/forward.js";
-import { seedRulesets } from "../../src/cli/doctor/rulesets.js";
+import { seedRulesets } from "../../src/coexist/rulesets.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "../../src/firewall/docker-user.js";

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { fakeExec } from "../helpers/fake-exec.js";
 import { parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/cli/doctor/forward.js";
 import { checkInputDrop } from "../../src/cli/doctor/input.js";
-import { fromRulesets, seedRulesets } from "../../src/cli/doctor/rulesets.js";
+import { fromRulesets, seedRulesets } from "../../src/coexist/rulesets.js";
 import type { DoctorContext } from "../../src/coexist/check.js";
 import { checkUfw, ufwCommands, ufwNeeds, ufwState } from "../../src/cli/doctor/ufw.js";
 import { parseConfig } from "../../src/config/validate.js";

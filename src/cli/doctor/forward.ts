@@ -12,8 +12,8 @@ import {
   passBridge,
   readRulesets,
   type Seen,
-} from "./rulesets.js";
-import { parseIptablesDrop, parseNftDrops } from "./rulesets.js";
+} from "../../coexist/rulesets.js";
+import { parseIptablesDrop, parseNftDrops } from "../../coexist/rulesets.js";
 import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "../../coexist/check.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */

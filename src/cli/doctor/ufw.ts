@@ -6,7 +6,7 @@
 import type { Config, Network } from "../../config/types.js";
 import { traits } from "../../modes.js";
 import { forwardPolicy } from "../../render/policy.js";
-import { readRulesets } from "./rulesets.js";
+import { readRulesets } from "../../coexist/rulesets.js";
 import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "../../coexist/check.js";
 
 /** ufw as far as kvmnet cares: on or not, which default policies drop, and the user rules it loads. */
