@@ -14,7 +14,7 @@ import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js"
 import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";
 import { checkTools } from "./doctor/tools.js";
-import { checkUfw } from "./doctor/ufw.js";
+import { checkUfw } from "../coexist/ufw.js";
 import { checkVxlan } from "./doctor/vxlan.js";
 import type { DoctorContext, Finding, Level } from "../coexist/check.js";
 import { out, outJson, stdoutPaint, type Paint } from "./output.js";

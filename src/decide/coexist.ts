@@ -7,7 +7,7 @@ import { checkForwardDrop } from "../cli/doctor/forward.js";
 import { checkInputDrop } from "../cli/doctor/input.js";
 import { seedRulesets } from "../coexist/rulesets.js";
 import type { DoctorContext, Finding } from "../coexist/check.js";
-import { checkUfw } from "../cli/doctor/ufw.js";
+import { checkUfw } from "../coexist/ufw.js";
 import type { Config, Network } from "../config/types.js";
 import type { CoexistView } from "../coexist/read.js";
 

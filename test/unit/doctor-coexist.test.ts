@@ -6,7 +6,7 @@ import { parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/cli/do
 import { checkInputDrop } from "../../src/cli/doctor/input.js";
 import { fromRulesets, seedRulesets } from "../../src/coexist/rulesets.js";
 import type { DoctorContext } from "../../src/coexist/check.js";
-import { checkUfw, ufwCommands, ufwNeeds, ufwState } from "../../src/cli/doctor/ufw.js";
+import { checkUfw, ufwCommands, ufwNeeds, ufwState } from "../../src/coexist/ufw.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { coexistFindings, markerName, planWarnings } from "../../src/decide/coexist.js";
 
