@@ -7,7 +7,7 @@ import { ConfigError, formatProblem } from "../errors.js";
 import { resolveBridgeOr } from "../observe/default-route.js";
 import { parseCommand } from "./args.js";
 import { checkDnsmasq } from "./doctor/dnsmasq.js";
-import { checkForwardDrop } from "./doctor/forward.js";
+import { checkForwardDrop } from "../coexist/forward-drop.js";
 import { checkHostFit } from "./doctor/host.js";
 import { checkInputDrop } from "./doctor/input.js";
 import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js";

@@ -3,7 +3,7 @@
 // of them to warn about now: each once, until it is gone (then a later return warns again). Pure.
 import { createHash } from "node:crypto";
 import type { Exec } from "../host/exec.js";
-import { checkForwardDrop } from "../cli/doctor/forward.js";
+import { checkForwardDrop } from "../coexist/forward-drop.js";
 import { checkInputDrop } from "../cli/doctor/input.js";
 import { seedRulesets } from "../coexist/rulesets.js";
 import type { DoctorContext, Finding } from "../coexist/check.js";

@@ -1,7 +1,7 @@
 // kvmnet's rules in Docker's DOCKER-USER, on recorded iptables-save output (Docker 20.10's filter table as dockerd
 // wrote it in a test namespace): where they are read, which steps add or remove them, and what doctor says.
 import { describe, expect, it } from "vitest";
-import { checkForwardDrop } from "../../src/cli/doctor/forward.js";
+import { checkForwardDrop } from "../../src/coexist/forward-drop.js";
 import { seedRulesets } from "../../src/coexist/rulesets.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";

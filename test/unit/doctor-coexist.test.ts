@@ -2,7 +2,7 @@
 // drop chains in any iptables table and variant with the fix for the tool that shows them, and the once-only plan.
 import { describe, expect, it } from "vitest";
 import { fakeExec } from "../helpers/fake-exec.js";
-import { parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/cli/doctor/forward.js";
+import { parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/coexist/forward-drop.js";
 import { checkInputDrop } from "../../src/cli/doctor/input.js";
 import { fromRulesets, seedRulesets } from "../../src/coexist/rulesets.js";
 import type { DoctorContext } from "../../src/coexist/check.js";

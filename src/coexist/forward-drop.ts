@@ -1,9 +1,9 @@
 // A forward chain whose policy is DROP (Docker sets one): traffic kvmnet allows in its own table is still
 // dropped there, because an accept in one table does not cancel a drop in another. Only reads rulesets.
-import type { Config, Network } from "../../config/types.js";
-import { traits } from "../../modes.js";
-import { forwardPolicy } from "../../render/policy.js";
-import { ownDockerUserRules } from "../../firewall/docker-user.js";
+import type { Config, Network } from "../config/types.js";
+import { traits } from "../modes.js";
+import { forwardPolicy } from "../render/policy.js";
+import { ownDockerUserRules } from "../firewall/docker-user.js";
 import {
   brNfFix,
   fromRulesets,
@@ -12,9 +12,9 @@ import {
   passBridge,
   readRulesets,
   type Seen,
-} from "../../coexist/rulesets.js";
-import { parseIptablesDrop, parseNftDrops } from "../../coexist/rulesets.js";
-import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "../../coexist/check.js";
+} from "./rulesets.js";
+import { parseIptablesDrop, parseNftDrops } from "./rulesets.js";
+import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "./check.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
 export interface DropChain extends Partial<Seen> {
