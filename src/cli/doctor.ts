@@ -9,7 +9,7 @@ import { parseCommand } from "./args.js";
 import { checkDnsmasq } from "./doctor/dnsmasq.js";
 import { checkForwardDrop } from "../coexist/forward-drop.js";
 import { checkHostFit } from "./doctor/host.js";
-import { checkInputDrop } from "./doctor/input.js";
+import { checkInputDrop } from "../coexist/input-drop.js";
 import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js";
 import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";

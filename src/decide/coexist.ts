@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { Exec } from "../host/exec.js";
 import { checkForwardDrop } from "../coexist/forward-drop.js";
-import { checkInputDrop } from "../cli/doctor/input.js";
+import { checkInputDrop } from "../coexist/input-drop.js";
 import { seedRulesets } from "../coexist/rulesets.js";
 import type { DoctorContext, Finding } from "../coexist/check.js";
 import { checkUfw } from "../coexist/ufw.js";

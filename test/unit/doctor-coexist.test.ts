@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { fakeExec } from "../helpers/fake-exec.js";
 import { parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/coexist/forward-drop.js";
-import { checkInputDrop } from "../../src/cli/doctor/input.js";
+import { checkInputDrop } from "../../src/coexist/input-drop.js";
 import { fromRulesets, seedRulesets } from "../../src/coexist/rulesets.js";
 import type { DoctorContext } from "../../src/coexist/check.js";
 import { checkUfw, ufwCommands, ufwNeeds, ufwState } from "../../src/coexist/ufw.js";
