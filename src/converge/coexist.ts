@@ -5,7 +5,7 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Config, Network } from "../config/types.js";
-import { coexistFindings, judgedIds, markerPrefix, planWarnings, warningLines } from "../decide/coexist.js";
+import { coexistFindings, judgedIds, markerPrefix, planWarnings, warningLines } from "../coexist/judge.js";
 import type { Step } from "../core/steps.js";
 import { writeFileSafe } from "../host/write.js";
 import { observeCoexist } from "../coexist/read.js";

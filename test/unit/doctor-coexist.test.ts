@@ -8,7 +8,7 @@ import { fromRulesets, seedRulesets } from "../../src/coexist/rulesets.js";
 import type { DoctorContext } from "../../src/coexist/check.js";
 import { checkUfw, ufwCommands, ufwNeeds, ufwState } from "../../src/coexist/ufw.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { coexistFindings, markerName, planWarnings } from "../../src/decide/coexist.js";
+import { coexistFindings, markerName, planWarnings } from "../../src/coexist/judge.js";
 
 const conf = (global = "") =>
   parseConfig(

@@ -3,13 +3,13 @@
 // of them to warn about now: each once, until it is gone (then a later return warns again). Pure.
 import { createHash } from "node:crypto";
 import type { Exec } from "../host/exec.js";
-import { checkForwardDrop } from "../coexist/forward-drop.js";
-import { checkInputDrop } from "../coexist/input-drop.js";
-import { seedRulesets } from "../coexist/rulesets.js";
-import type { DoctorContext, Finding } from "../coexist/check.js";
-import { checkUfw } from "../coexist/ufw.js";
+import { checkForwardDrop } from "./forward-drop.js";
+import { checkInputDrop } from "./input-drop.js";
+import { seedRulesets } from "./rulesets.js";
+import type { DoctorContext, Finding } from "./check.js";
+import { checkUfw } from "./ufw.js";
 import type { Config, Network } from "../config/types.js";
-import type { CoexistView } from "../coexist/read.js";
+import type { CoexistView } from "./read.js";
 
 // The checks judge only what the view holds: they never run anything.
 const noExec: Exec = { tryRun: () => ({ ok: false, code: null, stdout: "", stderr: "not read" }) };
