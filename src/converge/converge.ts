@@ -1,7 +1,7 @@
 // The one pipeline every program runs: resolve the network, take its lock, observe the host once into a snapshot,
 // check (pure), decide (pure), apply. The hooks, `kvmnet up/down`, `plan` and `status` are thin callers of it.
 import { applySteps } from "../apply/apply.js";
-import { coexistWarnings } from "./coexist.js";
+import { coexistWarnings } from "./coexist-warnings.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { withNetworkLock } from "../host/lock.js";
 import { UplinkMoveError } from "../apply/uplink.js";
