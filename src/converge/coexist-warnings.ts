@@ -1,6 +1,6 @@
 // The once-only coexistence warnings of `kvmnet up` and the up hooks, part of converging (they read the host and
 // write markers, so they are no step of apply): read (files always; the live rulesets only when kvmnet's firewall
-// rules are being written anyway, or for `kvmnet up`), judge (src/decide/coexist.ts), say what was not said yet,
+// rules are being written anyway, or for `kvmnet up`), judge (src/coexist/judge.ts), say what was not said yet,
 // and keep one marker file per network and finding in state_dir so it is said once.
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
