@@ -13,7 +13,6 @@ import type { Family } from "./metrics-text.js";
 import { hostPorts } from "../core/names.js";
 
 type Role = "bridge" | "tap" | "uplink";
-type Labels = Record<string, string>;
 
 // Interface families, named as node_exporter names its node_network_* ones.
 const IF_FAMILIES: Record<(typeof IF_STATS)[number], [string, string]> = {
