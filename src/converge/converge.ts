@@ -16,7 +16,7 @@ import { isLocalAddress, readRoutes, type Route } from "../observe/routes.js";
 import { observeUplink } from "../observe/uplink.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { undoColdStart } from "./cold-undo.js";
-import { decide, type Decision } from "./decide.js";
+import { decide, type Decision } from "./decision.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
 import { networkProblems, preflight, preflightHost, tapNameRefusal } from "./preflight.js";
 import { observe, observeHost, type Snapshot } from "../observe/snapshot.js";

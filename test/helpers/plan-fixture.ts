@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Exec, RunResult } from "../../src/host/exec.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Config, Network } from "../../src/config/types.js";
-import type { Decision } from "../../src/converge/decide.js";
+import type { Decision } from "../../src/converge/decision.js";
 import { showStep } from "../../src/core/steps.js";
 import { firewallBackend } from "../../src/firewall/backend.js";
 import type { Intent } from "../../src/intent.js";
