@@ -21,7 +21,7 @@ export interface ModeTraits {
   nat: boolean;
   /** kvmnet makes the bridge itself (bridge mode attaches to the admin's, or builds one over the uplink). */
   ownBridge: boolean;
-  /** The bridge gets IPv6 off: kvmnet's rules are IPv4 only, and the mode promises nothing beyond the bridge. */
+  /** The bridge gets IPv6 off (a host-only network with address6 keeps it): the mode promises nothing beyond it. */
   ipv6Off: boolean;
 }
 

@@ -49,7 +49,7 @@ export function planUplinkBridge(net: Network, uplink: UplinkState): UplinkPlan 
   const br = net.bridge;
   const nic = uplink.link.name;
   // The bridge takes the NIC's MAC: neighbours' ARP caches and DHCP reservations stay valid, and a MAC that
-  // is set explicitly does not change as ports come and go (FIELD-NOTES 12).
+  // is set explicitly does not change as ports come and go.
   const lines = [
     `link add name ${br} address ${uplink.link.mac} mtu ${net.mtu ?? uplink.link.mtu} type bridge stp_state 0 forward_delay 0`,
     `link set dev ${br} alias ${bridgeAlias(net)}`,

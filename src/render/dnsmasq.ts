@@ -1,4 +1,4 @@
-// The dnsmasq configuration of a network, rendered as text (libvirt's option set; see FIELD-NOTES).
+// The dnsmasq configuration of a network, rendered as text (the option set libvirt gives its own dnsmasq).
 import { traits } from "../modes.js";
 import type { Config, Network } from "../config/types.js";
 import { netmaskOf, toInt } from "../ipv4.js";
