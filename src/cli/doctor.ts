@@ -16,7 +16,7 @@ import { checkPorts } from "./doctor/ports.js";
 import { checkTools } from "./doctor/tools.js";
 import { checkUfw } from "../coexist/ufw.js";
 import { checkVxlan } from "./doctor/vxlan.js";
-import type { DoctorContext, Finding, Level } from "../coexist/check.js";
+import type { DoctorContext, Finding, Level } from "../coexist/finding.js";
 import { out, outJson, stdoutPaint, type Paint } from "./output.js";
 
 const USAGE = `usage: kvmnet doctor [--json]

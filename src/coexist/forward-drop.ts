@@ -14,7 +14,7 @@ import {
   type Seen,
 } from "./rulesets.js";
 import { parseIptablesDrop, parseNftDrops } from "./rulesets.js";
-import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "./check.js";
+import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "./finding.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
 export interface DropChain extends Partial<Seen> {

@@ -4,7 +4,7 @@
 import type { Config, Network } from "../config/types.js";
 import { fromRulesets, insertCommands, kvmnetJumpsFrom, parseIptablesDrop, parseNftDrops } from "./rulesets.js";
 import type { Seen } from "./rulesets.js";
-import type { DoctorContext, Finding } from "./check.js";
+import type { DoctorContext, Finding } from "./finding.js";
 
 /** A base chain on the input hook with policy drop, and the interfaces it lets DHCP through from. */
 export interface InputDrop extends Partial<Seen> {

@@ -6,7 +6,7 @@ import type { Exec } from "../host/exec.js";
 import { checkForwardDrop } from "./forward-drop.js";
 import { checkInputDrop } from "./input-drop.js";
 import { seedRulesets } from "./rulesets.js";
-import type { DoctorContext, Finding } from "./check.js";
+import type { DoctorContext, Finding } from "./finding.js";
 import { checkUfw } from "./ufw.js";
 import type { Config, Network } from "../config/types.js";
 import type { CoexistView } from "./read.js";

@@ -3,7 +3,7 @@
 // hooks' once-only warnings), and the walkers that find base chains with policy drop in them.
 import { readRulesets as observeRulesets, type Rulesets } from "./read.js";
 import { which } from "../host/which.js";
-import type { DoctorContext } from "./check.js";
+import type { DoctorContext } from "./finding.js";
 
 export type { Rulesets };
 

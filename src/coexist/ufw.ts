@@ -7,7 +7,7 @@ import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { forwardPolicy } from "../render/policy.js";
 import { readRulesets } from "./rulesets.js";
-import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "./check.js";
+import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "./finding.js";
 
 /** ufw as far as kvmnet cares: on or not, which default policies drop, and the user rules it loads. */
 export interface UfwState {

@@ -7,7 +7,7 @@ import { checkNetworkManager, parseNmcliDevices } from "../../src/cli/doctor/nm.
 import { blocks } from "../../src/cli/doctor/ports.js";
 import { parseSs } from "../../src/cli/doctor/sockets.js";
 import { checkTools } from "../../src/cli/doctor/tools.js";
-import type { DoctorContext } from "../../src/coexist/check.js";
+import type { DoctorContext } from "../../src/coexist/finding.js";
 import { render } from "../../src/cli/doctor.js";
 import { paint } from "../../src/cli/output.js";
 import { parseConfig } from "../../src/config/validate.js";

@@ -5,7 +5,7 @@ import { fakeExec } from "../helpers/fake-exec.js";
 import { parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/coexist/forward-drop.js";
 import { checkInputDrop } from "../../src/coexist/input-drop.js";
 import { fromRulesets, seedRulesets } from "../../src/coexist/rulesets.js";
-import type { DoctorContext } from "../../src/coexist/check.js";
+import type { DoctorContext } from "../../src/coexist/finding.js";
 import { checkUfw, ufwCommands, ufwNeeds, ufwState } from "../../src/coexist/ufw.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { coexistFindings, markerName, planWarnings } from "../../src/coexist/judge.js";

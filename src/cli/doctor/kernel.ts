@@ -1,7 +1,7 @@
 // Kernel prerequisites: /dev/net/tun, IPv4 forwarding, and br_netfilter sending bridged frames to iptables.
 import { traits } from "../../modes.js";
 import { readLink } from "../../observe/links.js";
-import type { DoctorContext, Finding } from "../../coexist/check.js";
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** /dev/net/tun must exist for QEMU to make taps. */
 export function checkTun(ctx: DoctorContext): Finding {

@@ -1,7 +1,7 @@
 // Are the programs kvmnet runs installed? Searched in PATH, as the hooks will spawn them.
 import { which } from "../../host/which.js";
 import { forwardPolicy } from "../../render/policy.js";
-import type { DoctorContext, Finding } from "../../coexist/check.js";
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** The tools this config needs, each with the networks needing it and its Debian package. */
 function needed(ctx: DoctorContext): { cmd: string; pkg: string; why: string; networks: string[] }[] {
