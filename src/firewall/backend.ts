@@ -3,7 +3,7 @@
 // `firewall =` while networks are up), as CNI tears down both.
 import type { Exec } from "../host/exec.js";
 import type { Firewall, Network } from "../config/types.js";
-import { firewallAbsent, firewallDownSteps, firewallUpSteps } from "./steps.js";
+import { firewallAbsent, firewallDownSteps, firewallUpSteps } from "./up-down.js";
 import { iptablesUpScript } from "./iptables-diff.js";
 import type { Step } from "../core/steps.js";
 import { observeFirewall, type FirewallState } from "./observe.js";

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Exec } from "../../src/host/exec.js";
 import { realExec } from "../../src/host/exec.js";
 import { loadConfig } from "../../src/config/load.js";
-import { firewallUpSteps } from "../../src/firewall/steps.js";
+import { firewallUpSteps } from "../../src/firewall/up-down.js";
 import { observeFirewall } from "../../src/firewall/observe.js";
 import { Netns, program, rid, tempConfig } from "../helpers/netns.js";
 

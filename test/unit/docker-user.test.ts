@@ -6,7 +6,7 @@ import { seedRulesets } from "../../src/coexist/rulesets.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "../../src/firewall/docker-user.js";
-import { firewallDownSteps, firewallUpSteps } from "../../src/firewall/steps.js";
+import { firewallDownSteps, firewallUpSteps } from "../../src/firewall/up-down.js";
 import { showStep, type Step } from "../../src/core/steps.js";
 import { observeDockerUser, type DockerUserState } from "../../src/firewall/docker.js";
 import { fakeExec } from "../helpers/fake-exec.js";

@@ -4,7 +4,7 @@
 // is still repaired.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { firewallUpSteps } from "../../src/firewall/steps.js";
+import { firewallUpSteps } from "../../src/firewall/up-down.js";
 import { forwardEdits, iptablesUpScript } from "../../src/firewall/iptables-diff.js";
 import { parseIptablesSave } from "../../src/firewall/iptables-text.js";
 import { renderIptables } from "../../src/render/iptables.js";
