@@ -135,7 +135,7 @@ function measure(c, secs) {
     const args = ["iperf3", "-c", "203.0.113.2", "-t", String(secs), "-J", "--connect-timeout", "3000"];
     out = inNs(c.ns.g, args, { timeout: (secs + 20) * 1000 });
   } catch (e) {
-    throw new Error(`${c.label}: iperf3 -c failed: ${e.stdout || e.stderr || e.message}`);
+    throw new Error(`${c.label}: iperf3 -c failed: ${e.stdout || e.stderr || e.message}`, { cause: e });
   }
   const [tx1, rx1] = upPackets(c);
   const r = JSON.parse(out).end;
@@ -203,7 +203,8 @@ try {
   for (const c of CASES) {
     const t = Date.now();
     topology(c);
-    c.firewall ? kvmnetCase(c) : baseline(c);
+    if (c.firewall) kvmnetCase(c);
+    else baseline(c);
     startServer(c);
     measure(c, 1); // warm-up, and proof that the guest reaches the outside (through NAT: no return route)
     c.setup = (Date.now() - t) / 1000;

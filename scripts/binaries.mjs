@@ -1,7 +1,7 @@
 // `npm run binaries`: build release/kvmnet, one Node single executable application answering to every program
 // name (qemu-natup, ..., kvmnet, each also NAME@NET) by the name it is run as. Built offline from the node that
 // runs this script: bundle as CommonJS → `node --experimental-sea-config` → copy of node + postject.
-// (`pkg` cannot be used: it downloads a base binary at build time, see FIELD-NOTES.)
+// (`pkg` cannot be used: it downloads a Node base binary at build time, which fails offline.)
 // Usage: node scripts/binaries.mjs [OUT]   (default release/kvmnet)
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";

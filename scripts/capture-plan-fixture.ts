@@ -15,7 +15,7 @@ import { observe } from "../src/observe/snapshot.js";
 import { readRoutes } from "../src/observe/routes.js";
 import { hook, Netns, program, ROOT, stopDnsmasqIn, veth } from "../test/helpers/netns.js";
 import { loadPlanCase, planTranscript, TEXT_FILES, type HostFixture } from "../test/helpers/plan-fixture.js";
-import { decide } from "../src/converge/decide.js";
+import { decide } from "../src/converge/decision.js";
 import { qemuLikeTap } from "../test/helpers/tap.js";
 
 /** Where the committed fixtures say kvmnet's files are (the defaults): the capture's temporary ones are renamed. */
@@ -359,6 +359,7 @@ function observeInside(file: string, name: string): void {
       bridgeIfindex: dnsmasq.bridgeIfindex,
       unreadable: dnsmasq.unreadable,
       stateDirLine: dnsmasq.stateDirLine,
+      kvmnet: dnsmasq.kvmnet,
     },
   };
   const plan = planTranscript(net, intent, decide(config, net, { ...snap, firewall, dnsmasq }, intent));

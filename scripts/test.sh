@@ -6,6 +6,8 @@ bash scripts/deps.sh
 npm ci --no-audit --no-fund --loglevel=error
 npm run typecheck
 npm run format:check
+npm run lint
+npm run depcheck
 report=$(mktemp)
 status=0
 npm test -- --reporter=default --reporter=json --outputFile.json="$report" || status=$?

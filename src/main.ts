@@ -4,7 +4,7 @@ import { safePath } from "./env.js";
 import { errorText } from "./errno.js";
 import { KvmnetError, UsageError } from "./errors.js";
 import { hookUsage, runHook } from "./hook/run.js";
-import { splitProgramName } from "./names.js";
+import { splitProgramName } from "./core/ifname.js";
 import { isHook, type HookName } from "./programs.js";
 import { versionLine } from "./version.js";
 

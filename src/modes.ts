@@ -1,7 +1,7 @@
 // The one place that knows what each network mode is: which hook programs serve it and what the host does for it.
 // Everything else asks here (`traits(net).nat`) instead of comparing mode names.
-import type { Mode } from "./config/types.js";
-import type { HookName } from "./programs.js";
+import { MODES, type Mode } from "./config/types.js";
+import { HOOKS, type HookName } from "./programs.js";
 
 /** What a mode means for the host. */
 export interface ModeTraits {
@@ -21,7 +21,7 @@ export interface ModeTraits {
   nat: boolean;
   /** kvmnet makes the bridge itself (bridge mode attaches to the admin's, or builds one over the uplink). */
   ownBridge: boolean;
-  /** The bridge gets IPv6 off: kvmnet's rules are IPv4 only, and the mode promises nothing beyond the bridge. */
+  /** The bridge gets IPv6 off (a host-only network with address6 keeps it): the mode promises nothing beyond it. */
   ipv6Off: boolean;
 }
 
@@ -87,4 +87,19 @@ export const TRAITS: Record<Mode, ModeTraits> = {
 /** The traits of NET's mode. */
 export function traits(net: { mode: Mode }): ModeTraits {
   return TRAITS[net.mode];
+}
+
+/** True when PROGRAM serves networks of MODE. */
+export function serves(program: HookName, mode: Mode): boolean {
+  return HOOKS[program].generic || TRAITS[mode].programs.includes(program);
+}
+
+/** The modes PROGRAM serves ("any" for the generic hooks). */
+export function modesOf(program: HookName): readonly Mode[] | "any" {
+  return HOOKS[program].generic ? "any" : MODES.filter((m) => serves(program, m));
+}
+
+/** The specific up-program for MODE (the one to name in a "wrong program" error). */
+export function upProgramFor(mode: Mode): HookName {
+  return TRAITS[mode].upProgram;
 }

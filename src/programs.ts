@@ -1,7 +1,5 @@
-// The programs kvmnet installs: whether each brings a TAP up or down, and (through the modes' traits table in
-// modes.ts) which network modes it serves.
-import { MODES, type Mode } from "./config/types.js";
-import { TRAITS } from "./modes.js";
+// The programs kvmnet installs: whether each brings a TAP up or down (which network modes each serves is in the
+// modes' traits table, modes.ts).
 
 /** Names of the QEMU hook programs. */
 export type HookName =
@@ -29,19 +27,4 @@ export const PROGRAM_NAMES = [...Object.keys(HOOKS), "kvmnet"] as const;
 /** True when NAME is one of the hook programs. */
 export function isHook(name: string): name is HookName {
   return Object.hasOwn(HOOKS, name);
-}
-
-/** True when PROGRAM serves networks of MODE. */
-export function serves(program: HookName, mode: Mode): boolean {
-  return HOOKS[program].generic || TRAITS[mode].programs.includes(program);
-}
-
-/** The modes PROGRAM serves ("any" for the generic hooks). */
-export function modesOf(program: HookName): readonly Mode[] | "any" {
-  return HOOKS[program].generic ? "any" : MODES.filter((m) => serves(program, m));
-}
-
-/** The specific up-program for MODE (the one to name in a "wrong program" error). */
-export function upProgramFor(mode: Mode): HookName {
-  return TRAITS[mode].upProgram;
 }

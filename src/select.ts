@@ -1,7 +1,8 @@
 // Which network a TAP joins: the contract's four selection rules, in order.
 import type { Config, Network } from "./config/types.js";
 import { UsageError } from "./errors.js";
-import { modesOf, serves, upProgramFor, type HookName } from "./programs.js";
+import { modesOf, serves, upProgramFor } from "./modes.js";
+import type { HookName } from "./programs.js";
 
 /** What selection looks at. */
 export interface SelectInput {

@@ -1,6 +1,6 @@
 // Carrying out a plan: each step is one process at most, batched (`ip -batch`, one `nft -f` transaction).
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import type { Step } from "../decide/steps.js";
+import type { Step } from "../core/steps.js";
 import { CommandError } from "../errors.js";
 import { ensureDir } from "../host/dirs.js";
 import { writeFileSafe } from "../host/write.js";

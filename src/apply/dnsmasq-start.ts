@@ -1,7 +1,7 @@
 // Starting a network's dnsmasq and recording it: kvmnet, not dnsmasq, writes the pid file (root's), together
 // with the ifindex of the bridge the daemon's DHCP socket gets bound to.
 import { readFileSync } from "node:fs";
-import type { Step } from "../decide/steps.js";
+import type { Step } from "../core/steps.js";
 import { CommandError } from "../errors.js";
 import { writeFileSafe } from "../host/write.js";
 import { findDnsmasqs } from "../observe/dnsmasq-proc.js";

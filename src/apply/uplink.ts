@@ -3,7 +3,7 @@
 // nothing): an UplinkMoveError tells it that an undo ran.
 import { rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Step } from "../decide/steps.js";
+import type { Step } from "../core/steps.js";
 import { CommandError } from "../errors.js";
 import { ensureDir } from "../host/dirs.js";
 import { showCommand, type Exec } from "../host/exec.js";

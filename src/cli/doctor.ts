@@ -7,17 +7,17 @@ import { ConfigError, formatProblem } from "../errors.js";
 import { resolveBridgeOr } from "../observe/default-route.js";
 import { parseCommand } from "./args.js";
 import { checkDnsmasq } from "./doctor/dnsmasq.js";
-import { checkForwardDrop } from "./doctor/forward.js";
+import { checkForwardDrop } from "../coexist/forward-drop.js";
 import { checkHostFit } from "./doctor/host.js";
-import { checkInputDrop } from "./doctor/input.js";
+import { checkInputDrop } from "../coexist/input-drop.js";
 import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js";
 import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";
 import { checkPublish } from "./doctor/publish.js";
 import { checkTools } from "./doctor/tools.js";
-import { checkUfw } from "./doctor/ufw.js";
+import { checkUfw } from "../coexist/ufw.js";
 import { checkVxlan } from "./doctor/vxlan.js";
-import type { DoctorContext, Finding, Level } from "./doctor/types.js";
+import type { DoctorContext, Finding, Level } from "../coexist/finding.js";
 import { out, outJson, stdoutPaint, type Paint } from "./output.js";
 
 const USAGE = `usage: kvmnet doctor [--json]

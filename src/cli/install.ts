@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { errnoWords } from "../errno.js";
 import { HOOKS } from "../programs.js";
 import { placeConf, placeProgram, type Placed } from "./install-files.js";
-import { programSource } from "./install-source.js";
+import { programSource } from "../host/program-source.js";
 import { reapplyUnit, watchUnit } from "./units.js";
 
 const USAGE = `usage: kvmnet install [--dest DIR] [--copy]

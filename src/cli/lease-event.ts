@@ -11,7 +11,7 @@ import { writeFileSafe } from "../host/write.js";
 import { isIPv4 } from "../ipv4.js";
 import { readGuardLeases } from "../observe/guard.js";
 import { guardIpScript } from "../render/guard.js";
-import { guardFiles } from "../render/names.js";
+import { guardFiles } from "../core/names.js";
 import { configFrom } from "./networks.js";
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;

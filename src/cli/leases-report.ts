@@ -7,7 +7,7 @@ import { toInt } from "../ipv4.js";
 import { readFdb } from "../observe/fdb.js";
 import { readLink } from "../observe/links.js";
 import { readNeighbours, type Neighbour } from "../observe/neigh.js";
-import { dnsmasqFiles } from "../render/names.js";
+import { dnsmasqFiles } from "../core/names.js";
 import { readLeaseFile, type LeaseFile } from "./leases.js";
 
 /** An IPv6 address of a guest: from its DHCPv6 lease (with the lease's end) or seen in the neighbour table. */

@@ -1,19 +1,18 @@
 // `kvmnet metrics`: what is exported, gathered from sysfs (interface statistics, the bridges' forwarding
 // databases), dnsmasq's lease files and kvmnet's rule counters (one nft or iptables-save process in all).
 import type { Config, Network } from "../config/types.js";
-import { hostPorts } from "../decide/modes.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { readRuleCounts, type RuleCounts } from "../observe/counters.js";
 import { readFdb } from "../observe/fdb.js";
 import { IF_STATS, readIfStats, type IfStats } from "../observe/ifstats.js";
 import { readLink } from "../observe/links.js";
-import { dnsmasqFiles } from "../render/names.js";
+import { dnsmasqFiles } from "../core/names.js";
 import { readLeaseFile } from "./leases.js";
 import { leaseReport } from "./leases-report.js";
 import type { Family } from "./metrics-text.js";
+import { hostPorts } from "../core/names.js";
 
 type Role = "bridge" | "tap" | "uplink";
-type Labels = Record<string, string>;
 
 // Interface families, named as node_exporter names its node_network_* ones.
 const IF_FAMILIES: Record<(typeof IF_STATS)[number], [string, string]> = {

@@ -1,16 +1,11 @@
 // `kvmnet plan NET`: what `kvmnet up NET` would do now, and the rules and dnsmasq config it keeps, changing nothing.
 import { realExec, type Exec } from "../host/exec.js";
-import type { Config, Network } from "../config/types.js";
-import { showStep } from "../decide/steps.js";
+import { showStep } from "../core/steps.js";
 import { look } from "../converge/converge.js";
 import { formatProblem } from "../errors.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
-import { iptablesUpScript } from "../decide/firewall-iptables.js";
-import { renderIptables } from "../render/iptables.js";
-import { dnsmasqFiles } from "../render/names.js";
+import { dnsmasqFiles } from "../core/names.js";
 import { firewallBackend } from "../firewall/backend.js";
-import { renderNft } from "../render/nft.js";
-import { nftTableView } from "../render/nft-script.js";
 import { parseCommand } from "./args.js";
 import { configFrom, findNetwork } from "./networks.js";
 import { out, outJson, stdoutPaint } from "./output.js";

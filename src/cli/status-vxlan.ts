@@ -5,8 +5,9 @@ import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
 import { isOurVxlan } from "../decide/vxlan.js";
 import { localOf, parseFlood, type VxlanObserved } from "../observe/vxlan.js";
-import { vxlanAlias, vxlanDevName, wantedPeers } from "../render/vxlan.js";
+import { vxlanAlias, wantedPeers } from "../render/vxlan.js";
 import type { Paint } from "./output.js";
+import { vxlanDevName } from "../core/names.js";
 
 /** One peer as status shows it. */
 export interface VxlanPeerStatus {

@@ -5,17 +5,15 @@ import type { Config, Network } from "../config/types.js";
 import { isOurBridge } from "../decide/bridge.js";
 import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq.js";
 import { firewallBackend } from "../firewall/backend.js";
-import { hostPorts } from "../decide/modes.js";
 import { describeUnreadable } from "../observe/dnsmasq-access.js";
 import type { DnsmasqState } from "../observe/dnsmasq.js";
 import { readLink } from "../observe/links.js";
 import { look } from "../converge/converge.js";
 import type { Snapshot as Observed } from "../observe/snapshot.js";
-import { bridgeAlias, dnsmasqFiles, NFT_TABLE } from "../render/names.js";
-import { renderIptables } from "../render/iptables.js";
-import { renderNft } from "../render/nft.js";
+import { bridgeAlias, dnsmasqFiles } from "../core/names.js";
 import { readLeases, type Lease } from "./leases.js";
 import { vxlanStatus, type VxlanStatus } from "./status-vxlan.js";
+import { hostPorts } from "../core/names.js";
 
 /** One port of a bridge. */
 export interface PortStatus {

@@ -1,6 +1,6 @@
 // What `kvmnet watch` reacts to, and which networks count as up: pure functions of monitor lines and snapshots.
 import type { Config, Network } from "../config/types.js";
-import { firewallAbsent } from "../decide/firewall.js";
+import { firewallAbsent } from "../firewall/up-down.js";
 import type { Snapshot } from "../observe/snapshot.js";
 
 /** Quiet time after the last event before converging: a flush or a reload comes as a burst of events. */

@@ -1,17 +1,17 @@
 // Validation of one network section: each key's value, and which keys its mode needs or refuses.
 import type { ConfigProblem } from "../errors.js";
 import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt, type Cidr } from "../ipv4.js";
-import { badName, badNetworkName } from "../names.js";
-import { DEFAULT_ROUTE_BRIDGE } from "../observe/default-route.js";
+import { badName, badNetworkName } from "../core/ifname.js";
 import { badDomain } from "./domain.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
-import { MODES, type Mode, type Network, type StaticHost } from "./types.js";
+import { MODES, type Mode, type Network, type Published, type StaticHost } from "./types.js";
 import { show } from "./value.js";
 import { validateIpv6 } from "./ipv6.js";
-import { validatePublish, type Published } from "./publish.js";
+import { validatePublish } from "./publish.js";
 import { validateVxlan } from "./vxlan.js";
 import type { Vxlan } from "./types.js";
 import type { Cidr6 } from "../ipv6.js";
+import { DEFAULT_ROUTE_BRIDGE } from "../core/names.js";
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;

@@ -1,19 +1,8 @@
 // Validation of `publish` (nat networks): ports of the host forwarded to a guest, such as
 // `publish = tcp:8080=web:80, udp:5353=192.0.2.10:53, tcp:198.51.100.2:8443=web:443`.
 import { contains, isIPv4, isNetworkOrBroadcast, type Cidr } from "../ipv4.js";
-import type { StaticHost } from "./types.js";
+import type { Published, StaticHost } from "./types.js";
 import { show } from "./value.js";
-
-/** One published port: PROTO traffic to the host's PORT (on HOSTADDR only, when given) goes to TO:TOPORT. */
-export interface Published {
-  proto: "tcp" | "udp";
-  hostAddr?: string;
-  port: number;
-  /** The guest's address, and the host.NAME it came from when given by name. */
-  to: string;
-  toName?: string;
-  toPort: number;
-}
 
 const ENTRY = /^(tcp|udp):(?:(\d+\.\d+\.\d+\.\d+):)?(\d+)=([^:=\s]+):(\d+)$/;
 

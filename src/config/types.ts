@@ -3,7 +3,6 @@
 // absent (`?: undefined`), so code that reads any network (`net.uplink`) still type-checks.
 import type { Cidr } from "../ipv4.js";
 import type { Cidr6 } from "../ipv6.js";
-import type { Published } from "./publish.js";
 
 /** Network modes of the contract. */
 export type Mode = "nat" | "routed" | "host-only" | "isolated" | "bridge";
@@ -12,6 +11,17 @@ export const MODES: readonly Mode[] = ["nat", "routed", "host-only", "isolated",
 
 /** Firewall backends. */
 export type Firewall = "nftables" | "iptables";
+
+/** One published port: PROTO traffic to the host's PORT (on HOSTADDR only, when given) goes to TO:TOPORT. */
+export interface Published {
+  proto: "tcp" | "udp";
+  hostAddr?: string;
+  port: number;
+  /** The guest's address, and the host.NAME it came from when given by name. */
+  to: string;
+  toName?: string;
+  toPort: number;
+}
 
 /** A `host.NAME = MAC,IP` static lease. */
 export interface StaticHost {

@@ -5,7 +5,7 @@ import ipaddr from "ipaddr.js";
 import type { ConfigProblem } from "../errors.js";
 import { isIPv4 } from "../ipv4.js";
 import { canonical6, isIPv6 } from "../ipv6.js";
-import { badName } from "../names.js";
+import { badName } from "../core/ifname.js";
 import { parseBool } from "./keys.js";
 import type { Mode, Network, Vxlan } from "./types.js";
 import { show } from "./value.js";

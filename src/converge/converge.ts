@@ -1,13 +1,13 @@
 // The one pipeline every program runs: resolve the network, take its lock, observe the host once into a snapshot,
 // check (pure), decide (pure), apply. The hooks, `kvmnet up/down`, `plan` and `status` are thin callers of it.
 import { applySteps } from "../apply/apply.js";
-import { coexistWarnings } from "./coexist.js";
+import { coexistWarnings } from "./coexist-warnings.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { withNetworkLock } from "../host/lock.js";
 import { UplinkMoveError } from "../apply/uplink.js";
 import type { Config, Network } from "../config/types.js";
 import { uplinkDiff } from "../decide/uplink.js";
-import { showStep, type Step } from "../decide/steps.js";
+import { showStep, type Step } from "../core/steps.js";
 import { CommandError, ConfigError, type ConfigProblem } from "../errors.js";
 import { traits } from "../modes.js";
 import { defaultRouteProblem, findDefaultRoute, resolveBridge } from "../observe/default-route.js";
@@ -16,7 +16,7 @@ import { isLocalAddress, readRoutes, type Route } from "../observe/routes.js";
 import { observeUplink } from "../observe/uplink.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { undoColdStart } from "./cold-undo.js";
-import { decide, type Decision } from "./decide.js";
+import { decide, type Decision } from "./decision.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
 import { networkProblems, preflight, preflightHost, tapNameRefusal } from "./preflight.js";
 import { observe, observeHost, type Snapshot } from "../observe/snapshot.js";

@@ -3,16 +3,15 @@
 // `kvmnet up/down/plan`, `check` and `doctor`.
 import type { Config, Network } from "../config/types.js";
 import { dnsmasqRefusal } from "../decide/dnsmasq.js";
-import { hostPorts } from "../decide/modes.js";
 import { ConfigError, UsageError, type ConfigProblem, type KvmnetError } from "../errors.js";
 import { overlaps, subnetOf } from "../ipv4.js";
 import { overlaps6, subnetOf6 } from "../ipv6.js";
 import { traits } from "../modes.js";
-import { badName } from "../names.js";
+import { badName } from "../core/ifname.js";
 import { defaultRouteProblem, type DefaultRoute } from "../observe/default-route.js";
-import { vlanPortName } from "../observe/mode.js";
 import { bringsUp, type Intent } from "../intent.js";
 import type { HostView, Snapshot } from "../observe/snapshot.js";
+import { hostPorts, vlanPortName } from "../core/names.js";
 
 /** Why TAP is not an interface name a hook may be given (checked before anything is read). */
 export function tapNameRefusal(tap: string): UsageError | null {

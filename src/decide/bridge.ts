@@ -1,7 +1,7 @@
 // Deciding the `ip` commands for a network's bridge and for attaching or detaching a TAP.
 import type { Network } from "../config/types.js";
 import type { Link } from "../observe/links.js";
-import { bridgeAlias, bridgeMac } from "../render/names.js";
+import { bridgeAlias, bridgeMac } from "../core/names.js";
 
 /** Default MTU of a new bridge when the config sets none. */
 export const DEFAULT_MTU = 1500;
@@ -11,8 +11,10 @@ export function bridgeLines(net: Network, bridge: Link | null, addrs: string[]):
   const br = net.bridge;
   const lines: string[] = [];
   if (!bridge) {
-    // The MAC is fixed so that it does not change when the port with the lowest MAC leaves (FIELD-NOTES 12);
-    // STP off and forward delay 0 so a new port forwards at once (FIELD-NOTES 11).
+    // The MAC is fixed: a bridge without one takes the lowest MAC among its ports, and when that port leaves the
+    // other guests keep sending to the old gateway MAC until their ARP entries expire. STP off and forward delay
+    // 0 so a new port forwards at once (with STP on, kernels refuse delay 0, and the 30 s of listening and
+    // learning outlast a guest's DHCP).
     lines.push(
       `link add name ${br} address ${bridgeMac(net)}${net.mtu ? ` mtu ${net.mtu}` : ""} type bridge stp_state 0 forward_delay 0`,
     );

@@ -4,10 +4,8 @@
 // egress computes it for UDP to port 68. Owned by kvmnet: its own preference and handle on the bridge it made,
 // which goes with the bridge.
 import type { Network } from "../config/types.js";
-import type { Step } from "./steps.js";
-
-/** The tc filter preference kvmnet's checksum filter has on a bridge's egress (68: the DHCP client port). */
-export const CSUM_PREF = 68;
+import type { Step } from "../core/steps.js";
+import { CSUM_PREF } from "../core/names.js";
 
 /** tc batch lines that give NET's bridge the fix-up (made only where it is missing: `add`, not `replace`). */
 export function csumLines(net: Network): string[] {

@@ -2,9 +2,9 @@
 import type { Config, Network } from "../config/types.js";
 import type { ConfigProblem } from "../errors.js";
 import type { DnsmasqState } from "../observe/dnsmasq.js";
-import { renderDnsmasq } from "../render/dnsmasq.js";
-import { dnsmasqFiles } from "../render/names.js";
-import type { Step } from "./steps.js";
+import { renderDnsmasq, renderLeaseEvent } from "../render/dnsmasq.js";
+import { dnsmasqFiles } from "../core/names.js";
+import type { Step } from "../core/steps.js";
 
 /** True when the running dnsmasq serves a bridge that is gone: its DHCP socket stays bound to the ifindex of
  *  the bridge it was started for, so after the bridge is deleted and made again it answers no guest. */
@@ -43,7 +43,8 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   const confChanged = state.conf !== want.conf;
   const hostsChanged = state.hosts !== want.hosts || state.addnHosts !== want.addnHosts || badFile.size > 0;
   const stale = isStale(state);
-  const eventChanged = state.leaseEvent !== want.leaseEvent;
+  const leaseEvent = renderLeaseEvent(net, state.kvmnet);
+  const eventChanged = state.leaseEvent !== leaseEvent;
   // A dnsmasq kvmnet kept no record of (started by kvmnet 0.1) that serves the bridge there now, as its DHCP
   // socket shows: recorded, so that later runs need not ask ss. A restart records it anyway.
   const record: Step[] =
@@ -54,8 +55,8 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   steps.push({ kind: "mkdir", path: config.stateDir }, { kind: "mkdir", path: config.leaseDir });
   write(f.hosts, state.hosts, want.hosts);
   write(f.addnHosts, state.addnHosts, want.addnHosts);
-  if (want.leaseEvent !== null && eventChanged)
-    steps.push({ kind: "write", path: f.leaseEvent, content: want.leaseEvent, mode: 0o755 });
+  if (leaseEvent !== null && eventChanged)
+    steps.push({ kind: "write", path: f.leaseEvent, content: leaseEvent, mode: 0o755 });
   write(f.conf, state.conf, want.conf);
   const start: Step = {
     kind: "dnsmasq-start",

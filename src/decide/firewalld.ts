@@ -17,7 +17,7 @@ import {
   zoneOf,
   zonePath,
 } from "../render/firewalld.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 /** Steps that put NET's bridge in its kvmnet zone, permanently and at runtime (and out of kvmnet's other zones);
  *  [] when firewalld does not run, when it already is so, or when an admin's zone binds the bridge. */

@@ -11,8 +11,8 @@ import {
   guardRules,
   guardStamp,
 } from "../render/guard.js";
-import { guardFiles } from "../render/names.js";
-import type { Step } from "./steps.js";
+import { guardFiles } from "../core/names.js";
+import type { Step } from "../core/steps.js";
 
 type TapMac = { tap: string; mac: string };
 

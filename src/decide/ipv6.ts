@@ -6,7 +6,7 @@ import type { Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import type { Observed } from "../observe/snapshot.js";
 import { isOurBridge } from "./bridge.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 const CONF = "/proc/sys/net/ipv6/conf";
 

@@ -4,7 +4,7 @@ import type { Observed } from "../observe/snapshot.js";
 import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./bridge.js";
 import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
 import { firewalldDownSteps, firewalldUpSteps } from "./firewalld.js";
-import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
+import { dockerUserDownSteps, dockerUserUpSteps } from "../firewall/docker-user.js";
 import { traits } from "../modes.js";
 import { ipv6StaleSteps, ipv6UpSteps } from "./ipv6.js";
 import { raOffSteps } from "./ra.js";
@@ -12,10 +12,11 @@ import { csumSteps } from "./csum.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { publishFlushSteps } from "./publish.js";
 import { firewallBackend } from "../firewall/backend.js";
-import { bridgeModeUpSteps, hostPorts, ipv6OffSteps } from "./modes.js";
-import type { Step } from "./steps.js";
+import { bridgeModeUpSteps, ipv6OffSteps } from "./mode-steps.js";
+import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
 import { vxlanDownSteps, vxlanUpSteps } from "./vxlan.js";
+import { hostPorts } from "../core/names.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 

@@ -2,10 +2,10 @@
 // remembers the flow (UDP "connections" live on as long as packets keep coming): those entries are deleted once
 // the new rules are in, as CNI's portmap plugin does. TCP needs nothing: new connections take the new rule.
 import type { Network } from "../config/types.js";
-import type { FirewallState } from "../observe/firewall.js";
-import { nftChains } from "../render/names.js";
+import type { FirewallState } from "../firewall/observe.js";
+import { nftChains } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 /** Steps that delete the conntrack entries of NET's UDP published ports whose rule is about to change or go. */
 export function publishFlushSteps(net: Network, state: FirewallState | null): Step[] {

@@ -5,7 +5,7 @@
 import type { Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import type { ModeObserved } from "../observe/mode.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 
 const CONF = "/proc/sys/net/ipv6/conf";
 

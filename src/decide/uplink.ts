@@ -5,7 +5,7 @@ import type { Network } from "../config/types.js";
 import type { Link } from "../observe/links.js";
 import type { UplinkAddr, UplinkRoute, UplinkState } from "../observe/uplink.js";
 import { FOREVER } from "../observe/uplink.js";
-import { bridgeAlias } from "../render/names.js";
+import { bridgeAlias } from "../core/names.js";
 
 /** The forward batch and the batch that undoes it (run with `ip -force -batch`, so each line is tried). */
 export interface UplinkPlan {
@@ -83,7 +83,7 @@ export function planUplinkBridge(net: Network, uplink: UplinkState, built?: Buil
   const hasAddr = new Set(on.addrs.map((a) => `${a.local}/${a.prefixlen}`));
   const hasRoute = new Set(on.routes.map((r) => routeSpec(r, "")));
   // The bridge takes the NIC's MAC: neighbours' ARP caches and DHCP reservations stay valid, and a MAC that
-  // is set explicitly does not change as ports come and go (FIELD-NOTES 12).
+  // is set explicitly does not change as ports come and go.
   const make = [
     `link add name ${br} address ${uplink.link.mac} mtu ${net.mtu ?? uplink.link.mtu} type bridge stp_state 0 forward_delay 0`,
     `link set dev ${br} alias ${bridgeAlias(net)}`,

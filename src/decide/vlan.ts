@@ -2,9 +2,10 @@
 // it see VLAN VID's segment and nothing of the trunk's other VLANs (the seed's "bridge + VLAN" switch).
 import type { Network, VlanBridgeNetwork } from "../config/types.js";
 import type { Link } from "../observe/links.js";
-import { vlanPortOf, type ModeObserved } from "../observe/mode.js";
-import { bridgeAlias } from "../render/names.js";
+import { type ModeObserved } from "../observe/mode.js";
+import { bridgeAlias } from "../core/names.js";
 import { bridgeLines } from "./bridge.js";
+import { vlanPortOf } from "../core/names.js";
 
 /** ip lines that make TRUNK.VID and the bridge exist, the one a port of the other, all up; [] when they are. */
 export function vlanUpLines(net: VlanBridgeNetwork, bridge: Link | null, mode: ModeObserved): string[] {

@@ -5,7 +5,6 @@ import { localOf, type VxlanObserved } from "../observe/vxlan.js";
 import { frrEvpnCommands, hasEvpn } from "../render/frr.js";
 import {
   vxlanAlias,
-  vxlanDevName,
   vxlanDeviceAlias,
   vxlanGuardComment,
   vxlanGuardDownScript,
@@ -14,7 +13,8 @@ import {
   vxlanGuardTable,
   wantedPeers,
 } from "../render/vxlan.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
+import { vxlanDevName } from "../core/names.js";
 
 const FLOOD = "00:00:00:00:00:00";
 

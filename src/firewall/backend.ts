@@ -3,12 +3,12 @@
 // `firewall =` while networks are up), as CNI tears down both.
 import type { Exec } from "../host/exec.js";
 import type { Firewall, Network } from "../config/types.js";
-import { firewallAbsent, firewallDownSteps, firewallOldLayout, firewallUpSteps } from "../decide/firewall.js";
-import { iptablesUpScript } from "../decide/firewall-iptables.js";
-import type { Step } from "../decide/steps.js";
-import { observeFirewall, type FirewallState } from "../observe/firewall.js";
+import { firewallAbsent, firewallDownSteps, firewallOldLayout, firewallUpSteps } from "./up-down.js";
+import { iptablesUpScript } from "./iptables-diff.js";
+import type { Step } from "../core/steps.js";
+import { observeFirewall, type FirewallState } from "./observe.js";
 import { renderIptables } from "../render/iptables.js";
-import { NFT_TABLE } from "../render/names.js";
+import { NFT_TABLE } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
 import { nftTableView } from "../render/nft-script.js";
 

@@ -1,6 +1,6 @@
 // How to run this kvmnet again from elsewhere (dnsmasq's dhcp-script): the single executable, or node with the
-// admin CLI's bundle beside the running one (see src/cli/install-source.ts).
-import { programSource } from "../cli/install-source.js";
+// admin CLI's bundle beside the running one (see src/host/program-source.ts).
+import { programSource } from "./program-source.js";
 
 // POSIX shell single quoting.
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import type { Exec } from "../host/exec.js";
-import { CSUM_PREF } from "../decide/csum.js";
+import { CSUM_PREF } from "../core/names.js";
 
 /** Reads a file, or null when it cannot. */
 export type ReadFile = (path: string) => Buffer | null;

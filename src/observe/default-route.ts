@@ -4,9 +4,7 @@ import type { Config, Network } from "../config/types.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { readLink } from "./links.js";
 import { readRoutes, type Route } from "./routes.js";
-
-/** The value of `bridge` that means "the bridge carrying the default route". */
-export const DEFAULT_ROUTE_BRIDGE = "@default-route";
+import { DEFAULT_ROUTE_BRIDGE } from "../core/names.js";
 
 /** What the default routes go through: their devices in table order (each once), and the first that is a bridge. */
 export interface DefaultRoute {

@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import type { Exec } from "../host/exec.js";
-import { dnsmasqFiles } from "../render/names.js";
+import { dnsmasqFiles } from "../core/names.js";
+import { kvmnetCommand } from "../host/self.js";
 import { dnsmasqIds, unreadable, type Ids, type Unreadable } from "./dnsmasq-access.js";
 import { findDnsmasqs, isOurDnsmasq } from "./dnsmasq-proc.js";
 import { dhcpSocketIfindex } from "./dnsmasq-socket.js";
@@ -28,6 +29,8 @@ export interface DnsmasqState {
   hosts: string | null;
   addnHosts: string | null;
   leaseEvent: string | null;
+  /** With guard = yes: the command line that runs this kvmnet, for the lease-event wrapper (null without). */
+  kvmnet: string | null;
   /** Files dnsmasq re-reads as nobody but cannot read, and what stops it. */
   unreadable: Unreadable[];
   /** Line of `state_dir` in the config file (0: not set), known when a directory blocks dnsmasq. */
@@ -69,6 +72,7 @@ export function observeDnsmasq(config: Config, net: Network, exec: Exec): Dnsmas
     hosts: readOr(f.hosts),
     addnHosts: readOr(f.addnHosts),
     leaseEvent: readOr(f.leaseEvent),
+    kvmnet: net.guard ? kvmnetCommand() : null,
     unreadable: blocked,
     stateDirLine: blocked.some((u) => u.kind === "dir") ? (config.lines.state_dir ?? 0) : 0,
   };

@@ -1,8 +1,9 @@
 // What the modes need to know beyond the common snapshot (observe/snapshot.ts): IPv6 on the bridge, whether it
 // takes router advertisements, and the VLAN port and trunk of a VLAN network. Read from /proc and /sys only.
 import { existsSync, readFileSync } from "node:fs";
-import type { Network, VlanBridgeNetwork } from "../config/types.js";
+import type { Network } from "../config/types.js";
 import { readLink, type Link } from "./links.js";
+import { vlanPortOf } from "../core/names.js";
 
 /** The VLAN sub-interface TRUNK.VID as found. */
 export interface VlanPort {
@@ -50,16 +51,6 @@ export function readVlanPort(name: string): VlanPort | null {
     lower: lower ? lower[1]! : null,
     alias: (readOr(`/sys/class/net/${name}/ifalias`) ?? "").trim(),
   };
-}
-
-/** The name of NET's VLAN sub-interface (TRUNK.VID), or null for a network without VLAN. */
-export function vlanPortName(net: Network): string | null {
-  return net.vlan !== undefined ? vlanPortOf(net) : null;
-}
-
-/** The VLAN sub-interface TRUNK.VID of a VLAN network. */
-export function vlanPortOf(net: VlanBridgeNetwork): string {
-  return `${net.trunk}.${net.vlan}`;
 }
 
 /** Observe what NET's mode needs beyond the common snapshot. */

@@ -6,9 +6,9 @@ import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
-import type { FirewallState } from "./firewall.js";
+import type { FirewallState } from "../firewall/observe.js";
 import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./firewalld.js";
-import { dockerLookWanted, observeDockerUser, type DockerUserState } from "./docker.js";
+import { dockerLookWanted, observeDockerUser, type DockerUserState } from "../firewall/docker.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
 import { observeIpv6, observeOwnBridge6, type Ipv6Observed } from "./ipv6.js";
@@ -22,11 +22,12 @@ import { strayTaps } from "./strays.js";
 import { observeTap, type TapFacts } from "./tap.js";
 import { observeUplink, type UplinkState } from "./uplink.js";
 import { moveMayBeUnfinished, readAlias } from "./uplink-move.js";
-import { bridgeAlias } from "../render/names.js";
+import { bridgeAlias } from "../core/names.js";
 import { observeVxlan, type VxlanObserved } from "./vxlan.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { forwardPolicy } from "../render/policy.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
+import { uplinkJournal } from "../core/names.js";
 
 /** The interfaces and routes a network's checks look at: read from /sys and /proc (one `ip` only for a tap that
  *  is not running, see observeTap), so `kvmnet check` and `doctor` take it for every network at no cost. */
@@ -106,11 +107,6 @@ export type Observed = Pick<
   | "mode"
   | "vxlan"
 >;
-
-/** Path of NET's uplink-move journal: written before the move's batch, removed after it. */
-export function uplinkJournal(config: Config, net: Network): string {
-  return `${config.stateDir}/${net.name}.uplink-move`;
-}
 
 /** Read the interfaces and routes NET's checks look at (ROUTES: the routing table, read once by the caller). */
 export function observeHost(

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import type { Network } from "../config/types.js";
-import { bridgeAlias } from "../render/names.js";
+import { bridgeAlias } from "../core/names.js";
 import { isRunning, type Link } from "./links.js";
 import type { Route } from "./routes.js";
 

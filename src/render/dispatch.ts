@@ -7,7 +7,7 @@
 // accept). So the forward rules split cleanly: "from" holds the rules matching on input = bridge (looked at
 // first), "to" the rules matching on output = bridge. A "from" accept only lets the packet go on to the
 // destination's network ("pass"), except bridge-to-same-bridge, which the policy accepts before anything else.
-import type { Published } from "../config/publish.js";
+import type { Published } from "../config/types.js";
 import type { Network } from "../config/types.js";
 import { subnetOf } from "../ipv4.js";
 import { subnetOf6 } from "../ipv6.js";

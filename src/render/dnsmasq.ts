@@ -1,18 +1,15 @@
-// The dnsmasq configuration of a network, rendered as text (libvirt's option set; see FIELD-NOTES).
+// The dnsmasq configuration of a network, rendered as text (the option set libvirt gives its own dnsmasq).
 import { traits } from "../modes.js";
 import type { Config, Network } from "../config/types.js";
 import { netmaskOf, toInt } from "../ipv4.js";
 import { size6 } from "../ipv6.js";
-import { kvmnetCommand } from "../host/self.js";
-import { dnsmasqFiles } from "./names.js";
+import { dnsmasqFiles } from "../core/names.js";
 
 /** The rendered files of a network's dnsmasq. */
 export interface DnsmasqFiles {
   conf: string;
   hosts: string;
   addnHosts: string;
-  /** With guard = yes: the dhcp-script wrapper (run by dnsmasq's root helper on each lease event). */
-  leaseEvent: string | null;
 }
 
 /** dnsmasq's config, hostsfile and addn-hosts for NET, or null when NET runs no DHCP. */
@@ -64,10 +61,14 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
     conf: lines.join("\n") + "\n",
     hosts: net.hosts.map((h) => `${h.mac},${h.ip},${h.name}\n`).join(""),
     addnHosts: net.hosts.map((h) => `${h.ip} ${h.name}\n`).join(""),
-    leaseEvent: net.guard
-      ? `#!/bin/sh\n# kvmnet: dnsmasq's lease events for the guard of network ${net.name}\nexec ${kvmnetCommand()} "$@"\n`
-      : null,
   };
+}
+
+/** With guard = yes: the dhcp-script wrapper dnsmasq's root helper runs on each lease event, which runs KVMNET
+ *  (the command line of the running kvmnet, as shell words); null without guard. */
+export function renderLeaseEvent(net: Network, kvmnet: string | null): string | null {
+  if (!net.guard || kvmnet === null) return null;
+  return `#!/bin/sh\n# kvmnet: dnsmasq's lease events for the guard of network ${net.name}\nexec ${kvmnet} "$@"\n`;
 }
 
 // Router advertisements for the bridge's /64: SLAAC, with DNS by stateless DHCPv6 (RDNSS and the DHCPv6 answer

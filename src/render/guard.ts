@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import ipaddr from "ipaddr.js";
 import type { Network } from "../config/types.js";
 import { subnetOf6 } from "../ipv6.js";
-import { bridgeMac } from "./names.js";
+import { bridgeMac } from "../core/names.js";
 
 /** The bridge-family table. */
 export const GUARD_TABLE = "bridge kvmnet";

@@ -13,7 +13,7 @@
 // no extension), instead of every network's whole chains as before.
 import type { Network } from "../config/types.js";
 import { dispatchOf, type DispatchRule } from "./dispatch.js";
-import { IPT, iptablesChains } from "./names.js";
+import { IPT, iptablesChains } from "../core/names.js";
 import type { InputRule } from "./policy.js";
 
 /** Tables kvmnet writes to. */

@@ -1,11 +1,11 @@
 // A network's part of kvmnet's one nft table (`table inet kvmnet`), rendered as text in the exact form `nft list`
 // prints it, so that what is live can be compared with what is wanted by plain text. The shared part (base chains
 // dispatching through verdict maps) and the transactions are in nft-script.ts.
-import type { Published } from "../config/publish.js";
+import type { Published } from "../config/types.js";
 import { createHash } from "node:crypto";
 import type { Network } from "../config/types.js";
 import { dispatchOf, type DispatchRule } from "./dispatch.js";
-import { NFT_MAPS, NFT_REJECT, nftChains } from "./names.js";
+import { NFT_MAPS, NFT_REJECT, nftChains } from "../core/names.js";
 import type { InputRule } from "./policy.js";
 
 /** One element of a verdict map: KEY (as nft prints it) jumps to CHAIN. */

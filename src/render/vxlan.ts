@@ -4,11 +4,6 @@
 import { createHash } from "node:crypto";
 import type { Network, Vxlan } from "../config/types.js";
 
-/** The VXLAN device of VNI ID: `vx` + the VNI (at most 10 characters). */
-export function vxlanDevName(vx: Pick<Vxlan, "id">): string {
-  return `vx${vx.id}`;
-}
-
 /** The static peers to flood to: the configured ones but this host's own underlay addresses. */
 export function wantedPeers(vx: Vxlan, ownAddrs: string[]): string[] {
   return vx.evpn ? [] : vx.peers.filter((p) => !ownAddrs.includes(p) && p !== vx.local);

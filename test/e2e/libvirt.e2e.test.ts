@@ -118,7 +118,6 @@ function processesIn(ns: Netns): string[] {
 }
 const hasLink = (dev: string) => host.tryRun("ip", ["link", "show", "dev", dev]).exitCode === 0;
 
-let web: { console: string };
 let alpha: { console: string; tap: string };
 let webIp = "";
 
@@ -140,7 +139,6 @@ describe("kvmnet under a real libvirtd", () => {
       });
       expect(w.start, w.start.err).toMatchObject({ code: 0 });
       times.push(`virsh start (cold network): ${w.ms} ms`);
-      web = w;
       webIp = (await leaseOf(w.console)).ip!;
       times.push(`web's lease at guest uptime ${results(w.console).find((r) => r.kind === "lease")?.fields.t} s`);
       expect(webIp, "host.web's static lease").toBe("192.0.2.10/24");

@@ -117,7 +117,7 @@ describe("nat with nftables", () => {
         lab = makeLab({ body });
         const h = lab.host;
         // The first guest's tap gets the lowest MAC on the bridge: a bridge without a fixed MAC of its own would
-        // take this one and change it when the guest leaves (FIELD-NOTES 12). QEMU opens the existing tap.
+        // take this one and change it when the guest leaves. QEMU opens the existing tap.
         h.sh("ip tuntap add dev vm-a mode tap && ip link set vm-a address 02:00:00:00:00:01");
         const a = boot(e, h, { ...nat(lab), tap: "vm-a", ip: "dhcp", hostname: "a", wait: 300 });
         await a.waitForResult("lease");

@@ -106,7 +106,7 @@ export function stopDnsmasqIn(stateDir: string): void {
     }
   }
   for (const p of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    let argv: string[] = [];
+    let argv: string[];
     try {
       argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
     } catch {

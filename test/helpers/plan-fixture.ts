@@ -7,14 +7,14 @@ import { join } from "node:path";
 import type { Exec, RunResult } from "../../src/host/exec.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Config, Network } from "../../src/config/types.js";
-import type { Decision } from "../../src/converge/decide.js";
-import { showStep } from "../../src/decide/steps.js";
+import type { Decision } from "../../src/converge/decision.js";
+import { showStep } from "../../src/core/steps.js";
 import { firewallBackend } from "../../src/firewall/backend.js";
 import type { Intent } from "../../src/intent.js";
-import { dockerLookWanted } from "../../src/observe/docker.js";
+import { dockerLookWanted } from "../../src/firewall/docker.js";
 import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
 import type { Snapshot } from "../../src/observe/snapshot.js";
-import { NFT_MAPS, NFT_TABLE, nftChains } from "../../src/render/names.js";
+import { NFT_MAPS, NFT_TABLE, nftChains } from "../../src/core/names.js";
 import { forwardPolicy } from "../../src/render/policy.js";
 
 /** The files of a case beside host.json: the ruleset and daemon texts, as captured. A missing file means the
@@ -57,7 +57,7 @@ export function nftBlock(listing: string, kind: "chain" | "map", name: string): 
   return end < 0 ? null : lines.slice(start, end + 1).join("\n");
 }
 
-/** An executor answering the firewall looks of src/observe/firewall.ts and src/observe/docker.ts from the case's
+/** An executor answering the firewall looks of src/firewall/observe.ts and src/firewall/docker.ts from the case's
  *  texts, as nft and iptables-save would on the captured host; any other command is an error (the fixture would
  *  be missing something decide depends on). */
 export function fixtureExec(net: Network, nftTables: string[], nft: string | null, save: string | null): Exec {
@@ -106,6 +106,8 @@ export function loadPlanCase(dir: string): PlanCase {
     hosts: text("hosts"),
     addnHosts: text("addnHosts"),
     leaseEvent: text("leaseEvent"),
+    // Cases captured before the snapshot had it: none has guard = yes, so no wrapper is wanted.
+    kvmnet: dnsmasq.kvmnet ?? null,
   };
   // Fixtures captured before the snapshot had `csum` were taken on a kernel without act_csum (this machine's).
   const csum = (seen as Partial<typeof seen>).csum ?? { supported: false, has: null };

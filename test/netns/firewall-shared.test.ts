@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Exec } from "../../src/host/exec.js";
 import { realExec } from "../../src/host/exec.js";
 import { loadConfig } from "../../src/config/load.js";
-import { firewallUpSteps } from "../../src/decide/firewall.js";
-import { observeFirewall } from "../../src/observe/firewall.js";
+import { firewallUpSteps } from "../../src/firewall/up-down.js";
+import { observeFirewall } from "../../src/firewall/observe.js";
 import { Netns, program, rid, tempConfig } from "../helpers/netns.js";
 
 const N = 40;

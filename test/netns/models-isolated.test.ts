@@ -29,7 +29,8 @@ describe.each(["nftables", "iptables"] as const)("isolated with %s", (firewall) 
     expect(lab.hook("qemu-ifup-isolated", "vm1").code).toBe(0);
     expect(lab.hook("qemu-ifup-isolated", "vm2").code).toBe(0);
     const h = lab.host;
-    // br_netfilter is on here (FIELD-NOTES 13): guest-to-guest frames pass the IPv4 forward hook too.
+    // br_netfilter is on here (bridge-nf-call-iptables = 1 in every namespace): guest-to-guest frames pass the
+    // IPv4 forward hook too.
     expect(h.sh("cat /proc/sys/net/bridge/bridge-nf-call-iptables")).toBe("1");
     expect(pings(g1, "192.0.2.12")).toBe(true);
     expect(pings(g2, "192.0.2.11")).toBe(true);

@@ -39,7 +39,7 @@ describe.each(["nftables", "iptables"] as const)("routed with %s", (firewall) =>
   it("the outside sees the guest's own address and reaches it; the other interface does neither", async () => {
     lab = makeLab({ firewall, body, side: true });
     const g = lab.addGuest("vm0");
-    const g2 = lab.addGuest("vm1", "192.0.2.12/24");
+    lab.addGuest("vm1", "192.0.2.12/24");
     expect(lab.hook("qemu-ifup", "vm0").code).toBe(0);
     expect(lab.hook("qemu-ifup", "vm1").code).toBe(0);
     const lease = lab.dhcp(g);

@@ -1,13 +1,13 @@
 // kvmnet doctor's readers and judgements on recorded tool output: what counts as a conflict, for which network.
 import { describe, expect, it } from "vitest";
 import { fakeExec } from "../helpers/fake-exec.js";
-import { affectedBy, parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/cli/doctor/forward.js";
+import { affectedBy, parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/coexist/forward-drop.js";
 import { checkBrNetfilter, checkForwarding, checkTun } from "../../src/cli/doctor/kernel.js";
 import { checkNetworkManager, parseNmcliDevices } from "../../src/cli/doctor/nm.js";
 import { blocks } from "../../src/cli/doctor/ports.js";
 import { parseSs } from "../../src/cli/doctor/sockets.js";
 import { checkTools } from "../../src/cli/doctor/tools.js";
-import type { DoctorContext } from "../../src/cli/doctor/types.js";
+import type { DoctorContext } from "../../src/coexist/finding.js";
 import { render } from "../../src/cli/doctor.js";
 import { paint } from "../../src/cli/output.js";
 import { parseConfig } from "../../src/config/validate.js";

@@ -1,7 +1,7 @@
 // The CLI's own logic without a host: dispatch and usage errors, option parsing, leases, colour, the status picture.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { UsageError } from "../../src/errors.js";
-import { runCli } from "../../src/cli/main.js";
+import { runCli } from "../../src/cli/verbs.js";
 import { parseLeases } from "../../src/cli/leases.js";
 import { paint, wantColour } from "../../src/cli/output.js";
 import { drawNetwork } from "../../src/cli/status-view.js";

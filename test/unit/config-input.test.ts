@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { problems } from "../helpers/problems.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { badName } from "../../src/names.js";
+import { badName } from "../../src/core/ifname.js";
 
 const ISO = "[lab]\nmode = isolated\nbridge = labbr\n";
 const net = (extra: string) => parseConfig("f", ISO + extra).networks[0]!;

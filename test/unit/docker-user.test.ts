@@ -1,14 +1,14 @@
 // kvmnet's rules in Docker's DOCKER-USER, on recorded iptables-save output (Docker 20.10's filter table as dockerd
 // wrote it in a test namespace): where they are read, which steps add or remove them, and what doctor says.
 import { describe, expect, it } from "vitest";
-import { checkForwardDrop } from "../../src/cli/doctor/forward.js";
-import { seedRulesets } from "../../src/cli/doctor/rulesets.js";
+import { checkForwardDrop } from "../../src/coexist/forward-drop.js";
+import { seedRulesets } from "../../src/coexist/rulesets.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
-import { dockerUserDownSteps, dockerUserUpSteps } from "../../src/decide/docker-user.js";
-import { firewallDownSteps, firewallUpSteps } from "../../src/decide/firewall.js";
-import { showStep, type Step } from "../../src/decide/steps.js";
-import { observeDockerUser, type DockerUserState } from "../../src/observe/docker.js";
+import { dockerUserDownSteps, dockerUserUpSteps } from "../../src/firewall/docker-user.js";
+import { firewallDownSteps, firewallUpSteps } from "../../src/firewall/up-down.js";
+import { showStep, type Step } from "../../src/core/steps.js";
+import { observeDockerUser, type DockerUserState } from "../../src/firewall/docker.js";
 import { fakeExec } from "../helpers/fake-exec.js";
 
 const config = parseConfig(

@@ -2,13 +2,13 @@
 // drop chains in any iptables table and variant with the fix for the tool that shows them, and the once-only plan.
 import { describe, expect, it } from "vitest";
 import { fakeExec } from "../helpers/fake-exec.js";
-import { parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/cli/doctor/forward.js";
-import { checkInputDrop } from "../../src/cli/doctor/input.js";
-import { fromRulesets, seedRulesets } from "../../src/cli/doctor/rulesets.js";
-import type { DoctorContext } from "../../src/cli/doctor/types.js";
-import { checkUfw, ufwCommands, ufwNeeds, ufwState } from "../../src/cli/doctor/ufw.js";
+import { parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/coexist/forward-drop.js";
+import { checkInputDrop } from "../../src/coexist/input-drop.js";
+import { fromRulesets, seedRulesets } from "../../src/coexist/rulesets.js";
+import type { DoctorContext } from "../../src/coexist/finding.js";
+import { checkUfw, ufwCommands, ufwNeeds, ufwState } from "../../src/coexist/ufw.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { coexistFindings, markerName, planWarnings } from "../../src/decide/coexist.js";
+import { coexistFindings, markerName, planWarnings } from "../../src/coexist/judge.js";
 
 const conf = (global = "") =>
   parseConfig(

@@ -1,6 +1,6 @@
 // Parsing input chains with policy drop, and which networks' DHCP they drop.
 import { describe, expect, it } from "vitest";
-import { inputAffected, parseIptablesInputDrop, parseNftInputDrops } from "../../src/cli/doctor/input.js";
+import { inputAffected, parseIptablesInputDrop, parseNftInputDrops } from "../../src/coexist/input-drop.js";
 import { parseConfig } from "../../src/config/validate.js";
 
 const NFT = `table inet hostfw {

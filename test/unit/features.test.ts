@@ -8,7 +8,7 @@ import { parseIfInet6 } from "../../src/observe/ipv6.js";
 import { macFromQemuArgs } from "../../src/observe/qemu-mac.js";
 import { guardRules } from "../../src/render/guard.js";
 import { csumSteps } from "../../src/decide/csum.js";
-import { showStep } from "../../src/decide/steps.js";
+import { showStep } from "../../src/core/steps.js";
 
 const nat = (extra: string, global = "") =>
   `${global}[n]\nmode = nat\nbridge = kv0\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.200\n${extra}`;

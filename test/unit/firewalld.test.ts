@@ -2,11 +2,11 @@
 // found (files, the admin's zones, the runtime binding), up and down. The files' exact form (firewalld's own
 // writer) is checked against the real firewalld in test/netns/firewalld.test.ts.
 import { describe, expect, it } from "vitest";
-import { parseNftDrops } from "../../src/cli/doctor/rulesets.js";
+import { parseNftDrops } from "../../src/coexist/rulesets.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
 import { firewalldDownSteps, firewalldUpSteps } from "../../src/decide/firewalld.js";
-import { showStep } from "../../src/decide/steps.js";
+import { showStep } from "../../src/core/steps.js";
 import { firewalldLookWanted, type FirewalldState } from "../../src/observe/firewalld.js";
 import {
   KVMNET_ZONES,

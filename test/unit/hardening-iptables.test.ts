@@ -4,9 +4,9 @@
 // is still repaired.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { firewallUpSteps } from "../../src/decide/firewall.js";
-import { forwardEdits, iptablesUpScript } from "../../src/decide/firewall-iptables.js";
-import { parseIptablesSave } from "../../src/observe/iptables-text.js";
+import { firewallUpSteps } from "../../src/firewall/up-down.js";
+import { forwardEdits, iptablesUpScript } from "../../src/firewall/iptables-diff.js";
+import { parseIptablesSave } from "../../src/firewall/iptables-text.js";
 import { renderIptables } from "../../src/render/iptables.js";
 
 const config = parseConfig("/etc/kvmnet.conf", "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\n");

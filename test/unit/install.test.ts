@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { install, parseInstallArgs, runInstall } from "../../src/cli/install.js";
-import { programSource } from "../../src/cli/install-source.js";
+import { programSource } from "../../src/host/program-source.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { HOOKS } from "../../src/programs.js";
 const ROOT = resolve(import.meta.dirname, "../..");

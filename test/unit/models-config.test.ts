@@ -8,7 +8,7 @@ import { raOffSteps } from "../../src/decide/ra.js";
 import type { Observed } from "../../src/observe/snapshot.js";
 import { defaultRouteDevices } from "../../src/observe/default-route.js";
 import { parseRoutes } from "../../src/observe/routes.js";
-import { bridgeMac } from "../../src/render/names.js";
+import { bridgeMac } from "../../src/core/names.js";
 
 describe("config of the bridge models", () => {
   it("bridge = @default-route is accepted for mode bridge only, and alone", () => {

@@ -7,7 +7,7 @@ import { addrSpec, journalRoutes, planUplinkBridge, routeSpec } from "../../src/
 import { vlanUpLines } from "../../src/decide/vlan.js";
 import { parseAddrs, parseRoutes, type UplinkState } from "../../src/observe/uplink.js";
 import { renderDnsmasq } from "../../src/render/dnsmasq.js";
-import { iptablesUpScript } from "../../src/decide/firewall-iptables.js";
+import { iptablesUpScript } from "../../src/firewall/iptables-diff.js";
 import { renderIptables } from "../../src/render/iptables.js";
 import { renderNft } from "../../src/render/nft.js";
 import { nftTableView } from "../../src/render/nft-script.js";

@@ -4,7 +4,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decide } from "../../src/converge/decide.js";
+import { decide } from "../../src/converge/decision.js";
 import { loadPlanCase, planTranscript } from "../helpers/plan-fixture.js";
 
 const ROOT = join(import.meta.dirname, "../golden/plan");

@@ -4,12 +4,12 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import { dnsmasqUpSteps, isStale } from "../../src/decide/dnsmasq.js";
-import { firewallOldLayout, firewallUpSteps } from "../../src/decide/firewall.js";
+import { firewallOldLayout, firewallUpSteps } from "../../src/firewall/up-down.js";
 import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
 import { parseDhcpDevice } from "../../src/observe/dnsmasq-socket.js";
-import { parseIptablesSave } from "../../src/observe/iptables-text.js";
-import { renderDnsmasq } from "../../src/render/dnsmasq.js";
-import { nftChains } from "../../src/render/names.js";
+import { parseIptablesSave } from "../../src/firewall/iptables-text.js";
+import { renderDnsmasq, renderLeaseEvent } from "../../src/render/dnsmasq.js";
+import { nftChains } from "../../src/core/names.js";
 import { renderNft } from "../../src/render/nft.js";
 
 const config = parseConfig(
@@ -45,7 +45,8 @@ describe("a dnsmasq kvmnet 0.1 started (no ifindex record)", () => {
     conf: want.conf,
     hosts: want.hosts,
     addnHosts: want.addnHosts,
-    leaseEvent: want.leaseEvent,
+    leaseEvent: renderLeaseEvent(nat0, null),
+    kvmnet: null,
     unreadable: [],
     stateDirLine: 0,
     ...over,

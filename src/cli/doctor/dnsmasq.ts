@@ -4,7 +4,7 @@ import { isStale } from "../../decide/dnsmasq.js";
 import { describeUnreadable } from "../../observe/dnsmasq-access.js";
 import { observeDnsmasq } from "../../observe/dnsmasq.js";
 import { renderDnsmasq } from "../../render/dnsmasq.js";
-import type { DoctorContext, Finding } from "./types.js";
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** One finding per network that runs dnsmasq. */
 export function checkDnsmasq(ctx: DoctorContext): Finding[] {

@@ -2,7 +2,7 @@
 import { formatProblem } from "../../errors.js";
 import { hostProblems } from "../../converge/converge.js";
 import { readRoutes } from "../../observe/routes.js";
-import type { DoctorContext, Finding } from "./types.js";
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** One failing finding per problem the hooks would refuse the network for; one ok when there is none. */
 export function checkHostFit(ctx: DoctorContext): Finding[] {

@@ -1,7 +1,7 @@
 // Kernel prerequisites: /dev/net/tun, IPv4 forwarding, and br_netfilter sending bridged frames to iptables.
 import { traits } from "../../modes.js";
 import { readLink } from "../../observe/links.js";
-import type { DoctorContext, Finding } from "./types.js";
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** /dev/net/tun must exist for QEMU to make taps. */
 export function checkTun(ctx: DoctorContext): Finding {
@@ -37,11 +37,6 @@ export function checkForwarding(ctx: DoctorContext): Finding {
     message: `IPv4 forwarding is off while ${live.join(", ")} ${live.length > 1 ? "are" : "is"} up: guests cannot reach beyond the host (something turned it off after kvmnet turned it on)`,
     fix: `kvmnet up ${live[0]} (turns it on), or sysctl -w net.ipv4.ip_forward=1; find what turns it off (a sysctl.d file, a firewall manager)`,
   };
-}
-
-/** True when br_netfilter sends bridged IPv4 frames through the iptables/nftables ip hooks. */
-export function bridgeNfCallsIptables(ctx: DoctorContext): boolean {
-  return ctx.read("/proc/sys/net/bridge/bridge-nf-call-iptables")?.trim() === "1";
 }
 
 /** br_netfilter with bridge-nf-call-iptables = 1: bridged guest traffic meets the host's forward rules. */

@@ -1,6 +1,6 @@
 // NetworkManager managing a kvmnet bridge: it may take the bridge's address away or detach its taps.
-import { which } from "./tools.js";
-import type { DoctorContext, Finding } from "./types.js";
+import { which } from "../../host/which.js";
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** Device → state from `nmcli -t -f DEVICE,STATE device status` (terse: colons in values escaped as \:). */
 export function parseNmcliDevices(text: string): Map<string, string> {

@@ -2,7 +2,7 @@
 // or a second DHCP server answers the guests.
 import { observeDnsmasq } from "../../observe/dnsmasq.js";
 import { listSockets, type BoundSocket } from "./sockets.js";
-import type { DoctorContext, Finding } from "./types.js";
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** True when S would take port 53 or 67 from a dnsmasq serving bridge BR at address ADDR. */
 export function blocks(s: BoundSocket, br: string, addr: string): boolean {

@@ -1,6 +1,6 @@
 // Published ports bound to an address (publish = tcp:ADDR:PORT=...): the host must hold ADDR, or nothing arrives.
 import { trieHasLocal } from "../../observe/routes.js";
-import type { DoctorContext, Finding } from "./types.js";
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** A warning per published port bound to an address this host does not have; none when there is no such port. */
 export function checkPublish(ctx: DoctorContext): Finding[] {

@@ -1,21 +1,7 @@
 // Are the programs kvmnet runs installed? Searched in PATH, as the hooks will spawn them.
-import { accessSync, constants } from "node:fs";
-import { join } from "node:path";
+import { which } from "../../host/which.js";
 import { forwardPolicy } from "../../render/policy.js";
-import type { DoctorContext, Finding } from "./types.js";
-
-/** Full path of CMD in the PATH of ENV, or null. */
-export function which(cmd: string, env: NodeJS.ProcessEnv): string | null {
-  for (const dir of (env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").filter(Boolean)) {
-    try {
-      accessSync(join(dir, cmd), constants.X_OK);
-      return join(dir, cmd);
-    } catch {
-      /* not here */
-    }
-  }
-  return null;
-}
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** The tools this config needs, each with the networks needing it and its Debian package. */
 function needed(ctx: DoctorContext): { cmd: string; pkg: string; why: string; networks: string[] }[] {

@@ -5,7 +5,7 @@ import { vxlanOverhead } from "../../config/vxlan.js";
 import { frrEvpnFragment, hasEvpn } from "../../render/frr.js";
 import { wantedPeers } from "../../render/vxlan.js";
 import { bgpSessions } from "../status-vxlan.js";
-import type { DoctorContext, Finding } from "./types.js";
+import type { DoctorContext, Finding } from "../../coexist/finding.js";
 import { networkInterfaces } from "node:os";
 
 /** Findings for every network with vxlan_id. */

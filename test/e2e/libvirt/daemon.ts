@@ -133,7 +133,7 @@ ${LIBVIRTD_CONF}EOF`);
     await until(() => virsh("version").code === 0, 30_000, "libvirtd's socket");
   } catch (e) {
     await lv.stop();
-    throw new Error(`${(e as Error).message}\n${String((await daemon).stderr)}`);
+    throw new Error(`${(e as Error).message}\n${String((await daemon).stderr)}`, { cause: e });
   }
   return lv;
 }

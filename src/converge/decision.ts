@@ -4,11 +4,12 @@
 import type { Config, Network } from "../config/types.js";
 import { attachLines, tapMtu } from "../decide/bridge.js";
 import { decideDown, decideNetworkDown, decideNetworkUp } from "../decide/network.js";
-import type { Step } from "../decide/steps.js";
+import type { Step } from "../core/steps.js";
 import { journalRoutes, planUplinkBridge, type BuiltBridge } from "../decide/uplink.js";
 import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../decide/guard.js";
 import type { Intent } from "../intent.js";
-import { uplinkJournal, type Snapshot } from "../observe/snapshot.js";
+import { type Snapshot } from "../observe/snapshot.js";
+import { uplinkJournal } from "../core/names.js";
 
 /** What to do: STEPS in order; AGAIN: look at the host again afterwards and decide anew (the steps repair what an
  *  interrupted run left, and what comes next depends on how that went). */

@@ -3,14 +3,12 @@
 import type { Network } from "../config/types.js";
 import type { ModeObserved } from "../observe/mode.js";
 import type { Observed } from "../observe/snapshot.js";
-import { vlanPortName } from "../observe/mode.js";
-import type { Step } from "./steps.js";
+import type { Step } from "../core/steps.js";
 import { traits } from "../modes.js";
 import { vlanUpLines } from "./vlan.js";
-import { vxlanDevName } from "../render/vxlan.js";
 
 /** Steps of a bridge-mode network before its TAP is attached. A plain bridge is the admin's (or was built
- *  over the uplink by the uplink-move step, see converge/decide.ts): kvmnet changes nothing on it. A VLAN bridge is made if missing. */
+ *  over the uplink by the uplink-move step, see converge/decision.ts): kvmnet changes nothing on it. A VLAN bridge is made if missing. */
 export function bridgeModeUpSteps(net: Network, obs: Observed): Step[] {
   if (net.mode !== "bridge" || net.vlan === undefined) return [];
   const lines = vlanUpLines(net, obs.bridge, obs.mode);
@@ -24,11 +22,4 @@ export function ipv6OffSteps(net: Network, bridgeExists: boolean, mode: ModeObse
   if (!traits(net).ipv6Off || net.address6 || !mode.ipv6) return [];
   if (bridgeExists && mode.bridgeIpv6Off !== false) return [];
   return [{ kind: "sysctl", path: `/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`, value: "1" }];
-}
-
-/** Ports of NET's bridge that belong to the host (uplink, TRUNK.VID), not to VMs. */
-export function hostPorts(net: Network): string[] {
-  const sub = vlanPortName(net);
-  const vx = net.vxlan ? [vxlanDevName(net.vxlan)] : [];
-  return [...(!traits(net).ownBridge && net.uplink ? [net.uplink] : []), ...(sub ? [sub] : []), ...vx];
 }

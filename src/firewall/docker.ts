@@ -5,10 +5,9 @@
 import { readFileSync, realpathSync } from "node:fs";
 import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
-import { hostPorts } from "../decide/modes.js";
 import { bringsUp, type Intent } from "../intent.js";
-import type { Link } from "./links.js";
 import { parseIptablesSave } from "./iptables-text.js";
+import { hostPorts } from "../core/names.js";
 
 /** The two iptables variants: nf_tables (iptables-nft) and the old x_tables one (iptables-legacy). */
 export type IptVariant = "nft" | "legacy";
@@ -47,7 +46,7 @@ export function observeDockerUser(exec: Exec, legacyTables = readLegacyTableName
  *  up or down with `kvmnet up`/`down`, a hook that makes the bridge, and the down hook that tears it down (when
  *  idle, the last port leaving). The up hooks' warm path does not: a Docker started later is handled by
  *  `kvmnet up` and `kvmnet watch`. */
-export function dockerLookWanted(net: Network, intent: Intent, bridge: Link | null): boolean {
+export function dockerLookWanted(net: Network, intent: Intent, bridge: { ports: string[] } | null): boolean {
   if (intent.action === "up" || intent.action === "down") return true;
   if (bringsUp(intent)) return !bridge;
   if (net.teardown !== "when-idle") return false;

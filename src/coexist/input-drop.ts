@@ -1,10 +1,10 @@
 // An input chain whose policy is DROP (a host firewall: nft input policy drop, `iptables -P INPUT DROP`):
 // guests' DHCP and DNS to kvmnet's dnsmasq are dropped there whatever kvmnet's own table accepts, because
 // an accept in one table does not cancel a drop in another. Only reads rulesets.
-import type { Config, Network } from "../../config/types.js";
+import type { Config, Network } from "../config/types.js";
 import { fromRulesets, insertCommands, kvmnetJumpsFrom, parseIptablesDrop, parseNftDrops } from "./rulesets.js";
 import type { Seen } from "./rulesets.js";
-import type { DoctorContext, Finding } from "./types.js";
+import type { DoctorContext, Finding } from "./finding.js";
 
 /** A base chain on the input hook with policy drop, and the interfaces it lets DHCP through from. */
 export interface InputDrop extends Partial<Seen> {

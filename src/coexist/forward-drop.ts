@@ -1,10 +1,9 @@
 // A forward chain whose policy is DROP (Docker sets one): traffic kvmnet allows in its own table is still
 // dropped there, because an accept in one table does not cancel a drop in another. Only reads rulesets.
-import type { Config, Network } from "../../config/types.js";
-import { traits } from "../../modes.js";
-import { forwardPolicy } from "../../render/policy.js";
-import { bridgeNfCallsIptables } from "./kernel.js";
-import { ownDockerUserRules } from "../../decide/docker-user.js";
+import type { Config, Network } from "../config/types.js";
+import { traits } from "../modes.js";
+import { forwardPolicy } from "../render/policy.js";
+import { ownDockerUserRules } from "../firewall/docker-user.js";
 import {
   brNfFix,
   fromRulesets,
@@ -15,7 +14,7 @@ import {
   type Seen,
 } from "./rulesets.js";
 import { parseIptablesDrop, parseNftDrops } from "./rulesets.js";
-import type { DoctorContext, Finding } from "./types.js";
+import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "./finding.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
 export interface DropChain extends Partial<Seen> {

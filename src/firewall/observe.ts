@@ -6,10 +6,10 @@
 import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { showCommand, type Exec } from "../host/exec.js";
-import { nftInPlace } from "../decide/firewall-nft.js";
-import { iptablesUpScript } from "../decide/firewall-iptables.js";
+import { nftInPlace } from "./nft-diff.js";
+import { iptablesUpScript } from "./iptables-diff.js";
 import { renderIptables } from "../render/iptables.js";
-import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../render/names.js";
+import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../core/names.js";
 import { renderNft } from "../render/nft.js";
 import { observeDockerUser, type DockerUserState } from "./docker.js";
 import { parseIptablesSave, type IptSave } from "./iptables-text.js";
@@ -24,7 +24,7 @@ export interface NftLook {
 /** What was found of a network's rules. QUICK: the nft quick look (null when it failed: something is missing).
  *  FULL: the thorough look, taken only when the quick one did not show the network in place. OTHER: the other
  *  backend's state (null where its tool is missing), taken at the same time. DOCKER: Docker's DOCKER-USER chains,
- *  read with the thorough look or when asked for (src/observe/docker.ts). */
+ *  read with the thorough look or when asked for (src/firewall/docker.ts). */
 export type FirewallState = (
   | { backend: "nftables"; quick: NftListing | null; full?: NftLook; other?: IptSave | null }
   | { backend: "iptables"; save: IptSave; other?: NftLook | null }

@@ -3,12 +3,11 @@
 // The fix goes through ufw itself (`ufw route allow ...`, `ufw allow ...`): rules added beside ufw's are lost on
 // its next reload. Judged from ufw's own files (free to read, so the hooks can too) and, when read, the live
 // ruleset (ufw's chains, the policies in force).
-import type { Config, Network } from "../../config/types.js";
-import { traits } from "../../modes.js";
-import { forwardPolicy } from "../../render/policy.js";
-import { bridgeNfCallsIptables } from "./kernel.js";
+import type { Config, Network } from "../config/types.js";
+import { traits } from "../modes.js";
+import { forwardPolicy } from "../render/policy.js";
 import { readRulesets } from "./rulesets.js";
-import type { DoctorContext, Finding } from "./types.js";
+import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "./finding.js";
 
 /** ufw as far as kvmnet cares: on or not, which default policies drop, and the user rules it loads. */
 export interface UfwState {

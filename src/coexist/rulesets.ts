@@ -1,9 +1,9 @@
 // The host's rulesets as the doctor's firewall checks read them: `nft list ruleset` and every table of
-// iptables-nft and iptables-legacy (src/observe/coexist.ts), read once per doctor run (or handed in by the
+// iptables-nft and iptables-legacy (src/coexist/read.ts), read once per doctor run (or handed in by the
 // hooks' once-only warnings), and the walkers that find base chains with policy drop in them.
-import { readRulesets as observeRulesets, type Rulesets } from "../../observe/coexist.js";
-import { which } from "./tools.js";
-import type { DoctorContext } from "./types.js";
+import { readRulesets as observeRulesets, type Rulesets } from "./read.js";
+import { which } from "../host/which.js";
+import type { DoctorContext } from "./finding.js";
 
 export type { Rulesets };
 

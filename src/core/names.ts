@@ -1,7 +1,8 @@
 // Names and paths of everything kvmnet creates for a network: one place, so teardown finds exactly these.
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import type { Config, Network } from "../config/types.js";
+import type { Config, Network, VlanBridgeNetwork, Vxlan } from "../config/types.js";
+import { traits } from "../modes.js";
 
 /** The one nft table kvmnet owns for every network (family inet: IPv6 can join it later). */
 export const NFT_TABLE = "kvmnet";
@@ -99,6 +100,39 @@ export function dnsmasqFiles(config: Config, net: Network) {
     leases: `${config.leaseDir}/${net.name}.leases`,
   };
 }
+
+/** The name of NET's VLAN sub-interface (TRUNK.VID), or null for a network without VLAN. */
+export function vlanPortName(net: Network): string | null {
+  return net.vlan !== undefined ? vlanPortOf(net) : null;
+}
+
+/** The VLAN sub-interface TRUNK.VID of a VLAN network. */
+export function vlanPortOf(net: VlanBridgeNetwork): string {
+  return `${net.trunk}.${net.vlan}`;
+}
+
+/** The VXLAN device of VNI ID: `vx` + the VNI (at most 10 characters). */
+export function vxlanDevName(vx: Pick<Vxlan, "id">): string {
+  return `vx${vx.id}`;
+}
+
+/** Ports of NET's bridge that belong to the host (uplink, TRUNK.VID), not to VMs. */
+export function hostPorts(net: Network): string[] {
+  const sub = vlanPortName(net);
+  const vx = net.vxlan ? [vxlanDevName(net.vxlan)] : [];
+  return [...(!traits(net).ownBridge && net.uplink ? [net.uplink] : []), ...(sub ? [sub] : []), ...vx];
+}
+
+/** Path of NET's uplink-move journal: written before the move's batch, removed after it. */
+export function uplinkJournal(config: Config, net: Network): string {
+  return `${config.stateDir}/${net.name}.uplink-move`;
+}
+
+/** The tc filter preference kvmnet's checksum filter has on a bridge's egress (68: the DHCP client port). */
+export const CSUM_PREF = 68;
+
+/** The value of `bridge` that means "the bridge carrying the default route". */
+export const DEFAULT_ROUTE_BRIDGE = "@default-route";
 
 /** The guard's records (guard = yes), so that its table can be rebuilt after a flush: which tap has which guest
  *  MAC (written by the hooks), and the MAC . IPv4 pairs dnsmasq's leases gave (written by the lease events). */

@@ -1,14 +1,14 @@
 // The once-only coexistence warnings of `kvmnet up` and the up hooks, part of converging (they read the host and
 // write markers, so they are no step of apply): read (files always; the live rulesets only when kvmnet's firewall
-// rules are being written anyway, or for `kvmnet up`), judge (src/decide/coexist.ts), say what was not said yet,
+// rules are being written anyway, or for `kvmnet up`), judge (src/coexist/judge.ts), say what was not said yet,
 // and keep one marker file per network and finding in state_dir so it is said once.
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Config, Network } from "../config/types.js";
-import { coexistFindings, judgedIds, markerPrefix, planWarnings, warningLines } from "../decide/coexist.js";
-import type { Step } from "../decide/steps.js";
+import { coexistFindings, judgedIds, markerPrefix, planWarnings, warningLines } from "../coexist/judge.js";
+import type { Step } from "../core/steps.js";
 import { writeFileSafe } from "../host/write.js";
-import { observeCoexist } from "../observe/coexist.js";
+import { observeCoexist } from "../coexist/read.js";
 import { realExec, type Exec } from "../host/exec.js";
 
 /** Warn (once) about what would break NET on this host. STEPS: what this run carried out (the rulesets are read

@@ -3,13 +3,13 @@
 // of them to warn about now: each once, until it is gone (then a later return warns again). Pure.
 import { createHash } from "node:crypto";
 import type { Exec } from "../host/exec.js";
-import { checkForwardDrop } from "../cli/doctor/forward.js";
-import { checkInputDrop } from "../cli/doctor/input.js";
-import { seedRulesets } from "../cli/doctor/rulesets.js";
-import type { DoctorContext, Finding } from "../cli/doctor/types.js";
-import { checkUfw } from "../cli/doctor/ufw.js";
+import { checkForwardDrop } from "./forward-drop.js";
+import { checkInputDrop } from "./input-drop.js";
+import { seedRulesets } from "./rulesets.js";
+import type { DoctorContext, Finding } from "./finding.js";
+import { checkUfw } from "./ufw.js";
 import type { Config, Network } from "../config/types.js";
-import type { CoexistView } from "../observe/coexist.js";
+import type { CoexistView } from "./read.js";
 
 // The checks judge only what the view holds: they never run anything.
 const noExec: Exec = { tryRun: () => ({ ok: false, code: null, stdout: "", stderr: "not read" }) };

@@ -1,6 +1,6 @@
-// What a doctor check reports.
-import type { Exec } from "../../host/exec.js";
-import type { Config } from "../../config/types.js";
+// What a check of `kvmnet doctor` (and of the once-only coexistence warnings) reports, and what it looks at.
+import type { Exec } from "../host/exec.js";
+import type { Config } from "../config/types.js";
 
 /** ok: fine; warn: worth knowing, breaks nothing configured; fail: would break a configured network;
  *  skip: could not be checked here. */
@@ -23,4 +23,9 @@ export interface DoctorContext {
   exec: Exec;
   /** Contents of a file under /proc, /sys or /dev (null when absent); a table in unit tests. */
   read(path: string): string | null;
+}
+
+/** True when br_netfilter sends bridged IPv4 frames through the iptables/nftables ip hooks. */
+export function bridgeNfCallsIptables(ctx: DoctorContext): boolean {
+  return ctx.read("/proc/sys/net/bridge/bridge-nf-call-iptables")?.trim() === "1";
 }

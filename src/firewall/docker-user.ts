@@ -5,10 +5,10 @@
 // removes exactly those on teardown. Pure.
 import type { Firewall, Network } from "../config/types.js";
 import { traits } from "../modes.js";
-import { DOCKER_USER, type DockerUserState, type IptVariant } from "../observe/docker.js";
+import { DOCKER_USER, type DockerUserState, type IptVariant } from "./docker.js";
 import { renderIptables } from "../render/iptables.js";
-import { IPT } from "../render/names.js";
-import type { Step } from "./steps.js";
+import { IPT } from "../core/names.js";
+import type { Step } from "../core/steps.js";
 
 /** The comment on NET's rules in DOCKER-USER, as iptables-save prints it. */
 export function dockerUserTag(net: Network): string {

@@ -36,7 +36,7 @@ export function parseNftListing(text: string): NftListing {
     if (!inElements) continue;
     // Elements are printed `KEY : jump CHAIN`, comma separated, wrapped over lines. A key is an interface name
     // in quotes, an IPv4 or IPv6 prefix, or a concatenation such as `tcp . 8080`.
-    for (const e of line.matchAll(/("[^"]*"|[0-9A-Za-z.:\/ ]+?) : (?:jump|goto) ([^\s,}]+)/g))
+    for (const e of line.matchAll(/("[^"]*"|[0-9A-Za-z.:/ ]+?) : (?:jump|goto) ([^\s,}]+)/g))
       out.elements.push({ map, key: e[1]!.replace(/^.*\{ /, "").trim(), chain: e[2]! });
     if (/\}$/.test(line)) inElements = false;
   }
