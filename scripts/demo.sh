@@ -3,7 +3,7 @@
 # show a real QEMU guest getting its network from kvmnet on a NAT network inside throwaway namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh demo
 npm ci --no-audit --no-fund --loglevel=error
 npm run build --silent
 npx tsx scripts/demo.ts

@@ -70,7 +70,7 @@ async function start(kind: "lease" | "out" | "cross") {
 }
 
 describe("foreign drop policies", () => {
-  it.each([
+  it.for([
     {
       name: "nft bridge table, forward hook: guests of an isolated network",
       kind: "cross" as const,
@@ -122,7 +122,7 @@ describe("foreign drop policies", () => {
         `iptables -t mangle -I FORWARD -o ${br} -j ACCEPT`,
       ],
     },
-  ])("$name: dropped; doctor names the chain and its fix brings the traffic back", async (c) => {
+  ])("$name: dropped; doctor names the chain and its fix brings the traffic back", async (c, { skip }) => {
     const { lab, passes } = await start(c.kind);
     expect(passes()).toBe(true);
     expect(doctor(lab).bad.filter((f) => f.id === c.id)).toEqual([]);
@@ -141,7 +141,9 @@ describe("foreign drop policies", () => {
     expect(cmds).toEqual(c.fix(lab.bridge));
     // `meta ibrname` needs nft_meta_bridge, which this machine's kernel lacks (Debian's has it as a module): the
     // bridge-table fixes are carried out in a VM with Debian's kernel (test/vm/coexist-bridge.test.ts).
-    if (tool === "nft" && !bridgeMeta()) return;
+    // Reported as skipped, not passed: the doctor's part above ran, the fix's part cannot here.
+    if (cmds.some((x) => x.includes("meta ibrname")) && !bridgeMeta())
+      return skip("this kernel lacks nft_meta_bridge: the fix is checked in test/vm/coexist-bridge.test.ts");
     for (const cmd of cmds) lab.host.sh(cmd);
     expect(passes()).toBe(true);
     expect(doctor(lab).bad.filter((x) => x.id === c.id)).toEqual([]);

@@ -1,10 +1,11 @@
 // guard = yes: per-VM anti-spoofing in kvmnet's bridge table. Each attack is tried with the guard and, as the
 // control, on the same network without it; an honest guest is never hindered (its first lease included). What a
 // victim receives is counted on its own eth0 (a netdev ingress counter in its namespace).
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, OUTSIDE, type Lab } from "../helpers/lab.js";
 import { ATT, qemuHook, VIC, WEB } from "../helpers/guard.js";
-import type { Netns } from "../helpers/netns.js";
+import { program, type Netns } from "../helpers/netns.js";
 
 // Count in G what arrives on eth0 from the attacker's MAC and matches WHAT (nft match text).
 function counter(g: Netns, what: string): () => number {
@@ -122,5 +123,83 @@ describe("guard = yes without the guest's MAC", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("guard = yes, and the guest's MAC for vm0 is not in the parent QEMU's command line");
     expect(lab.host.sh("ls /sys/class/net/vm0/master 2>/dev/null || echo none")).toBe("none");
+  });
+});
+
+// README: what guarding costs per VM start and stop. Every program a warm natup and its natdown execute (strace),
+// with the guard and without: the difference is one nft -f each, and at a start one more nft list.
+describe("what the guard costs", () => {
+  let lab: Lab | undefined;
+  afterEach(() => lab?.destroy());
+
+  // "PROGRAM FIRSTARG" of each program HOOK executes for TAP (run as QEMU does), the hook's own start left out.
+  async function traced(l: Lab, hook: string, tap: string, mac: string): Promise<string[]> {
+    const log = `${l.conf.dir}/execve-${hook}.log`;
+    const js =
+      "const r=require('child_process').spawnSync(process.argv[1],[process.argv[2]],{stdio:'inherit'});process.exit(r.status??1)";
+    const args = [
+      "-e",
+      js,
+      program(hook),
+      tap,
+      "-netdev",
+      `tap,id=n0,ifname=${tap}`,
+      "-device",
+      `virtio-net-pci,netdev=n0,mac=${mac}`,
+    ];
+    const r = await l.host.tryRun(
+      "strace",
+      ["-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o", log, "node", ...args],
+      {
+        env: { KVMNET_CONFIG: l.conf.file },
+        timeout: 60_000,
+      },
+    );
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const execs = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((x) => / = 0$/.test(x))
+      .map((x) => /execve\("[^"]*?([^/"]+)", \["[^"]*"(?:, "([^"]*)")?/.exec(x)!)
+      .map((m) => `${m[1]} ${m[2] ?? ""}`.trim());
+    // node (the stand-in for QEMU), the hook's script, node from its #! line.
+    expect(execs.slice(0, 3).map((e) => e.split(" ")[0])).toEqual(["node", `${hook}.cjs`, "node"]);
+    return execs.slice(3);
+  }
+
+  async function costs(guarded: boolean) {
+    const l = makeLab({ section: (br) => natSection(br, guarded ? "guard = yes\n" : "") });
+    lab = l;
+    await l.addGuest("vm0", ATT);
+    await l.addGuest("vm1", VIC);
+    // The network is up: vm1's start is the warm path, and its stop leaves vm0 running.
+    expect(qemuHook(l, "qemu-natup", "vm0", ATT).code).toBe(0);
+    const up = await traced(l, "qemu-natup", "vm1", VIC);
+    const down = await traced(l, "qemu-natdown", "vm1", VIC);
+    l.destroy();
+    lab = undefined;
+    return { up, down };
+  }
+
+  // What A has beyond B, as a multiset.
+  const extra = (a: string[], b: string[]) => {
+    const rest = [...b];
+    return a.filter((x) => {
+      const i = rest.indexOf(x);
+      if (i < 0) return true;
+      rest.splice(i, 1);
+      return false;
+    });
+  };
+
+  it("one nft -f more per VM start and stop, and one nft list more per start, nothing else", async () => {
+    const plain = await costs(false);
+    const guarded = await costs(true);
+    const both = { up: extra(guarded.up, plain.up).sort(), down: extra(guarded.down, plain.down).sort() };
+    expect(both, `${guarded.up.join(", ")} | ${guarded.down.join(", ")}`).toEqual({
+      up: ["nft -f", "nft list"],
+      down: ["nft -f"],
+    });
+    expect(extra(plain.up, guarded.up)).toEqual([]);
+    expect(extra(plain.down, guarded.down)).toEqual([]);
   });
 });

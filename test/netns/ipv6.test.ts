@@ -2,12 +2,15 @@
 // 2001:db8:1::/64, and forwarding turned on without costing the host its own SLAAC default route.
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
+import { join } from "node:path";
 import { slaac, solicit6 } from "../helpers/dhcp6.js";
+import { ROOT } from "../helpers/netns.js";
 import { makeLab, natSection, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
 
 const OUT6 = "2001:db8:1::2";
 const HOST6 = "2001:db8:1::1";
 const NET6 = "fd00:0:0:6::/64";
+const RA_RDNSS = join(ROOT, "test/helpers/ra-rdnss.py");
 
 function lab6(extra: string, mode = "nat"): Lab {
   const lab = makeLab({
@@ -23,7 +26,7 @@ describe("IPv6", () => {
   afterEach(() => lab?.destroy());
 
   it("nat: a guest configures itself by RA, reaches the outside through NAT66, seen as the host", async () => {
-    lab = lab6("");
+    lab = lab6("host.web = 52:54:00:66:66:66,192.0.2.10\n");
     const g = lab.addGuest("vm0");
     const r = lab.hook("qemu-natup", "vm0");
     expect(r.code, r.stderr).toBe(0);
@@ -33,8 +36,18 @@ describe("IPv6", () => {
     );
     const addr = await slaac(g, NET6);
     expect(addr, "a SLAAC address in the network's /64").not.toBeNull();
-    // Stateless DHCPv6 / RDNSS: dnsmasq answers DNS on the bridge's IPv6 address too.
-    expect(g.sh("busybox nslookup localhost fd00:0:0:6::1 || true")).toMatch(/Address/);
+    // RDNSS: the router advertisement names kvmnet's dnsmasq (an address of the bridge) as the DNS server...
+    const rdnss = await g.tryRun("python3", [RA_RDNSS, "eth0"], { timeout: 60_000 });
+    expect(rdnss.exitCode, `no RA with RDNSS: ${String(rdnss.stderr)}`).toBe(0);
+    const bridgeAddrs = (await lab.host.sh(`ip -6 -o addr show dev ${lab.bridge} | awk '{print $4}'`))
+      .split("\n")
+      .map((a) => a.split("/")[0]);
+    const servers = String(rdnss.stdout).split("\n");
+    expect(servers.length).toBeGreaterThan(0);
+    for (const a of servers) expect(bridgeAddrs).toContain(a);
+    // ...and it answers there: the network's own name, not just any reply (NXDOMAIN prints "Address" too).
+    const answer = await g.sh("busybox nslookup web fd00:0:0:6::1 || true");
+    expect(answer).toMatch(/Name:\s+web\S*\s+Address:\s+192\.0\.2\.10$/m);
     // The outside has no route to the network's /64: a reply comes back only through NAT66.
     expect(lab.outside.sh("ip -6 route")).not.toMatch(/fd00/);
     expect(g.tryRun("busybox", ["ping6", "-c", "1", "-W", "2", OUT6], { timeout: 10_000 }).exitCode).toBe(0);

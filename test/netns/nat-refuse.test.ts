@@ -10,7 +10,9 @@ const state = () =>
     lab.host.sh("ip -br link | sort"),
     lab.host.sh("ip -4 -br addr | sort"),
     lab.host.sh("nft list ruleset"),
-    lab.host.sh(`ls ${lab.conf.dir}`),
+    lab.host.sh("iptables-save | grep -v '^#' || true"),
+    lab.host.sh("cat /proc/sys/net/ipv4/ip_forward"),
+    lab.host.sh(`ls -R ${lab.conf.dir}`),
   ].join("\n");
 
 beforeAll(() => {
@@ -46,10 +48,13 @@ describe("refused before anything changes (exit 2)", () => {
 
   it("a TAP that is a bridge", () => {
     lab.host.sh("ip link add fbr1 type bridge");
+    const before = state();
     const r = lab.hook("qemu-natup", "fbr1");
+    const after = state();
     lab.host.sh("ip link del fbr1");
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/refusing fbr1: it is a bridge/);
+    expect(after).toBe(before);
   });
 
   it("a subnet the host already routes elsewhere: FILE:LINE: address", () => {
@@ -86,22 +91,30 @@ describe("refused before anything changes (exit 2)", () => {
     const file = `${dir}/k.conf`;
     writeFileSync(file, "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\n");
     chmodSync(file, 0o664);
-    expect(hook(lab.host, "qemu-natup", "vm0", file).stderr).toMatch(
-      /k\.conf: writable by group or others \(mode 0664\): run chmod go-w/,
-    );
+    const before = state();
+    const w = hook(lab.host, "qemu-natup", "vm0", file);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(/k\.conf: writable by group or others \(mode 0664\): run chmod go-w/);
+    expect(state()).toBe(before);
     chmodSync(file, 0o644);
     chownSync(file, 65534, 65534);
     const r = hook(lab.host, "qemu-natup", "vm0", file);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/k\.conf: owned by uid 65534, not root/);
-    expect(hook(lab.host, "qemu-natup", "vm0", `${dir}/none.conf`).stderr).toMatch(/none\.conf: cannot read: ENOENT/);
+    expect(state()).toBe(before);
+    const n = hook(lab.host, "qemu-natup", "vm0", `${dir}/none.conf`);
+    expect(n.code).toBe(2);
+    expect(n.stderr).toMatch(/none\.conf: cannot read: ENOENT/);
+    expect(state()).toBe(before);
   });
 
   it("a network of a mode the program does not serve names the right program", () => {
     const file = `${lab.conf.dir}/iso.conf`;
     writeFileSync(file, "[iso]\nmode = isolated\nbridge = isobr\n");
     chmodSync(file, 0o644);
+    const before = state();
     const r = hook(lab.host, "qemu-natup", "vm0", file, { KVMNET_NETWORK: "iso" });
+    expect(state()).toBe(before);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /network iso .* is a isolated network, which qemu-natup does not serve .* use qemu-ifup-isolated/,

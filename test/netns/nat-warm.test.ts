@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, type Lab } from "../helpers/lab.js";
 import { qemuLikeTap } from "../helpers/tap.js";
+import { program } from "../helpers/netns.js";
 
 /** The logged calls, less the test's own `ip netns exec` that starts the hook. */
 const calls = (log: string) =>
@@ -62,6 +63,34 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
     writeFileSync(log, "");
     expect(lab.hook("qemu-natup", "vm1", { PATH }).code).toBe(0);
     expect(calls(log)).toBe(locked(firewall));
+  });
+
+  // The wrappers above see only the tools they wrap: strace sees every program the hook executes, whatever
+  // its name or path (tc, sysctl, bridge, conntrack, modprobe... included).
+  it("strace counts every program a warm natup executes: three (four with iptables), the ones above", async () => {
+    lab = makeLab({ firewall });
+    closers.push(await qemuLikeTap(lab.host, "vm0"), await qemuLikeTap(lab.host, "vm1"));
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    const log = `${lab.conf.dir}/execve.log`;
+    const r = await lab.host.tryRun(
+      "strace",
+      ["-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o", log, program("qemu-natup"), "vm1"],
+      {
+        env: { KVMNET_CONFIG: lab.conf.file },
+        timeout: 60_000,
+      },
+    );
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    // Each successful execve's program, less the hook's own start (its script, then node from the #! line).
+    const execs = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((l) => / = 0$/.test(l))
+      .map((l) => /execve\("([^"]+)"/.exec(l)![1]!.split("/").pop()!);
+    expect(execs.slice(0, 2)).toEqual(["qemu-natup.cjs", "node"]);
+    const spawned = execs.slice(2);
+    expect(spawned).toEqual(
+      firewall === "nftables" ? ["flock", "nft", "ip"] : ["flock", "flock", "iptables-save", "ip"],
+    );
   });
 
   it("a persistent tap (ip tuntap add) that is down may hold an address: one `ip` more looks", () => {

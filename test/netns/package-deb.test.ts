@@ -32,6 +32,8 @@ const cleanups: (() => void)[] = [];
 
 /** Run a shell script in the holder's mount namespace (and in NS's network namespace if given). */
 function sh(script: string, opts: { ns?: Netns; env?: Record<string, string> } = {}) {
+  // Never into our own mount namespace: the root's mounts would land on the host.
+  if (!ownMountNs(holder.pid!)) throw new Error(`holder ${holder.pid} has no mount namespace of its own`);
   const net = opts.ns ? [`--net=/run/netns/${opts.ns.name}`] : [];
   const r = execaSync("nsenter", ["-t", String(holder.pid), "-m", ...net, "--", "sh", "-c", script], {
     env: { PATH, ...opts.env },
@@ -40,6 +42,31 @@ function sh(script: string, opts: { ns?: Netns; env?: Record<string, string> } =
     timeout: 120_000,
   });
   return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
+}
+/** Whether PID (still alive) is in a mount namespace other than ours. */
+function ownMountNs(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/mnt`) !== readlinkSync("/proc/self/ns/mnt");
+  } catch {
+    return false;
+  }
+}
+/** Whether PID has exec'd sleep: unshare made its namespace and its mounts private before that. */
+function isSleep(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`).endsWith("/sleep");
+  } catch {
+    return false;
+  }
+}
+/** Waits until unshare has made the holder's mount namespace private (between unshare(2) and the propagation
+ * change, a mount there would still propagate to the host's namespace). */
+async function waitForOwnMountNs(pid: number, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(ownMountNs(pid) && isSleep(pid))) {
+    if (Date.now() > until) throw new Error(`unshare (pid ${pid}) made no mount namespace within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 /** A path of the throwaway root, readable from this process (through the holder's /proc entry). */
 const inRoot = (p: string) => `/proc/${holder.pid}/root${root}${p}`;
@@ -60,7 +87,7 @@ beforeAll(async () => {
   // The holder keeps the private mount namespace (tmpfs, overlay) alive for the whole file; unshare execs
   // sleep, so its pid is the holder's.
   holder = execa("unshare", ["-m", "--propagation", "private", "sleep", "infinity"], { reject: false });
-  await new Promise((r) => setTimeout(r, 200));
+  await waitForOwnMountNs(holder.pid!);
   const nodes = execaSync("sh", ["-c", "for n in $(which -a node); do readlink -f $n; done | sort -u"])
     .stdout.split("\n")
     .filter(Boolean);

@@ -92,6 +92,15 @@ esac
       return g.tryRun("busybox", ["ping", "-c", "1", "-W", "2", address], { timeout: 10_000 }).exitCode === 0;
     },
     /** Rewrite the config with BODY. */
+    /** As run(), without blocking this process (a stream timed meanwhile keeps its timestamps honest). */
+    async runAsync(h: Host, name: string, args: string[], env: Record<string, string> = {}) {
+      const r = await h.ns.spawn(
+        "unshare",
+        ["-u", "sh", "-c", `hostname ${h.name} && exec "$0" "$@"`, program(name), ...args],
+        { env: { KVMNET_CONFIG: conf.file, ...env } },
+      );
+      return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+    },
     rewrite(text: string) {
       writeFileSync(conf.file, `[global]\nstate_dir = ${conf.stateDir}\nlease_dir = ${conf.leaseDir}\n\n${text}`);
     },

@@ -72,6 +72,17 @@ R admin-after "$(admin)"
 R restored $(cap)
 R up-third "$(k kvmnet up nat0)"
 R status-back "$(k kvmnet status nat0 | grep -c 'as configured')"
+# An admin's ingress qdisc (with a filter of theirs) where kvmnet's clsact was: the tc step cannot add clsact, so
+# kvmnet up fails with tc's message, and nothing (qdisc, filter, links, rules, dnsmasq) is deleted or changed.
+ip netns exec host tc qdisc del dev kbnat clsact
+ip netns exec host tc qdisc add dev kbnat ingress
+ip netns exec host tc filter add dev kbnat parent ffff: pref 7 protocol ip u32 match ip protocol 6 0xff action pass
+snap() { ip netns exec host sh -c 'ip -br link; ip -br addr; nft list ruleset | sed "s/packets [0-9]* bytes [0-9]*//"; tc qdisc show; tc filter show dev kbnat parent ffff:; cat /tmp/k/run/*.pid' 2>&1 | md5sum | cut -c1-32; }
+R ingress-filter "$(ip netns exec host tc filter show dev kbnat parent ffff: | grep -c 'pref 7')"
+R snap-before "$(snap)"
+out=$(k kvmnet up nat0 2>&1); R ingress-up $?
+R ingress-msg "$(echo "$out" | head -1 | cut -c1-120)"
+R snap-after "$(snap)"
 exit 0
 `;
 
@@ -84,7 +95,7 @@ describe.skipIf(!canRun)("DHCP checksum fix-up in Debian's kernel", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("an offer captured by the guest has a bad UDP checksum without kvmnet's tc csum filter, a good one with it; status and plan see a removed filter, kvmnet up puts it back, leaving an admin's u32 filter on the same egress alone", async () => {
+  it("an offer captured by the guest has a bad UDP checksum without kvmnet's tc csum filter, a good one with it; status and plan see a removed filter, kvmnet up puts it back, leaving an admin's u32 filter on the same egress alone; with an admin's ingress qdisc in clsact's place, kvmnet up exits 1 with tc's message and changes nothing", async () => {
     const path = join(dir, "csum.sh");
     writeFileSync(path, script(join(ROOT, "dist")));
     const vm = await runInDebianKernelVM({ script: path, timeoutMs: 300_000 });
@@ -104,5 +115,9 @@ describe.skipIf(!canRun)("DHCP checksum fix-up in Debian's kernel", () => {
     expect(r.restored, show).toBe("ok");
     expect(r["up-third"], show).toBe("nat0: already up as configured");
     expect(r["status-back"], show).toBe("1");
+    expect(Number(r["ingress-filter"]), show).toBeGreaterThan(0);
+    expect(r["ingress-up"], show).toBe("1");
+    expect(r["ingress-msg"], show).toMatch(/^kvmnet: nat0: command failed: tc -batch -/);
+    expect(r["snap-after"], show).toBe(r["snap-before"]);
   }, 330_000);
 });

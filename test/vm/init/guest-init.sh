@@ -56,9 +56,11 @@ fi
 res "mac $(cat /sys/class/net/eth0/address)"
 
 if [ "$cfg_ip" = dhcp ]; then
-  if ! udhcpc -i eth0 -s /etc/kvmnet/udhcpc.script -n -q -t 20 -T 1 ${cfg_host:+-x hostname:$cfg_host} >/dev/null 2>&1; then
+  if ! udhcpc -i eth0 -s /etc/kvmnet/udhcpc.script -n -q -t 20 -T 1 ${cfg_host:+-x hostname:$cfg_host} >/tmp/udhcpc.log 2>&1; then
     res "lease fail"
   fi
+  # How many DISCOVERs it took: more than one means one went unanswered (a port not yet forwarding, a lost packet).
+  res "dhcp discovers=$(grep -c 'discover' /tmp/udhcpc.log)"
 elif [ -n "$cfg_ip" ]; then
   addr=${cfg_ip%%,*} gw= dns=
   for kv in $(echo "$cfg_ip" | tr , ' '); do
