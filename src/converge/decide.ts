@@ -6,6 +6,7 @@ import { attachLines, tapMtu } from "../decide/bridge.js";
 import { decideDown, decideNetworkDown, decideNetworkUp } from "../decide/network.js";
 import type { Step } from "../decide/steps.js";
 import { planUplinkBridge } from "../decide/uplink.js";
+import { attachWithPolicy, orphanIfbSteps, portPolicyUpSteps } from "../decide/ports.js";
 import { guardDownScript, guardUpScript } from "../render/guard.js";
 import type { Intent } from "../intent.js";
 import { uplinkJournal, type Snapshot } from "../observe/snapshot.js";
@@ -33,7 +34,14 @@ export function decide(config: Config, net: Network, snap: Snapshot, intent: Int
   }
   switch (intent.action) {
     case "up":
-      return { steps: [...uplinkMove(config, net, snap), ...decideNetworkUp(config, net, snap)], again: false };
+      return {
+        steps: [
+          ...uplinkMove(config, net, snap),
+          ...decideNetworkUp(config, net, snap),
+          ...portPolicyUpSteps(net, snap.ports, snap.bridge?.ports ?? []),
+        ],
+        again: false,
+      };
     case "attach": {
       const move = uplinkMove(config, net, snap);
       const steps = [...move, ...decideNetworkUp(config, net, snap, snap.tap?.name)];
@@ -42,14 +50,16 @@ export function decide(config: Config, net: Network, snap: Snapshot, intent: Int
       const attach = snap.tap ? attachLines(net, snap.tap, tapMtu(net, bridge)) : [];
       // The guard goes in before the tap joins the bridge: no frame of the guest ever passes unguarded.
       if (net.guard && snap.tap && snap.guestMac) steps.push(guardUpStep(net, snap.tap.name, snap.guestMac));
-      if (attach.length) steps.push({ kind: "ip", lines: attach });
+      if (snap.tap) steps.push(...attachWithPolicy(net, snap.ports, snap.tap.name, attach));
       return { steps, again: false };
     }
     case "down":
       return { steps: decideNetworkDown(config, net, snap), again: false };
     case "detach": {
       const guard: Step[] = net.guard && intent.tap ? [{ kind: "nft", script: guardDownScript(intent.tap) }] : [];
-      return { steps: [...decideDown(config, net, snap, intent.tap), ...guard], again: false };
+      // The tap's IFB goes with it (and any left by taps already gone).
+      const ifbs = snap.ports ? orphanIfbSteps(snap.ports, "", intent.tap) : [];
+      return { steps: [...decideDown(config, net, snap, intent.tap), ...guard, ...ifbs], again: false };
     }
   }
 }

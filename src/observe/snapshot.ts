@@ -20,6 +20,7 @@ import { strayTaps } from "./strays.js";
 import { observeTap, type TapFacts } from "./tap.js";
 import { observeUplink, type UplinkState } from "./uplink.js";
 import { observeVxlan, type VxlanObserved } from "./vxlan.js";
+import { observePorts, type PortsObserved } from "./ports.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { forwardPolicy } from "../render/policy.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
@@ -72,6 +73,8 @@ export interface Snapshot extends HostView {
   journal: string | null;
   /** A network across hosts: its VXLAN device, flood entries and guard (src/observe/vxlan.ts). */
   vxlan?: VxlanObserved | null;
+  /** The VM ports' isolation flags and limits (src/observe/ports.ts); null: not looked at. */
+  ports?: PortsObserved | null;
 }
 
 /** What the decisions of src/decide/ read of a snapshot. */
@@ -91,6 +94,7 @@ export type Observed = Pick<
   | "strays"
   | "mode"
   | "vxlan"
+  | "ports"
 >;
 
 /** Path of NET's uplink-move journal: written before the move's batch, removed after it. */
@@ -150,6 +154,7 @@ export function observe(
     uplinkState: building && uplink ? observeUplink(exec, uplink.name) : null,
     journal: net.mode === "bridge" && net.uplink ? readJournal(uplinkJournal(config, net)) : null,
     vxlan: observeVxlan(exec, net, intent),
+    ports: observePorts(exec, net, intent, bridge, host.tap),
   };
   const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);
   snap.firewalld = firewalldLookWanted(net, intent, bridge, remaking) ? observeFirewalld(exec, net) : null;
