@@ -73,6 +73,24 @@ describe("rate", () => {
     expect(down).toBeLessThan(22 * MBIT);
     expect(upload).toBeGreaterThan(18 * MBIT);
     expect(upload).toBeLessThan(22 * MBIT);
+    // status shows each tap's limits; metrics the drops of each direction.
+    const env = { KVMNET_CONFIG: lab.conf.file };
+    const st = JSON.parse(String((await lab.host.run(program("kvmnet"), ["status", "--json"], { env })).stdout));
+    const ports = (Array.isArray(st) ? st : st.networks)[0].portDetails;
+    expect(ports.find((p: { name: string }) => p.name === "vm0").policy).toEqual({
+      isolated: false,
+      rate: { down: 20e6, up: 20e6 },
+    });
+    expect(ports.find((p: { name: string }) => p.name === "vm1").policy).toBeUndefined();
+    expect(String((await lab.host.run(program("kvmnet"), ["status"], { env })).stdout)).toContain(
+      "rate 20mbit down / 20mbit up",
+    );
+    const metrics = String((await lab.host.run(program("kvmnet"), ["metrics"], { env })).stdout);
+    for (const d of ["download", "upload"])
+      expect(metrics).toMatch(
+        new RegExp(`kvmnet_rate_drops_total\\{[^}]*interface="vm0"[^}]*direction="${d}"\\} \\d+`),
+      );
+    expect(metrics).not.toMatch(/kvmnet_rate_drops_total\{[^}]*interface="vm1"/);
     // The limits are kvmnet's: tbf on the tap, the tap's ingress through an IFB named after its ifindex.
     const ifindex = (await lab.host.sh("cat /sys/class/net/vm0/ifindex")).trim();
     expect(await lab.host.sh("tc qdisc show dev vm0")).toContain("tbf 4b56: root");
