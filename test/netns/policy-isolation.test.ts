@@ -7,10 +7,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, OUTSIDE, type Lab } from "../helpers/lab.js";
 import { program, type Netns } from "../helpers/netns.js";
 
-const flag = async (lab: Lab, tap: string) => lab.host.sh(`cat /sys/class/net/${tap}/brport/isolated`);
+const flag = async (lab: Lab, tap: string) => await lab.host.sh(`cat /sys/class/net/${tap}/brport/isolated`);
 
 async function up(lab: Lab) {
-  const r = lab.host.tryRun(program("kvmnet"), ["up", "nat0", "--verbose"], { env: { KVMNET_CONFIG: lab.conf.file } });
+  const r = await lab.host.tryRun(program("kvmnet"), ["up", "nat0", "--verbose"], {
+    env: { KVMNET_CONFIG: lab.conf.file },
+  });
   expect(r.exitCode, String(r.stderr)).toBe(0);
   return `${String(r.stdout)}${String(r.stderr)}`;
 }
@@ -20,48 +22,52 @@ describe.each([
   ["control, without it", false],
 ])("%s", (_name, isolated) => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => {
+    await lab?.destroy();
+  });
 
   it("guests reach the gateway and the outside; each other only without it", async () => {
-    lab = makeLab({ section: (br) => natSection(br, isolated ? "port_isolation = yes\n" : "") });
+    lab = await makeLab({ section: (br) => natSection(br, isolated ? "port_isolation = yes\n" : "") });
     const guests: Netns[] = [];
     const ips: string[] = [];
     for (const tap of ["vm0", "vm1"]) {
-      const g = lab.addGuest(tap);
-      const r = lab.hook("qemu-natup", tap);
+      const g = await lab.addGuest(tap);
+      const r = await lab.hook("qemu-natup", tap);
       expect(r.code, r.stderr).toBe(0);
-      const lease = lab.dhcp(g);
+      const lease = await lab.dhcp(g);
       expect(lease).not.toBeNull();
       guests.push(g);
       ips.push(lease!.ip);
       expect(await flag(lab, tap)).toBe(isolated ? "1" : "0");
     }
     const [g0, g1] = guests as [Netns, Netns];
-    expect(lab.ping(g0, "192.0.2.1")).toBe(true);
-    expect(lab.ping(g0, OUTSIDE)).toBe(true);
-    expect(lab.ping(g1, OUTSIDE)).toBe(true);
-    expect(lab.ping(g0, ips[1]!)).toBe(!isolated);
-    expect(lab.ping(g1, ips[0]!)).toBe(!isolated);
+    expect(await lab.ping(g0, "192.0.2.1")).toBe(true);
+    expect(await lab.ping(g0, OUTSIDE)).toBe(true);
+    expect(await lab.ping(g1, OUTSIDE)).toBe(true);
+    expect(await lab.ping(g0, ips[1]!)).toBe(!isolated);
+    expect(await lab.ping(g1, ips[0]!)).toBe(!isolated);
     // A second run of the hook changes nothing.
-    expect(lab.hook("qemu-natup", "vm0").stdout).toBe("");
+    expect((await lab.hook("qemu-natup", "vm0")).stdout).toBe("");
   }, 120_000);
 });
 
 describe("port isolation changed on a running network", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => {
+    await lab?.destroy();
+  });
 
   it("tap.NAME.port_isolation = no is reachable; kvmnet up re-flags running taps both ways", async () => {
-    lab = makeLab({ section: (br) => natSection(br, "port_isolation = yes\ntap.vm1.port_isolation = no\n") });
-    const g0 = lab.addGuest("vm0");
-    const g1 = lab.addGuest("vm1");
-    const g2 = lab.addGuest("vm2");
-    for (const tap of ["vm0", "vm1", "vm2"]) expect(lab.hook("qemu-natup", tap).code).toBe(0);
-    const [ip0, ip1, ip2] = [lab.dhcp(g0)!.ip, lab.dhcp(g1)!.ip, lab.dhcp(g2)!.ip];
+    lab = await makeLab({ section: (br) => natSection(br, "port_isolation = yes\ntap.vm1.port_isolation = no\n") });
+    const g0 = await lab.addGuest("vm0");
+    const g1 = await lab.addGuest("vm1");
+    const g2 = await lab.addGuest("vm2");
+    for (const tap of ["vm0", "vm1", "vm2"]) expect((await lab.hook("qemu-natup", tap)).code).toBe(0);
+    const [, ip1, ip2] = [(await lab.dhcp(g0))!.ip, (await lab.dhcp(g1))!.ip, (await lab.dhcp(g2))!.ip];
     expect(await flag(lab, "vm1")).toBe("0");
-    expect(lab.ping(g0, ip1)).toBe(true);
-    expect(lab.ping(g2, ip1)).toBe(true);
-    expect(lab.ping(g0, ip2)).toBe(false);
+    expect(await lab.ping(g0, ip1)).toBe(true);
+    expect(await lab.ping(g2, ip1)).toBe(true);
+    expect(await lab.ping(g0, ip2)).toBe(false);
     // The key removed: kvmnet up lifts the flag of the running taps; the guests keep their addresses.
     const conf = lab.conf.file;
     const text = (body: string) =>
@@ -70,13 +76,13 @@ describe("port isolation changed on a running network", () => {
     expect(await up(lab)).toContain("isolated off");
     expect(await flag(lab, "vm0")).toBe("0");
     expect(await flag(lab, "vm2")).toBe("0");
-    expect(lab.ping(g0, ip2)).toBe(true);
+    expect(await lab.ping(g0, ip2)).toBe(true);
     expect(await up(lab)).toContain("already up as configured");
     // And back on.
     writeFileSync(conf, text(natSection(lab.bridge, "port_isolation = yes\n")));
     expect(await up(lab)).toContain("isolated on");
-    expect(lab.ping(g0, ip2)).toBe(false);
-    expect(lab.ping(g0, ip1)).toBe(false);
-    expect(lab.ping(g0, "192.0.2.1")).toBe(true);
+    expect(await lab.ping(g0, ip2)).toBe(false);
+    expect(await lab.ping(g0, ip1)).toBe(false);
+    expect(await lab.ping(g0, "192.0.2.1")).toBe(true);
   }, 180_000);
 });

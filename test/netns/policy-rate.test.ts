@@ -48,10 +48,12 @@ function writeConf(lab: Lab, extra: string) {
 
 describe("rate", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => {
+    await lab?.destroy();
+  });
 
   it("a limited guest gets 20mbit each way within 10%, its unlimited neighbour far more", async () => {
-    lab = makeLab({ section: (br) => natSection(br, "rate = 20mbit\ntap.vm1.rate = none\n") });
+    lab = await makeLab({ section: (br) => natSection(br, "rate = 20mbit\ntap.vm1.rate = none\n") });
     const limited = await lab.addGuest("vm0");
     const free = await lab.addGuest("vm1");
     for (const tap of ["vm0", "vm1"]) expect((await lab.hook("qemu-natup", tap)).code).toBe(0);
@@ -102,7 +104,7 @@ describe("rate", () => {
   }, 180_000);
 
   it("a changed limit takes effect on kvmnet up, the guest's TCP connection open across it", async () => {
-    lab = makeLab({ section: (br) => natSection(br, "rate = 20mbit/20mbit\n") });
+    lab = await makeLab({ section: (br) => natSection(br, "rate = 20mbit/20mbit\n") });
     const g = await lab.addGuest("vm0");
     expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
     expect(await lab.dhcp(g)).not.toBeNull();
