@@ -58,7 +58,7 @@ export function decide(config: Config, net: Network, snap: Snapshot, intent: Int
     case "detach": {
       const guard: Step[] = net.guard && intent.tap ? [{ kind: "nft", script: guardDownScript(intent.tap) }] : [];
       // The tap's IFB goes with it (and any left by taps already gone).
-      const ifbs = snap.ports ? orphanIfbSteps(snap.ports, "", intent.tap) : [];
+      const ifbs = snap.ports ? orphanIfbSteps(snap.ports, intent.tap) : [];
       return { steps: [...decideDown(config, net, snap, intent.tap), ...guard, ...ifbs], again: false };
     }
   }

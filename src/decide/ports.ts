@@ -70,14 +70,14 @@ export function limitSteps(net: Network, obs: PortsObserved, taps: string[]): St
 }
 
 /** Removal of NET's IFBs whose tap is gone (a VM stopped without its down hook, or libvirt's, run after the tap
- *  closed) or is LEAVING (detached now), but not KEEP's: forced, as another run may remove one meanwhile. */
-export function orphanIfbSteps(obs: PortsObserved, keep = "", leaving = ""): Step[] {
+ *  closed) or is LEAVING (detached now): forced, as another run may remove one meanwhile. */
+export function orphanIfbSteps(obs: PortsObserved, leaving = ""): Step[] {
   const alive = new Set(
     Object.entries(obs.ports)
       .filter(([t]) => t !== leaving)
       .map(([, p]) => ifbName(p.ifindex)),
   );
-  const gone = obs.ifbs.filter((i) => !alive.has(i.name) && i.tap !== keep).map((i) => `link delete dev ${i.name}`);
+  const gone = obs.ifbs.filter((i) => !alive.has(i.name)).map((i) => `link delete dev ${i.name}`);
   return gone.length ? [{ kind: "ip", lines: gone, force: true, why: "IFBs of taps that are gone" }] : [];
 }
 

@@ -76,7 +76,10 @@ export function observePorts(
       return !recordsRate(s.alias, want) || (thorough && want !== null) || ifbs.some((i) => i.alias === `${mark}${p}`);
     })
     .map(([p]) => p);
-  if (look.length === 0 && ifbs.length === 0) return out;
+  // Going down (a VM's down hook) only removes the tap's IFB: its name is all it needs.
+  if (intent.action === "detach")
+    out.ifbs = ifbs.map((i) => ({ name: i.name, tap: i.alias.slice(mark.length), bits: null }));
+  if (intent.action === "detach" || (look.length === 0 && ifbs.length === 0)) return out;
   const script = ["qdisc show", ...look.map((p) => `filter show dev ${p} ingress`)].join("\n") + "\n";
   const r = exec.tryRun("tc", ["-j", "-force", "-batch", "-"], script);
   const arrays = r.stdout
