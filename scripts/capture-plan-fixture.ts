@@ -176,6 +176,15 @@ const CASES: Case[] = [
     intent: { action: "attach", tap: "vm0" },
   },
   {
+    name: "policy-changed",
+    network: "nat0",
+    before: nat("nftables", (s) => `${s}port_isolation = yes\nrate = 20mbit\n`),
+    after: nat("nftables", (s) => `${s}rate = 20mbit/5mbit\n`),
+    taps: ["vm0"],
+    setup: vm0,
+    intent: { action: "up" },
+  },
+  {
     name: "warm-attach",
     network: "nat0",
     before: nat(),

@@ -15,7 +15,8 @@ const USAGE = `usage: kvmnet metrics [--listen ADDR:PORT [--allow-remote]]
 
 Print Prometheus metrics of every configured network: per interface (bridge, taps, uplink) bytes, packets and
 drops with labels network, interface, role and guest_mac; DHCP leases and pool size; kvmnet's rule counters
-(label rule: from, to, cross = guest to guest, nat = connections source-NATed, reject). Changes nothing.
+(label rule: from, to, cross = guest to guest, nat = connections source-NATed, reject); packets a tap's rate
+limit dropped (label direction: download, upload). Changes nothing.
 
   --listen ADDR:PORT   serve them at http://ADDR:PORT/metrics instead (IPv6: [ADDR]:PORT) until stopped
   --allow-remote       let --listen bind an address other than loopback (127.0.0.0/8, ::1): anyone who can

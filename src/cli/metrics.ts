@@ -1,5 +1,6 @@
 // `kvmnet metrics`: what is exported, gathered from sysfs (interface statistics, the bridges' forwarding
 // databases), dnsmasq's lease files and kvmnet's rule counters (one nft or iptables-save process in all).
+import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { readRuleCounts, type RuleCounts } from "../observe/counters.js";
@@ -7,6 +8,8 @@ import { readFdb } from "../observe/fdb.js";
 import { IF_STATS, readIfStats, type IfStats } from "../observe/ifstats.js";
 import { readLink } from "../observe/links.js";
 import { dnsmasqFiles } from "../core/names.js";
+import { readShaperDrops } from "../observe/shaper-drops.js";
+import { ifbName } from "../render/tc.js";
 import { readLeaseFile } from "./leases.js";
 import { leaseReport } from "./leases-report.js";
 import type { Family } from "./metrics-text.js";
@@ -33,6 +36,12 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
   const pool = f("kvmnet_dhcp_pool_size", "Addresses in dhcp_range", "gauge");
   const rulePackets = f("kvmnet_rule_packets_total", "Packets counted by kvmnet's firewall rules", "counter");
   const ruleBytes = f("kvmnet_rule_bytes_total", "Bytes counted by kvmnet's firewall rules", "counter");
+  const shaperDrops = f(
+    "kvmnet_rate_drops_total",
+    "Packets kvmnet's bandwidth limit (rate) dropped on a tap, by direction (download: to the guest)",
+    "counter",
+  );
+  const drops = config.networks.some((n) => n.policy) ? readShaperDrops(exec) : new Map<string, number>();
   const withRules = config.networks.filter((n) => n.mode !== "bridge");
   const counts = withRules.length ? readRuleCounts(exec, config.firewall, withRules) : new Map();
   for (const net of config.networks) {
@@ -44,6 +53,15 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
       if (!stats) continue;
       const l = { ...labels, interface: i.name, role: i.role, guest_mac: i.mac };
       IF_STATS.forEach((k: keyof IfStats, n) => ifs[n]!.samples.push({ labels: l, value: stats[k] }));
+      if (i.role !== "tap") continue;
+      const ifb = ifbName(ifindexOf(i.name));
+      for (const [direction, dev] of [
+        ["download", i.name],
+        ["upload", ifb],
+      ] as const) {
+        const n = drops.get(dev);
+        if (n !== undefined) shaperDrops.samples.push({ labels: { ...l, direction }, value: n });
+      }
     }
     if (net.dhcpRange) {
       const path = dnsmasqFiles(config, net).leases;
@@ -62,7 +80,7 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
       ruleBytes.samples.push({ labels: { ...labels, rule }, value: v.bytes });
     }
   }
-  return [up, ...ifs, leases, pool, rulePackets, ruleBytes];
+  return [up, ...ifs, leases, pool, rulePackets, ruleBytes, shaperDrops];
 }
 
 // The bridge, its ports (the host's own NIC on a bridge network is "uplink"), and a nat or routed network's
@@ -82,4 +100,13 @@ function interfaces(net: Network): { name: string; role: Role; mac: string }[] {
     out.push(host.includes(p) ? { name: p, role: "uplink", mac: "" } : { name: p, role: "tap", mac: macOf(p) });
   if (net.uplink && !br.ports.includes(net.uplink)) out.push({ name: net.uplink, role: "uplink", mac: "" });
   return out;
+}
+
+// The ifindex of NAME (0 when it left meanwhile: no IFB has that name).
+function ifindexOf(name: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${name}/ifindex`, "utf8"));
+  } catch {
+    return 0;
+  }
 }

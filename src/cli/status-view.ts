@@ -3,6 +3,7 @@
 import type { Paint } from "./output.js";
 import type { NetworkStatus, PortStatus } from "./status.js";
 import { drawVxlan } from "./status-vxlan.js";
+import { drawPortPolicy } from "./status-ports.js";
 
 /** Draw one network as text lines. */
 export function drawNetwork(s: NetworkStatus, p: Paint, now = Date.now()): string[] {
@@ -59,7 +60,7 @@ function state(s: NetworkStatus, p: Paint): string {
 
 function port(x: PortStatus, p: Paint): string {
   const role = x.role === "vm" ? "" : `  (${x.role})`;
-  return `${x.name}  ${x.mac}  ${x.up ? "up" : p.warn("down")}${role}`;
+  return `${x.name}  ${x.mac}  ${x.up ? "up" : p.warn("down")}${role}${drawPortPolicy(x.policy)}`;
 }
 
 // What lies beyond the bridge: the egress of nat/routed, or nothing for isolated and host-only.

@@ -14,6 +14,7 @@ import { bridgeAlias, dnsmasqFiles } from "../core/names.js";
 import { readLeases, type Lease } from "./leases.js";
 import { vxlanStatus, type VxlanStatus } from "./status-vxlan.js";
 import { hostPorts } from "../core/names.js";
+import { portPolicyStatus, type PortPolicyStatus } from "./status-ports.js";
 
 /** One port of a bridge. */
 export interface PortStatus {
@@ -23,6 +24,8 @@ export interface PortStatus {
   up: boolean;
   /** "uplink" and "trunk" are the host's own NIC on a bridge network; "vm" is anything else (a tap). */
   role: "vm" | "uplink" | "trunk" | "vxlan";
+  /** A VM port of a network with its own bridge: its isolation flag and the limits in place (port_isolation, rate). */
+  policy?: PortPolicyStatus | null;
 }
 
 /** The state of one network, as `kvmnet status --json` prints it. */
@@ -82,7 +85,8 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
         : name === net.uplink && net.mode === "bridge"
           ? "uplink"
           : "trunk";
-    return [{ name, mac: l.mac, mtu: l.mtu, up: l.up, role }];
+    const policy = role === "vm" ? portPolicyStatus(obs.ports, name) : null;
+    return [{ name, mac: l.mac, mtu: l.mtu, up: l.up, role, ...(policy ? { policy } : {}) }];
   });
   const uplink = net.uplink ? readLink(net.uplink) : null;
   return {

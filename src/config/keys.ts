@@ -33,11 +33,17 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   evpn: ["nat", "routed", "host-only", "isolated"],
   evpn_asn: ["nat", "routed", "host-only", "isolated"],
   role: ["nat", "routed", "host-only"],
+  port_isolation: ["nat", "routed", "host-only", "isolated"],
+  rate: ["nat", "routed", "host-only", "isolated"],
+  "tap.NAME.port_isolation": ["nat", "routed", "host-only", "isolated"],
+  "tap.NAME.rate": ["nat", "routed", "host-only", "isolated"],
 };
 
-/** The spec name of a key as written: "host.web" → "host.NAME". */
+/** The spec name of a key as written: "host.web" → "host.NAME", "tap.web0.rate" → "tap.NAME.rate". */
 export function specName(key: string): string {
-  return key.startsWith("host.") ? "host.NAME" : key;
+  if (key.startsWith("host.")) return "host.NAME";
+  const tap = /^tap\..+\.(port_isolation|rate)$/.exec(key);
+  return tap ? `tap.NAME.${tap[1]}` : key;
 }
 
 /** The closest known key to KEY if it looks like a typo of it, else null. */

@@ -9,7 +9,8 @@ import { show } from "./value.js";
 import { validateIpv6 } from "./ipv6.js";
 import { validatePublish } from "./publish.js";
 import { validateVxlan } from "./vxlan.js";
-import type { Vxlan } from "./types.js";
+import { validatePolicy } from "./policy.js";
+import type { Policy, Vxlan } from "./types.js";
 import type { Cidr6 } from "../ipv6.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../core/names.js";
 
@@ -35,7 +36,7 @@ export function validateNetwork(
   const mode = values.mode as Mode | undefined;
   if (mode === undefined) bad("mode", `missing in [${shown}]: say mode = ${MODES.join(" | ")}`);
   else if (!MODES.includes(mode)) bad("mode", `${show(mode)} is not a mode: use ${MODES.join(" | ")}`);
-  const known = Object.keys(NETWORK_KEYS).filter((k) => k !== "host.NAME");
+  const known = Object.keys(NETWORK_KEYS).filter((k) => !k.includes("NAME"));
   for (const key of Object.keys(values)) {
     const spec = Object.hasOwn(NETWORK_KEYS, specName(key)) ? NETWORK_KEYS[specName(key)] : undefined;
     if (!spec) {
@@ -164,6 +165,7 @@ export function validateNetwork(
     else bad("teardown", `${show(values.teardown)} is not keep or when-idle`);
   }
   if (mode === "bridge") validateVlan(values, net, bad);
+  else net.policy = validatePolicy(values, bad);
   if (values.domain !== undefined && needsAddress) {
     const why = badDomain(values.domain);
     if (why) bad("domain", why);
@@ -199,6 +201,7 @@ interface Draft {
   domain?: string;
   vxlan?: Vxlan;
   role?: "gateway" | "member";
+  policy?: Policy;
 }
 
 // The validated draft as the network of its mode, with only the keys that mode has (and only those set).
@@ -215,6 +218,7 @@ function finish(d: Draft): Network {
     mtu: d.mtu,
     vxlan: d.vxlan,
     role: d.role,
+    policy: d.policy,
   });
   // A member host of a network across hosts only bridges its guests onto the VXLAN (src/config/vxlan.ts).
   if (d.role === "member" && d.mode !== "isolated" && d.mode !== "bridge")

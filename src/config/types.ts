@@ -50,6 +50,26 @@ export interface Vxlan {
   asn?: number;
 }
 
+/** Bandwidth limits of a tap in bits per second (null: none): DOWN the guest's download (the tap's egress), UP
+ *  its upload (the tap's ingress). */
+export interface Rate {
+  down: number | null;
+  up: number | null;
+}
+
+/** One tap's own `tap.NAME.port_isolation` and `tap.NAME.rate` (absent: the network's applies). */
+export interface PortPolicy {
+  isolated?: boolean;
+  rate?: Rate;
+}
+
+/** A network's per-port policy (src/config/policy.ts): its default for every tap, and each named tap's own. */
+export interface Policy {
+  isolated: boolean;
+  rate: Rate | null;
+  taps: Record<string, PortPolicy>;
+}
+
 /** What every network has, whatever its mode. */
 interface Common {
   name: string;
@@ -68,6 +88,8 @@ interface Common {
   /** Only on an isolated network: a member host of a nat, routed or host-only network across hosts (role = member)
    *  only bridges its guests onto the VXLAN, as an isolated network does; the hooks of MEMBEROF still serve it. */
   memberOf?: "nat" | "routed" | "host-only";
+  /** Port isolation and bandwidth limits (absent: no policy key is set). */
+  policy?: Policy;
   /** Line of each key (and "[section]" for the header), for error messages. */
   lines: Record<string, number>;
 }

@@ -7,6 +7,7 @@ import { decideDown, decideNetworkDown, decideNetworkUp } from "../decide/networ
 import type { Step } from "../core/steps.js";
 import { journalRoutes, planUplinkBridge, type BuiltBridge } from "../decide/uplink.js";
 import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../decide/guard.js";
+import { attachWithPolicy, orphanIfbSteps, portPolicyUpSteps } from "../decide/ports.js";
 import type { Intent } from "../intent.js";
 import { type Snapshot } from "../observe/snapshot.js";
 import { uplinkJournal } from "../core/names.js";
@@ -45,7 +46,8 @@ export function decide(config: Config, net: Network, snap: Snapshot, intent: Int
       if (intent.action === "up") {
         // The guard first: taps that lost it (a flushed ruleset) are guarded again before anything else changes.
         const guard = snap.guard ? guardUpSteps(config, net, snap.guard) : [];
-        return { steps: [...guard, ...move, ...decideNetworkUp(config, net, snap)], again: false };
+        const ports = portPolicyUpSteps(net, snap.ports, snap.bridge?.ports ?? []);
+        return { steps: [...guard, ...move, ...decideNetworkUp(config, net, snap), ...ports], again: false };
       }
       const steps = [...move, ...decideNetworkUp(config, net, snap, snap.tap?.name)];
       // A bridge built over the uplink takes the NIC's MTU; the tap gets the bridge's.
@@ -54,14 +56,16 @@ export function decide(config: Config, net: Network, snap: Snapshot, intent: Int
       // The guard goes in before the tap joins the bridge: no frame of the guest ever passes unguarded.
       if (snap.guard && snap.tap && snap.guestMac)
         steps.push(...guardAttachSteps(config, net, snap.guard, snap.tap.name, snap.guestMac));
-      if (attach.length) steps.push({ kind: "ip", lines: attach });
+      if (snap.tap) steps.push(...attachWithPolicy(net, snap.ports, snap.tap.name, attach));
       return { steps, again: false };
     }
     case "down":
       return { steps: decideNetworkDown(config, net, snap), again: false };
     case "detach": {
       const guard = snap.guard ? guardDetachSteps(config, net, snap.guard, intent.tap) : [];
-      return { steps: [...decideDown(config, net, snap, intent.tap), ...guard], again: false };
+      // The tap's IFB goes with it (and any left by taps already gone).
+      const ifbs = snap.ports ? orphanIfbSteps(snap.ports, intent.tap) : [];
+      return { steps: [...decideDown(config, net, snap, intent.tap), ...guard, ...ifbs], again: false };
     }
   }
 }

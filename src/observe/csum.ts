@@ -18,9 +18,16 @@ function readRaw(path: string): Buffer | null {
   }
 }
 
-// A kernel module NAME (as in /sys/module) is there to use: loaded, built in, or installed for this kernel. A
-// kernel with no module tree (everything built in, as in many VM and container hosts) is asked its own config.
-function hasModule(read: ReadFile, exists: (path: string) => boolean, name: string, path: string, symbol: string) {
+/** A kernel module NAME (as in /sys/module) is there to use: loaded, built in, or installed for this kernel (PATH
+ *  under /lib/modules/VERSION, without .ko). A kernel with no module tree (everything built in, as in many VM and
+ *  container hosts) is asked its own config (CONFIG_SYMBOL=y). */
+export function hasModule(
+  read: ReadFile,
+  exists: (path: string) => boolean,
+  name: string,
+  path: string,
+  symbol: string,
+) {
   if (exists(`/sys/module/${name}`)) return true;
   const dir = `/lib/modules/${read("/proc/sys/kernel/osrelease")?.toString().trim() ?? ""}`;
   const builtin = read(`${dir}/modules.builtin`);
@@ -59,4 +66,9 @@ export function csumInListing(listing: string): boolean {
     else if (ours && /\baction order \d+: csum \(udp\)/.test(line)) return true;
   }
   return false;
+}
+
+/** True when this kernel has the module NAME (see hasModule), from the files of this host. */
+export function kernelHas(name: string, path: string, symbol: string): boolean {
+  return hasModule(readRaw, existsSync, name, path, symbol);
 }

@@ -24,6 +24,7 @@ import { observeUplink, type UplinkState } from "./uplink.js";
 import { moveMayBeUnfinished, readAlias } from "./uplink-move.js";
 import { bridgeAlias } from "../core/names.js";
 import { observeVxlan, type VxlanObserved } from "./vxlan.js";
+import { observePorts, type PortsObserved } from "./ports.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
 import { forwardPolicy } from "../render/policy.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
@@ -86,6 +87,8 @@ export interface Snapshot extends HostView {
   vxlan?: VxlanObserved | null;
   /** guard = yes: its records and (converging to up) its table; null for a network without the guard. */
   guard?: GuardObserved | null;
+  /** The VM ports' isolation flags and limits (src/observe/ports.ts); null: not looked at. */
+  ports?: PortsObserved | null;
 }
 
 /** What the decisions of src/decide/ read of a snapshot. */
@@ -106,6 +109,7 @@ export type Observed = Pick<
   | "strays"
   | "mode"
   | "vxlan"
+  | "ports"
 >;
 
 /** Read the interfaces and routes NET's checks look at (ROUTES: the routing table, read once by the caller). */
@@ -171,6 +175,7 @@ export function observe(
     vxlan: observeVxlan(exec, net, intent),
     // The table is looked at only converging to up: a hook writes its tap's chain whole without looking.
     guard: observeGuard(exec, config, net, intent.action === "up"),
+    ports: observePorts(exec, net, intent, bridge, host.tap),
   };
   const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);
   snap.firewalld = firewalldLookWanted(net, intent, bridge, remaking) ? observeFirewalld(exec, net) : null;
