@@ -6,10 +6,11 @@
 # kernel once, for a faster boot), systemd, man-db and groff-base (the .deb test checks the unit and renders
 # the man pages), libvirt-daemon + libvirt-daemon-driver-qemu + libvirt-clients (the e2e case that runs a
 # real libvirtd, in its own namespaces; without -system nothing is started or defined on the host), apparmor
-# (apparmor_parser and aa-exec: the .deb's hooks against Debian's libvirtd profile, in a Debian-kernel VM).
+# (apparmor_parser and aa-exec: the .deb's hooks against Debian's libvirtd profile, in a Debian-kernel VM), strace
+# (the warm-path test: every tool is spawned by its absolute path, no execve fails).
 set -euo pipefail
 pkgs=(iproute2 nftables iptables dnsmasq-base busybox-static hyperfine iperf3 qemu-system-x86 linux-image-amd64 xz-utils kmod systemd man-db groff-base
-  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients apparmor ufw python3 conntrack docker.io firewalld python3-prometheus-client frr)
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients apparmor ufw python3 conntrack docker.io firewalld python3-prometheus-client frr strace)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
