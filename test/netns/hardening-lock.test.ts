@@ -54,6 +54,10 @@ describe("per-network lock", () => {
       expect(String(t.stderr)).toMatch(/EACCES/);
       const l = lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "ln", "-s", "/tmp", `${state}/${f}`]);
       expect(String(l.stderr)).toMatch(/Permission denied/);
+      // Nor hold the waiters' queue (a flock of a root file, 0600, in the same directory).
+      const q = lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "flock", "-n", `${state}/${f}.queue`, "true"]);
+      expect(q.exitCode, f).not.toBe(0);
+      expect(String(q.stderr)).toMatch(/Permission denied/);
     }
     const t0 = Date.now();
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
