@@ -5,7 +5,11 @@
 //   `ip link set TAP master BR up` hook.
 // - A VM's start + stop with each kind of network setup: a real QEMU (microvm, a virtio NIC, paused with -S and
 //   told `quit` on its monitor at once), with no script, with `-netdev bridge` (QEMU's C qemu-bridge-helper), and
-//   with kvmnet's qemu-natup/qemu-natdown on a network that is up: the ms each adds to QEMU's own.
+//   with kvmnet's qemu-natup/qemu-natdown on a network that is up: the ms each adds to QEMU's own, also as a
+//   multiple of `node -e 0` measured in the same run (the targets are ratios: absolute times differ by machine).
+// - With BENCH_BEFORE=REV (a git revision, e.g. main): that revision's npm programs measured in the same rounds,
+//   built into .cache/ by scripts/bench-tree.mjs ("before" rows).
+// - With BENCH_BURST=1: 40 first VMs at once on one cold network against the first release (scripts/bench-burst.mjs).
 // Every case runs in a namespace made here, its commands interleaved round by round (each round starting at the
 // next command) so that the machine's noise falls on all of them alike; each figure is the median. Every command
 // gets the clean environment a VM manager hands its hooks (PATH and KVMNET_CONFIG only): a NODE_EXTRA_CA_CERTS in
@@ -15,6 +19,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { distOf } from "./bench-tree.mjs";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -84,6 +89,10 @@ execFileSync(process.execPath, [join(root, "scripts/binaries.mjs"), join(sea, "k
 for (const name of ["qemu-natup", "qemu-natdown"]) symlinkSync(join(sea, "kvmnet"), join(sea, name));
 const seaUp = join(sea, "qemu-natup");
 const seaDown = join(sea, "qemu-natdown");
+const beforeRev = process.env.BENCH_BEFORE;
+const before = beforeRev ? distOf(beforeRev) : null;
+const beforeUp = before && join(before, "qemu-natup.cjs");
+const beforeDown = before && join(before, "qemu-natdown.cjs");
 
 /** Runs CASE's commands inside the namespace (WRAP: a command line to run the measuring node under). */
 function run(id, commands, { rounds = runs, wrap = [] } = {}) {
@@ -112,7 +121,9 @@ function report(title, results) {
     const x = (b) => (b ? (r.median / b.median).toFixed(2) : "");
     console.log(`| ${r.name} | ${fmt(r.median)} (${fmt(r.p25)}–${fmt(r.p75)}) | ${x(node)} | ${x(ip)} |`);
   }
-  return (name) => by(name).median / node.median;
+  const ratio = (name) => by(name).median / node.median;
+  ratio.ms = (name) => by(name).median;
+  return ratio;
 }
 
 const DETACH = "ip link set vbench nomaster down"; // back to a fresh tap, as QEMU hands it to the script
@@ -120,6 +131,7 @@ const npmRows = (args, prepare) => [
   { name: "npm: dist/qemu-natup.cjs (#!/usr/bin/env node)", argv: [natup, ...args], prepare },
   { name: "npm: node dist/qemu-natup.cjs", argv: ["node", natup, ...args], prepare },
   { name: "single executable", argv: [seaUp, ...args], prepare },
+  ...(before ? [{ name: `before (${beforeRev}), npm: dist/qemu-natup.cjs`, argv: [beforeUp, ...args], prepare }] : []),
 ];
 const baseRows = (prepare) => [
   { name: "node -e 0", argv: ["node", "-e", "0"], prepare },
@@ -166,11 +178,11 @@ try {
     ]),
   ]);
   summary.push(
-    `warm attach, single executable: ${target(warm("single executable"), 1.2, "×")} node -e 0`,
-    `warm attach, npm: ${target(warm("npm: dist/qemu-natup.cjs (#!/usr/bin/env node)"), 1.3, "×")} node -e 0`,
+    `warm attach, single executable: ${target(warm("single executable"), 1.5, "×")} node -e 0`,
+    `warm attach, npm: ${warm("npm: dist/qemu-natup.cjs (#!/usr/bin/env node)").toFixed(2)}× node -e 0`,
   );
   if (inCaller) {
-    const x = (name) => target(warm(name) / warm(`node -e 0${inCaller}`), name.startsWith("single") ? 1.2 : 1.3, "×");
+    const x = (name) => target(warm(name) / warm(`node -e 0${inCaller}`), 1.5, "×");
     summary.push(
       `warm attach, single executable${inCaller}: ${x(`single executable${inCaller}`)} node -e 0 there`,
       `warm attach, npm${inCaller}: ${x(`npm: dist/qemu-natup.cjs${inCaller}`)} node -e 0 there`,
@@ -209,9 +221,11 @@ try {
     "qemu",
     [
       { name: "QEMU, no script (script=no)", ...qemu(tap("no", "no")) },
+      { name: "node -e 0", argv: ["node", "-e", "0"] },
       { name: "QEMU, -netdev bridge (qemu-bridge-helper)", ...qemu("bridge,id=n0,br=kbench0") },
       { name: "QEMU, kvmnet npm (dist/qemu-natup.cjs, qemu-natdown.cjs)", ...qemu(tap(natup, natdown)) },
       { name: "QEMU, kvmnet single executable", ...qemu(tap(seaUp, seaDown)) },
+      ...(before ? [{ name: `QEMU, before (${beforeRev}), npm`, ...qemu(tap(beforeUp, beforeDown)) }] : []),
       ...(inCaller
         ? [
             { name: `QEMU, kvmnet npm${inCaller}`, ...qemu(tap(natup, natdown)), env: callerEnv },
@@ -224,17 +238,20 @@ try {
       wrap: ["unshare", "-m", "--propagation", "private", "sh", "-c", `${mountEtc} && exec "$@"`, "-"],
     },
   );
-  const own = vm[0];
+  const [own, nodeRow, ...setups] = vm;
   console.log(`\n### a VM's start + stop (QEMU microvm, paused, quit at once; network up)\n`);
+  console.log(`\`node -e 0\` in the same rounds: ${fmt(nodeRow.median)} ms\n`);
   console.log(
-    "| network setup | median ms (p25–p75) | added to QEMU's own, ms | × no script |\n| --- | --- | --- | --- |",
+    "| network setup | median ms (p25–p75) | added to QEMU's own, ms | added, × `node -e 0` |\n" +
+      "| --- | --- | --- | --- |",
   );
-  for (const r of vm)
+  for (const r of [own, ...setups])
     console.log(
       `| ${r.name} | ${fmt(r.median)} (${fmt(r.p25)}–${fmt(r.p75)}) | ${fmt(r.median - own.median)} | ` +
-        `${(r.median / own.median).toFixed(2)} |`,
+        `${((r.median - own.median) / nodeRow.median).toFixed(2)} |`,
     );
-  for (const r of vm.slice(2)) summary.push(`${r.name}: +${target(r.median - own.median, 150, " ms")} added`);
+  for (const r of setups.slice(1))
+    summary.push(`${r.name}: adds ${target((r.median - own.median) / nodeRow.median, 3, "×")} node -e 0`);
   sh(DETACH);
 
   // Cold: natdown of the only tap tears the network down (teardown = when-idle) before each run.
@@ -244,11 +261,14 @@ try {
       { name: "node -e 0", argv: ["node", "-e", "0"] },
       { ...npmRows(["vbench"])[0], prepare: `${natdown} vbench` },
       { ...npmRows(["vbench"])[2], prepare: `${seaDown} vbench` },
+      ...(before ? [{ ...npmRows(["vbench"])[3], prepare: `${beforeDown} vbench` }] : []),
     ]),
   );
   sh(`${natdown} vbench`);
-  console.log(`\n### against the targets (issue 10)\n`);
+  console.log(`\n### against the targets (issue 20)\n`);
   for (const line of summary) console.log(`- ${line}`);
+  if (process.env.BENCH_BURST)
+    execFileSync(process.execPath, [join(root, "scripts/bench-burst.mjs")], { stdio: "inherit" });
   console.log(`\n(${Math.round((Date.now() - started) / 1000)} s, node ${process.version})`);
 } finally {
   holder?.kill("SIGTERM");

@@ -1,8 +1,8 @@
 // IPv6 addresses and prefixes of a network (`address6`, `dhcp6_range`), on top of ipaddr.js, and the ULA prefix
 // `address6 = auto` derives from the machine id and the network name (RFC 4193's random global ID, made
 // deterministic so that `kvmnet plan` says the same on every run).
-import { createHash } from "node:crypto";
 import ipaddr from "ipaddr.js";
+import { sha256 } from "./core/sha256.js";
 
 /** An IPv6 address (canonical text) with a prefix length. */
 export interface Cidr6 {
@@ -66,7 +66,7 @@ export function range6(address: string): string {
 
 /** `address6 = auto`: fdXX:XXXX:XXXX:SSSS::1/64, the global ID and subnet taken from a hash of MACHINEID and NAME. */
 export function autoUla(machineId: string, name: string): Cidr6 {
-  const h = createHash("sha256").update(`kvmnet ${machineId.trim()} ${name}`).digest();
+  const h = Buffer.from(sha256(`kvmnet ${machineId.trim()} ${name}`));
   const hex = (i: number) => h.readUInt16BE(i).toString(16);
   // fd + 40-bit global ID + 16-bit subnet ID.
   const first = (0xfd00 | h[0]!).toString(16);

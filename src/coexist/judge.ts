@@ -1,7 +1,6 @@
 // Which of the coexistence problems `kvmnet doctor` knows (ufw's denies, another table's drop policy on forward or
 // input, br_netfilter sending bridged frames into them) break one network, judged from what was read, and which
 // of them to warn about now: each once, until it is gone (then a later return warns again). Pure.
-import { createHash } from "node:crypto";
 import type { Exec } from "../host/exec.js";
 import { checkForwardDrop } from "./forward-drop.js";
 import { checkInputDrop } from "./input-drop.js";
@@ -10,6 +9,7 @@ import type { DoctorContext, Finding } from "./finding.js";
 import { checkUfw } from "./ufw.js";
 import type { Config, Network } from "../config/types.js";
 import type { CoexistView } from "./read.js";
+import { sha256Hex } from "../core/sha256.js";
 
 // The checks judge only what the view holds: they never run anything.
 const noExec: Exec = { tryRun: () => ({ ok: false, code: null, stdout: "", stderr: "not read" }) };
@@ -40,10 +40,7 @@ export function markerPrefix(net: string): string {
 
 /** The marker file name of finding F of network NET (changes when what it says changes). */
 export function markerName(net: string, f: Finding): string {
-  const h = createHash("sha256")
-    .update(`${f.message}\n${f.fix ?? ""}`)
-    .digest("hex")
-    .slice(0, 12);
+  const h = sha256Hex(`${f.message}\n${f.fix ?? ""}`).slice(0, 12);
   return `${markerPrefix(net)}${f.id}.${h}`;
 }
 

@@ -1,8 +1,8 @@
 // Names and paths of everything kvmnet creates for a network: one place, so teardown finds exactly these.
-import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Config, Network, VlanBridgeNetwork, Vxlan } from "../config/types.js";
 import { traits } from "../modes.js";
+import { sha256 } from "./sha256.js";
 
 /** The one nft table kvmnet owns for every network (family inet: IPv6 can join it later). */
 export const NFT_TABLE = "kvmnet";
@@ -74,7 +74,7 @@ export function bridgeMac(net: Network): string {
   // A member host's bridge of a network across hosts is on the gateway's segment: its MAC must not be the
   // gateway's (frames for the gateway would stop at the member), so the host's name goes in.
   const member = net.memberOf ? `@${hostname()}` : "";
-  const h = createHash("sha256").update(`kvmnet:${net.name}${member}`).digest();
+  const h = sha256(`kvmnet:${net.name}${member}`);
   return ["02", "6b", "76", h[0]!, h[1]!, h[2]!]
     .map((b) => (typeof b === "number" ? b.toString(16).padStart(2, "0") : b))
     .join(":");

@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { errnoWords } from "../errno.js";
 import { CommandError } from "../errors.js";
+import { forgetTool, whichTool } from "./which.js";
 
 /** What a finished command left behind. */
 export interface RunResult {
@@ -25,12 +26,15 @@ export function run(exec: Exec, cmd: string, args: string[], input?: string): st
   return r.stdout;
 }
 
-/** The real executor: node:child_process, no shell. */
+/** The real executor: node:child_process, no shell. A tool is spawned by its absolute path, found once per
+ *  process (src/host/which.ts): no execve tried and failed in each PATH directory before it, at every spawn. */
 export const realExec: Exec = {
   tryRun(cmd, args, input) {
-    const r = spawnSync(cmd, args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
-    if (r.error) {
-      const missing = (r.error as NodeJS.ErrnoException).code === "ENOENT";
+    const file = whichTool(cmd);
+    const r = file && spawnSync(file, args, { argv0: cmd, input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+    if (!r || r.error) {
+      const missing = !r || (r.error as NodeJS.ErrnoException).code === "ENOENT";
+      if (r && missing) forgetTool(cmd);
       return {
         ok: false,
         code: null,

@@ -3,7 +3,7 @@
 // only, read when a bridge is made or by kvmnet up), and whether a bridge has it (one `tc filter show`, read only by
 // `kvmnet up`, plan and status: a hook makes it with the bridge).
 import { existsSync, readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
+import { createRequire } from "node:module";
 import type { Exec } from "../host/exec.js";
 import { CSUM_PREF } from "../core/names.js";
 
@@ -37,6 +37,8 @@ export function hasModule(
   const config = read("/proc/config.gz");
   if (!config) return false;
   try {
+    // node:zlib is loaded only here (it costs every start of a hook ~1 ms, and this is rarely reached).
+    const { gunzipSync } = createRequire("/")("node:zlib") as typeof import("node:zlib");
     return new RegExp(`^CONFIG_${symbol}=y$`, "m").test(gunzipSync(config).toString());
   } catch {
     return false;

@@ -6,7 +6,7 @@
 // and never from the gateway's, neighbour discovery only with its own MAC, and never as a DHCP server or an IPv6
 // router. Its IPv4 addresses are MAC . IP pairs in one set, filled from its static lease and by dnsmasq's lease
 // events (see src/cli/lease-event.ts).
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../core/sha256.js";
 import ipaddr from "ipaddr.js";
 import type { Network } from "../config/types.js";
 import { subnetOf6 } from "../ipv6.js";
@@ -74,7 +74,7 @@ export function guardRules(net: Network, mac: string): string[] {
 /** The comment on the first rule of TAP's chain: a digest of the rules, so that a chain written by another
  *  version, or emptied, shows as not in place without comparing nft's rewording of each rule. */
 export function guardStamp(net: Network, mac: string): string {
-  const h = createHash("sha256").update(guardRules(net, mac).join("\n")).digest("hex").slice(0, 12);
+  const h = sha256Hex(guardRules(net, mac).join("\n")).slice(0, 12);
   return `kvmnet guard ${h}`;
 }
 

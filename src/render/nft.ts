@@ -1,12 +1,11 @@
 // A network's part of kvmnet's one nft table (`table inet kvmnet`), rendered as text in the exact form `nft list`
 // prints it, so that what is live can be compared with what is wanted by plain text. The shared part (base chains
 // dispatching through verdict maps) and the transactions are in nft-script.ts.
-import type { Published } from "../config/types.js";
-import { createHash } from "node:crypto";
-import type { Network } from "../config/types.js";
+import type { Network, Published } from "../config/types.js";
 import { dispatchOf, type DispatchRule } from "./dispatch.js";
 import { NFT_MAPS, NFT_REJECT, nftChains } from "../core/names.js";
 import type { InputRule } from "./policy.js";
+import { sha256Hex } from "../core/sha256.js";
 
 /** One element of a verdict map: KEY (as nft prints it) jumps to CHAIN. */
 export interface NftElement {
@@ -158,7 +157,7 @@ function boundFirst(list: Published[]): Published[] {
 // touches only another of its chains (say snat_to) still shows there.
 function stamp(net: Network, want: NftNetwork): void {
   const from = want.chains[nftChains(net).from]!;
-  const digest = createHash("sha256").update(JSON.stringify(want)).digest("hex").slice(0, 12);
+  const digest = sha256Hex(JSON.stringify(want)).slice(0, 12);
   from[from.length - 1] += ` comment ${q(`kvmnet ${net.name} ${digest}`)}`;
 }
 

@@ -1,8 +1,8 @@
 // Names and texts of what kvmnet makes for a network across hosts: the VXLAN device (named by its VNI), its alias
 // (what it was made with, read back from sysfs), and the underlay guard: an nft table of the network's own that
 // lets the VNI's UDP in only from the configured peers over the underlay.
-import { createHash } from "node:crypto";
 import type { Network, Vxlan } from "../config/types.js";
+import { sha256Hex } from "../core/sha256.js";
 
 /** The static peers to flood to: the configured ones but this host's own underlay addresses. */
 export function wantedPeers(vx: Vxlan, ownAddrs: string[]): string[] {
@@ -75,5 +75,5 @@ export function vxlanGuardDownScript(net: Network): string {
 }
 
 function digest(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 12);
+  return sha256Hex(text).slice(0, 12);
 }

@@ -1,7 +1,8 @@
-// The per-network lock (issue 9 #5): only root can take it, and a holder killed with SIGKILL frees it.
+// The per-network lock (issue 9 #5): only root can take it, and a holder killed with SIGKILL frees it. It is a
+// listening unix socket at a name in the root-owned state_dir (src/host/lock.ts), taken with no process.
 import { afterEach, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { statSync } from "node:fs";
+import { lstatSync, writeFileSync } from "node:fs";
 import { execa } from "execa";
 import { makeLab, type Lab } from "../helpers/lab.js";
 import { program, ROOT } from "../helpers/netns.js";
@@ -44,13 +45,19 @@ describe("per-network lock", () => {
     await printed(squat, "bound");
     const r = lab.hook("qemu-natup", "vm0");
     expect(r.code, r.stderr).toBe(0);
-    // Now the lock file exists: root's, 0600; nobody cannot open it, so cannot flock it.
-    const st = statSync(`${state}/.lock.nat0`);
-    expect([st.uid, (st.mode & 0o777).toString(8)]).toEqual([0, "600"]);
-    for (const f of [".lock.nat0", ".lock.other"]) {
-      const t = lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "flock", "-n", `${state}/${f}`, "true"]);
+    // Released: no socket is left at the lock's name, and nobody can make one there (nor anything else).
+    expect(lstatSync(`${state}/.lock.nat0.sock`, { throwIfNoEntry: false })).toBeUndefined();
+    for (const f of [".lock.nat0.sock", ".lock.other.sock"]) {
+      const squat = `require("net").createServer().listen("${state}/${f}")`;
+      const t = lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "node", "-e", squat]);
       expect(t.exitCode, f).not.toBe(0);
-      expect(String(t.stderr)).toMatch(/Permission denied/);
+      expect(String(t.stderr)).toMatch(/EACCES/);
+      const l = lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "ln", "-s", "/tmp", `${state}/${f}`]);
+      expect(String(l.stderr)).toMatch(/Permission denied/);
+      // Nor hold the waiters' queue (a flock of a root file, 0600, in the same directory).
+      const q = lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "flock", "-n", `${state}/${f}.queue`, "true"]);
+      expect(q.exitCode, f).not.toBe(0);
+      expect(String(q.stderr)).toMatch(/Permission denied/);
     }
     const t0 = Date.now();
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
@@ -61,7 +68,7 @@ describe("per-network lock", () => {
     lab = makeLab();
     lab.addGuest("vm0");
     lab.host.sh(`mkdir -p ${lab.conf.stateDir}`);
-    const holder = execa("node", ["--import", "tsx", "test/helpers/hold-lock.ts", `${lab.conf.stateDir}/.lock.nat0`], {
+    const holder = execa("node", ["--import", "tsx", "test/helpers/hold-lock.ts", lab.conf.stateDir, "nat0"], {
       cwd: ROOT,
       reject: false,
     });
@@ -81,5 +88,33 @@ describe("per-network lock", () => {
     const r = await hook;
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(lab.host.sh(`cat /sys/class/net/vm0/master/uevent | grep INTERFACE`)).toBe(`INTERFACE=${lab.bridge}`);
+  }, 90_000);
+
+  it("a lock left by a holder killed before the hook started is found stale and taken at once", async () => {
+    lab = makeLab();
+    lab.addGuest("vm0");
+    lab.addGuest("vm1");
+    const state = lab.conf.stateDir;
+    await lab.host.sh(`mkdir -p ${state}`);
+    const holder = execa("node", ["--import", "tsx", "test/helpers/hold-lock.ts", state, "nat0"], {
+      cwd: ROOT,
+      reject: false,
+    });
+    stop.push(() => holder.kill("SIGKILL"));
+    await printed(holder, "held");
+    holder.kill("SIGKILL");
+    await holder;
+    // The killed holder's socket is still there, and nobody listens on it.
+    expect(lstatSync(`${state}/.lock.nat0.sock`).isSocket()).toBe(true);
+    const t0 = Date.now();
+    const r = await lab.host.spawn(program("qemu-natup"), ["vm0"], { env: { KVMNET_CONFIG: lab.conf.file } });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(30_000); // not the 60 s a lock still held would take
+    expect(lstatSync(`${state}/.lock.nat0.sock`, { throwIfNoEntry: false })).toBeUndefined();
+    // Any other file at the name (not a socket) is stale too.
+    writeFileSync(`${state}/.lock.nat0.sock`, "");
+    const r2 = await lab.host.spawn(program("qemu-natup"), ["vm1"], { env: { KVMNET_CONFIG: lab.conf.file } });
+    expect(r2.exitCode, String(r2.stderr)).toBe(0);
+    expect(await lab.host.sh(`cat /sys/class/net/vm1/master/uevent | grep INTERFACE`)).toBe(`INTERFACE=${lab.bridge}`);
   }, 90_000);
 });

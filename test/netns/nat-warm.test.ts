@@ -1,11 +1,11 @@
-// The warm path (network up, a new tap) spawns as few processes as correctness allows: the lock, one listing
-// of kvmnet's rules, one `ip link set`. Counted for real:
-// each tool in PATH is a wrapper that logs its call and runs the real one.
+// The warm path (network up, a new tap) spawns as few processes as correctness allows: one listing of kvmnet's
+// rules, one `ip link set` (the lock takes no process: src/host/lock.ts). Counted for real: each tool in PATH is
+// a wrapper that logs its call and runs the real one.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, type Lab } from "../helpers/lab.js";
-import { qemuLikeTap } from "../helpers/tap.js";
 import { program } from "../helpers/netns.js";
+import { qemuLikeTap } from "../helpers/tap.js";
 
 /** The logged calls, less the test's own `ip netns exec` that starts the hook. */
 const calls = (log: string) =>
@@ -32,14 +32,13 @@ function countingPath(dir: string, log: string): string {
   return `${dir}:${process.env.PATH}`;
 }
 
-/** The network's lock (flock on an fd of the hook's), then the one listing of kvmnet's rules. The iptables
- *  backend takes the host-wide lock too: its jumps live in built-in chains every network shares. */
+/** The one listing of kvmnet's rules, under the network's lock (and, with iptables, the host-wide one: its jumps
+ *  live in built-in chains every network shares); the locks themselves spawn nothing. */
 function locked(firewall: "nftables" | "iptables"): string {
-  const flock = "flock -x -w 60 -E 75 3";
   // nftables: just the network's "from" chain and the map that leads to it, in kvmnet's one table.
   return firewall === "nftables"
-    ? `${flock}\nnft list chain inet kvmnet from-nat0 ; list map inet kvmnet fwd_iif`
-    : `${flock}\n${flock}\niptables-save `;
+    ? `nft list chain inet kvmnet from-nat0 ; list map inet kvmnet fwd_iif`
+    : `iptables-save `;
 }
 
 describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall) => {
@@ -50,7 +49,7 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
     lab?.destroy();
   });
 
-  it("a second VM's natup (a tap as QEMU makes it) spawns the lock, one listing and one ip; a repeated natup no ip", async () => {
+  it("a second VM's natup (a tap as QEMU makes it) spawns one listing and one ip (the lock no process); a repeated natup no ip", async () => {
     lab = makeLab({ firewall });
     closers.push(await qemuLikeTap(lab.host, "vm0"), await qemuLikeTap(lab.host, "vm1"));
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
@@ -67,7 +66,7 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
 
   // The wrappers above see only the tools they wrap: strace sees every program the hook executes, whatever
   // its name or path (tc, sysctl, bridge, conntrack, modprobe... included).
-  it("strace counts every program a warm natup executes: three (four with iptables), the ones above", async () => {
+  it("strace counts every program a warm natup executes: two, the ones above", async () => {
     lab = makeLab({ firewall });
     closers.push(await qemuLikeTap(lab.host, "vm0"), await qemuLikeTap(lab.host, "vm1"));
     expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
@@ -88,9 +87,38 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
       .map((l) => /execve\("([^"]+)"/.exec(l)![1]!.split("/").pop()!);
     expect(execs.slice(0, 2)).toEqual(["qemu-natup.cjs", "node"]);
     const spawned = execs.slice(2);
-    expect(spawned).toEqual(
-      firewall === "nftables" ? ["flock", "nft", "ip"] : ["flock", "flock", "iptables-save", "ip"],
+    expect(spawned).toEqual(firewall === "nftables" ? ["nft", "ip"] : ["iptables-save", "ip"]);
+  });
+
+  it("spawns each tool by its absolute path: no execve tried and failed along PATH", async () => {
+    lab = makeLab({ firewall });
+    closers.push(await qemuLikeTap(lab.host, "vm0"), await qemuLikeTap(lab.host, "vm1"));
+    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    const trace = `${lab.conf.dir}/trace`;
+    // A root PATH as sudo or a login shell gives it: the tools are in its 3rd and 4th directories.
+    const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const r = await lab.host.tryRun(
+      "strace",
+      ["-f", "-qq", "-e", "trace=execve", "-o", trace, program("qemu-natup"), "vm1"],
+      {
+        env: { KVMNET_CONFIG: lab.conf.file, PATH },
+      },
     );
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    // The hook's children only (the first pid is the hook itself: env's own search for node is not kvmnet's).
+    const lines = readFileSync(trace, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("execve("));
+    const execs = lines.filter((l) => l.split(" ")[0] !== lines[0]!.split(" ")[0]);
+    const look =
+      firewall === "nftables" ? `execve("/usr/sbin/nft", ["nft", "list"` : `execve("/usr/sbin/iptables-save"`;
+    expect(
+      execs.filter((l) => l.includes(look)),
+      execs.join("\n"),
+    ).toHaveLength(1);
+    expect(execs.filter((l) => l.includes(`execve("/usr/sbin/ip", ["ip", "link", "set"`))).toHaveLength(1);
+    expect(execs.filter((l) => / = -1 /.test(l))).toEqual([]);
+    expect(execs).toHaveLength(2);
   });
 
   it("a persistent tap (ip tuntap add) that is down may hold an address: one `ip` more looks", () => {
