@@ -106,9 +106,9 @@ const CASES: Case[] = [
     before: nat("iptables"),
     after: nat("iptables"),
     taps: [],
-    setup: (lab) => {
+    setup: async (lab) => {
       up(lab);
-      lab.host.sh("iptables -D FORWARD -j KVMNET-FORWARD");
+      await lab.host.sh("iptables -D FORWARD -j KVMNET-FORWARD");
     },
     intent: { action: "up" },
   },
@@ -145,10 +145,10 @@ const CASES: Case[] = [
     before: nat(),
     after: nat(),
     taps: [],
-    setup: (lab) => {
+    setup: async (lab) => {
       up(lab);
       // Killed by someone else (its pid file stays): by the pid kvmnet recorded, waiting until it is gone.
-      lab.host.sh(
+      await lab.host.sh(
         `p=$(cat ${lab.dir}/run/nat0.dnsmasq.pid); kill $p; while kill -0 $p 2>/dev/null; do sleep 0.05; done`,
       );
     },
@@ -160,9 +160,9 @@ const CASES: Case[] = [
     before: nat("nftables", (s) => `${s}taps = vm*\n`),
     after: nat("nftables", (s) => `${s}taps = vm*\n`),
     taps: ["vm0"],
-    setup: (lab) => {
+    setup: async (lab) => {
       vm0(lab);
-      lab.host.sh("ip link delete dev kvbr0");
+      await lab.host.sh("ip link delete dev kvbr0");
     },
     intent: { action: "up" },
   },
@@ -255,17 +255,17 @@ function placed(text: string, state: string, leases: string): string {
 }
 
 async function capture(c: Case): Promise<void> {
-  const host = Netns.create("kpf");
-  const outside = Netns.create("kpo");
+  const host = await Netns.create("kpf");
+  const outside = await Netns.create("kpo");
   const dir = mkdtempSync(join(tmpdir(), "kvmnet-plan-"));
   chmodSync(dir, 0o755); // dnsmasq re-reads its hostsfile as nobody
   const state = join(dir, "run");
   const leases = join(dir, "lib");
   const closers: (() => void)[] = [];
   try {
-    veth(host, "up0", outside, "eth0");
-    host.sh("ip addr add 203.0.113.1/24 dev up0 && ip route add default via 203.0.113.2 dev up0");
-    outside.sh("ip addr add 203.0.113.2/24 dev eth0");
+    await veth(host, "up0", outside, "eth0");
+    await host.sh("ip addr add 203.0.113.1/24 dev up0 && ip route add default via 203.0.113.2 dev up0");
+    await outside.sh("ip addr add 203.0.113.2/24 dev eth0");
     for (const t of c.taps) closers.push(await qemuLikeTap(host, t));
     const write = (name: string, text: string) => {
       const file = join(dir, name);
@@ -278,12 +278,12 @@ async function capture(c: Case): Promise<void> {
     const lab: Lab = {
       host,
       dir,
-      hook(name, tap, env = {}, allowFail = false) {
-        const r = hook(host, name, tap, a!, env);
+      async hook(name, tap, env = {}, allowFail = false) {
+        const r = await hook(host, name, tap, a!, env);
         if (r.code !== 0 && !allowFail) throw new Error(`${c.name}: ${name} ${tap}: ${r.stderr}`);
       },
-      kvmnet(...args) {
-        const r = host.tryRun(program("kvmnet"), args, { env: { KVMNET_CONFIG: a! } });
+      async kvmnet(...args) {
+        const r = await host.tryRun(program("kvmnet"), args, { env: { KVMNET_CONFIG: a! } });
         if (r.exitCode !== 0) throw new Error(`${c.name}: kvmnet ${args.join(" ")}: ${r.stderr}`);
       },
     };
@@ -294,8 +294,8 @@ async function capture(c: Case): Promise<void> {
       { cwd: ROOT, input: JSON.stringify(c.intent) },
     ).stdout;
     const { host: seenHost, plan: realPlan } = JSON.parse(seen) as { host: HostFixture; plan: string };
-    const nft = host.tryRun("nft", ["list", "table", "inet", "kvmnet"]);
-    const save = host.tryRun("iptables-save", []);
+    const nft = await host.tryRun("nft", ["list", "table", "inet", "kvmnet"]);
+    const save = await host.tryRun("iptables-save", []);
     const f = (suffix: string) => readOrNull(join(state, `${c.network}.${suffix}`));
     const texts: Record<keyof typeof TEXT_FILES, string | null> = {
       nft: nft.exitCode === 0 ? String(nft.stdout) + "\n" : null,
@@ -330,8 +330,8 @@ async function capture(c: Case): Promise<void> {
   } finally {
     for (const close of closers) close();
     stopDnsmasqIn(state);
-    host.destroy();
-    outside.destroy();
+    await host.destroy();
+    await outside.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -54,12 +54,12 @@ describe.each(cases)("bad config: $what", (c) => {
     "QEMU refuses to start, shows kvmnet's message; nothing changed on the host",
     () =>
       inTurn(async () => {
-        const host = Netns.create("ke");
-        cleanups.push(() => host.destroy());
+        const host = await Netns.create("ke");
+        cleanups.push(async () => await host.destroy());
         const conf = tempConfig(c.body);
         cleanups.push(conf.cleanup);
         if (c.mode !== undefined) chmodSync(conf.file, c.mode);
-        const before = nsState(host, conf.stateDir);
+        const before = await nsState(host, conf.stateDir);
         const r = await boot(e, host, {
           up: c.up,
           down: "qemu-ifdown",
@@ -75,7 +75,7 @@ describe.each(cases)("bad config: $what", (c) => {
         expect(r.stderr).toContain(c.message(conf.file) + "\n");
         // QEMU's own line: the script's exit status 2 as wait() reports it (2 << 8).
         expect(r.stderr).toMatch(new RegExp(`network script \\S*/bin/${c.up} failed with status 512`));
-        expect(nsState(host, conf.stateDir)).toBe(before);
+        expect(await nsState(host, conf.stateDir)).toBe(before);
       }),
     CASE_TIMEOUT,
   );

@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execaSync } from "execa";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Netns, rid, veth } from "../helpers/netns.js";
 import { HOST_UP, OUTSIDE, nsState, startEchoAddress } from "../netns/models-lab.js";
@@ -63,24 +63,24 @@ beforeAll(async () => {
     );
   });
   e = await prepare();
-  host = Netns.create("klv");
-  outside = Netns.create("klo");
-  veth(host, "up0", outside, "eth0");
-  host.sh(`ip addr add ${HOST_UP}/24 dev up0`);
-  outside.sh(`ip addr add ${OUTSIDE}/24 dev eth0`);
+  host = await Netns.create("klv");
+  outside = await Netns.create("klo");
+  await veth(host, "up0", outside, "eth0");
+  await host.sh(`ip addr add ${HOST_UP}/24 dev up0`);
+  await outside.sh(`ip addr add ${OUTSIDE}/24 dev eth0`);
   stopEcho = await startEchoAddress(outside);
   tmp = mkdtempSync(join(tmpdir(), "kvmnet-libvirt-dom-"));
   const t = Date.now();
   lv = await startLibvirt(host);
   times.push(`libvirtd ready: ${Date.now() - t} ms`);
-  installKvmnet(lv, e.installed, CONFIG, ["qemu-natup@nat0", "qemu-natdown@nat0", "qemu-ifup-isolated@nat0"]);
+  await installKvmnet(lv, e.installed, CONFIG, ["qemu-natup@nat0", "qemu-natdown@nat0", "qemu-ifup-isolated@nat0"]);
 }, CASE_TIMEOUT);
 
 afterAll(async () => {
   await lv?.stop();
   stopEcho();
-  host?.destroy();
-  outside?.destroy();
+  await host?.destroy();
+  await outside?.destroy();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
   release();
   await turn;
@@ -88,26 +88,26 @@ afterAll(async () => {
 });
 
 /** Define and start a domain; returns its console file and how long `virsh start` took. */
-function start(spec: Omit<DomainSpec, "kernel" | "initrd" | "console">): {
+async function start(spec: Omit<DomainSpec, "kernel" | "initrd" | "console">): Promise<{
   console: string;
   ms: number;
-  start: ReturnType<Libvirt["virsh"]>;
-} {
+  start: Awaited<ReturnType<Libvirt["virsh"]>>;
+}> {
   const console = join(tmp, `${spec.name}.console`);
   const xml = join(tmp, `${spec.name}.xml`);
   writeFileSync(xml, domainXml({ ...spec, kernel: e.kernel, initrd: e.initrd, console }));
-  const def = lv.virsh("define", xml);
+  const def = await lv.virsh("define", xml);
   if (def.code !== 0) throw new Error(`virsh define: ${def.err}`);
   const t = Date.now();
-  const r = lv.virsh("start", spec.name);
+  const r = await lv.virsh("start", spec.name);
   return { console, ms: Date.now() - t, start: r };
 }
 
-const bridgeOf = (dev: string) =>
-  (JSON.parse(host.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
+const bridgeOf = async (dev: string) =>
+  (JSON.parse(await host.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
 /** The command names of the processes in NS's network namespace. */
-function processesIn(ns: Netns): string[] {
-  const pids = execaSync("ip", ["netns", "pids", ns.name]).stdout.split("\n").filter(Boolean);
+async function processesIn(ns: Netns): Promise<string[]> {
+  const pids = (await execa("ip", ["netns", "pids", ns.name])).stdout.split("\n").filter(Boolean);
   return pids.flatMap((p) => {
     try {
       return [readFileSync(`/proc/${p}/comm`, "utf8").trim()];
@@ -116,7 +116,7 @@ function processesIn(ns: Netns): string[] {
     }
   });
 }
-const hasLink = (dev: string) => host.tryRun("ip", ["link", "show", "dev", dev]).exitCode === 0;
+const hasLink = async (dev: string) => (await host.tryRun("ip", ["link", "show", "dev", dev])).exitCode === 0;
 
 let alpha: { console: string; tap: string };
 let webIp = "";
@@ -125,7 +125,7 @@ describe("kvmnet under a real libvirtd", () => {
   it(
     "two domains on a kvmnet NAT network via <script>: leases (host.web static), names, NAT; libvirt taints them shell-scripts",
     async () => {
-      const w = start({
+      const w = await start({
         name: "web",
         tap: WEB_TAP,
         mac: WEB_MAC,
@@ -142,7 +142,7 @@ describe("kvmnet under a real libvirtd", () => {
       webIp = (await leaseOf(w.console)).ip!;
       times.push(`web's lease at guest uptime ${results(w.console).find((r) => r.kind === "lease")?.fields.t} s`);
       expect(webIp, "host.web's static lease").toBe("192.0.2.10/24");
-      const a = start({
+      const a = await start({
         name: "alpha",
         mac: randomMac(),
         script: "/etc/qemu-natup@nat0",
@@ -157,13 +157,13 @@ describe("kvmnet under a real libvirtd", () => {
       expect(a.start, a.start.err).toMatchObject({ code: 0 });
       times.push(`virsh start (warm network): ${a.ms} ms`);
       // libvirt picked the tap's name (vnetN): only the program name qemu-natup@nat0 can have placed it.
-      const tap = /^(vnet\d+)\s/m.exec(lv.virsh("domiflist", "alpha").out.trim())?.[1] ?? "";
+      const tap = /^(vnet\d+)\s/m.exec((await lv.virsh("domiflist", "alpha")).out.trim())?.[1] ?? "";
       alpha = { console: a.console, tap };
       expect(tap).toMatch(/^vnet\d+$/);
       expect((await leaseOf(a.console)).ip).toMatch(/^192\.0\.2\.1\d\d\/24$/);
-      expect(bridgeOf(WEB_TAP)).toBe(BR0);
-      expect(bridgeOf(tap)).toBe(BR0);
-      expect(hasLink(BR1), "nat1 was never selected").toBe(false);
+      expect(await bridgeOf(WEB_TAP)).toBe(BR0);
+      expect(await bridgeOf(tap)).toBe(BR0);
+      expect(await hasLink(BR1), "nat1 was never selected").toBe(false);
       expect((await waitForResult(a.console, "resolve")).args).toEqual(["web", "192.0.2.10"]);
       expect((await waitForResult(a.console, "ping")).args).toEqual(["192.0.2.10", "ok"]);
       const wr = (kind: string, arg?: string) => waitForResult(w.console, kind, 60_000, arg).then((r) => r.args);
@@ -192,10 +192,10 @@ describe("kvmnet under a real libvirtd", () => {
     async () => {
       await waitForResult(alpha.console, "watch-start");
       await new Promise((r) => setTimeout(r, 2000));
-      const d = lv.virsh("destroy", "web");
+      const d = await lv.virsh("destroy", "web");
       expect(d, d.err).toMatchObject({ code: 0 });
-      expect(hasLink(WEB_TAP)).toBe(false);
-      expect(host.sh(`ls /sys/class/net/${BR0}/brif`)).toBe(alpha.tap);
+      expect(await hasLink(WEB_TAP)).toBe(false);
+      expect(await host.sh(`ls /sys/class/net/${BR0}/brif`)).toBe(alpha.tap);
       for (const ip of [GATEWAY, OUTSIDE]) {
         const w = (await waitForResult(alpha.console, "watch", 60_000, ip)).fields;
         expect(Number(w.sent), JSON.stringify(w)).toBeGreaterThanOrEqual(30);
@@ -212,13 +212,13 @@ describe("kvmnet under a real libvirtd", () => {
     "the last domain destroyed: when-idle teardown (bridge, rules, dnsmasq gone; the leases kept)",
     async () => {
       expect(lv.read("/run/kvmnet/nat0.dnsmasq.pid")).not.toBe("");
-      const d = lv.virsh("destroy", "alpha");
+      const d = await lv.virsh("destroy", "alpha");
       expect(d, d.err).toMatchObject({ code: 0 });
       expect(hookRuns(lv).slice(3)).toEqual([{ program: "/etc/qemu-natdown@nat0", arg: alpha.tap }]);
-      expect(hasLink(BR0)).toBe(false);
-      expect(host.sh("nft list tables")).not.toContain("kvmnet");
+      expect(await hasLink(BR0)).toBe(false);
+      expect(await host.sh("nft list tables")).not.toContain("kvmnet");
       expect(lv.read("/run/kvmnet/nat0.dnsmasq.pid")).toBe("");
-      expect(processesIn(host)).not.toContain("dnsmasq");
+      expect(await processesIn(host)).not.toContain("dnsmasq");
       expect(lv.read("/var/lib/kvmnet/nat0.leases")).toContain(WEB_MAC);
     },
     CASE_TIMEOUT,
@@ -227,9 +227,9 @@ describe("kvmnet under a real libvirtd", () => {
   it(
     "a bad config: virsh start fails showing kvmnet's FILE:LINE message; nothing changed",
     async () => {
-      writeConfig(lv, CONFIG.replace(`${GATEWAY}/24`, `${GATEWAY}/33`));
-      const before = nsState(host, lv.path("/run/kvmnet"));
-      const b = start({
+      await writeConfig(lv, CONFIG.replace(`${GATEWAY}/24`, `${GATEWAY}/33`));
+      const before = await nsState(host, lv.path("/run/kvmnet"));
+      const b = await start({
         name: "bad",
         mac: randomMac(),
         script: "/etc/qemu-natup@nat0",
@@ -243,8 +243,8 @@ describe("kvmnet under a real libvirtd", () => {
         `qemu-natup: /etc/kvmnet.conf:4: address: "${GATEWAY}/33" is not an IPv4 address with a prefix, such as 192.0.2.1/24`,
       );
       expect(b.start.err).toMatch(/Child process \(.*\/etc\/qemu-natup@nat0 vnet\d+\) unexpected exit status 2/);
-      expect(nsState(host, lv.path("/run/kvmnet"))).toBe(before);
-      expect(lv.virsh("domstate", "bad").out.trim()).toBe("shut off");
+      expect(await nsState(host, lv.path("/run/kvmnet"))).toBe(before);
+      expect((await lv.virsh("domstate", "bad")).out.trim()).toBe("shut off");
       // After a failed up script, libvirt runs the downscript with the literal argument "(null)" (the tap
       // name it chose is already forgotten). With this config, natdown refuses the file too.
       const down = hookRuns(lv).slice(4);
@@ -260,12 +260,12 @@ describe("kvmnet under a real libvirtd", () => {
   it(
     "a refused start on an up but idle network: the downscript gets '(null)' and does when-idle teardown",
     async () => {
-      writeConfig(lv, CONFIG);
-      const up = lv.sh(`${e.installed.bin("kvmnet")} up nat0`);
+      await writeConfig(lv, CONFIG);
+      const up = await lv.sh(`${e.installed.bin("kvmnet")} up nat0`);
       expect(up, up.err).toMatchObject({ code: 0 });
-      expect(hasLink(BR0)).toBe(true);
+      expect(await hasLink(BR0)).toBe(true);
       // A nat network given to the isolated hook: refused (exit 2) before anything changes.
-      const r = start({
+      const r = await start({
         name: "wrong",
         mac: randomMac(),
         script: "/etc/qemu-ifup-isolated@nat0",
@@ -282,8 +282,8 @@ describe("kvmnet under a real libvirtd", () => {
       ]);
       // THE '(null)' DOWNSCRIPT: exits 0 and tears the idle network down (the lead's change to src/hook).
       expect(runs[1]!.failed, "qemu-natdown@nat0 '(null)' failed under libvirt").toBeUndefined();
-      expect(hasLink(BR0)).toBe(false);
-      expect(processesIn(host)).not.toContain("dnsmasq");
+      expect(await hasLink(BR0)).toBe(false);
+      expect(await processesIn(host)).not.toContain("dnsmasq");
     },
     CASE_TIMEOUT,
   );

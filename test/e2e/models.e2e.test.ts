@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await stopAll();
   while (stops.length) await stops.pop()!();
-  lab?.destroy();
+  await lab?.destroy();
   lab = undefined;
 });
 afterAll(() => console.log(`network ready, mode cases:\n${table(recorded())}`));
@@ -49,9 +49,9 @@ function plain(l: Lab) {
 }
 
 /** The worst case for a closed network: the host forwards, and the outside routes 192.0.2.0/24 to it. */
-function openHost(l: Lab): void {
-  l.host.sh("echo 1 > /proc/sys/net/ipv4/ip_forward");
-  l.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UP}`);
+async function openHost(l: Lab): Promise<void> {
+  await l.host.sh("echo 1 > /proc/sys/net/ipv4/ip_forward");
+  await l.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UP}`);
 }
 
 describe("isolated", () => {
@@ -59,14 +59,14 @@ describe("isolated", () => {
     "guests reach each other, not the host or the outside (though the host forwards and routes)",
     () =>
       inTurn(async () => {
-        lab = makeLab({ body: (br) => `[iso]\nmode = isolated\nbridge = ${br}\n` });
+        lab = await makeLab({ body: (br) => `[iso]\nmode = isolated\nbridge = ${br}\n` });
         const h = lab.host;
-        openHost(lab);
+        await openHost(lab);
         // A host address the guests can ARP for (the host answers ARP for any of its addresses): their gateway.
-        h.sh("ip addr add 192.0.2.254/32 dev lo");
+        await h.sh("ip addr add 192.0.2.254/32 dev lo");
         const a = boot(e, h, { ...closed(lab), tap: "vm-a", ip: "192.0.2.11/24", wait: 300 });
         await a.waitForResult("static");
-        h.sh(`ip route add 192.0.2.0/24 dev ${lab.bridge}`);
+        await h.sh(`ip route add 192.0.2.0/24 dev ${lab.bridge}`);
         const r = await boot(e, h, {
           ...closed(lab),
           tap: "vm-b",
@@ -81,10 +81,10 @@ describe("isolated", () => {
           [HOST_UP]: false,
           [OUTSIDE]: false,
         });
-        expect(h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toBe("");
+        expect(await h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toBe("");
 
         // Control: the same path with kvmnet's rules removed.
-        dropRules(h, "nftables", "iso");
+        await dropRules(h, "nftables", "iso");
         const c = await boot(e, h, {
           ...plain(lab),
           tap: "vm-c",
@@ -103,12 +103,12 @@ describe("host-only", () => {
     "a lease without a router; guests reach the host (DNS too) and each other, nothing beyond",
     () =>
       inTurn(async () => {
-        lab = makeLab({
+        lab = await makeLab({
           body: (br) =>
             `[ho]\nmode = host-only\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.150\n`,
         });
         const h = lab.host;
-        openHost(lab);
+        await openHost(lab);
         const a = boot(e, h, { ...closed(lab), tap: "vm-a", ip: "dhcp", hostname: "alpha", wait: 300 });
         const lease = (await a.waitForResult("lease")).fields;
         expect(lease.ip).toMatch(/^192\.0\.2\.1([0-4]\d|50)\/24$/);
@@ -125,13 +125,13 @@ describe("host-only", () => {
         record("host-only", "b", r);
         expect(r.pings, explain(r)).toEqual({ "192.0.2.1": true, [alphaIp]: true, [OUTSIDE]: false });
         expect(r.resolved).toEqual({ alpha: alphaIp });
-        expect(pings(lab.outside, alphaIp)).toBe(false);
+        expect(await pings(lab.outside, alphaIp)).toBe(false);
         a.kill();
         const ra = await a.result;
         expect(record("host-only", "alpha", ra).dhcpMs, explain(ra)).not.toBeNull();
         expect(discovers(ra), explain(ra)).toBe(1);
 
-        dropRules(h, "nftables", "ho");
+        await dropRules(h, "nftables", "ho");
         const c = await boot(e, h, { ...plain(lab), tap: "vm-c", ip: "192.0.2.21/24,gw=192.0.2.1", ping: [OUTSIDE] })
           .result;
         record("host-only (control, rules removed)", "c", c);
@@ -146,12 +146,12 @@ describe("routed", () => {
     "forwarding without NAT: the outside sees the guest's own address and reaches the guest",
     () =>
       inTurn(async () => {
-        lab = makeLab({
+        lab = await makeLab({
           body: (br) =>
             `[rt]\nmode = routed\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.100,192.0.2.150\nuplink = up0\n`,
         });
         // Routed: the outside needs a return route to the guests' subnet.
-        lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UP}`);
+        await lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UP}`);
         stops.push(await startEchoAddress(lab.outside));
         const g = boot(e, lab.host, {
           ...generic(lab),
@@ -163,7 +163,7 @@ describe("routed", () => {
         });
         const ip = (await g.waitForResult("lease")).fields.ip!.split("/")[0]!;
         await g.waitForResult("fetch");
-        expect(pings(lab.outside, ip)).toBe(true);
+        expect(await pings(lab.outside, ip)).toBe(true);
         g.kill();
         const r = await g.result;
         expect(record("routed", "g", r).dhcpMs, explain(r)).not.toBeNull();
@@ -172,7 +172,7 @@ describe("routed", () => {
         expect(r.lease?.router).toBe("192.0.2.1");
         expect(r.pings, explain(r)).toEqual({ "192.0.2.1": true, [OUTSIDE]: true });
         expect(fetched(r, `${OUTSIDE}:7777`), explain(r)).toBe(ip);
-        expect(lab.host.sh("nft list ruleset")).not.toMatch(/masquerade|snat/);
+        expect(await lab.host.sh("nft list ruleset")).not.toMatch(/masquerade|snat/);
       }),
     CASE_TIMEOUT,
   );
@@ -183,7 +183,7 @@ describe("bridge", () => {
   const onSegment = async (l: Lab, kase: string) => {
     // The segment's own DHCP server, in the outside namespace: a lease from it shows the guest is on the segment.
     dhcp = await startSegmentDhcp(l.outside, "eth0", OUTSIDE, "203.0.113.100,203.0.113.150");
-    stops.push(() => dhcp.stop());
+    stops.push(async () => await dhcp.stop());
     const g = boot(e, l.host, { ...bridged(l), tap: "vm0", ip: "dhcp", hostname: "seg", ping: [OUTSIDE, HOST_UP] });
     const r = await g.result;
     expect(record(kase, "g", r).dhcpMs, explain(r)).not.toBeNull();
@@ -198,12 +198,12 @@ describe("bridge", () => {
     "an existing bridge: the guest sits on the uplink's segment and gets its lease from there",
     () =>
       inTurn(async () => {
-        lab = makeLab({ uplinkAddr: false, body: () => "[lan]\nmode = bridge\nbridge = lanbr\n" });
-        lab.host.sh(
+        lab = await makeLab({ uplinkAddr: false, body: () => "[lan]\nmode = bridge\nbridge = lanbr\n" });
+        await lab.host.sh(
           `ip link add lanbr type bridge && ip link set up0 master lanbr && ip link set lanbr up && ip addr add ${HOST_UP}/24 dev lanbr`,
         );
         await onSegment(lab, "bridge (existing)");
-        expect(lab.host.sh("ls /sys/class/net/lanbr/brif")).toBe("up0");
+        expect(await lab.host.sh("ls /sys/class/net/lanbr/brif")).toBe("up0");
       }),
     CASE_TIMEOUT,
   );
@@ -212,12 +212,12 @@ describe("bridge", () => {
     "a missing bridge with uplink: kvmnet builds it over the uplink; host and guest both on the segment",
     () =>
       inTurn(async () => {
-        lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
+        lab = await makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
         await onSegment(lab, "bridge (built over uplink)");
         const h = lab.host;
-        expect(h.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("up0");
-        expect(h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toContain(`${HOST_UP}/24`);
-        expect(pings(h, OUTSIDE)).toBe(true);
+        expect(await h.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("up0");
+        expect(await h.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toContain(`${HOST_UP}/24`);
+        expect(await pings(h, OUTSIDE)).toBe(true);
       }),
     CASE_TIMEOUT,
   );

@@ -43,7 +43,7 @@ afterEach(async () => {
   await stopAll();
   stopEcho?.();
   stopEcho = undefined;
-  lab?.destroy();
+  await lab?.destroy();
   lab = undefined;
 });
 afterAll(() => console.log(`network ready, NAT cases:\n${table(recorded())}`));
@@ -55,7 +55,7 @@ describe.each(["nftables", "iptables"] as const)("nat with %s", (firewall) => {
     "a guest gets a lease in range, reaches gateway and outside; the outside sees the host's address",
     () =>
       inTurn(async () => {
-        lab = makeLab({ firewall, body });
+        lab = await makeLab({ firewall, body });
         stopEcho = await startEchoAddress(lab.outside);
         const r = await boot(e, lab.host, {
           ...nat(lab),
@@ -74,8 +74,8 @@ describe.each(["nftables", "iptables"] as const)("nat with %s", (firewall) => {
         expect(row.dhcpMs, explain(r)).not.toBeNull();
         expect(discovers(r), explain(r)).toBe(1);
         // QEMU ran qemu-natdown on exit: the tap is gone, the network stays (teardown = keep).
-        expect(lab.host.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("");
-        expect(lab.host.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toContain(`${GATEWAY}/24`);
+        expect(await lab.host.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("");
+        expect(await lab.host.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toContain(`${GATEWAY}/24`);
       }),
     CASE_TIMEOUT,
   );
@@ -86,7 +86,7 @@ describe("nat with nftables", () => {
     "a host.NAME static lease is honoured; a guest resolves another guest's name through kvmnet's DNS",
     () =>
       inTurn(async () => {
-        lab = makeLab({ body });
+        lab = await makeLab({ body });
         const alpha = boot(e, lab.host, { ...nat(lab), tap: "vm-alpha", ip: "dhcp", hostname: "alpha", wait: 300 });
         const alphaIp = (await alpha.waitForResult("lease")).fields.ip!.split("/")[0]!;
         const r = await boot(e, lab.host, {
@@ -116,14 +116,14 @@ describe("nat with nftables", () => {
     "two guests: when one stops, the other keeps reaching gateway and outside without a gap",
     () =>
       inTurn(async () => {
-        lab = makeLab({ body });
+        lab = await makeLab({ body });
         const h = lab.host;
         // The first guest's tap gets the lowest MAC on the bridge: a bridge without a fixed MAC of its own would
         // take this one and change it when the guest leaves. QEMU opens the existing tap.
-        h.sh("ip tuntap add dev vm-a mode tap && ip link set vm-a address 02:00:00:00:00:01");
+        await h.sh("ip tuntap add dev vm-a mode tap && ip link set vm-a address 02:00:00:00:00:01");
         const a = boot(e, h, { ...nat(lab), tap: "vm-a", ip: "dhcp", hostname: "a", wait: 300 });
         await a.waitForResult("lease");
-        const brMac = h.sh(`cat /sys/class/net/${lab.bridge}/address`);
+        const brMac = await h.sh(`cat /sys/class/net/${lab.bridge}/address`);
         const b = boot(e, h, {
           ...nat(lab),
           tap: "vm-b",
@@ -136,11 +136,11 @@ describe("nat with nftables", () => {
         a.kill();
         record("nat one of two stops", "a", await a.result);
         // qemu-natdown ran: a's tap left the bridge, b's is still there.
-        expect(h.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("vm-b");
+        expect(await h.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("vm-b");
         const rb = await b.result;
         expect(record("nat one of two stops", "b", rb).dhcpMs, explain(rb)).not.toBeNull();
         expect(discovers(rb), explain(rb)).toBe(1);
-        expect(h.sh(`cat /sys/class/net/${lab.bridge}/address`)).toBe(brMac);
+        expect(await h.sh(`cat /sys/class/net/${lab.bridge}/address`)).toBe(brMac);
         for (const ip of [GATEWAY, OUTSIDE]) {
           const w = watched(rb, ip);
           expect(w?.sent, explain(rb)).toBeGreaterThanOrEqual(30);
@@ -186,9 +186,9 @@ describe("nat with IPv6", () => {
     "a guest configures IPv6 from kvmnet's router advertisements and reaches the outside over IPv6 (NAT66)",
     () =>
       inTurn(async () => {
-        lab = makeLab({ body: (br) => `${body(br)}address6 = fd00:0:0:6::1/64\n` });
-        lab.host.sh("ip addr add 2001:db8:1::1/64 dev up0 nodad");
-        lab.outside.sh("ip addr add 2001:db8:1::2/64 dev eth0 nodad");
+        lab = await makeLab({ body: (br) => `${body(br)}address6 = fd00:0:0:6::1/64\n` });
+        await lab.host.sh("ip addr add 2001:db8:1::1/64 dev up0 nodad");
+        await lab.outside.sh("ip addr add 2001:db8:1::2/64 dev eth0 nodad");
         // No route back to the network's /64 on the outside: a reply comes back only through NAT66.
         const r = await boot(e, lab.host, {
           ...nat(lab),
@@ -211,7 +211,7 @@ describe("nat with a published port", () => {
     "a guest's published port answers from the outside (tcp:8080=web:80)",
     () =>
       inTurn(async () => {
-        lab = makeLab({ body: (br) => `${body(br)}publish = tcp:8080=web:80\n` });
+        lab = await makeLab({ body: (br) => `${body(br)}publish = tcp:8080=web:80\n` });
         const h = boot(e, lab.host, {
           ...nat(lab),
           tap: "vm0",
@@ -223,7 +223,9 @@ describe("nat with a published port", () => {
         });
         await h.waitForResult("serving", 120_000);
         // An HTTP request by hand (busybox wget crashes on this host): the reply's last line is the page.
-        const got = lab.outside.sh(`printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 ${HOST_UP} 8080 || true`);
+        const got = await lab.outside.sh(
+          `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 ${HOST_UP} 8080 || true`,
+        );
         expect(got.trim().split("\n").pop(), got).toBe("kvmnet-guest web");
         await stopAll();
       }),

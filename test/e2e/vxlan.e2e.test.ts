@@ -30,7 +30,7 @@ beforeAll(async () => {
 }, CASE_TIMEOUT);
 afterEach(async () => {
   await stopAll();
-  lab?.destroy();
+  await lab?.destroy();
   lab = undefined;
 });
 afterAll(() => console.log(`network ready, VXLAN case:\n${table(recorded())}`));
@@ -40,15 +40,15 @@ describe("nat network across hosts (VXLAN, static peers)", () => {
     "guests on two member hosts lease from the gateway, reach each other across hosts and the outside",
     () =>
       inTurn(async () => {
-        lab = makeVxlanLab(body);
-        const gw = lab.addHost(1, GATEWAY);
-        const m2 = lab.addHost(2, "m2");
-        const m3 = lab.addHost(3, "m3");
-        const outside = lab.extra("kxo");
-        veth(gw.ns, "up0", outside, "eth0");
-        gw.ns.sh("ip addr add 198.51.100.1/24 dev up0");
-        outside.sh("ip addr add 198.51.100.2/24 dev eth0");
-        const up = lab.run(gw, "kvmnet", ["up", "lab"]);
+        lab = await makeVxlanLab(body);
+        const gw = await lab.addHost(1, GATEWAY);
+        const m2 = await lab.addHost(2, "m2");
+        const m3 = await lab.addHost(3, "m3");
+        const outside = await lab.extra("kxo");
+        await veth(gw.ns, "up0", outside, "eth0");
+        await gw.ns.sh("ip addr add 198.51.100.1/24 dev up0");
+        await outside.sh("ip addr add 198.51.100.2/24 dev eth0");
+        const up = await lab.run(gw, "kvmnet", ["up", "lab"]);
         expect(up.code, up.stderr).toBe(0);
 
         const hooks = { up: "qemu-natup", down: "qemu-natdown", config: lab.conf.file };
@@ -67,8 +67,8 @@ describe("nat network across hosts (VXLAN, static peers)", () => {
         expect(r.lease?.ip, explain(r)).toMatch(/^192\.0\.2\.1\d\d\/24$/);
         expect(r.pings, explain(r)).toEqual({ [aIp]: true, "192.0.2.1": true, "198.51.100.2": true });
         // The taps got the VXLAN MTU, and the members run no dnsmasq of their own.
-        expect(m2.ns.sh("cat /sys/class/net/vm-a/mtu")).toBe("1450");
-        expect(m3.ns.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toBe("");
+        expect(await m2.ns.sh("cat /sys/class/net/vm-a/mtu")).toBe("1450");
+        expect(await m3.ns.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toBe("");
       }),
     CASE_TIMEOUT,
   );

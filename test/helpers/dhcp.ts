@@ -30,8 +30,8 @@ esac
 }
 
 /** Run udhcpc on eth0 of guest G with SCRIPT; the lease, or null when none came. */
-export function dhcp(g: Netns, script: string): Lease | null {
-  const r = g.tryRun("busybox", ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", script], {
+export async function dhcp(g: Netns, script: string): Promise<Lease | null> {
+  const r = await g.tryRun("busybox", ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", script], {
     timeout: 30_000,
   });
   const m = /LEASE ip=(\S+) router=(\S*) dns=(\S*)/.exec(String(r.stdout));

@@ -35,8 +35,8 @@ sys.exit(2)
 `;
 
 /** The address a DHCPv6 server on G's IFACE offers, or null when none answers. */
-export function solicit6(g: Netns, iface = "eth0"): string | null {
-  const r = g.tryRun("python3", ["-c", SOLICIT, iface], { timeout: 15_000 });
+export async function solicit6(g: Netns, iface = "eth0"): Promise<string | null> {
+  const r = await g.tryRun("python3", ["-c", SOLICIT, iface], { timeout: 15_000 });
   return r.exitCode === 0 ? String(r.stdout).trim() : null;
 }
 
@@ -52,9 +52,11 @@ export async function slaac(
   const [net, len] = prefix.split("/") as [string, string];
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const addrs = g.sh(`ip -6 -o addr show dev ${iface} scope global -tentative | awk '{print $4}'`).split("\n");
+    const addrs = (await g.sh(`ip -6 -o addr show dev ${iface} scope global -tentative | awk '{print $4}'`)).split(
+      "\n",
+    );
     const mine = addrs.find((a) => a && contains6({ address: net, prefix: Number(len) }, a.split("/")[0]!));
-    if (mine && (!route || /default/.test(g.sh("ip -6 route show default")))) return mine.split("/")[0]!;
+    if (mine && (!route || /default/.test(await g.sh("ip -6 route show default")))) return mine.split("/")[0]!;
     await new Promise((r) => setTimeout(r, 200));
   }
   return null;

@@ -12,11 +12,11 @@ export const WEB = "52:54:00:88:88:88";
 
 /** Run HOOK for TAP as QEMU does: from a parent whose command line holds -netdev tap,ifname=TAP and the NIC's
  *  mac= (none when MAC is null). */
-export function qemuHook(lab: Lab, hook: string, tap: string, mac: string | null) {
+export async function qemuHook(lab: Lab, hook: string, tap: string, mac: string | null) {
   const js =
     "const r=require('child_process').spawnSync(process.argv[1],[process.argv[2]],{stdio:'inherit'});process.exit(r.status??1)";
   const nic = mac ? [`virtio-net-pci,netdev=n0,mac=${mac}`] : ["virtio-net-pci,netdev=n0"];
-  const r = lab.host.tryRun(
+  const r = await lab.host.tryRun(
     "node",
     ["-e", js, program(hook), tap, "-netdev", `tap,id=n0,ifname=${tap}`, "-device", ...nic],
     { env: { KVMNET_CONFIG: lab.conf.file }, timeout: 60_000 },

@@ -13,12 +13,12 @@ export function natSection(bridge: string, extra = ""): string {
 }
 
 /** Make the lab. FIREWALL picks the backend; SECTION renders the network config for the lab's bridge name. */
-export function makeLab(opts: { firewall?: "nftables" | "iptables"; section?: (bridge: string) => string } = {}) {
-  const host = Netns.create("kh");
-  const outside = Netns.create("ko");
-  veth(host, "up0", outside, "eth0");
-  host.sh(`ip addr add ${HOST_UPLINK}/24 dev up0`);
-  outside.sh(`ip addr add ${OUTSIDE}/24 dev eth0`);
+export async function makeLab(opts: { firewall?: "nftables" | "iptables"; section?: (bridge: string) => string } = {}) {
+  const host = await Netns.create("kh");
+  const outside = await Netns.create("ko");
+  await veth(host, "up0", outside, "eth0");
+  await host.sh(`ip addr add ${HOST_UPLINK}/24 dev up0`);
+  await outside.sh(`ip addr add ${OUTSIDE}/24 dev eth0`);
   const bridge = `kb${rid(6)}`;
   const conf = tempConfig((opts.section ?? natSection)(bridge), opts.firewall ? `firewall = ${opts.firewall}\n` : "");
   const udhcpcScript = writeUdhcpcScript(conf.dir);
@@ -30,34 +30,34 @@ export function makeLab(opts: { firewall?: "nftables" | "iptables"; section?: (b
     conf,
     guests,
     /** A guest namespace whose eth0 is wired to TAP in the host (TAP is not on any bridge yet). */
-    addGuest(tap: string, mac?: string): Netns {
-      const g = Netns.create("kg");
-      veth(host, tap, g, "eth0");
-      if (mac) g.sh(`ip link set eth0 address ${mac}`);
+    async addGuest(tap: string, mac?: string): Promise<Netns> {
+      const g = await Netns.create("kg");
+      await veth(host, tap, g, "eth0");
+      if (mac) await g.sh(`ip link set eth0 address ${mac}`);
       guests.push(g);
       return g;
     },
     /** Run a kvmnet program in the host namespace. */
-    hook(program: string, tap: string, env: Record<string, string> = {}) {
-      return hook(host, program, tap, conf.file, env);
+    async hook(program: string, tap: string, env: Record<string, string> = {}) {
+      return await hook(host, program, tap, conf.file, env);
     },
     /** DHCP in a guest with busybox udhcpc; returns the lease line's fields or null. */
-    dhcp(g: Netns): Lease | null {
-      return dhcp(g, udhcpcScript);
+    async dhcp(g: Netns): Promise<Lease | null> {
+      return await dhcp(g, udhcpcScript);
     },
     /** True when a guest gets a ping reply from ADDRESS. */
-    ping(g: Netns, address: string): boolean {
-      return g.tryRun("busybox", ["ping", "-c", "1", "-W", "2", address], { timeout: 10_000 }).exitCode === 0;
+    async ping(g: Netns, address: string): Promise<boolean> {
+      return (await g.tryRun("busybox", ["ping", "-c", "1", "-W", "2", address], { timeout: 10_000 })).exitCode === 0;
     },
-    destroy() {
+    async destroy() {
       conf.cleanup();
-      for (const ns of [host, outside, ...guests]) ns.destroy();
+      for (const ns of [host, outside, ...guests]) await ns.destroy();
     },
   };
 }
 
 /** The lab type. */
-export type Lab = ReturnType<typeof makeLab>;
+export type Lab = Awaited<ReturnType<typeof makeLab>>;
 
 /** Start a TCP server in NS on port 7777 that answers each client with the client's address as it sees it.
  *  Returns a stop function (kills by pid). */
@@ -76,6 +76,6 @@ export async function startEchoAddress(ns: Netns): Promise<() => void> {
 }
 
 /** Ask the echo server at ADDRESS from guest G which address it sees. */
-export function seenAs(g: Netns, address: string): string {
-  return String(g.tryRun("busybox", ["nc", "-w", "3", address, "7777"], { timeout: 10_000 }).stdout).trim();
+export async function seenAs(g: Netns, address: string): Promise<string> {
+  return String((await g.tryRun("busybox", ["nc", "-w", "3", address, "7777"], { timeout: 10_000 })).stdout).trim();
 }

@@ -3,7 +3,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { execa, execaSync } from "execa";
+import { execa } from "execa";
+
+/** How long a helper's command may run before it is killed (a hung tool must fail its test, not block it). */
+export const DEFAULT_TIMEOUT = 120_000;
 
 /** Root of the repository. */
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -18,10 +21,10 @@ export class Netns {
   private constructor(readonly name: string) {}
 
   /** Make a namespace with lo up. */
-  static create(prefix = "kt"): Netns {
+  static async create(prefix = "kt"): Promise<Netns> {
     const ns = new Netns(`${prefix}-${rid(6)}`);
-    execaSync("ip", ["netns", "add", ns.name]);
-    ns.sh("ip link set lo up");
+    await execa("ip", ["netns", "add", ns.name], { timeout: DEFAULT_TIMEOUT });
+    await ns.sh("ip link set lo up");
     return ns;
   }
 
@@ -31,16 +34,20 @@ export class Netns {
   }
 
   /** Run a command inside; throws on failure. */
-  run(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
-    return execaSync("ip", ["netns", "exec", this.name, cmd, ...args], { env: opts.env, input: opts.input });
+  run(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string; timeout?: number } = {}) {
+    return execa("ip", ["netns", "exec", this.name, cmd, ...args], {
+      env: opts.env,
+      input: opts.input,
+      timeout: opts.timeout ?? DEFAULT_TIMEOUT,
+    });
   }
 
   /** Run a command inside and return the result whatever the exit code. */
   tryRun(cmd: string, args: string[], opts: { env?: Record<string, string>; timeout?: number } = {}) {
-    return execaSync("ip", ["netns", "exec", this.name, cmd, ...args], {
+    return execa("ip", ["netns", "exec", this.name, cmd, ...args], {
       env: opts.env,
       reject: false,
-      timeout: opts.timeout,
+      timeout: opts.timeout ?? DEFAULT_TIMEOUT,
     });
   }
 
@@ -50,24 +57,25 @@ export class Netns {
   }
 
   /** Run a shell line inside; returns stdout. */
-  sh(line: string): string {
-    return execaSync("ip", ["netns", "exec", this.name, "sh", "-c", line]).stdout;
+  async sh(line: string, timeout = DEFAULT_TIMEOUT): Promise<string> {
+    return (await execa("ip", ["netns", "exec", this.name, "sh", "-c", line], { timeout })).stdout;
   }
 
   /** Delete the namespace (its interfaces go with it). Processes started inside must be stopped by pid first. */
-  destroy(): void {
-    execaSync("ip", ["netns", "del", this.name], { reject: false });
+  async destroy(): Promise<void> {
+    await execa("ip", ["netns", "del", this.name], { reject: false, timeout: DEFAULT_TIMEOUT });
   }
 }
 
 /** Connect A and B with a veth pair named aName (in A) and bName (in B), both up. */
-export function veth(a: Netns, aName: string, b: Netns, bName: string): void {
+export async function veth(a: Netns, aName: string, b: Netns, bName: string): Promise<void> {
   const tmp = `v${rid(6)}`;
-  execaSync("ip", ["-n", a.name, "link", "add", aName, "type", "veth", "peer", "name", tmp]);
-  execaSync("ip", ["-n", a.name, "link", "set", tmp, "netns", b.name]);
-  execaSync("ip", ["-n", b.name, "link", "set", tmp, "name", bName]);
-  a.sh(`ip link set ${aName} up`);
-  b.sh(`ip link set ${bName} up`);
+  const opts = { timeout: DEFAULT_TIMEOUT };
+  await execa("ip", ["-n", a.name, "link", "add", aName, "type", "veth", "peer", "name", tmp], opts);
+  await execa("ip", ["-n", a.name, "link", "set", tmp, "netns", b.name], opts);
+  await execa("ip", ["-n", b.name, "link", "set", tmp, "name", bName], opts);
+  await a.sh(`ip link set ${aName} up`);
+  await b.sh(`ip link set ${bName} up`);
 }
 
 /** A temporary directory with a kvmnet.conf whose [global] points state and leases into it. */
@@ -129,7 +137,7 @@ export function program(name: string): string {
 }
 
 /** Run PROGRAM TAP inside NS with the config FILE; returns exit code, stdout, stderr. */
-export function hook(ns: Netns, name: string, tap: string, file: string, env: Record<string, string> = {}) {
-  const r = ns.tryRun(program(name), [tap], { env: { KVMNET_CONFIG: file, ...env }, timeout: 60_000 });
+export async function hook(ns: Netns, name: string, tap: string, file: string, env: Record<string, string> = {}) {
+  const r = await ns.tryRun(program(name), [tap], { env: { KVMNET_CONFIG: file, ...env }, timeout: 60_000 });
   return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }

@@ -1,6 +1,6 @@
 // Checking Prometheus text exposition: Debian's python3-prometheus-client parses it (the parser Prometheus'
 // own client library uses), and a strict line grammar catches what that parser forgives.
-import { execaSync } from "execa";
+import { execa } from "execa";
 
 /** One sample as the parser read it. */
 export interface PromSample {
@@ -33,7 +33,7 @@ const META =
 
 /** Parse TEXT with prometheus_client (throws on what it rejects), after checking every line strictly: each
  *  line a sample, HELP or TYPE; TYPE before its samples, once per family; the text ends in a line feed. */
-export function parseExposition(text: string): PromFamily[] {
+export async function parseExposition(text: string): Promise<PromFamily[]> {
   if (text && !text.endsWith("\n")) throw new Error("exposition does not end in a line feed");
   const typed = new Set<string>();
   for (const line of text.split("\n").slice(0, -1)) {
@@ -49,7 +49,7 @@ export function parseExposition(text: string): PromFamily[] {
     const name = line.split(/[{ ]/)[0]!;
     if (!typed.has(name)) throw new Error(`sample before its TYPE: ${line}`);
   }
-  const r = execaSync("/usr/bin/python3", ["-c", PARSE], { input: text });
+  const r = await execa("/usr/bin/python3", ["-c", PARSE], { input: text });
   return JSON.parse(r.stdout) as PromFamily[];
 }
 

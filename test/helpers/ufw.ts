@@ -5,7 +5,7 @@
 import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execaSync } from "execa";
+import { execa } from "execa";
 import type { Netns } from "./netns.js";
 
 /** A ufw sandbox for namespace NS. */
@@ -39,13 +39,13 @@ export function ufwSandbox(ns: Netns) {
   return {
     dir,
     /** Run CMD ARGS in the namespace with ufw's files swapped for the copies; returns code and output. */
-    run(cmd: string, args: string[], env: Record<string, string> = {}) {
-      const r = execaSync("ip", wrap(cmd, args), { env, reject: false, timeout: 60_000 });
+    async run(cmd: string, args: string[], env: Record<string, string> = {}) {
+      const r = await execa("ip", wrap(cmd, args), { env, reject: false, timeout: 60_000 });
       return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
     },
     /** Run `ufw ARGS` (throws on failure). */
-    ufw(...args: string[]): string {
-      const r = execaSync("ip", wrap("ufw", args), { timeout: 60_000 });
+    async ufw(...args: string[]): Promise<string> {
+      const r = await execa("ip", wrap("ufw", args), { timeout: 60_000 });
       return String(r.stdout);
     },
     cleanup() {
@@ -55,16 +55,16 @@ export function ufwSandbox(ns: Netns) {
 }
 
 /** The host's own ufw files and rulesets, to show a test changed none of them. */
-export function hostUfwState(): string {
+export async function hostUfwState(): Promise<string> {
   const files = ["/etc/ufw/ufw.conf", "/etc/ufw/user.rules", "/etc/ufw/user6.rules", "/etc/default/ufw"];
   const text = files.map((f) => `${f}\n${readFileSync(f, "utf8")}`).join("\n");
-  const run = (cmd: string, args: string[]) =>
-    String(execaSync(cmd, args, { reject: false }).stdout).replace(/^# (Generated|Completed) .*$/gm, "");
+  const run = async (cmd: string, args: string[]) =>
+    String((await execa(cmd, args, { reject: false })).stdout).replace(/^# (Generated|Completed) .*$/gm, "");
   return [
     text,
-    run("nft", ["list", "ruleset"]),
-    run("iptables-nft-save", []),
-    run("iptables-legacy-save", []),
-    run("ip6tables-nft-save", []),
+    await run("nft", ["list", "ruleset"]),
+    await run("iptables-nft-save", []),
+    await run("iptables-legacy-save", []),
+    await run("ip6tables-nft-save", []),
   ].join("\n---\n");
 }

@@ -54,10 +54,10 @@ async function linkLocalReady(g: Netns): Promise<void> {
 
 describe("router advertisements from a guest", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it.each(CASES)("on $what give the host no route and no address", async (c) => {
-    lab = makeLab({ body: c.body });
+    lab = await makeLab({ body: c.body });
     const h = lab.host;
     const br = lab.bridge;
     const g = await lab.addGuest("vm0");

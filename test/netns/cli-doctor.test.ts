@@ -18,10 +18,10 @@ afterEach(async () => {
 });
 
 /** A host namespace whose bridged frames skip iptables (the check of its own is tested on its own). */
-function host(): Netns {
-  const ns = Netns.create("kdoc");
-  cleanups.push(() => ns.destroy());
-  ns.sh("echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables");
+async function host(): Promise<Netns> {
+  const ns = await Netns.create("kdoc");
+  cleanups.push(async () => await ns.destroy());
+  await ns.sh("echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables");
   return ns;
 }
 function conf(body: string, global = ""): Conf {
@@ -29,16 +29,16 @@ function conf(body: string, global = ""): Conf {
   cleanups.push(c.cleanup);
   return c;
 }
-function kvmnet(ns: Netns, file: string, args: string[], env: Record<string, string> = {}) {
-  const r = ns.tryRun(process.execPath, [program("kvmnet"), ...args], {
+async function kvmnet(ns: Netns, file: string, args: string[], env: Record<string, string> = {}) {
+  const r = await ns.tryRun(process.execPath, [program("kvmnet"), ...args], {
     env: { KVMNET_CONFIG: file, ...env },
     timeout: 60_000,
   });
   return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
 }
 /** doctor --json: exit code and the checks that are not ok, as [id, level, networks]. */
-function doctor(ns: Netns, c: Conf, env: Record<string, string> = {}) {
-  const r = kvmnet(ns, c.file, ["doctor", "--json"], env);
+async function doctor(ns: Netns, c: Conf, env: Record<string, string> = {}) {
+  const r = await kvmnet(ns, c.file, ["doctor", "--json"], env);
   const checks = JSON.parse(r.out).checks as Check[];
   return {
     code: r.code,
@@ -48,19 +48,19 @@ function doctor(ns: Netns, c: Conf, env: Record<string, string> = {}) {
 }
 const nat = (br: string) =>
   `[lab]\nmode = nat\nbridge = ${br}\naddress = 203.0.113.1/24\ndhcp_range = 203.0.113.100,203.0.113.150\n`;
-function upNat(ns: Netns, global = "") {
+async function upNat(ns: Netns, global = "") {
   const br = `kvd${rid()}`;
   const c = conf(nat(br), global);
-  const r = kvmnet(ns, c.file, ["up", "lab"]);
+  const r = await kvmnet(ns, c.file, ["up", "lab"]);
   expect(r.code, r.err).toBe(0);
   return { br, c };
 }
 
 describe("kvmnet doctor", () => {
-  it("passes on a healthy host with the network up and its own dnsmasq on 53 and 67", () => {
-    const ns = host();
-    const { c } = upNat(ns);
-    const d = doctor(ns, c);
+  it("passes on a healthy host with the network up and its own dnsmasq on 53 and 67", async () => {
+    const ns = await host();
+    const { c } = await upNat(ns);
+    const d = await doctor(ns, c);
     expect(d.bad).toEqual([]);
     expect(d.code).toBe(0);
     expect(d.checks.map((x) => x.id)).toEqual([
@@ -79,18 +79,18 @@ describe("kvmnet doctor", () => {
       "dnsmasq",
       "networkmanager",
     ]);
-    const plain = kvmnet(ns, c.file, ["doctor"]);
+    const plain = await kvmnet(ns, c.file, ["doctor"]);
     expect(plain.code).toBe(0);
     expect(plain.out).toMatch(/^ok {4}\S.*\n[\s\S]*\nnothing here would break a configured network$/);
   });
 
-  it("a forward chain with policy drop in another nft table breaks a nat network; the printed fix repairs it", () => {
-    const ns = host();
-    const { br, c } = upNat(ns);
-    ns.sh(
+  it("a forward chain with policy drop in another nft table breaks a nat network; the printed fix repairs it", async () => {
+    const ns = await host();
+    const { br, c } = await upNat(ns);
+    await ns.sh(
       "nft add table inet other && nft add chain inet other fw '{ type filter hook forward priority 0; policy drop; }'",
     );
-    const d = doctor(ns, c);
+    const d = await doctor(ns, c);
     expect(d.code).toBe(1);
     expect(d.bad).toEqual([["forward-drop", "fail", ["lab"]]]);
     const f = d.checks.find((x) => x.id === "forward-drop")!;
@@ -103,35 +103,35 @@ describe("kvmnet doctor", () => {
       `nft insert rule inet other fw iifname ${br} accept`,
       `nft insert rule inet other fw oifname ${br} accept`,
     ]);
-    for (const cmd of fixes) ns.sh(cmd);
-    expect(doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
+    for (const cmd of fixes) await ns.sh(cmd);
+    expect(await doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
   });
 
-  it("Docker's iptables FORWARD policy DROP breaks the nftables backend but not the iptables backend", () => {
-    const ns = host();
-    ns.sh("iptables -P FORWARD DROP");
-    const { c } = upNat(ns);
-    const d = doctor(ns, c);
+  it("Docker's iptables FORWARD policy DROP breaks the nftables backend but not the iptables backend", async () => {
+    const ns = await host();
+    await ns.sh("iptables -P FORWARD DROP");
+    const { c } = await upNat(ns);
+    const d = await doctor(ns, c);
     expect(d.bad).toEqual([["forward-drop", "fail", ["lab"]]]);
     expect(d.checks.find((x) => x.id === "forward-drop")!.fix).toMatch(
       /iptables -I DOCKER-USER -i kvd\w+ -j ACCEPT.*or set firewall = iptables/,
     );
-    expect(kvmnet(ns, c.file, ["down", "lab"]).code).toBe(0);
+    expect((await kvmnet(ns, c.file, ["down", "lab"])).code).toBe(0);
     // kvmnet's iptables chain is jumped from the top of that FORWARD chain, so its accepts come first.
-    const ipt = upNat(ns, "firewall = iptables");
-    expect(doctor(ns, ipt.c)).toMatchObject({ code: 0, bad: [] });
+    const ipt = await upNat(ns, "firewall = iptables");
+    expect(await doctor(ns, ipt.c)).toMatchObject({ code: 0, bad: [] });
   });
 
-  it("br_netfilter with bridge-nf-call-iptables = 1 warns; with a drop policy it breaks even an isolated network", () => {
-    const ns = host();
+  it("br_netfilter with bridge-nf-call-iptables = 1 warns; with a drop policy it breaks even an isolated network", async () => {
+    const ns = await host();
     const c = conf(`[iso]\nmode = isolated\nbridge = kvi${rid()}\n`);
-    expect(kvmnet(ns, c.file, ["up", "iso"]).code).toBe(0);
-    ns.sh(
+    expect((await kvmnet(ns, c.file, ["up", "iso"])).code).toBe(0);
+    await ns.sh(
       "nft add table ip other && nft add chain ip other fw '{ type filter hook forward priority 0; policy drop; }'",
     );
-    expect(doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
-    ns.sh("echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables");
-    const d = doctor(ns, c);
+    expect(await doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
+    await ns.sh("echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables");
+    const d = await doctor(ns, c);
     expect(d.code).toBe(1);
     expect(d.bad).toEqual([
       ["br_netfilter", "warn", []],
@@ -140,16 +140,16 @@ describe("kvmnet doctor", () => {
     expect(d.checks.find((x) => x.id === "br_netfilter")!.fix).toMatch(
       /sysctl -w net\.bridge\.bridge-nf-call-iptables=0/,
     );
-    ns.sh("nft delete table ip other");
-    expect(doctor(ns, c)).toMatchObject({ code: 0, bad: [["br_netfilter", "warn", []]] });
+    await ns.sh("nft delete table ip other");
+    expect(await doctor(ns, c)).toMatchObject({ code: 0, bad: [["br_netfilter", "warn", []]] });
   });
 
   it("another process on UDP 67 and TCP 53 of the bridge address: named with its pid; up fails the same way", async () => {
-    const ns = host();
+    const ns = await host();
     const br = `kvd${rid()}`;
     const c = conf(nat(br));
     // The admin's own bridge with the address, and a stray DHCP/DNS server on it, before kvmnet starts dnsmasq.
-    ns.sh(
+    await ns.sh(
       `ip link add ${br} type bridge && ip addr add 203.0.113.1/24 dev ${br} && ip link set ${br} up && echo 1 > /proc/sys/net/ipv4/ip_forward`,
     );
     const js =
@@ -164,24 +164,24 @@ describe("kvmnet doctor", () => {
       await stray;
     };
     cleanups.push(stop);
-    for (let i = 0; i < 100 && !/:53\b/.test(ns.sh("ss -Hltn")); i++) await new Promise((r) => setTimeout(r, 50));
-    const d = doctor(ns, c);
+    for (let i = 0; i < 100 && !/:53\b/.test(await ns.sh("ss -Hltn")); i++) await new Promise((r) => setTimeout(r, 50));
+    const d = await doctor(ns, c);
     expect(d.code).toBe(1);
     expect(d.bad).toEqual([["ports", "fail", ["lab"]]]);
     const msg = d.checks.find((x) => x.id === "ports")!.message;
     expect(msg).toContain(`udp 203.0.113.1:67 is held by node (pid ${stray.pid})`);
     expect(msg).toContain(`tcp 203.0.113.1:53 is held by node (pid ${stray.pid})`);
-    const up = kvmnet(ns, c.file, ["up", "lab"]);
+    const up = await kvmnet(ns, c.file, ["up", "lab"]);
     expect(up.code).toBe(1);
     expect(up.err).toMatch(/dnsmasq.*Address (already )?in use/);
     await stop();
-    expect(kvmnet(ns, c.file, ["up", "lab"]).code).toBe(0);
-    expect(doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
+    expect((await kvmnet(ns, c.file, ["up", "lab"])).code).toBe(0);
+    expect(await doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
   });
 
-  it("NetworkManager managing a kvmnet bridge (as nmcli reports it) fails with the unmanaged-devices fix", () => {
-    const ns = host();
-    const { br, c } = upNat(ns);
+  it("NetworkManager managing a kvmnet bridge (as nmcli reports it) fails with the unmanaged-devices fix", async () => {
+    const ns = await host();
+    const { br, c } = await upNat(ns);
     // A stand-in nmcli: NetworkManager does not run on this machine; the check reads only nmcli's terse output.
     const bin = join(c.dir, "bin");
     mkdirSync(bin);
@@ -194,25 +194,25 @@ describe("kvmnet doctor", () => {
     };
     const PATH = `${bin}:${process.env.PATH}`;
     fake("connected");
-    const d = doctor(ns, c, { PATH });
+    const d = await doctor(ns, c, { PATH });
     expect(d).toMatchObject({ code: 1, bad: [["networkmanager", "fail", ["lab"]]] });
     expect(d.checks.find((x) => x.id === "networkmanager")!.fix).toContain(`unmanaged-devices=interface-name:${br}`);
     fake("unmanaged");
-    expect(doctor(ns, c, { PATH })).toMatchObject({ code: 0, bad: [] });
+    expect(await doctor(ns, c, { PATH })).toMatchObject({ code: 0, bad: [] });
   });
 
-  it("a subnet colliding with a host route, forwarding turned off under a live nat network, a missing tool", () => {
-    const ns = host();
-    const { c } = upNat(ns);
-    ns.sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
-    let d = doctor(ns, c);
+  it("a subnet colliding with a host route, forwarding turned off under a live nat network, a missing tool", async () => {
+    const ns = await host();
+    const { c } = await upNat(ns);
+    await ns.sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
+    let d = await doctor(ns, c);
     expect(d).toMatchObject({ code: 1, bad: [["forwarding", "fail", ["lab"]]] });
     expect(d.checks.find((x) => x.id === "forwarding")!.fix).toMatch(/^kvmnet up lab/);
-    expect(kvmnet(ns, c.file, ["up", "lab"]).code).toBe(0);
-    expect(doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
+    expect((await kvmnet(ns, c.file, ["up", "lab"])).code).toBe(0);
+    expect(await doctor(ns, c)).toMatchObject({ code: 0, bad: [] });
 
     const other = conf(`[b]\nmode = host-only\nbridge = kvo${rid()}\naddress = 203.0.113.129/25\n`);
-    d = doctor(ns, other);
+    d = await doctor(ns, other);
     expect(d).toMatchObject({ code: 1, bad: [["subnet-collision", "fail", ["b"]]] });
     expect(d.checks.find((x) => x.id === "subnet-collision")!.message).toMatch(
       /collides with the host's route 203\.0\.113\.0\/24 dev kvd/,
@@ -220,7 +220,7 @@ describe("kvmnet doctor", () => {
 
     // dnsmasq missing (kvmnet always searches the system directories, so a short PATH cannot hide it): in a
     // mount namespace of its own, doctor finds /dev/null, which is not executable, where dnsmasq was.
-    const r = ns.tryRun(
+    const r = await ns.tryRun(
       "unshare",
       [
         "-m",

@@ -48,42 +48,42 @@ function setup(lab: Lab) {
 }
 
 describe("once-only coexistence warnings", () => {
-  it("control: a host with nothing in the way gets no warning and no marker; only a cold start reads the rulesets", () => {
-    const lab = makeLab();
-    cleanups.push(() => lab.destroy());
+  it("control: a host with nothing in the way gets no warning and no marker; only a cold start reads the rulesets", async () => {
+    const lab = await makeLab();
+    cleanups.push(async () => await lab.destroy());
     const { path, markers } = setup(lab);
-    lab.addGuest("vm1");
-    lab.addGuest("vm2");
-    const cold = lab.hook("qemu-natup", "vm1", { PATH: path.PATH });
+    await lab.addGuest("vm1");
+    await lab.addGuest("vm2");
+    const cold = await lab.hook("qemu-natup", "vm1", { PATH: path.PATH });
     expect(cold.code, cold.stderr).toBe(0);
     expect(cold.stderr).toBe("");
     // Cold: kvmnet writes its rules, so it looks at everyone else's: nft only, as nft shows no table iptables-nft
     // made and the kernel lists no legacy table.
     expect(readsRulesets(path.take())).toEqual(["nft list ruleset"]);
-    const warm = lab.hook("qemu-natup", "vm2", { PATH: path.PATH });
+    const warm = await lab.hook("qemu-natup", "vm2", { PATH: path.PATH });
     expect(warm.code, warm.stderr).toBe(0);
     expect(warm.stderr).toBe("");
     expect(readsRulesets(path.take())).toEqual([]);
     expect(markers()).toEqual([]);
   });
 
-  it("ufw (judged from its files, also on the warm path): said once, gone with the fix, said again when back", () => {
-    const before = hostUfwState();
-    const lab = makeLab();
+  it("ufw (judged from its files, also on the warm path): said once, gone with the fix, said again when back", async () => {
+    const before = await hostUfwState();
+    const lab = await makeLab();
     const sb = ufwSandbox(lab.host);
-    cleanups.push(() => {
-      lab.destroy();
+    cleanups.push(async () => {
+      await lab.destroy();
       sb.cleanup();
-      expect(hostUfwState()).toBe(before);
+      expect(await hostUfwState()).toBe(before);
     });
     const { path, markers } = setup(lab);
-    const hook = (tap: string) =>
-      sb.run(process.execPath, [program("qemu-natup"), tap], { KVMNET_CONFIG: lab.conf.file, PATH: path.PATH });
-    for (const t of ["vm1", "vm2", "vm3", "vm4"]) lab.addGuest(t);
-    sb.ufw("--force", "enable");
+    const hook = async (tap: string) =>
+      await sb.run(process.execPath, [program("qemu-natup"), tap], { KVMNET_CONFIG: lab.conf.file, PATH: path.PATH });
+    for (const t of ["vm1", "vm2", "vm3", "vm4"]) await lab.addGuest(t);
+    await sb.ufw("--force", "enable");
     path.take();
 
-    const first = hook("vm1");
+    const first = await hook("vm1");
     expect(first.code, first.err).toBe(0);
     expect(warnings(first.err)).toEqual([
       "qemu-natup: warning: network nat0: ufw is active with deny (routed) and deny (incoming): it drops the traffic of nat0 (forwarded traffic, DHCP and DNS to kvmnet's dnsmasq), whatever kvmnet's own rules allow",
@@ -94,20 +94,20 @@ describe("once-only coexistence warnings", () => {
     expect(markers()).toHaveLength(1);
     path.take();
 
-    const second = hook("vm2");
+    const second = await hook("vm2");
     expect(second.code).toBe(0);
     expect(second.err).toBe("");
     expect(readsRulesets(path.take())).toEqual([]);
 
-    sb.ufw("allow", "in", "on", lab.bridge, "to", "any", "port", "67", "proto", "udp");
-    sb.ufw("allow", "in", "on", lab.bridge, "to", "any", "port", "53");
-    sb.ufw("route", "allow", "in", "on", lab.bridge);
-    const fixed = hook("vm3");
+    await sb.ufw("allow", "in", "on", lab.bridge, "to", "any", "port", "67", "proto", "udp");
+    await sb.ufw("allow", "in", "on", lab.bridge, "to", "any", "port", "53");
+    await sb.ufw("route", "allow", "in", "on", lab.bridge);
+    const fixed = await hook("vm3");
     expect(fixed.err).toBe("");
     expect(markers()).toEqual([]);
 
-    sb.ufw("route", "delete", "allow", "in", "on", lab.bridge);
-    const back = hook("vm4");
+    await sb.ufw("route", "delete", "allow", "in", "on", lab.bridge);
+    const back = await hook("vm4");
     expect(back.code).toBe(0);
     expect(warnings(back.err)).toEqual([
       "qemu-natup: warning: network nat0: ufw is active with deny (routed) and deny (incoming): it drops the traffic of nat0 (forwarded traffic), whatever kvmnet's own rules allow",
@@ -116,37 +116,37 @@ describe("once-only coexistence warnings", () => {
       `fix: let the bridge through with ufw itself (it keeps these across reloads): ufw route allow in on ${lab.bridge}\n`,
     );
     expect(readsRulesets(path.take())).toEqual([]);
-    expect(hook("vm4").err).toBe("");
+    expect((await hook("vm4")).err).toBe("");
   });
 
-  it("a cold start reads iptables-nft-save and iptables-legacy-save when there are such tables", () => {
-    const lab = makeLab();
-    cleanups.push(() => lab.destroy());
+  it("a cold start reads iptables-nft-save and iptables-legacy-save when there are such tables", async () => {
+    const lab = await makeLab();
+    cleanups.push(async () => await lab.destroy());
     const { path } = setup(lab);
-    lab.host.sh("iptables-nft -t mangle -N X; iptables-legacy -N Y");
-    lab.addGuest("vm1");
-    expect(lab.hook("qemu-natup", "vm1", { PATH: path.PATH }).code).toBe(0);
+    await lab.host.sh("iptables-nft -t mangle -N X; iptables-legacy -N Y");
+    await lab.addGuest("vm1");
+    expect((await lab.hook("qemu-natup", "vm1", { PATH: path.PATH })).code).toBe(0);
     expect(readsRulesets(path.take())).toEqual(["iptables-legacy-save ", "iptables-nft-save ", "nft list ruleset"]);
   });
 
-  it("another table's drop (judged only when the rulesets are read: cold start, kvmnet up): said once, again after it was gone", () => {
-    const lab = makeLab();
-    cleanups.push(() => lab.destroy());
+  it("another table's drop (judged only when the rulesets are read: cold start, kvmnet up): said once, again after it was gone", async () => {
+    const lab = await makeLab();
+    cleanups.push(async () => await lab.destroy());
     const { path, markers } = setup(lab);
     const env = { PATH: path.PATH };
-    const up = () =>
-      lab.host.tryRun(process.execPath, [program("kvmnet"), "up", "nat0"], {
+    const up = async () =>
+      await lab.host.tryRun(process.execPath, [program("kvmnet"), "up", "nat0"], {
         env: { KVMNET_CONFIG: lab.conf.file, ...env },
       });
     const drop =
       "nft add table inet other; nft add chain inet other fw '{ type filter hook forward priority 0; policy drop; }'";
-    lab.host.sh(drop);
-    lab.addGuest("vm1");
-    lab.addGuest("vm2");
+    await lab.host.sh(drop);
+    await lab.addGuest("vm1");
+    await lab.addGuest("vm2");
     const said =
       /warning: network nat0: inet other chain fw has policy drop: forwarded traffic of nat0 is dropped there/;
 
-    const cold = lab.hook("qemu-natup", "vm1", env);
+    const cold = await lab.hook("qemu-natup", "vm1", env);
     expect(cold.code, cold.stderr).toBe(0);
     expect(warnings(cold.stderr)).toHaveLength(1);
     expect(cold.stderr).toMatch(said);
@@ -155,23 +155,23 @@ describe("once-only coexistence warnings", () => {
     );
     expect(markers()).toHaveLength(1);
 
-    const warm = lab.hook("qemu-natup", "vm2", env);
+    const warm = await lab.hook("qemu-natup", "vm2", env);
     expect(warm.stderr).toBe("");
     path.take();
-    const again = up();
+    const again = await up();
     expect(again.exitCode).toBe(0);
     expect(String(again.stderr)).toBe("");
     expect(readsRulesets(path.take())).toContain("nft list ruleset");
     expect(markers()).toHaveLength(1);
 
-    lab.host.sh("nft delete table inet other");
-    expect(String(up().stderr)).toBe("");
+    await lab.host.sh("nft delete table inet other");
+    expect(String((await up()).stderr)).toBe("");
     expect(markers()).toEqual([]);
 
-    lab.host.sh(drop);
-    const back = up();
+    await lab.host.sh(drop);
+    const back = await up();
     expect(warnings(String(back.stderr))).toHaveLength(1);
     expect(String(back.stderr)).toMatch(said);
-    expect(String(up().stderr)).toBe("");
+    expect(String((await up()).stderr)).toBe("");
   });
 });

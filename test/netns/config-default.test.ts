@@ -6,20 +6,20 @@ import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 let lab: Lab;
 const second = (br: string) => `[nat1]\nmode = nat\nbridge = ${br}x\naddress = 198.51.100.1/24\n`;
 
-beforeAll(() => {
-  lab = makeLab({ section: (br) => `${second(br)}${natSection(br, "default = true\n")}` });
-  lab.addGuest("vm0");
+beforeAll(async () => {
+  lab = await makeLab({ section: (br) => `${second(br)}${natSection(br, "default = true\n")}` });
+  await lab.addGuest("vm0");
 });
-afterAll(() => lab?.destroy());
+afterAll(async () => await lab?.destroy());
 
 describe("two NAT networks, one default = true", () => {
-  it("qemu-natup attaches the tap to the default one and leaves the other alone; qemu-natdown detaches it", () => {
-    const up = lab.hook("qemu-natup", "vm0");
+  it("qemu-natup attaches the tap to the default one and leaves the other alone; qemu-natdown detaches it", async () => {
+    const up = await lab.hook("qemu-natup", "vm0");
     expect(up.code, up.stderr).toBe(0);
-    expect(lab.host.sh("ip -j link show dev vm0")).toContain(`"master":"${lab.bridge}"`);
-    expect(lab.host.sh("ip -br link")).not.toContain(`${lab.bridge}x`);
-    const down = lab.hook("qemu-natdown", "vm0");
+    expect(await lab.host.sh("ip -j link show dev vm0")).toContain(`"master":"${lab.bridge}"`);
+    expect(await lab.host.sh("ip -br link")).not.toContain(`${lab.bridge}x`);
+    const down = await lab.hook("qemu-natdown", "vm0");
     expect(down.code, down.stderr).toBe(0);
-    expect(lab.host.sh("ip -j link show dev vm0")).not.toContain('"master"');
+    expect(await lab.host.sh("ip -j link show dev vm0")).not.toContain('"master"');
   });
 });

@@ -9,10 +9,13 @@ import { Netns, hook, program, rid, stopDnsmasqIn } from "../helpers/netns.js";
 let ns: Netns;
 // Made at load time: the case table below is built before beforeAll runs.
 const dir = mkdtempSync(join(tmpdir(), "kvmnet-hostile-"));
-const state = () =>
-  [ns.sh("ip -br link | sort"), ns.sh("ip -4 -br addr | sort"), ns.sh("nft list ruleset"), ns.sh(`ls -a ${dir}`)].join(
-    "\n",
-  );
+const state = async () =>
+  [
+    await ns.sh("ip -br link | sort"),
+    await ns.sh("ip -4 -br addr | sort"),
+    await ns.sh("nft list ruleset"),
+    await ns.sh(`ls -a ${dir}`),
+  ].join("\n");
 // A root-owned, 0644 file in DIR, as an admin would point KVMNET_CONFIG at it.
 const file = (name: string, text: string) => {
   const f = join(dir, name);
@@ -22,14 +25,14 @@ const file = (name: string, text: string) => {
   return f;
 };
 
-beforeAll(() => {
-  ns = Netns.create("kc");
-  ns.sh("ip tuntap add vm0 mode tap");
+beforeAll(async () => {
+  ns = await Netns.create("kc");
+  await ns.sh("ip tuntap add vm0 mode tap");
   chmodSync(dir, 0o755);
 });
-afterAll(() => {
+afterAll(async () => {
   stopDnsmasqIn(`${dir}/run`); // only if a refusal failed and a network came up
-  ns?.destroy();
+  await ns?.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -37,21 +40,21 @@ describe("a file that is not a kvmnet config", () => {
   const secret = `$y$j9T$${rid(8)}SECRET${rid(8)}`;
   const shadow = `root:${secret}:19700:0:99999:7:::\ndaemon:*:19700:0:99999:7:::\nadmin = ${secret}\n`;
 
-  it("KVMNET_CONFIG=/etc/shadow-like file: exit 2, its line number only, none of its content", () => {
+  it("KVMNET_CONFIG=/etc/shadow-like file: exit 2, its line number only, none of its content", async () => {
     const f = file(`shadow-${rid(4)}`, shadow);
-    const before = state();
-    const r = hook(ns, "qemu-natup", "vm0", f);
+    const before = await state();
+    const r = await hook(ns, "qemu-natup", "vm0", f);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       `qemu-natup: ${f}:1: this line is neither "key = value" nor a [section] header: ${f} does not look like a kvmnet config (its content is not shown)\n`.trimEnd(),
     );
     expect(r.stderr + r.stdout).not.toMatch(/SECRET|root|daemon|19700|admin/);
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
   });
 
-  it("kvmnet check shows none of it either", () => {
+  it("kvmnet check shows none of it either", async () => {
     const f = file(`shadow-${rid(4)}`, shadow);
-    const r = ns.tryRun(program("kvmnet"), ["check", f], { env: { KVMNET_CONFIG: f } });
+    const r = await ns.tryRun(program("kvmnet"), ["check", f], { env: { KVMNET_CONFIG: f } });
     expect(r.exitCode).toBe(2);
     expect(String(r.stderr) + String(r.stdout)).toContain("does not look like a kvmnet config");
     expect(String(r.stderr) + String(r.stdout)).not.toMatch(/SECRET|root:|daemon|19700|admin/);
@@ -79,14 +82,14 @@ describe("refused with exit 2, nothing changed", () => {
       /:5: a carriage return \(CR\) inside the line/,
     ],
   ];
-  it.each(cases)("%s", (_name, text, want) => {
+  it.each(cases)("%s", async (_name, text, want) => {
     const f = file(`k-${rid(4)}.conf`, text);
-    const before = state();
-    const r = hook(ns, "qemu-natup", "vm0", f);
+    const before = await state();
+    const r = await hook(ns, "qemu-natup", "vm0", f);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(want);
     expect(r.stderr.split("\n"), "one problem, the one meant").toHaveLength(1);
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
     expect(existsSync(`${dir}/injected.log`)).toBe(false);
   });
 });

@@ -21,10 +21,10 @@ const lineOf = (text: string, key: string) => text.split("\n").findIndex((l) => 
 
 describe("address6 and the host", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it("a prefix inside the uplink's /64 is refused at its line, and nothing is made", async () => {
-    lab = makeLab({ section: (br) => natSection(br, "address6 = 2001:db8:1::5/64\n") });
+    lab = await makeLab({ section: (br) => natSection(br, "address6 = 2001:db8:1::5/64\n") });
     await lab.host.sh("ip addr add 2001:db8:1::1/64 dev up0 nodad");
     const line = lineOf(readFileSync(lab.conf.file, "utf8"), "address6");
     const want =
@@ -33,7 +33,7 @@ describe("address6 and the host", () => {
     const r = await kvmnet(lab, ["up", "nat0"]);
     expect(r.code).toBe(2);
     expect(r.err).toBe(want);
-    expect(await lab.host.tryRun("test", ["-e", `/sys/class/net/${lab.bridge}`]).exitCode).not.toBe(0);
+    expect(await (await lab.host.tryRun("test", ["-e", `/sys/class/net/${lab.bridge}`])).exitCode).not.toBe(0);
     expect(await lab.host.sh("nft list tables")).toBe("");
     // A longer route inside it (a /56 that holds it, via a router) too; check says so as well.
     await lab.host.sh("ip addr del 2001:db8:1::1/64 dev up0 && ip addr add 2001:db8:2::1/64 dev up0 nodad");
@@ -50,10 +50,11 @@ describe("address6 and the host", () => {
   });
 
   it("address6 removed: status shows it pending, up removes it from the bridge, then nothing is pending", async () => {
-    lab = makeLab({ section: (br) => natSection(br, "address6 = fd00:18:6::1/64\n") });
+    lab = await makeLab({ section: (br) => natSection(br, "address6 = fd00:18:6::1/64\n") });
     const up = await kvmnet(lab, ["up", "nat0"]);
     expect(up.code, up.err).toBe(0);
-    const global6 = () => lab.host.sh(`ip -6 -o addr show dev ${lab.bridge} scope global | awk '{print $4}'`);
+    const global6 = async () =>
+      await lab.host.sh(`ip -6 -o addr show dev ${lab.bridge} scope global | awk '{print $4}'`);
     expect(await global6()).toBe("fd00:18:6::1/64");
     expect(await pending(lab)).toBe(0);
     writeFileSync(lab.conf.file, readFileSync(lab.conf.file, "utf8").replace(/^address6 = .*\n/m, ""));

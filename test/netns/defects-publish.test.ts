@@ -29,16 +29,16 @@ async function ask(ns: Netns, address: string, port: number): Promise<string> {
 describe("published ports: wildcard and bound, 0.0.0.0, an address the host lacks", () => {
   let lab: Lab;
   const stops: (() => void)[] = [];
-  afterEach(() => {
+  afterEach(async () => {
     for (const s of stops.splice(0)) s();
-    lab?.destroy();
+    await lab?.destroy();
   });
 
   it("the bound entry wins on its address, the wildcard takes the rest; 0.0.0.0 is every address; a missing address is warned of", async () => {
     const publish =
       `publish = tcp:9000=web:9000, tcp:${BOUND}:9000=db:9000, tcp:0.0.0.0:9100=web:9100, ` +
       "tcp:203.0.113.77:9200=web:9200\n";
-    lab = makeLab({ section: (br) => natSection(br, `${hosts}${publish}`) });
+    lab = await makeLab({ section: (br) => natSection(br, `${hosts}${publish}`) });
     await lab.host.sh(`ip addr add ${BOUND}/24 dev up0`);
     await lab.outside.sh("ip addr add 198.51.100.3/24 dev eth0");
     const env = { KVMNET_CONFIG: lab.conf.file };

@@ -8,11 +8,11 @@ const iso = (br: string, peers: string) =>
 
 describe("a VXLAN peer removed", () => {
   let lab: VxlanLab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it("its learned forwarding entries are flushed by kvmnet up; the remaining peer's stay", async () => {
-    lab = makeVxlanLab((br) => iso(br, "203.0.113.1, 203.0.113.2, 203.0.113.3"));
-    const [h1, h2, h3] = [lab.addHost(1, "h1"), lab.addHost(2, "h2"), lab.addHost(3, "h3")];
+    lab = await makeVxlanLab((br) => iso(br, "203.0.113.1, 203.0.113.2, 203.0.113.3"));
+    const [h1, h2, h3] = [await lab.addHost(1, "h1"), await lab.addHost(2, "h2"), await lab.addHost(3, "h3")];
     const guests = [];
     for (const [i, h] of [h1, h2, h3].entries()) {
       const g = await lab.addGuest(h, "vm1");

@@ -51,10 +51,10 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 
 describe("kvmnet watch and signals", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it("SIGHUP reloads the config and stops nothing; SIGTERM then exits 0 with its monitors gone", async () => {
-    lab = makeLab({ section: (br) => natSection(br) });
+    lab = await makeLab({ section: (br) => natSection(br) });
     await lab.addGuest("vm0");
     expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
     const child = lab.host.spawn(program("kvmnet"), ["watch", "--verbose"], {

@@ -7,11 +7,11 @@ import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import type { Netns } from "../helpers/netns.js";
 
 let lab: Lab;
-afterEach(() => lab?.destroy());
+afterEach(async () => await lab?.destroy());
 
 // udhcpc's view of a lease: what it exports to its script (busybox: $domain for option 15, $search for 119,
 // which it asks for only with -O search, as systemd-networkd and dhclient do by default).
-function lease(g: Netns, hostname?: string): Record<string, string> | null {
+async function lease(g: Netns, hostname?: string): Promise<Record<string, string> | null> {
   const script = join(lab.conf.dir, "udhcpc-domain.sh");
   writeFileSync(
     script,
@@ -42,29 +42,29 @@ esac
     ...(hostname ? ["-x", `hostname:${hostname}`] : []),
   ];
   const m = /LEASE ip=(\S*) domain=(\S*) search=(\S*)/.exec(
-    String(g.tryRun("busybox", args, { timeout: 30_000 }).stdout),
+    String((await g.tryRun("busybox", args, { timeout: 30_000 })).stdout),
   );
   return m ? { ip: m[1]!, domain: m[2]!, search: m[3]! } : null;
 }
 
 describe("domain", () => {
-  it("a guest gets the domain in its lease and resolves web.DOMAIN and other guests' DHCP names under it", () => {
-    lab = makeLab({
+  it("a guest gets the domain in its lease and resolves web.DOMAIN and other guests' DHCP names under it", async () => {
+    lab = await makeLab({
       section: (br) => natSection(br, "host.web = 52:54:00:88:88:88,192.0.2.10\ndomain = lab.example\n"),
     });
-    const web = lab.addGuest("vm0", "52:54:00:88:88:88");
-    const pc = lab.addGuest("vm1");
+    const web = await lab.addGuest("vm0", "52:54:00:88:88:88");
+    const pc = await lab.addGuest("vm1");
     for (const tap of ["vm0", "vm1"]) {
-      const r = lab.hook("qemu-natup", tap);
+      const r = await lab.hook("qemu-natup", tap);
       expect(r.code, r.stderr).toBe(0);
     }
-    expect(lease(web)).toEqual({ ip: "192.0.2.10", domain: "lab.example", search: "lab.example" });
-    const l = lease(pc, "pc1");
+    expect(await lease(web)).toEqual({ ip: "192.0.2.10", domain: "lab.example", search: "lab.example" });
+    const l = await lease(pc, "pc1");
     expect(l?.domain).toBe("lab.example");
-    expect(pc.sh("busybox nslookup web.lab.example 192.0.2.1")).toMatch(/Address:\s*192\.0\.2\.10\b/);
+    expect(await pc.sh("busybox nslookup web.lab.example 192.0.2.1")).toMatch(/Address:\s*192\.0\.2\.10\b/);
     // A DHCP client's own name, under the domain too (expand-hosts covers addn-hosts; domain= covers leases).
-    expect(web.sh("busybox nslookup pc1.lab.example 192.0.2.1")).toContain(l!.ip);
+    expect(await web.sh("busybox nslookup pc1.lab.example 192.0.2.1")).toContain(l!.ip);
     // The plain name still works for resolvers that send it.
-    expect(pc.sh("busybox nslookup web 192.0.2.1")).toMatch(/192\.0\.2\.10/);
+    expect(await pc.sh("busybox nslookup web 192.0.2.1")).toMatch(/192\.0\.2\.10/);
   });
 });

@@ -27,7 +27,7 @@ export interface Dockerd {
   dir: string;
   variant: "nft" | "legacy";
   /** DOCKER-USER's rules as iptables-save prints them, in the variant Docker uses. */
-  dockerUser(): string[];
+  dockerUser(): Promise<string[]>;
   /** Stop dockerd and its containerd (by pid) and remove the temp dir. */
   stop(): Promise<void>;
 }
@@ -71,12 +71,12 @@ exec dockerd --config-file ${dir}/daemon.json --data-root ${dir}/data --exec-roo
   let log = "";
   child.stdout?.on("data", (d) => (log += d));
   child.stderr?.on("data", (d) => (log += d));
-  const dockerUser = () =>
-    ns
-      .tryRun(`iptables-${variant}-save`, ["-t", "filter"])
-      .stdout.split("\n")
+  const dockerUser = async () =>
+    (await ns.tryRun(`iptables-${variant}-save`, ["-t", "filter"])).stdout
+      .split("\n")
       .filter((l) => l.startsWith("-A DOCKER-USER "));
-  const declared = () => /^:DOCKER-USER /m.test(ns.tryRun(`iptables-${variant}-save`, ["-t", "filter"]).stdout);
+  const declared = async () =>
+    /^:DOCKER-USER /m.test((await ns.tryRun(`iptables-${variant}-save`, ["-t", "filter"])).stdout);
   const stop = async () => {
     const pid = child.pid!;
     try {
@@ -95,7 +95,7 @@ exec dockerd --config-file ${dir}/daemon.json --data-root ${dir}/data --exec-roo
       await stop();
       throw new Error(`dockerd exited: ${log.slice(-2000)}`);
     }
-    if (declared()) break;
+    if (await declared()) break;
     if (Date.now() > until) {
       await stop();
       throw new Error(`dockerd made no DOCKER-USER within 60 s: ${log.slice(-2000)}`);
@@ -105,7 +105,7 @@ exec dockerd --config-file ${dir}/daemon.json --data-root ${dir}/data --exec-roo
   // Its rules go in one after another: wait until the chain's content stops changing.
   let last = "";
   for (let i = 0; i < 50; i++) {
-    const now = ns.tryRun(`iptables-${variant}-save`, []).stdout.replace(/^#.*$/gm, "");
+    const now = (await ns.tryRun(`iptables-${variant}-save`, [])).stdout.replace(/^#.*$/gm, "");
     if (now === last && now.includes("-A FORWARD -j DOCKER-USER")) break;
     last = now;
     await new Promise((r) => setTimeout(r, 300));

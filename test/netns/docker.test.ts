@@ -6,7 +6,7 @@
 // kvmnet's DOCKER-USER rules deleted, or before kvmnet up when Docker came later, is dropped; a "container" on
 // docker0 still reaches the outside; new connections from outside into a nat network, and from a bridge-mode
 // network's LAN into Docker's network, stay refused. The host's own rulesets are compared before and after.
-import { execaSync } from "execa";
+import { execa } from "execa";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,26 +25,28 @@ const routedSection = (br: string) =>
 
 // The test runner's (host) namespace's rules of both variants, without counters and the dump's comments: compared
 // before and after, as nothing here may touch them.
-function hostRules(): string {
-  const save = (cmd: string) =>
-    String(execaSync(cmd, [], { reject: false }).stdout)
+async function hostRules(): Promise<string> {
+  const save = async (cmd: string) =>
+    String((await execa(cmd, [], { reject: false })).stdout)
       .replace(/^#.*$/gm, "")
       .replace(/\[\d+:\d+\]/g, "");
-  return `${save("iptables-nft-save")}\n${save("iptables-legacy-save")}`;
+  return `${await save("iptables-nft-save")}\n${await save("iptables-legacy-save")}`;
 }
 
-function kvmnet(lab: Lab, ...args: string[]) {
-  const r = lab.host.tryRun(process.execPath, [program("kvmnet"), ...args], { env: { KVMNET_CONFIG: lab.conf.file } });
+async function kvmnet(lab: Lab, ...args: string[]) {
+  const r = await lab.host.tryRun(process.execPath, [program("kvmnet"), ...args], {
+    env: { KVMNET_CONFIG: lab.conf.file },
+  });
   return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
 }
 
 /** A lab whose host namespace runs dockerd (VARIANT), and a "container" namespace on docker0. */
 async function setup(variant: "nft" | "legacy", opts: Parameters<typeof makeLab>[0] = {}) {
-  const before = hostRules();
-  const lab = makeLab(opts);
-  cleanups.push(() => {
-    lab.destroy();
-    expect(hostRules()).toBe(before);
+  const before = await hostRules();
+  const lab = await makeLab(opts);
+  cleanups.push(async () => {
+    await lab.destroy();
+    expect(await hostRules()).toBe(before);
   });
   cleanups.push(await startEchoAddress(lab.outside));
   return { lab, ...(await withDocker(lab, variant)) };
@@ -57,12 +59,12 @@ async function withDocker(lab: Lab, variant: "nft" | "legacy") {
     await docker.stop();
     expect(pidsNaming(docker.dir)).toEqual([]);
   });
-  const container = Netns.create("kc");
-  cleanups.push(() => container.destroy());
+  const container = await Netns.create("kc");
+  cleanups.push(async () => await container.destroy());
   const port = `dk${lab.bridge.slice(2, 8)}`;
-  veth(lab.host, port, container, "eth0");
-  lab.host.sh(`ip link set ${port} master docker0`);
-  container.sh("ip addr add 198.51.100.2/24 dev eth0 && ip route add default via 198.51.100.1");
+  await veth(lab.host, port, container, "eth0");
+  await lab.host.sh(`ip link set ${port} master docker0`);
+  await container.sh("ip addr add 198.51.100.2/24 dev eth0 && ip route add default via 198.51.100.1");
   return { docker, container };
 }
 
@@ -87,14 +89,14 @@ function loggingPath() {
 }
 
 /** kvmnet doctor's forward-drop finding (Docker's FORWARD chain is the only one with policy drop here). */
-function forwardDrop(lab: Lab) {
-  const checks = JSON.parse(kvmnet(lab, "doctor", "--json").out).checks as { id: string }[];
+async function forwardDrop(lab: Lab) {
+  const checks = JSON.parse((await kvmnet(lab, "doctor", "--json")).out).checks as { id: string }[];
   const f = checks.filter((c) => c.id === "forward-drop");
   expect(f).toHaveLength(1);
   return f[0];
 }
 
-const ours = (d: Dockerd) => d.dockerUser().filter((l) => l.includes('--comment "kvmnet nat0"'));
+const ours = async (d: Dockerd) => (await d.dockerUser()).filter((l) => l.includes('--comment "kvmnet nat0"'));
 
 describe("Docker's FORWARD DROP and DOCKER-USER", () => {
   it.each([
@@ -106,106 +108,109 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
     "nat, Docker on iptables-%s, firewall = %s: the guest reaches the outside; kvmnet's tagged rules are added once and removed exactly",
     async (variant, firewall) => {
       const { lab, docker, container } = await setup(variant, { firewall });
-      const fw = lab.host.sh(`iptables-${variant}-save -t filter`);
+      const fw = await lab.host.sh(`iptables-${variant}-save -t filter`);
       expect(fw).toMatch(/^:FORWARD DROP /m);
-      const pristine = docker.dockerUser();
+      const pristine = await docker.dockerUser();
       expect(pristine.some((l) => l.includes("kvmnet"))).toBe(false);
 
-      const g = lab.addGuest("vm1");
+      const g = await lab.addGuest("vm1");
       const path = loggingPath();
-      expect(lab.hook("qemu-natup", "vm1", { PATH: path.PATH }).code).toBe(0);
+      expect((await lab.hook("qemu-natup", "vm1", { PATH: path.PATH })).code).toBe(0);
       // The cold start writes kvmnet's rules, and so looks at DOCKER-USER.
       expect(path.take().filter((c) => c.endsWith("-t filter"))).toContain("iptables-nft-save -t filter");
-      expect(lab.dhcp(g)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
-      expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+      expect((await lab.dhcp(g))?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+      expect(await seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
       // Docker's own container is unaffected.
-      expect(seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
+      expect(await seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
       // kvmnet's own dispatch chain decides where it lives in the same table (iptables backend, same variant).
       const sameTable = firewall === "iptables" && variant === "nft";
       const target = sameTable ? "KVMNET-FORWARD" : "ACCEPT";
-      expect(ours(docker)).toEqual([
+      expect(await ours(docker)).toEqual([
         `-A DOCKER-USER -i ${lab.bridge} -m comment --comment "kvmnet nat0" -j ${target}`,
         `-A DOCKER-USER -o ${lab.bridge} -m comment --comment "kvmnet nat0" -j ${target}`,
       ]);
       // Docker's own rules stay after kvmnet's (its RETURN last).
-      expect(docker.dockerUser().slice(2)).toEqual(pristine);
+      expect((await docker.dockerUser()).slice(2)).toEqual(pristine);
 
       // A second VM (the warm path) and kvmnet up: nothing added twice.
       // The warm path (kvmnet's rules in place) does not look at DOCKER-USER.
-      lab.addGuest("vm2");
-      expect(lab.hook("qemu-natup", "vm2", { PATH: path.PATH }).code).toBe(0);
+      await lab.addGuest("vm2");
+      expect((await lab.hook("qemu-natup", "vm2", { PATH: path.PATH })).code).toBe(0);
       expect(path.take()).toEqual(firewall === "iptables" ? ["iptables-save "] : []);
-      const again = kvmnet(lab, "up", "nat0", "--verbose");
+      const again = await kvmnet(lab, "up", "nat0", "--verbose");
       expect(again.code).toBe(0);
       expect(again.out + again.err).not.toContain("DOCKER-USER");
-      expect(ours(docker)).toHaveLength(2);
+      expect(await ours(docker)).toHaveLength(2);
 
       // Control: without kvmnet's rules in DOCKER-USER, Docker's DROP takes the guest's traffic.
-      for (const r of ours(docker)) lab.host.sh(`iptables-${variant} ${r.replace(/^-A /, "-D ").replace(/"/g, "'")}`);
+      for (const r of await ours(docker))
+        await lab.host.sh(`iptables-${variant} ${r.replace(/^-A /, "-D ").replace(/"/g, "'")}`);
       // (With firewall = iptables in Docker's own variant, kvmnet's jump further down FORWARD still lets it by; its
       // rules in DOCKER-USER are there so that kvmnet's chains decide before any of Docker's.)
-      expect(seenAs(g, OUTSIDE)).toBe(sameTable ? HOST_UPLINK : "");
-      if (!sameTable) expect(forwardDrop(lab)).toMatchObject({ level: "fail", networks: ["nat0"] });
+      expect(await seenAs(g, OUTSIDE)).toBe(sameTable ? HOST_UPLINK : "");
+      if (!sameTable) expect(await forwardDrop(lab)).toMatchObject({ level: "fail", networks: ["nat0"] });
       // kvmnet up looks at DOCKER-USER even when its own rules are in place, and puts them back, with the
       // restore of Docker's variant.
-      const back = kvmnet(lab, "up", "nat0", "--verbose");
+      const back = await kvmnet(lab, "up", "nat0", "--verbose");
       expect(back.code).toBe(0);
       expect(back.out + back.err).toContain(
         `iptables-${variant}-restore --noflush --wait <<'EOF'\n*filter\n-I DOCKER-USER`,
       );
-      expect(ours(docker)).toHaveLength(2);
-      expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
-      expect(forwardDrop(lab)).toEqual({
+      expect(await ours(docker)).toHaveLength(2);
+      expect(await seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+      expect(await forwardDrop(lab)).toEqual({
         id: "forward-drop",
         level: "ok",
         message:
           "ip filter chain FORWARD has policy drop (Docker sets it); kvmnet's own rules in DOCKER-USER let nat0 through",
       });
 
-      expect(kvmnet(lab, "down", "nat0", "--force").code).toBe(0);
-      expect(docker.dockerUser()).toEqual(pristine);
-      expect(seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
+      expect((await kvmnet(lab, "down", "nat0", "--force")).code).toBe(0);
+      expect(await docker.dockerUser()).toEqual(pristine);
+      expect(await seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
     },
   );
 
   it.each(["nftables", "iptables"] as const)(
     "Docker started after kvmnet (firewall = %s): kvmnet up puts the rules in, and DOCKER-USER never accepts past kvmnet's own policy",
     async (firewall) => {
-      const before = hostRules();
-      const lab = makeLab({ firewall });
-      cleanups.push(() => {
-        lab.destroy();
-        expect(hostRules()).toBe(before);
+      const before = await hostRules();
+      const lab = await makeLab({ firewall });
+      cleanups.push(async () => {
+        await lab.destroy();
+        expect(await hostRules()).toBe(before);
       });
       cleanups.push(await startEchoAddress(lab.outside));
-      const g = lab.addGuest("vm1");
-      expect(lab.hook("qemu-natup", "vm1").code).toBe(0);
-      const lease = lab.dhcp(g)!;
-      expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+      const g = await lab.addGuest("vm1");
+      expect((await lab.hook("qemu-natup", "vm1")).code).toBe(0);
+      const lease = (await lab.dhcp(g))!;
+      expect(await seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
       // Outside must not open connections to a nat guest, even with a route to it.
       cleanups.push(await startEchoAddress(g));
-      lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
-      expect(seenAs(lab.outside, lease.ip)).toBe("");
+      await lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
+      expect(await seenAs(lab.outside, lease.ip)).toBe("");
 
       // Docker starts with forwarding off (as at boot, Docker before kvmnet: it sets DROP only when it turns
       // forwarding on itself); its jump to DOCKER-USER goes to the top of FORWARD, ahead of kvmnet's (iptables).
-      lab.host.sh("sysctl -qw net.ipv4.ip_forward=0");
+      await lab.host.sh("sysctl -qw net.ipv4.ip_forward=0");
       const { docker, container } = await withDocker(lab, "nft");
-      expect(lab.host.sh("iptables-nft-save -t filter")).toMatch(/^:FORWARD DROP [^]*\n-A FORWARD -j DOCKER-USER\n/m);
+      expect(await lab.host.sh("iptables-nft-save -t filter")).toMatch(
+        /^:FORWARD DROP [^]*\n-A FORWARD -j DOCKER-USER\n/m,
+      );
       // With nftables, Docker's DROP takes the guest's traffic (kvmnet's table cannot cancel it); with iptables,
       // kvmnet's jump further down FORWARD still lets it by.
-      expect(seenAs(g, OUTSIDE)).toBe(firewall === "iptables" ? HOST_UPLINK : "");
+      expect(await seenAs(g, OUTSIDE)).toBe(firewall === "iptables" ? HOST_UPLINK : "");
       // A VM start on the warm path does not look (kvmnet watch would, on Docker's rule change); kvmnet up does.
-      lab.addGuest("vm2");
-      expect(lab.hook("qemu-natup", "vm2").code).toBe(0);
-      expect(ours(docker)).toEqual([]);
-      expect(kvmnet(lab, "up", "nat0").code).toBe(0);
-      expect(ours(docker)).toHaveLength(2);
-      expect(seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
-      expect(seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
-      expect(seenAs(lab.outside, lease.ip)).toBe("");
-      expect(kvmnet(lab, "down", "nat0", "--force").code).toBe(0);
-      expect(ours(docker)).toEqual([]);
+      await lab.addGuest("vm2");
+      expect((await lab.hook("qemu-natup", "vm2")).code).toBe(0);
+      expect(await ours(docker)).toEqual([]);
+      expect((await kvmnet(lab, "up", "nat0")).code).toBe(0);
+      expect(await ours(docker)).toHaveLength(2);
+      expect(await seenAs(g, OUTSIDE)).toBe(HOST_UPLINK);
+      expect(await seenAs(container, OUTSIDE)).toBe(HOST_UPLINK);
+      expect(await seenAs(lab.outside, lease.ip)).toBe("");
+      expect((await kvmnet(lab, "down", "nat0", "--force")).code).toBe(0);
+      expect(await ours(docker)).toEqual([]);
     },
   );
 
@@ -214,11 +219,11 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
     const { lab, docker, container } = await setup("nft", { section: () => `[lan]\nmode = bridge\nbridge = ${br}\n` });
     const h = lab.host;
     // The admin's bridge over the uplink, the host's LAN address on it; a DHCP server on the LAN.
-    h.sh(
+    await h.sh(
       `ip addr flush dev up0 && ip link add ${br} type bridge && ip link set up0 master ${br} && ip link set ${br} up`,
     );
-    h.sh(`ip addr add ${HOST_UPLINK}/24 dev ${br}`);
-    expect(h.sh("cat /proc/sys/net/bridge/bridge-nf-call-iptables")).toBe("1");
+    await h.sh(`ip addr add ${HOST_UPLINK}/24 dev ${br}`);
+    expect(await h.sh("cat /proc/sys/net/bridge/bridge-nf-call-iptables")).toBe("1");
     const lan = lab.outside.spawn("dnsmasq", [
       "-k",
       "--conf-file=/dev/null",
@@ -229,61 +234,61 @@ describe("Docker's FORWARD DROP and DOCKER-USER", () => {
       `--dhcp-leasefile=${lab.conf.dir}/lan.leases`,
     ]);
     cleanups.push(() => void lan.kill("SIGTERM"));
-    const pristine = docker.dockerUser();
-    const g = lab.addGuest("vm0");
+    const pristine = await docker.dockerUser();
+    const g = await lab.addGuest("vm0");
     // The warm path (the admin's bridge exists) does not look at DOCKER-USER: Docker's DROP takes the bridged DHCP.
-    expect(lab.hook("qemu-ifup-bridge", "vm0").code).toBe(0);
-    expect(lab.dhcp(g)).toBeNull();
-    expect(kvmnet(lab, "up", "lan").code).toBe(0);
-    expect(docker.dockerUser()).toEqual([
+    expect((await lab.hook("qemu-ifup-bridge", "vm0")).code).toBe(0);
+    expect(await lab.dhcp(g)).toBeNull();
+    expect((await kvmnet(lab, "up", "lan")).code).toBe(0);
+    expect(await docker.dockerUser()).toEqual([
       `-A DOCKER-USER -i ${br} -o ${br} -m comment --comment "kvmnet lan" -j ACCEPT`,
       ...pristine,
     ]);
-    const lease = lab.dhcp(g);
+    const lease = await lab.dhcp(g);
     expect(lease?.ip).toMatch(/^203\.0\.113\.1[0-4]\d$/);
-    expect(seenAs(g, OUTSIDE)).toBe(lease!.ip);
+    expect(await seenAs(g, OUTSIDE)).toBe(lease!.ip);
     // The bridge is the host's LAN interface: traffic routed from it into Docker's network is not let through.
     cleanups.push(await startEchoAddress(container));
-    lab.outside.sh(`ip route add 198.51.100.0/24 via ${HOST_UPLINK}`);
-    expect(seenAs(lab.outside, "198.51.100.2")).toBe("");
-    expect(kvmnet(lab, "down", "lan", "--force").code).toBe(0);
-    expect(docker.dockerUser()).toEqual(pristine);
-    expect(h.sh(`ls /sys/class/net/${br}/brif`)).toContain("up0");
+    await lab.outside.sh(`ip route add 198.51.100.0/24 via ${HOST_UPLINK}`);
+    expect(await seenAs(lab.outside, "198.51.100.2")).toBe("");
+    expect((await kvmnet(lab, "down", "lan", "--force")).code).toBe(0);
+    expect(await docker.dockerUser()).toEqual(pristine);
+    expect(await h.sh(`ls /sys/class/net/${br}/brif`)).toContain("up0");
   });
 
   it("teardown = when-idle: the last VM's down hook removes kvmnet's rules from DOCKER-USER, an earlier one does not look", async () => {
     const { lab, docker } = await setup("nft", { section: (br) => natSection(br, "teardown = when-idle\n") });
-    const pristine = docker.dockerUser();
+    const pristine = await docker.dockerUser();
     for (const t of ["vm1", "vm2"]) {
-      lab.addGuest(t);
-      expect(lab.hook("qemu-natup", t).code).toBe(0);
+      await lab.addGuest(t);
+      expect((await lab.hook("qemu-natup", t)).code).toBe(0);
     }
-    expect(ours(docker)).toHaveLength(2);
+    expect(await ours(docker)).toHaveLength(2);
     const path = loggingPath();
-    expect(lab.hook("qemu-natdown", "vm1", { PATH: path.PATH }).code).toBe(0);
+    expect((await lab.hook("qemu-natdown", "vm1", { PATH: path.PATH })).code).toBe(0);
     expect(path.take()).toEqual([]);
-    expect(ours(docker)).toHaveLength(2);
-    expect(lab.hook("qemu-natdown", "vm2", { PATH: path.PATH }).code).toBe(0);
+    expect(await ours(docker)).toHaveLength(2);
+    expect((await lab.hook("qemu-natdown", "vm2", { PATH: path.PATH })).code).toBe(0);
     expect(path.take()).toContain("iptables-nft-save -t filter");
-    expect(docker.dockerUser()).toEqual(pristine);
-    expect(lab.host.sh(`ip link show ${lab.bridge} 2>&1 || true`)).toMatch(/does not exist/);
+    expect(await docker.dockerUser()).toEqual(pristine);
+    expect(await lab.host.sh(`ip link show ${lab.bridge} 2>&1 || true`)).toMatch(/does not exist/);
   });
 
   it("routed, Docker on iptables-nft: the guest reaches the outside, and the outside the guest", async () => {
     const { lab, docker } = await setup("nft", { section: routedSection });
-    const pristine = docker.dockerUser();
-    const g = lab.addGuest("vm1");
-    expect(lab.hook("qemu-ifup", "vm1").code).toBe(0);
-    const lease = lab.dhcp(g);
+    const pristine = await docker.dockerUser();
+    const g = await lab.addGuest("vm1");
+    expect((await lab.hook("qemu-ifup", "vm1")).code).toBe(0);
+    const lease = await lab.dhcp(g);
     expect(lease?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
-    lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
-    expect(seenAs(g, OUTSIDE)).toBe(lease!.ip);
+    await lab.outside.sh(`ip route add 192.0.2.0/24 via ${HOST_UPLINK}`);
+    expect(await seenAs(g, OUTSIDE)).toBe(lease!.ip);
     cleanups.push(await startEchoAddress(g));
-    expect(seenAs(lab.outside, lease!.ip)).toBe(OUTSIDE);
-    expect(ours(docker)).toHaveLength(2);
-    for (const r of ours(docker)) lab.host.sh(`iptables ${r.replace(/^-A /, "-D ").replace(/"/g, "'")}`);
-    expect(seenAs(g, OUTSIDE)).toBe("");
-    expect(kvmnet(lab, "down", "nat0", "--force").code).toBe(0);
-    expect(docker.dockerUser()).toEqual(pristine);
+    expect(await seenAs(lab.outside, lease!.ip)).toBe(OUTSIDE);
+    expect(await ours(docker)).toHaveLength(2);
+    for (const r of await ours(docker)) await lab.host.sh(`iptables ${r.replace(/^-A /, "-D ").replace(/"/g, "'")}`);
+    expect(await seenAs(g, OUTSIDE)).toBe("");
+    expect((await kvmnet(lab, "down", "nat0", "--force")).code).toBe(0);
+    expect(await docker.dockerUser()).toEqual(pristine);
   });
 });

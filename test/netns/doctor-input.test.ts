@@ -12,8 +12,8 @@ interface Check {
   networks?: string[];
 }
 
-function doctor(lab: Lab) {
-  const r = lab.host.tryRun(process.execPath, [program("kvmnet"), "doctor", "--json"], {
+async function doctor(lab: Lab) {
+  const r = await lab.host.tryRun(process.execPath, [program("kvmnet"), "doctor", "--json"], {
     env: { KVMNET_CONFIG: lab.conf.file },
   });
   const checks = JSON.parse(String(r.stdout)).checks as Check[];
@@ -22,7 +22,7 @@ function doctor(lab: Lab) {
 
 describe("doctor: an input chain with policy drop", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it.each([
     [
@@ -31,34 +31,39 @@ describe("doctor: an input chain with policy drop", () => {
       "inet hostfw chain input",
     ],
     ["iptables", "iptables -P INPUT DROP", "ip filter chain INPUT"],
-  ])("%s: guests get no lease, doctor fails naming the chain; its fix brings the lease back", (_tool, setup, where) => {
-    lab = makeLab();
-    lab.host.sh("echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables");
-    const g = lab.addGuest("vm0");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    expect(doctor(lab)).toMatchObject({ code: 0, input: [{ level: "ok" }] });
-    lab.host.sh(setup);
-    expect(lab.dhcp(g)).toBeNull();
-    const d = doctor(lab);
-    expect(d.code).toBe(1);
-    expect(d.input).toHaveLength(1);
-    expect(d.input[0]).toMatchObject({ level: "fail", networks: ["nat0"] });
-    expect(d.input[0]!.message).toMatch(new RegExp(`^${where} has policy drop: DHCP and DNS from the guests of nat0`));
-    const fixes = d.input[0]!.fix!.replace(/^[^:]*: /, "")
-      .split("; ")
-      .filter((x) => /^(nft|iptables) /.test(x));
-    expect(fixes.length).toBe(2);
-    for (const cmd of fixes) lab.host.sh(cmd);
-    expect(doctor(lab)).toMatchObject({ code: 0, input: [{ level: "ok" }] });
-    expect(lab.dhcp(g)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
-  });
+  ])(
+    "%s: guests get no lease, doctor fails naming the chain; its fix brings the lease back",
+    async (_tool, setup, where) => {
+      lab = await makeLab();
+      await lab.host.sh("echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables");
+      const g = await lab.addGuest("vm0");
+      expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+      expect(await doctor(lab)).toMatchObject({ code: 0, input: [{ level: "ok" }] });
+      await lab.host.sh(setup);
+      expect(await lab.dhcp(g)).toBeNull();
+      const d = await doctor(lab);
+      expect(d.code).toBe(1);
+      expect(d.input).toHaveLength(1);
+      expect(d.input[0]).toMatchObject({ level: "fail", networks: ["nat0"] });
+      expect(d.input[0]!.message).toMatch(
+        new RegExp(`^${where} has policy drop: DHCP and DNS from the guests of nat0`),
+      );
+      const fixes = d.input[0]!.fix!.replace(/^[^:]*: /, "")
+        .split("; ")
+        .filter((x) => /^(nft|iptables) /.test(x));
+      expect(fixes.length).toBe(2);
+      for (const cmd of fixes) await lab.host.sh(cmd);
+      expect(await doctor(lab)).toMatchObject({ code: 0, input: [{ level: "ok" }] });
+      expect((await lab.dhcp(g))?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+    },
+  );
 
-  it("with firewall = iptables, kvmnet's own INPUT jump comes first: iptables -P INPUT DROP breaks nothing", () => {
-    lab = makeLab({ firewall: "iptables" });
-    const g = lab.addGuest("vm0");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    lab.host.sh("iptables -P INPUT DROP");
-    expect(doctor(lab)).toMatchObject({ code: 0, input: [{ level: "ok" }] });
-    expect(lab.dhcp(g)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+  it("with firewall = iptables, kvmnet's own INPUT jump comes first: iptables -P INPUT DROP breaks nothing", async () => {
+    lab = await makeLab({ firewall: "iptables" });
+    const g = await lab.addGuest("vm0");
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+    await lab.host.sh("iptables -P INPUT DROP");
+    expect(await doctor(lab)).toMatchObject({ code: 0, input: [{ level: "ok" }] });
+    expect((await lab.dhcp(g))?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
   });
 });

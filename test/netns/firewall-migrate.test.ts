@@ -60,20 +60,20 @@ clearInterval(t);setTimeout(()=>{console.log(JSON.stringify({sent,got,first,last
 
 describe.each(["nftables", "iptables"] as const)("migration from the per-network layout (%s)", (firewall) => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it("the next hook replaces it in one transaction; an established NAT connection and a ping stream go on untouched", async () => {
-    lab = makeLab({ firewall });
-    const g = lab.addGuest("vm0");
-    g.sh("ip addr add 192.0.2.50/24 dev eth0 && ip route add default via 192.0.2.1");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    lab = await makeLab({ firewall });
+    const g = await lab.addGuest("vm0");
+    await g.sh("ip addr add 192.0.2.50/24 dev eth0 && ip route add default via 192.0.2.1");
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
     // Put kvmnet 0.1's rules in place of the new ones.
     if (firewall === "nftables") {
-      lab.host.sh("nft delete table inet kvmnet");
-      lab.host.run("nft", ["-f", "-"], { input: oldNft(lab.bridge) });
+      await lab.host.sh("nft delete table inet kvmnet");
+      await lab.host.run("nft", ["-f", "-"], { input: oldNft(lab.bridge) });
     } else {
-      lab.host.sh("iptables-save | grep -v KVMNET | iptables-restore");
-      lab.host.run("iptables-restore", ["--noflush"], { input: oldIptables(lab.bridge) });
+      await lab.host.sh("iptables-save | grep -v KVMNET | iptables-restore");
+      await lab.host.run("iptables-restore", ["--noflush"], { input: oldIptables(lab.bridge) });
     }
     const server = lab.outside.spawn("node", [
       "-e",
@@ -108,11 +108,11 @@ describe.each(["nftables", "iptables"] as const)("migration from the per-network
       server.kill("SIGTERM");
     }
     // Nothing of the old layout is left, and the next run finds nothing to do.
-    expect(lab.host.sh("nft list tables | grep kvmnet-nat0 || true")).toBe("");
-    expect(lab.host.sh("iptables -S INPUT; iptables -S FORWARD; iptables -t nat -S POSTROUTING")).not.toMatch(
+    expect(await lab.host.sh("nft list tables | grep kvmnet-nat0 || true")).toBe("");
+    expect(await lab.host.sh("iptables -S INPUT; iptables -S FORWARD; iptables -t nat -S POSTROUTING")).not.toMatch(
       /KVMNET-(INP|FWI|FWO|PRT)-/,
     );
-    expect(lab.hook("qemu-natup", "vm1", { KVMNET_VERBOSE: "1" }).stderr).toBe("");
-    expect(lab.ping(g, OUTSIDE)).toBe(true);
+    expect((await lab.hook("qemu-natup", "vm1", { KVMNET_VERBOSE: "1" })).stderr).toBe("");
+    expect(await lab.ping(g, OUTSIDE)).toBe(true);
   }, 60_000);
 });

@@ -14,13 +14,13 @@ let ns: Netns | undefined;
 let serial: Netns | undefined;
 let conf: ReturnType<typeof tempConfig> | undefined;
 let conf2: ReturnType<typeof tempConfig> | undefined;
-afterEach(() => {
+afterEach(async () => {
   // The serial namespace's networks stay up to the end: their dnsmasqs are stopped by pid file.
   for (const c of [conf, conf2]) if (c) stopDnsmasqIn(c.stateDir);
   conf?.cleanup();
   conf2?.cleanup();
-  ns?.destroy();
-  serial?.destroy();
+  await ns?.destroy();
+  await serial?.destroy();
   ns = serial = conf = conf2 = undefined;
 });
 
@@ -43,8 +43,8 @@ async function firewallText(n: Netns): Promise<string> {
 
 describe.each(["nftables", "iptables"] as const)("%s: 40 networks at once", (firewall) => {
   it("40 concurrent first VMs on 40 networks: every network's rules in place; 40 concurrent last VMs: nothing left", async () => {
-    ns = Netns.create("kfs");
-    serial = Netns.create("kfs");
+    ns = await Netns.create("kfs");
+    serial = await Netns.create("kfs");
     const tag = rid(4);
     const nets = Array.from(
       { length: N },

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa, execaSync } from "execa";
+import { execa } from "execa";
 import type { Netns } from "../helpers/netns.js";
 
 /** A firewalld sandbox for namespace NS (call start()). */
@@ -57,8 +57,8 @@ export function firewalldSandbox(ns: Netns) {
     /** The sandbox's /etc/firewalld. */
     etc,
     /** Run CMD ARGS in the sandbox; returns code and output. */
-    run(cmd: string, args: string[], env: Record<string, string> = {}) {
-      const r = execaSync("ip", wrap(cmd, args), { env, reject: false, timeout: 120_000 });
+    async run(cmd: string, args: string[], env: Record<string, string> = {}) {
+      const r = await execa("ip", wrap(cmd, args), { env, reject: false, timeout: 120_000 });
       return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
     },
     /** As run(), in the background. */
@@ -67,8 +67,8 @@ export function firewalldSandbox(ns: Netns) {
       return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
     },
     /** `firewall-cmd ARGS`: its output (throws on failure). */
-    cmd(...args: string[]): string {
-      const r = sb.run("firewall-cmd", args);
+    async cmd(...args: string[]): Promise<string> {
+      const r = await sb.run("firewall-cmd", args);
       if (r.code !== 0) throw new Error(`firewall-cmd ${args.join(" ")}: exit ${r.code}: ${r.err}`);
       return r.out.trim();
     },
@@ -92,7 +92,7 @@ export function firewalldSandbox(ns: Netns) {
         stdio: "ignore",
       });
       const until = Date.now() + 60_000;
-      while (sb.run("firewall-cmd", ["--state"]).out.trim() !== "running") {
+      while ((await sb.run("firewall-cmd", ["--state"])).out.trim() !== "running") {
         if (firewalld.exitCode !== null) throw new Error(`firewalld exited: ${readLog(log)}`);
         if (Date.now() > until) throw new Error(`firewalld did not start: ${readLog(log)}`);
         await new Promise((r) => setTimeout(r, 300));
@@ -131,8 +131,8 @@ function readLog(path: string): string {
 }
 
 /** The host's own firewalld files and nft ruleset, to show a test changed neither. */
-export function hostFirewalldState(): string {
-  const ls = execaSync("sh", ["-c", "cd /etc/firewalld && find . -type f | sort | xargs md5sum"], { reject: false });
-  const nft = execaSync("nft", ["list", "ruleset"], { reject: false });
+export async function hostFirewalldState(): Promise<string> {
+  const ls = await execa("sh", ["-c", "cd /etc/firewalld && find . -type f | sort | xargs md5sum"], { reject: false });
+  const nft = await execa("nft", ["list", "ruleset"], { reject: false });
   return `${String(ls.stdout)}\n---\n${String(nft.stdout)}`;
 }

@@ -65,18 +65,18 @@ describe.each([
 
   beforeAll(async () => {
     const extra = `address6 = ${GW6}/64\n${guarded ? "guard = yes\n" : ""}`;
-    lab = makeLab({ section: (br) => natSection(br, extra) });
-    att = lab.addGuest("vm0", ATT);
-    vic = lab.addGuest("vm1", VIC);
+    lab = await makeLab({ section: (br) => natSection(br, extra) });
+    att = await lab.addGuest("vm0", ATT);
+    vic = await lab.addGuest("vm1", VIC);
     for (const [tap, mac] of [
       ["vm0", ATT],
       ["vm1", VIC],
     ] as const) {
-      const r = qemuHook(lab, "qemu-natup", tap, mac);
+      const r = await qemuHook(lab, "qemu-natup", tap, mac);
       expect(r.code, r.stderr).toBe(0);
     }
-    attIp = lab.dhcp(att)?.ip ?? "";
-    vicIp = lab.dhcp(vic)?.ip ?? "";
+    attIp = (await lab.dhcp(att))?.ip ?? "";
+    vicIp = (await lab.dhcp(vic))?.ip ?? "";
     expect(attIp).toMatch(/^192\.0\.2\.1\d\d$/);
     expect(vicIp).toMatch(/^192\.0\.2\.1\d\d$/);
     // udhcpc's script flushed every address of eth0, link-locals included: give both guests theirs back.
@@ -85,11 +85,11 @@ describe.each([
     await nsh(vic, "ip -6 addr add fe80::5054:ff:fe00:c0c/64 dev eth0 nodad");
     gwLL = (await nsh(lab.host, `ip -6 -o addr show dev ${lab.bridge} scope link`)).match(/fe80::[0-9a-f:]+/)![0];
   }, 120_000);
-  afterAll(() => lab?.destroy());
+  afterAll(async () => await lab?.destroy());
 
   it("honest guests still talk: IPv4 to the gateway and each other, IPv6 link-local between them", async () => {
-    expect(lab.ping(att, "192.0.2.1")).toBe(true);
-    expect(lab.ping(vic, attIp)).toBe(true);
+    expect(await lab.ping(att, "192.0.2.1")).toBe(true);
+    expect(await lab.ping(vic, attIp)).toBe(true);
     // The victim asks for the attacker's link-local; the attacker's advertisement, with its own MAC, passes.
     const r = await nsh(vic, `busybox ping -6 -c 1 -W 3 ${attLL}%eth0 >/dev/null && echo ok || echo no`);
     expect(r).toBe("ok");
@@ -173,7 +173,7 @@ describe.each([
   ])(
     "a forged DHCPRELEASE %s carrying the victim's MAC and address",
     async (_from, src) => {
-      if (!leased()) expect(lab.dhcp(vic)?.ip).toBe(vicIp);
+      if (!leased()) expect((await lab.dhcp(vic))?.ip).toBe(vicIp);
       expect(leased()).toBe(true);
       await sendFrames(att, [releaseFrom(src())]);
       // Without the guard dnsmasq drops the lease within moments; with it, the release never reaches dnsmasq.
@@ -181,7 +181,7 @@ describe.each([
       expect(dropped).toBe(!guarded);
       if (guarded) {
         expect(await nsh(lab.host, "nft list set bridge kvmnet guard_ips")).toContain(`${VIC} . ${vicIp}`);
-        expect(lab.ping(vic, "192.0.2.1")).toBe(true);
+        expect(await lab.ping(vic, "192.0.2.1")).toBe(true);
       }
     },
     60_000,

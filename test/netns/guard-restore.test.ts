@@ -54,21 +54,21 @@ describe("guard = yes: rebuilt from state_dir after a flush", () => {
     JSON.parse((await kvmnet("status", "nat0", "--json")).stdout).networks[0].pending as number;
 
   beforeAll(async () => {
-    lab = makeLab({ section: (br) => natSection(br, "guard = yes\n") });
-    att = lab.addGuest("vm0", ATT);
-    vic = lab.addGuest("vm1", VIC);
+    lab = await makeLab({ section: (br) => natSection(br, "guard = yes\n") });
+    att = await lab.addGuest("vm0", ATT);
+    vic = await lab.addGuest("vm1", VIC);
     for (const [tap, mac] of [
       ["vm0", ATT],
       ["vm1", VIC],
     ] as const) {
-      const r = qemuHook(lab, "qemu-natup", tap, mac);
+      const r = await qemuHook(lab, "qemu-natup", tap, mac);
       expect(r.code, r.stderr).toBe(0);
     }
-    attIp = lab.dhcp(att)?.ip ?? "";
-    vicIp = lab.dhcp(vic)?.ip ?? "";
+    attIp = (await lab.dhcp(att))?.ip ?? "";
+    vicIp = (await lab.dhcp(vic))?.ip ?? "";
     expect(vicIp).toMatch(/^192\.0\.2\.1\d\d$/);
   }, 120_000);
-  afterAll(() => lab?.destroy());
+  afterAll(async () => await lab?.destroy());
 
   it("the hooks record each tap's MAC and the lease events each learned address, in state_dir", async () => {
     const st = lab.conf.stateDir;
@@ -87,8 +87,8 @@ describe("guard = yes: rebuilt from state_dir after a flush", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await whole()).toBe(true);
     expect(await forgedArrives()).toBe(false);
-    expect(lab.ping(vic, "192.0.2.1")).toBe(true);
-    expect(lab.ping(att, vicIp)).toBe(true);
+    expect(await lab.ping(vic, "192.0.2.1")).toBe(true);
+    expect(await lab.ping(att, vicIp)).toBe(true);
   });
 
   it("nft delete table bridge kvmnet: status and plan count it as pending, kvmnet up puts it back", async () => {
@@ -147,7 +147,7 @@ describe("guard = yes: rebuilt from state_dir after a flush", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await whole()).toBe(true);
     expect(await forgedArrives()).toBe(false);
-    expect(lab.ping(vic, "192.0.2.1")).toBe(true);
+    expect(await lab.ping(vic, "192.0.2.1")).toBe(true);
   });
 
   it("a tap that no longer exists is dropped from the record, and its chain removed", async () => {

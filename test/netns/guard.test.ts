@@ -8,20 +8,20 @@ import { ATT, qemuHook, VIC, WEB } from "../helpers/guard.js";
 import { program, type Netns } from "../helpers/netns.js";
 
 // Count in G what arrives on eth0 from the attacker's MAC and matches WHAT (nft match text).
-function counter(g: Netns, what: string): () => number {
-  g.sh(
+async function counter(g: Netns, what: string): Promise<() => Promise<number>> {
+  await g.sh(
     `nft add table netdev v && nft add chain netdev v in '{ type filter hook ingress device eth0 priority 0; }' && nft add rule netdev v in ether saddr ${ATT} ${what} counter`,
   );
-  return () => Number(/packets (\d+)/.exec(g.sh("nft list chain netdev v in"))?.[1] ?? "0");
+  return async () => Number(/packets (\d+)/.exec(await g.sh("nft list chain netdev v in"))?.[1] ?? "0");
 }
 
-const py = (g: Netns, code: string) => g.tryRun("python3", ["-c", code], { timeout: 10_000 });
+const py = async (g: Netns, code: string) => await g.tryRun("python3", ["-c", code], { timeout: 10_000 });
 const hex = (mac: string) => mac.replace(/:/g, "");
 
 // Send three raw Ethernet frames from G's eth0: to DST (hex MAC), of ethertype TYPE, with PAYLOAD (hex).
-function rawFrames(g: Netns, dst: string, type: string, payload: string): void {
+async function rawFrames(g: Netns, dst: string, type: string, payload: string): Promise<void> {
   const frame = `${dst}${hex(ATT)}${type}${payload}`;
-  const r = py(
+  const r = await py(
     g,
     `import socket;s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW);s.bind(('eth0',0));[s.send(bytes.fromhex('${frame}')) for _ in range(3)]`,
   );
@@ -35,94 +35,94 @@ describe.each([
   let lab: Lab;
   let att: Netns;
   let vic: Netns;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
-  function setup() {
+  async function setup() {
     const extra = `host.web = ${WEB},192.0.2.10\n${guarded ? "guard = yes\n" : ""}`;
-    lab = makeLab({ section: (br) => natSection(br, extra) });
-    att = lab.addGuest("vm0", ATT);
-    vic = lab.addGuest("vm1", VIC);
-    const web = lab.addGuest("vm2", WEB);
+    lab = await makeLab({ section: (br) => natSection(br, extra) });
+    att = await lab.addGuest("vm0", ATT);
+    vic = await lab.addGuest("vm1", VIC);
+    const web = await lab.addGuest("vm2", WEB);
     for (const [tap, mac] of [
       ["vm0", ATT],
       ["vm1", VIC],
       ["vm2", WEB],
     ] as const) {
-      const r = qemuHook(lab, "qemu-natup", tap, mac);
+      const r = await qemuHook(lab, "qemu-natup", tap, mac);
       expect(r.code, r.stderr).toBe(0);
     }
     // The honest first leases: dynamic for both, static for web.
-    expect(lab.dhcp(att)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
-    expect(lab.dhcp(vic)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
-    expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
+    expect((await lab.dhcp(att))?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+    expect((await lab.dhcp(vic))?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+    expect((await lab.dhcp(web))?.ip).toBe("192.0.2.10");
   }
 
-  it("an honest guest gets its lease and reaches the gateway, the outside and other guests", () => {
-    setup();
-    expect(lab.ping(att, "192.0.2.1")).toBe(true);
-    expect(lab.ping(att, OUTSIDE)).toBe(true);
-    expect(lab.ping(att, "192.0.2.10")).toBe(true);
+  it("an honest guest gets its lease and reaches the gateway, the outside and other guests", async () => {
+    await setup();
+    expect(await lab.ping(att, "192.0.2.1")).toBe(true);
+    expect(await lab.ping(att, OUTSIDE)).toBe(true);
+    expect(await lab.ping(att, "192.0.2.10")).toBe(true);
     if (!guarded) return;
-    expect(lab.host.sh("nft list set bridge kvmnet guard_ips")).toContain(`${ATT} . 192.0.2.1`);
+    expect(await lab.host.sh("nft list set bridge kvmnet guard_ips")).toContain(`${ATT} . 192.0.2.1`);
     // The tap's guard goes with it.
-    expect(lab.hook("qemu-natdown", "vm0").code).toBe(0);
-    expect(lab.host.sh("nft list map bridge kvmnet guard_iif")).not.toContain('"vm0"');
-    expect(lab.host.sh("nft list table bridge kvmnet")).not.toContain("chain guard-vm0");
+    expect((await lab.hook("qemu-natdown", "vm0")).code).toBe(0);
+    expect(await lab.host.sh("nft list map bridge kvmnet guard_iif")).not.toContain('"vm0"');
+    expect(await lab.host.sh("nft list table bridge kvmnet")).not.toContain("chain guard-vm0");
   });
 
-  it("a forged source MAC", () => {
-    setup();
-    att.sh("ip link set eth0 address 52:54:00:00:0d:0d");
-    expect(lab.ping(att, "192.0.2.1")).toBe(!guarded);
+  it("a forged source MAC", async () => {
+    await setup();
+    await att.sh("ip link set eth0 address 52:54:00:00:0d:0d");
+    expect(await lab.ping(att, "192.0.2.1")).toBe(!guarded);
   });
 
-  it("a forged source IPv4 address", () => {
-    setup();
-    att.sh("ip addr add 192.0.2.77/24 dev eth0");
-    const r = att.tryRun("busybox", ["ping", "-c", "1", "-W", "2", "-I", "192.0.2.77", "192.0.2.1"], {
+  it("a forged source IPv4 address", async () => {
+    await setup();
+    await att.sh("ip addr add 192.0.2.77/24 dev eth0");
+    const r = await att.tryRun("busybox", ["ping", "-c", "1", "-W", "2", "-I", "192.0.2.77", "192.0.2.1"], {
       timeout: 10_000,
     });
     expect(r.exitCode === 0).toBe(!guarded);
   });
 
-  it("ARP poisoning: claiming web's address", () => {
-    setup();
-    const got = counter(vic, "arp saddr ip 192.0.2.10");
+  it("ARP poisoning: claiming web's address", async () => {
+    await setup();
+    const got = await counter(vic, "arp saddr ip 192.0.2.10");
     // Gratuitous ARP replies, "192.0.2.10 is at ATT", broadcast (a raw frame: the attacker does not hold the address).
-    rawFrames(att, "ffffffffffff", "0806", `0001080006040002${hex(ATT)}c000020affffffffffffc000020a`);
-    expect(got() > 0).toBe(!guarded);
+    await rawFrames(att, "ffffffffffff", "0806", `0001080006040002${hex(ATT)}c000020affffffffffffc000020a`);
+    expect((await got()) > 0).toBe(!guarded);
   });
 
-  it("a rogue DHCP server", () => {
-    setup();
-    const got = counter(vic, "udp sport 67");
-    py(
+  it("a rogue DHCP server", async () => {
+    await setup();
+    const got = await counter(vic, "udp sport 67");
+    await py(
       att,
       "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.setsockopt(socket.SOL_SOCKET,socket.SO_BROADCAST,1);s.setsockopt(socket.SOL_SOCKET,socket.SO_BINDTODEVICE,b'eth0');s.bind(('',67));[s.sendto(b'\\x02'+b'\\0'*299,('255.255.255.255',68)) for _ in range(3)]",
     );
-    expect(got() > 0).toBe(!guarded);
+    expect((await got()) > 0).toBe(!guarded);
   });
 
   it("a rogue IPv6 router advertisement", async () => {
-    setup();
-    const got = counter(vic, "icmpv6 type nd-router-advert");
+    await setup();
+    const got = await counter(vic, "icmpv6 type nd-router-advert");
     // A router advertisement to all nodes, router lifetime 1800 s (a raw frame: no address needed to send it).
     const ip6 = "6000000000103aff" + "fe80000000000000505400fffe000bad" + "ff020000000000000000000000000001";
-    rawFrames(att, "333300000001", "86dd", `${ip6}8600000040000708${"0".repeat(16)}`);
-    expect(got() > 0).toBe(!guarded);
+    await rawFrames(att, "333300000001", "86dd", `${ip6}8600000040000708${"0".repeat(16)}`);
+    expect((await got()) > 0).toBe(!guarded);
   });
 });
 
 describe("guard = yes without the guest's MAC", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
-  it("a hook whose parent names no mac= is refused (exit 2) before the tap joins the bridge", () => {
-    lab = makeLab({ section: (br) => natSection(br, "guard = yes\n") });
-    lab.addGuest("vm0");
-    const r = qemuHook(lab, "qemu-natup", "vm0", null);
+  afterEach(async () => await lab?.destroy());
+  it("a hook whose parent names no mac= is refused (exit 2) before the tap joins the bridge", async () => {
+    lab = await makeLab({ section: (br) => natSection(br, "guard = yes\n") });
+    await lab.addGuest("vm0");
+    const r = await qemuHook(lab, "qemu-natup", "vm0", null);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("guard = yes, and the guest's MAC for vm0 is not in the parent QEMU's command line");
-    expect(lab.host.sh("ls /sys/class/net/vm0/master 2>/dev/null || echo none")).toBe("none");
+    expect(await lab.host.sh("ls /sys/class/net/vm0/master 2>/dev/null || echo none")).toBe("none");
   });
 });
 
@@ -130,7 +130,7 @@ describe("guard = yes without the guest's MAC", () => {
 // with the guard and without: the difference is one nft -f each, and at a start one more nft list.
 describe("what the guard costs", () => {
   let lab: Lab | undefined;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   // "PROGRAM FIRSTARG" of each program HOOK executes for TAP (run as QEMU does), the hook's own start left out.
   async function traced(l: Lab, hook: string, tap: string, mac: string): Promise<string[]> {
@@ -167,15 +167,15 @@ describe("what the guard costs", () => {
   }
 
   async function costs(guarded: boolean) {
-    const l = makeLab({ section: (br) => natSection(br, guarded ? "guard = yes\n" : "") });
+    const l = await makeLab({ section: (br) => natSection(br, guarded ? "guard = yes\n" : "") });
     lab = l;
     await l.addGuest("vm0", ATT);
     await l.addGuest("vm1", VIC);
     // The network is up: vm1's start is the warm path, and its stop leaves vm0 running.
-    expect(qemuHook(l, "qemu-natup", "vm0", ATT).code).toBe(0);
+    expect((await qemuHook(l, "qemu-natup", "vm0", ATT)).code).toBe(0);
     const up = await traced(l, "qemu-natup", "vm1", VIC);
     const down = await traced(l, "qemu-natdown", "vm1", VIC);
-    l.destroy();
+    await l.destroy();
     lab = undefined;
     return { up, down };
   }

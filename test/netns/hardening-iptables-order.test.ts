@@ -13,9 +13,8 @@ const body = (br: string) =>
   `[nat0]\nmode = nat\nbridge = ${br}n\naddress = 198.51.100.1/24\ntaps = vn*\n`;
 
 /** FORWARD's jumps to kvmnet chains, in order, without the KVMNET- prefix. */
-function forwardOrder(lab: Lab): string[] {
-  return lab.host
-    .sh("iptables -S FORWARD")
+async function forwardOrder(lab: Lab): Promise<string[]> {
+  return (await lab.host.sh("iptables -S FORWARD"))
     .split("\n")
     .map((l) => /^-A FORWARD -j KVMNET-(\S+)$/.exec(l)?.[1])
     .filter((x): x is string => !!x);
@@ -60,63 +59,63 @@ function oldLayout(br: string): string {
   ].join("\n");
 }
 
-function guests(lab: Lab) {
-  const ho = lab.addGuest("vh1", "192.0.2.11/24");
-  const nat = lab.addGuest("vn9", "198.51.100.9/24");
-  ho.sh("ip route add default via 192.0.2.1");
-  nat.sh("ip route add default via 198.51.100.1");
+async function guests(lab: Lab) {
+  const ho = await lab.addGuest("vh1", "192.0.2.11/24");
+  const nat = await lab.addGuest("vn9", "198.51.100.9/24");
+  await ho.sh("ip route add default via 192.0.2.1");
+  await nat.sh("ip route add default via 198.51.100.1");
   return { ho, nat };
 }
 
 describe("iptables: one jump into kvmnet's dispatch chains, whatever runs at once", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it("qemu-ifup of a NAT and a host-only network at once on a cold host, 20 rounds: one FORWARD jump, NAT guest never reaches the host-only guest", async () => {
-    lab = makeLab({ firewall: "iptables", body });
-    const { nat } = guests(lab);
+    lab = await makeLab({ firewall: "iptables", body });
+    const { nat } = await guests(lab);
     const env = { KVMNET_CONFIG: lab.conf.file };
     const bad: string[] = [];
     for (let round = 0; round < 20; round++) {
       const runs = await Promise.all(["vn9", "vh1"].map((t) => lab.host.spawn(program("qemu-ifup"), [t], { env })));
       for (const r of runs) expect(r.exitCode, String(r.stderr)).toBe(0);
-      expect(forwardOrder(lab)).toEqual(["FORWARD"]);
-      expect(lab.host.sh("iptables -S KVMNET-FROM | grep -c -- -A; iptables -S KVMNET-TO | grep -c -- -A")).toBe(
+      expect(await forwardOrder(lab)).toEqual(["FORWARD"]);
+      expect(await lab.host.sh("iptables -S KVMNET-FROM | grep -c -- -A; iptables -S KVMNET-TO | grep -c -- -A")).toBe(
         "2\n2",
       );
-      expect(pings(nat, "198.51.100.1"), "the NAT guest reaches its gateway").toBe(true);
-      if (pings(nat, "192.0.2.11")) bad.push(`round ${round}: the NAT guest reached the host-only guest`);
+      expect(await pings(nat, "198.51.100.1"), "the NAT guest reaches its gateway").toBe(true);
+      if (await pings(nat, "192.0.2.11")) bad.push(`round ${round}: the NAT guest reached the host-only guest`);
       // Back to a cold host for the next round: nothing of kvmnet's is left.
-      const down = lab.host.tryRun(program("kvmnet"), ["down", "--all", "--force"], { env });
+      const down = await lab.host.tryRun(program("kvmnet"), ["down", "--all", "--force"], { env });
       expect(down.exitCode, String(down.stderr)).toBe(0);
-      expect(lab.host.sh("iptables-save | grep -c KVMNET || true")).toBe("0");
+      expect(await lab.host.sh("iptables-save | grep -c KVMNET || true")).toBe("0");
     }
     expect(bad).toEqual([]);
   }, 300_000);
 
-  it("the older layout, even in a wrong order, is moved over by each network's next hook, closed all along", () => {
-    lab = makeLab({ firewall: "iptables", body });
-    const { nat } = guests(lab);
-    for (const tap of ["vh1", "vn9"]) expect(lab.hook("qemu-ifup", tap).code).toBe(0);
+  it("the older layout, even in a wrong order, is moved over by each network's next hook, closed all along", async () => {
+    lab = await makeLab({ firewall: "iptables", body });
+    const { nat } = await guests(lab);
+    for (const tap of ["vh1", "vn9"]) expect((await lab.hook("qemu-ifup", tap)).code).toBe(0);
     // Replace kvmnet's rules with what kvmnet 0.1 left, in a broken order.
-    lab.host.sh("iptables-save | grep -v KVMNET | iptables-restore");
-    lab.host.run("iptables-restore", ["--noflush"], { input: oldLayout(lab.bridge) });
-    expect(forwardOrder(lab)).toEqual(["FWI-nat0", "FWO-nat0", "FWI-ho", "FWO-ho"]);
-    expect(pings(nat, "192.0.2.11"), "control: the broken order lets the NAT guest in").toBe(true);
+    await lab.host.sh("iptables-save | grep -v KVMNET | iptables-restore");
+    await lab.host.run("iptables-restore", ["--noflush"], { input: oldLayout(lab.bridge) });
+    expect(await forwardOrder(lab)).toEqual(["FWI-nat0", "FWO-nat0", "FWI-ho", "FWO-ho"]);
+    expect(await pings(nat, "192.0.2.11"), "control: the broken order lets the NAT guest in").toBe(true);
     // A VM start on the NAT network moves it to the dispatch chains and repairs the host-only network's order.
-    const r = lab.hook("qemu-ifup", "vn9", { KVMNET_VERBOSE: "1" });
+    const r = await lab.hook("qemu-ifup", "vn9", { KVMNET_VERBOSE: "1" });
     expect(r.code, r.stderr).toBe(0);
-    expect(forwardOrder(lab)).toEqual(["FWI-ho", "FORWARD", "FWO-ho"]);
-    expect(pings(nat, "198.51.100.1")).toBe(true);
-    expect(pings(nat, "192.0.2.11")).toBe(false);
+    expect(await forwardOrder(lab)).toEqual(["FWI-ho", "FORWARD", "FWO-ho"]);
+    expect(await pings(nat, "198.51.100.1")).toBe(true);
+    expect(await pings(nat, "192.0.2.11")).toBe(false);
     // The host-only network's next hook moves it too; nothing of the old layout is left.
-    expect(lab.hook("qemu-ifup", "vh1").code).toBe(0);
-    expect(forwardOrder(lab)).toEqual(["FORWARD"]);
-    expect(lab.host.sh("iptables -S INPUT; iptables -t nat -S POSTROUTING")).not.toMatch(/KVMNET-(INP|PRT)-/);
-    expect(pings(nat, "192.0.2.11")).toBe(false);
-    expect(pings(nat, "198.51.100.1")).toBe(true);
+    expect((await lab.hook("qemu-ifup", "vh1")).code).toBe(0);
+    expect(await forwardOrder(lab)).toEqual(["FORWARD"]);
+    expect(await lab.host.sh("iptables -S INPUT; iptables -t nat -S POSTROUTING")).not.toMatch(/KVMNET-(INP|PRT)-/);
+    expect(await pings(nat, "192.0.2.11")).toBe(false);
+    expect(await pings(nat, "198.51.100.1")).toBe(true);
     // And the runs after that find nothing to do.
-    expect(lab.hook("qemu-ifup", "vh1", { KVMNET_VERBOSE: "1" }).stderr).toBe("");
-    expect(lab.hook("qemu-ifup", "vn9", { KVMNET_VERBOSE: "1" }).stderr).toBe("");
+    expect((await lab.hook("qemu-ifup", "vh1", { KVMNET_VERBOSE: "1" })).stderr).toBe("");
+    expect((await lab.hook("qemu-ifup", "vn9", { KVMNET_VERBOSE: "1" })).stderr).toBe("");
   }, 120_000);
 });

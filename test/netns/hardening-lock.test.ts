@@ -24,14 +24,14 @@ function printed(child: ReturnType<typeof execa>, line: string): Promise<void> {
 describe("per-network lock", () => {
   let lab: Lab;
   const stop: (() => void)[] = [];
-  afterEach(() => {
+  afterEach(async () => {
     for (const s of stop.splice(0)) s();
-    lab?.destroy();
+    await lab?.destroy();
   });
 
   it("a non-root user can neither take nor block it: natup still runs at once", async () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
+    lab = await makeLab();
+    await lab.addGuest("vm0");
     const state = lab.conf.stateDir;
     // Cold host, no state_dir yet: nobody tries both the old abstract socket name and the lock files.
     const old = `kvmnet/${createHash("sha256").update(state).digest("hex").slice(0, 16)}/nat0`;
@@ -43,31 +43,37 @@ describe("per-network lock", () => {
     ]);
     stop.push(() => squat.kill("SIGKILL"));
     await printed(squat, "bound");
-    const r = lab.hook("qemu-natup", "vm0");
+    const r = await lab.hook("qemu-natup", "vm0");
     expect(r.code, r.stderr).toBe(0);
     // Released: no socket is left at the lock's name, and nobody can make one there (nor anything else).
     expect(lstatSync(`${state}/.lock.nat0.sock`, { throwIfNoEntry: false })).toBeUndefined();
     for (const f of [".lock.nat0.sock", ".lock.other.sock"]) {
       const squat = `require("net").createServer().listen("${state}/${f}")`;
-      const t = lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "node", "-e", squat]);
+      const t = await lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "node", "-e", squat]);
       expect(t.exitCode, f).not.toBe(0);
       expect(String(t.stderr)).toMatch(/EACCES/);
-      const l = lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "ln", "-s", "/tmp", `${state}/${f}`]);
+      const l = await lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "ln", "-s", "/tmp", `${state}/${f}`]);
       expect(String(l.stderr)).toMatch(/Permission denied/);
       // Nor hold the waiters' queue (a flock of a root file, 0600, in the same directory).
-      const q = lab.host.tryRun(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "flock", "-n", `${state}/${f}.queue`, "true"]);
+      const q = await lab.host.tryRun(AS_NOBODY[0]!, [
+        ...AS_NOBODY.slice(1),
+        "flock",
+        "-n",
+        `${state}/${f}.queue`,
+        "true",
+      ]);
       expect(q.exitCode, f).not.toBe(0);
       expect(String(q.stderr)).toMatch(/Permission denied/);
     }
     const t0 = Date.now();
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(5000);
   }, 90_000);
 
   it("holds off a second hook while held, and a holder killed with SIGKILL frees it", async () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
-    lab.host.sh(`mkdir -p ${lab.conf.stateDir}`);
+    lab = await makeLab();
+    await lab.addGuest("vm0");
+    await lab.host.sh(`mkdir -p ${lab.conf.stateDir}`);
     const holder = execa("node", ["--import", "tsx", "test/helpers/hold-lock.ts", lab.conf.stateDir, "nat0"], {
       cwd: ROOT,
       reject: false,
@@ -83,17 +89,17 @@ describe("per-network lock", () => {
     expect(done, `natup ran while another process held the lock: ${JSON.stringify(done && (await hook).stderr)}`).toBe(
       false,
     );
-    expect(lab.host.sh(`ls /sys/class/net | grep -c ${lab.bridge} || true`)).toBe("0");
+    expect(await lab.host.sh(`ls /sys/class/net | grep -c ${lab.bridge} || true`)).toBe("0");
     holder.kill("SIGKILL");
     const r = await hook;
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(lab.host.sh(`cat /sys/class/net/vm0/master/uevent | grep INTERFACE`)).toBe(`INTERFACE=${lab.bridge}`);
+    expect(await lab.host.sh(`cat /sys/class/net/vm0/master/uevent | grep INTERFACE`)).toBe(`INTERFACE=${lab.bridge}`);
   }, 90_000);
 
   it("a lock left by a holder killed before the hook started is found stale and taken at once", async () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
-    lab.addGuest("vm1");
+    lab = await makeLab();
+    await lab.addGuest("vm0");
+    await lab.addGuest("vm1");
     const state = lab.conf.stateDir;
     await lab.host.sh(`mkdir -p ${state}`);
     const holder = execa("node", ["--import", "tsx", "test/helpers/hold-lock.ts", state, "nat0"], {

@@ -24,7 +24,7 @@ const AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"
 
 describe("untrusted directories are refused before any change", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   // The lab's config with state_dir and lease_dir set to STATE and LEASE, written to FILE.
   function config(file: string, state: string, lease: string): void {
@@ -36,10 +36,10 @@ describe("untrusted directories are refused before any change", () => {
   }
 
   /** Everything a refused run must leave as it was: links, rules, and the files under the lab's directory. */
-  function snapshot(): string {
+  async function snapshot(): Promise<string> {
     return [
-      lab.host.sh("ip -br link; nft list ruleset; iptables-save | grep -c KVMNET || true"),
-      lab.host.sh(`find ${lab.conf.dir} -printf '%p %u %m %l\\n' | sort`),
+      await lab.host.sh("ip -br link; nft list ruleset; iptables-save | grep -c KVMNET || true"),
+      await lab.host.sh(`find ${lab.conf.dir} -printf '%p %u %m %l\\n' | sort`),
     ].join("\n");
   }
 
@@ -50,38 +50,38 @@ describe("untrusted directories are refused before any change", () => {
     return v;
   }
 
-  function expectRefused(file: string, message: RegExp, v: string) {
-    const before = snapshot();
-    const r = hook(lab.host, "qemu-natup", "vm0", file);
+  async function expectRefused(file: string, message: RegExp, v: string) {
+    const before = await snapshot();
+    const r = await hook(lab.host, "qemu-natup", "vm0", file);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(message);
-    expect(snapshot()).toBe(before);
+    expect(await snapshot()).toBe(before);
     expect(readFileSync(v, "utf8")).toBe("root's secret\n");
   }
 
-  it("a state_dir owned by another user, with a symlink planted in it", () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
+  it("a state_dir owned by another user, with a symlink planted in it", async () => {
+    lab = await makeLab();
+    await lab.addGuest("vm0");
     const state = `${lab.conf.dir}/run`;
     mkdirSync(state, { mode: 0o755 });
     chownSync(state, NOBODY, NOBODY);
     const v = victim();
-    lab.host.run(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "ln", "-s", v, `${state}/nat0.hostsfile`]);
+    await lab.host.run(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "ln", "-s", v, `${state}/nat0.hostsfile`]);
     config(lab.conf.file, state, `${lab.conf.dir}/lib`);
     const msg = `${lab.conf.file}:2: state_dir: ${state} is owned by uid 65534 \\(mode 0755\\), not root: .*\\(fix: chown root: ${state} && chmod go-w ${state}\\)`;
-    expectRefused(lab.conf.file, new RegExp(`^qemu-natup: ${msg}$`, "m"), v);
+    await expectRefused(lab.conf.file, new RegExp(`^qemu-natup: ${msg}$`, "m"), v);
   });
 
-  it("a world-writable state_dir (even sticky) with a symlink planted by another user", () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
+  it("a world-writable state_dir (even sticky) with a symlink planted by another user", async () => {
+    lab = await makeLab();
+    await lab.addGuest("vm0");
     const state = `${lab.conf.dir}/run`;
     mkdirSync(state);
     chmodSync(state, 0o1777);
     const v = victim();
-    lab.host.run(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "ln", "-s", v, `${state}/nat0.dnsmasq.conf`]);
+    await lab.host.run(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), "ln", "-s", v, `${state}/nat0.dnsmasq.conf`]);
     config(lab.conf.file, state, `${lab.conf.dir}/lib`);
-    expectRefused(
+    await expectRefused(
       lab.conf.file,
       new RegExp(
         `state_dir: ${state} is writable by group or others \\(owner root, mode 1777\\).*fix: chmod go-w ${state}`,
@@ -90,51 +90,51 @@ describe("untrusted directories are refused before any change", () => {
     );
   });
 
-  it("a lease_dir whose parent is group-writable", () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
+  it("a lease_dir whose parent is group-writable", async () => {
+    lab = await makeLab();
+    await lab.addGuest("vm0");
     const parent = `${lab.conf.dir}/shared`;
     mkdirSync(parent);
     chmodSync(parent, 0o775);
     const v = victim();
     config(lab.conf.file, `${lab.conf.dir}/run`, `${parent}/lib`);
-    expectRefused(
+    await expectRefused(
       lab.conf.file,
       new RegExp(`:3: lease_dir: ${parent}/lib: ${parent} is writable by group or others \\(owner root, mode 0775\\)`),
       v,
     );
   });
 
-  it("a config file in a directory another user owns", () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
+  it("a config file in a directory another user owns", async () => {
+    lab = await makeLab();
+    await lab.addGuest("vm0");
     const dir = `${lab.conf.dir}/etc`;
     mkdirSync(dir, { mode: 0o755 });
     const file = `${dir}/kvmnet.conf`;
     config(file, `${lab.conf.dir}/run`, `${lab.conf.dir}/lib`);
     chownSync(dir, NOBODY, NOBODY);
-    expectRefused(
+    await expectRefused(
       file,
       new RegExp(`^qemu-natup: ${file}: ${dir} is owned by uid 65534 \\(mode 0755\\), not root`, "m"),
       victim(),
     );
   });
 
-  it("trusted: root's directories under sticky /tmp, missing ones created root's 0755; a symlink at a file's place is replaced, not followed", () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
+  it("trusted: root's directories under sticky /tmp, missing ones created root's 0755; a symlink at a file's place is replaced, not followed", async () => {
+    lab = await makeLab();
+    await lab.addGuest("vm0");
     const v = victim();
     const state = lab.conf.stateDir;
     mkdirSync(state, { mode: 0o755 });
     // Planted earlier by root itself (or left from before the directory was root's): not written through.
-    lab.host.sh(`ln -s ${v} ${state}/nat0.hostsfile`);
-    const r = lab.hook("qemu-natup", "vm0");
+    await lab.host.sh(`ln -s ${v} ${state}/nat0.hostsfile`);
+    const r = await lab.hook("qemu-natup", "vm0");
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(v, "utf8")).toBe("root's secret\n");
-    expect(lab.host.sh(`stat -c '%F %U %a' ${state}/nat0.hostsfile ${lab.conf.leaseDir}`)).toMatch(
+    expect(await lab.host.sh(`stat -c '%F %U %a' ${state}/nat0.hostsfile ${lab.conf.leaseDir}`)).toMatch(
       /^regular (empty )?file root 644\ndirectory root 755$/,
     );
-    expect(lab.host.sh(`ls -A ${state} | grep -c tmp || true`)).toBe("0");
+    expect(await lab.host.sh(`ls -A ${state} | grep -c tmp || true`)).toBe("0");
   });
 });
 

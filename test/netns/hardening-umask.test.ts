@@ -14,12 +14,12 @@ const mode = (p: string) => (statSync(p).mode & 0o7777).toString(8);
 
 describe("whatever the umask", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
-  it.each(["027", "077"])("first natup under umask %s: a guest gets its static lease and name", (umask) => {
-    lab = makeLab({ section: (br) => natSection(br, "host.web = 52:54:00:88:88:88,192.0.2.10\n") });
-    const web = lab.addGuest("vm1", "52:54:00:88:88:88");
-    const r = lab.host.tryRun("sh", ["-c", `umask ${umask}; exec ${program("qemu-natup")} vm1`], {
+  it.each(["027", "077"])("first natup under umask %s: a guest gets its static lease and name", async (umask) => {
+    lab = await makeLab({ section: (br) => natSection(br, "host.web = 52:54:00:88:88:88,192.0.2.10\n") });
+    const web = await lab.addGuest("vm1", "52:54:00:88:88:88");
+    const r = await lab.host.tryRun("sh", ["-c", `umask ${umask}; exec ${program("qemu-natup")} vm1`], {
       env: { KVMNET_CONFIG: lab.conf.file },
     });
     expect(r.exitCode, String(r.stderr)).toBe(0);
@@ -30,8 +30,8 @@ describe("whatever the umask", () => {
       "644",
       "644",
     ]);
-    expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
-    expect(web.sh("busybox nslookup web 192.0.2.1")).toMatch(/192\.0\.2\.10/);
+    expect((await lab.dhcp(web))?.ip).toBe("192.0.2.10");
+    expect(await web.sh("busybox nslookup web 192.0.2.1")).toMatch(/192\.0\.2\.10/);
   });
 
   it("apply sets the modes itself (not only through the programs' umask)", () => {

@@ -7,17 +7,17 @@ import { nsState } from "./models-lab.js";
 describe("cold bring-up failure and libvirt's downscript", () => {
   let lab: Lab;
   let stop: (() => void) | undefined;
-  afterEach(() => {
+  afterEach(async () => {
     stop?.();
     stop = undefined;
-    lab?.destroy();
+    await lab?.destroy();
   });
 
   it.each(["nftables", "iptables"] as const)(
     "dnsmasq cannot bind: exit 1 naming it, and nothing is left (%s)",
     async (firewall) => {
-      lab = makeLab({ firewall });
-      lab.addGuest("vm0");
+      lab = await makeLab({ firewall });
+      await lab.addGuest("vm0");
       // A DNS server of someone else's on every address, port 53 (no SO_REUSEADDR): dnsmasq cannot bind the bridge's.
       const squatter = lab.host.spawn("node", [
         "-e",
@@ -25,9 +25,9 @@ describe("cold bring-up failure and libvirt's downscript", () => {
       ]);
       stop = () => squatter.kill("SIGTERM");
       await new Promise<void>((resolve) => squatter.stdout!.once("data", () => resolve()));
-      const before = nsState(lab.host, undefined, false);
-      expect(lab.host.sh("cat /proc/sys/net/ipv4/ip_forward")).toBe("0");
-      const r = lab.hook("qemu-natup", "vm0", { KVMNET_VERBOSE: "1" });
+      const before = await nsState(lab.host, undefined, false);
+      expect(await lab.host.sh("cat /proc/sys/net/ipv4/ip_forward")).toBe("0");
+      const r = await lab.hook("qemu-natup", "vm0", { KVMNET_VERBOSE: "1" });
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(/^qemu-natup: command failed: dnsmasq --conf-file=\S+: .*Address already in use/m);
       expect(r.stderr).toMatch(
@@ -35,27 +35,27 @@ describe("cold bring-up failure and libvirt's downscript", () => {
       );
       // The bridge, kvmnet's rules, forwarding and dnsmasq's files are gone again (iptables-nft keeps the empty
       // built-in chains it made on first use: not kvmnet's, and harmless).
-      expect(nsState(lab.host, undefined, false)).toBe(before);
-      expect(lab.host.sh(`ls ${lab.conf.stateDir}`)).toBe("");
+      expect(await nsState(lab.host, undefined, false)).toBe(before);
+      expect(await lab.host.sh(`ls ${lab.conf.stateDir}`)).toBe("");
     },
   );
 
-  it("qemu-natdown '(null)' and a tap that is gone tear an idle network down (teardown = when-idle)", () => {
-    lab = makeLab({ section: (br) => natSection(br, "teardown = when-idle\n") });
-    lab.addGuest("vm0");
-    lab.addGuest("vm1");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    expect(lab.hook("qemu-natup", "vm1").code).toBe(0);
+  it("qemu-natdown '(null)' and a tap that is gone tear an idle network down (teardown = when-idle)", async () => {
+    lab = await makeLab({ section: (br) => natSection(br, "teardown = when-idle\n") });
+    await lab.addGuest("vm0");
+    await lab.addGuest("vm1");
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+    expect((await lab.hook("qemu-natup", "vm1")).code).toBe(0);
     // libvirt closes the tap before it runs the downscript.
-    lab.host.sh("ip link del vm0");
-    const one = lab.hook("qemu-natdown", "(null)");
+    await lab.host.sh("ip link del vm0");
+    const one = await lab.hook("qemu-natdown", "(null)");
     expect(one.code, one.stderr).toBe(0);
-    expect(lab.host.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("vm1");
-    lab.host.sh("ip link del vm1");
-    const last = lab.hook("qemu-natdown", "vm1");
+    expect(await lab.host.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("vm1");
+    await lab.host.sh("ip link del vm1");
+    const last = await lab.hook("qemu-natdown", "vm1");
     expect(last.code, last.stderr).toBe(0);
-    expect(lab.host.sh(`ls /sys/class/net | grep -c ${lab.bridge} || true`)).toBe("0");
-    expect(lab.host.sh("nft list tables")).not.toMatch(/kvmnet/);
-    expect(lab.host.sh(`ls ${lab.conf.stateDir}`)).toBe("");
+    expect(await lab.host.sh(`ls /sys/class/net | grep -c ${lab.bridge} || true`)).toBe("0");
+    expect(await lab.host.sh("nft list tables")).not.toMatch(/kvmnet/);
+    expect(await lab.host.sh(`ls ${lab.conf.stateDir}`)).toBe("");
   });
 });

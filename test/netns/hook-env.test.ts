@@ -2,7 +2,7 @@
 // so a relative entry cannot make root run a program from the current directory, and a PATH without sbin
 // (a user's, or libvirt's) still finds ip, nft and dnsmasq.
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { execaSync } from "execa";
+import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { safePath } from "../../src/env.js";
 import { makeLab, type Lab } from "../helpers/lab.js";
@@ -19,18 +19,18 @@ describe("safePath", () => {
 
 describe("a hook's PATH", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
-  it("a relative PATH entry is not searched, and a PATH without sbin still finds the tools", () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
+  it("a relative PATH entry is not searched, and a PATH without sbin still finds the tools", async () => {
+    lab = await makeLab();
+    await lab.addGuest("vm0");
     const cwd = `${lab.conf.dir}/cwd`;
     mkdirSync(cwd);
     for (const tool of ["ip", "nft", "dnsmasq"]) {
       writeFileSync(`${cwd}/${tool}`, `#!/bin/sh\ntouch ${cwd}/ran-${tool}\nexit 1\n`);
       chmodSync(`${cwd}/${tool}`, 0o755);
     }
-    const r = execaSync(
+    const r = await execa(
       "/usr/sbin/ip",
       ["netns", "exec", lab.host.name, process.execPath, program("qemu-natup"), "vm0"],
       {
@@ -42,6 +42,6 @@ describe("a hook's PATH", () => {
     );
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(["ip", "nft", "dnsmasq"].filter((t) => existsSync(`${cwd}/ran-${t}`))).toEqual([]);
-    expect(lab.dhcp(lab.guests[0]!)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+    expect((await lab.dhcp(lab.guests[0]!))?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
   });
 });

@@ -12,23 +12,23 @@ export const HOST_SIDE = "198.51.100.1";
 export const SIDE = "198.51.100.2";
 
 /** Make the lab; BODY renders the config sections given a fresh bridge name. */
-export function makeLab(opts: {
+export async function makeLab(opts: {
   body: (bridge: string) => string;
   firewall?: "nftables" | "iptables";
   side?: boolean;
   uplinkAddr?: boolean;
 }) {
-  const host = Netns.create("kh");
-  const outside = Netns.create("ko");
-  veth(host, "up0", outside, "eth0");
-  if (opts.uplinkAddr !== false) host.sh(`ip addr add ${HOST_UP}/24 dev up0`);
-  outside.sh(`ip addr add ${OUTSIDE}/24 dev eth0`);
+  const host = await Netns.create("kh");
+  const outside = await Netns.create("ko");
+  await veth(host, "up0", outside, "eth0");
+  if (opts.uplinkAddr !== false) await host.sh(`ip addr add ${HOST_UP}/24 dev up0`);
+  await outside.sh(`ip addr add ${OUTSIDE}/24 dev eth0`);
   let side: Netns | null = null;
   if (opts.side) {
-    side = Netns.create("ks");
-    veth(host, "side0", side, "eth0");
-    host.sh(`ip addr add ${HOST_SIDE}/24 dev side0`);
-    side.sh(`ip addr add ${SIDE}/24 dev eth0`);
+    side = await Netns.create("ks");
+    await veth(host, "side0", side, "eth0");
+    await host.sh(`ip addr add ${HOST_SIDE}/24 dev side0`);
+    await side.sh(`ip addr add ${SIDE}/24 dev eth0`);
   }
   const bridge = `kb${rid(6)}`;
   const conf = tempConfig(opts.body(bridge), opts.firewall ? `firewall = ${opts.firewall}\n` : "");
@@ -42,64 +42,69 @@ export function makeLab(opts: {
     conf,
     guests,
     /** A guest whose eth0 is wired to TAP in the host; ADDR (CIDR) is set on eth0 when given. */
-    addGuest(tap: string, addr?: string): Netns {
-      const g = Netns.create("kg");
-      veth(host, tap, g, "eth0");
-      if (addr) g.sh(`ip addr add ${addr} dev eth0`);
+    async addGuest(tap: string, addr?: string): Promise<Netns> {
+      const g = await Netns.create("kg");
+      await veth(host, tap, g, "eth0");
+      if (addr) await g.sh(`ip addr add ${addr} dev eth0`);
       guests.push(g);
       return g;
     },
     /** Run a kvmnet program in the host. */
-    hook(program: string, tap: string, env: Record<string, string> = {}) {
-      return hook(host, program, tap, conf.file, env);
+    async hook(program: string, tap: string, env: Record<string, string> = {}) {
+      return await hook(host, program, tap, conf.file, env);
     },
     /** DHCP in a guest with busybox udhcpc: the lease's fields, or null. */
-    dhcp(g: Netns): Lease | null {
-      return dhcp(g, udhcpc);
+    async dhcp(g: Netns): Promise<Lease | null> {
+      return await dhcp(g, udhcpc);
     },
-    destroy() {
+    async destroy() {
       conf.cleanup();
-      for (const ns of [host, outside, ...(side ? [side] : []), ...guests]) ns.destroy();
+      for (const ns of [host, outside, ...(side ? [side] : []), ...guests]) await ns.destroy();
     },
   };
 }
 
 /** The lab type. */
-export type Lab = ReturnType<typeof makeLab>;
+export type Lab = Awaited<ReturnType<typeof makeLab>>;
 
 /** True when NS gets an echo reply from ADDRESS (one ping, 1 s). */
-export function pings(ns: Netns, address: string, from?: string): boolean {
+export async function pings(ns: Netns, address: string, from?: string): Promise<boolean> {
   return (
-    ns.tryRun("busybox", ["ping", "-c", "1", "-W", "1", ...(from ? ["-I", from] : []), address], { timeout: 10_000 })
-      .exitCode === 0
+    (
+      await ns.tryRun("busybox", ["ping", "-c", "1", "-W", "1", ...(from ? ["-I", from] : []), address], {
+        timeout: 10_000,
+      })
+    ).exitCode === 0
   );
 }
 
 /** Everything kvmnet may change in NS, as text (for "the second run changes nothing"). Without RULES, only
  *  kvmnet's own firewall objects are shown (iptables-nft leaves empty built-in chains behind once used). */
-export function nsState(ns: Netns, stateDir?: string, rules = true): string {
+export async function nsState(ns: Netns, stateDir?: string, rules = true): Promise<string> {
   return [
-    ns.sh(
+    await ns.sh(
       "ip -d link show | sed -E 's/ (numtxqueues|numrxqueues|gso_max|gro_max|tso_max|gso_ipv4|gro_ipv4)[^ ]* [0-9]+//g; s/ [a-z_]+_timer +[0-9.]+//g'",
     ),
     // IPv6 link-local addresses of veths finish DAD at their own pace: not kvmnet's doing.
-    ns.sh("ip addr show | grep -v valid_lft | sed 's/ tentative//'"),
-    ns.sh("ip route show table all | grep -v '^local fe80' || true"),
-    ns.sh("cat /proc/sys/net/ipv4/ip_forward"),
+    await ns.sh("ip addr show | grep -v valid_lft | sed 's/ tentative//'"),
+    await ns.sh("ip route show table all | grep -v '^local fe80' || true"),
+    await ns.sh("cat /proc/sys/net/ipv4/ip_forward"),
     rules
-      ? ns.sh("nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'")
-      : ns.sh("nft list tables | grep kvmnet || true"),
-    ns.sh(`iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' ${rules ? "" : "| grep KVMNET "}|| true`),
-    stateDir ? ns.sh(`ls -la --time-style=+ ${stateDir} 2>/dev/null || true`) : "",
+      ? await ns.sh("nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'")
+      : await ns.sh("nft list tables | grep kvmnet || true"),
+    await ns.sh(
+      `iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' ${rules ? "" : "| grep KVMNET "}|| true`,
+    ),
+    stateDir ? await ns.sh(`ls -la --time-style=+ ${stateDir} 2>/dev/null || true`) : "",
   ].join("\n----\n");
 }
 
 /** Remove kvmnet's rules for network NAME by hand (a control: shows that they, not something else, block). */
-export function dropRules(ns: Netns, firewall: "nftables" | "iptables", name: string): void {
+export async function dropRules(ns: Netns, firewall: "nftables" | "iptables", name: string): Promise<void> {
   // Flushing the network's own chains leaves packets dispatched to them with nothing to match.
   if (firewall === "nftables")
-    ns.sh(`for c in input from to nat; do nft flush chain inet kvmnet $c-${name} 2>/dev/null; done; true`);
-  else ns.sh(`for c in INP FWI FWO; do iptables -F KVMNET-$c-${name} 2>/dev/null; done; true`);
+    await ns.sh(`for c in input from to nat; do nft flush chain inet kvmnet $c-${name} 2>/dev/null; done; true`);
+  else await ns.sh(`for c in INP FWI FWO; do iptables -F KVMNET-$c-${name} 2>/dev/null; done; true`);
 }
 
 /** The echo server of the outside, shared with the NAT lab. */
@@ -107,22 +112,22 @@ export { seenAs, startEchoAddress } from "../helpers/lab.js";
 
 /** Run PROGRAM TAP twice in the lab's host: the first run logs a change matching FIRST, the second logs
  *  nothing and leaves the namespace byte-identical. */
-export function expectTwiceNoChange(
+export async function expectTwiceNoChange(
   lab: {
     host: Netns;
     conf: { stateDir: string };
-    hook: (p: string, t: string, e?: Record<string, string>) => { code: number | undefined; stderr: string };
+    hook: (p: string, t: string, e?: Record<string, string>) => Promise<{ code: number | undefined; stderr: string }>;
   },
   program: string,
   tap: string,
   first: RegExp,
-): void {
-  const one = lab.hook(program, tap, { KVMNET_VERBOSE: "1" });
+): Promise<void> {
+  const one = await lab.hook(program, tap, { KVMNET_VERBOSE: "1" });
   expect(one.code, one.stderr).toBe(0);
   expect(one.stderr).toMatch(first);
-  const before = nsState(lab.host, lab.conf.stateDir);
-  const two = lab.hook(program, tap, { KVMNET_VERBOSE: "1" });
+  const before = await nsState(lab.host, lab.conf.stateDir);
+  const two = await lab.hook(program, tap, { KVMNET_VERBOSE: "1" });
   expect(two.code, two.stderr).toBe(0);
   expect(two.stderr).toBe("");
-  expect(nsState(lab.host, lab.conf.stateDir)).toBe(before);
+  expect(await nsState(lab.host, lab.conf.stateDir)).toBe(before);
 }

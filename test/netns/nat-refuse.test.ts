@@ -5,21 +5,21 @@ import { makeLab, type Lab } from "../helpers/lab.js";
 import { hook, program } from "../helpers/netns.js";
 
 let lab: Lab;
-const state = () =>
+const state = async () =>
   [
-    lab.host.sh("ip -br link | sort"),
-    lab.host.sh("ip -4 -br addr | sort"),
-    lab.host.sh("nft list ruleset"),
-    lab.host.sh("iptables-save | grep -v '^#' || true"),
-    lab.host.sh("cat /proc/sys/net/ipv4/ip_forward"),
-    lab.host.sh(`ls -R ${lab.conf.dir}`),
+    await lab.host.sh("ip -br link | sort"),
+    await lab.host.sh("ip -4 -br addr | sort"),
+    await lab.host.sh("nft list ruleset"),
+    await lab.host.sh("iptables-save | grep -v '^#' || true"),
+    await lab.host.sh("cat /proc/sys/net/ipv4/ip_forward"),
+    await lab.host.sh(`ls -R ${lab.conf.dir}`),
   ].join("\n");
 
-beforeAll(() => {
-  lab = makeLab();
-  lab.host.sh("ip tuntap add vm0 mode tap");
+beforeAll(async () => {
+  lab = await makeLab();
+  await lab.host.sh("ip tuntap add vm0 mode tap");
 });
-afterAll(() => lab?.destroy());
+afterAll(async () => await lab?.destroy());
 
 describe("refused before anything changes (exit 2)", () => {
   const cases: [string, string[], RegExp][] = [
@@ -38,83 +38,83 @@ describe("refused before anything changes (exit 2)", () => {
     ["no TAP", [], /^qemu-natup: expects exactly one argument, the TAP/],
     ["two arguments", ["vm0", "vm1"], /^qemu-natup: expects exactly one argument/],
   ];
-  it.each(cases)("%s", (_name, args, want) => {
-    const before = state();
-    const r = lab.host.tryRun(program("qemu-natup"), args, { env: { KVMNET_CONFIG: lab.conf.file } });
+  it.each(cases)("%s", async (_name, args, want) => {
+    const before = await state();
+    const r = await lab.host.tryRun(program("qemu-natup"), args, { env: { KVMNET_CONFIG: lab.conf.file } });
     expect(r.exitCode).toBe(2);
     expect(String(r.stderr)).toMatch(want);
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
   });
 
-  it("a TAP that is a bridge", () => {
-    lab.host.sh("ip link add fbr1 type bridge");
-    const before = state();
-    const r = lab.hook("qemu-natup", "fbr1");
-    const after = state();
-    lab.host.sh("ip link del fbr1");
+  it("a TAP that is a bridge", async () => {
+    await lab.host.sh("ip link add fbr1 type bridge");
+    const before = await state();
+    const r = await lab.hook("qemu-natup", "fbr1");
+    const after = await state();
+    await lab.host.sh("ip link del fbr1");
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/refusing fbr1: it is a bridge/);
     expect(after).toBe(before);
   });
 
-  it("a subnet the host already routes elsewhere: FILE:LINE: address", () => {
-    lab.host.sh("ip route add 192.0.2.128/25 via 203.0.113.2 dev up0");
-    const before = state();
-    const r = lab.hook("qemu-natup", "vm0");
-    lab.host.sh("ip route del 192.0.2.128/25");
+  it("a subnet the host already routes elsewhere: FILE:LINE: address", async () => {
+    await lab.host.sh("ip route add 192.0.2.128/25 via 203.0.113.2 dev up0");
+    const before = await state();
+    const r = await lab.hook("qemu-natup", "vm0");
+    await lab.host.sh("ip route del 192.0.2.128/25");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
       `qemu-natup: ${lab.conf.file}:8: address: subnet 192.0.2.0/24 collides with the host's route 192.0.2.128/25 dev up0 via 203.0.113.2`,
     );
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
   });
 
-  it("a wrong config: every problem with FILE:LINE: KEY", () => {
+  it("a wrong config: every problem with FILE:LINE: KEY", async () => {
     const file = `${lab.conf.dir}/bad.conf`;
     writeFileSync(
       file,
       "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\ndhcp_rnage = 192.0.2.10,192.0.2.20\nmtu = big\n",
     );
     chmodSync(file, 0o644);
-    const before = state();
-    const r = hook(lab.host, "qemu-natup", "vm0", file);
+    const before = await state();
+    const r = await hook(lab.host, "qemu-natup", "vm0", file);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       `qemu-natup: ${file}:5: dhcp_rnage: unknown key; did you mean dhcp_range?\nqemu-natup: ${file}:6: mtu: "big" is not an MTU between 68 and 65535`,
     );
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
   });
 
-  it("a config not owned by root, or writable by group/others, or missing", () => {
+  it("a config not owned by root, or writable by group/others, or missing", async () => {
     const dir = `${lab.conf.dir}/perm`;
     mkdirSync(dir);
     const file = `${dir}/k.conf`;
     writeFileSync(file, "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\n");
     chmodSync(file, 0o664);
-    const before = state();
-    const w = hook(lab.host, "qemu-natup", "vm0", file);
+    const before = await state();
+    const w = await hook(lab.host, "qemu-natup", "vm0", file);
     expect(w.code).toBe(2);
     expect(w.stderr).toMatch(/k\.conf: writable by group or others \(mode 0664\): run chmod go-w/);
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
     chmodSync(file, 0o644);
     chownSync(file, 65534, 65534);
-    const r = hook(lab.host, "qemu-natup", "vm0", file);
+    const r = await hook(lab.host, "qemu-natup", "vm0", file);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/k\.conf: owned by uid 65534, not root/);
-    expect(state()).toBe(before);
-    const n = hook(lab.host, "qemu-natup", "vm0", `${dir}/none.conf`);
+    expect(await state()).toBe(before);
+    const n = await hook(lab.host, "qemu-natup", "vm0", `${dir}/none.conf`);
     expect(n.code).toBe(2);
     expect(n.stderr).toMatch(/none\.conf: cannot read: ENOENT/);
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
   });
 
-  it("a network of a mode the program does not serve names the right program", () => {
+  it("a network of a mode the program does not serve names the right program", async () => {
     const file = `${lab.conf.dir}/iso.conf`;
     writeFileSync(file, "[iso]\nmode = isolated\nbridge = isobr\n");
     chmodSync(file, 0o644);
-    const before = state();
-    const r = hook(lab.host, "qemu-natup", "vm0", file, { KVMNET_NETWORK: "iso" });
-    expect(state()).toBe(before);
+    const before = await state();
+    const r = await hook(lab.host, "qemu-natup", "vm0", file, { KVMNET_NETWORK: "iso" });
+    expect(await state()).toBe(before);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /network iso .* is a isolated network, which qemu-natup does not serve .* use qemu-ifup-isolated/,
@@ -123,7 +123,7 @@ describe("refused before anything changes (exit 2)", () => {
 });
 
 describe("a failing system command (exit 1)", () => {
-  it("names the command and its stderr, so QEMU's 'failed with status 256' is not all a user sees", () => {
+  it("names the command and its stderr, so QEMU's 'failed with status 256' is not all a user sees", async () => {
     const bin = `${lab.conf.dir}/fakebin`;
     mkdirSync(bin);
     writeFileSync(
@@ -131,7 +131,7 @@ describe("a failing system command (exit 1)", () => {
       "#!/bin/sh\necho 'Error: Could not process rule: Operation not permitted' >&2\nexit 1\n",
     );
     chmodSync(`${bin}/nft`, 0o755);
-    const r = lab.hook("qemu-natup", "vm0", { PATH: `${bin}:${process.env.PATH}` });
+    const r = await lab.hook("qemu-natup", "vm0", { PATH: `${bin}:${process.env.PATH}` });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /^qemu-natup: command failed: nft list tables: Error: Could not process rule: Operation not permitted/,

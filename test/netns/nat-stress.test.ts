@@ -30,8 +30,8 @@ function wantedTable(lab: Lab): string {
 }
 
 /** kvmnet's lines in iptables-save, sorted: its chains' rules and the jumps to them (one copy of each). */
-function kvmnetRules(lab: Lab): string {
-  return lab.host.sh("iptables-save | grep -E '^-A' | grep KVMNET").split("\n").sort().join("\n");
+async function kvmnetRules(lab: Lab): Promise<string> {
+  return (await lab.host.sh("iptables-save | grep -E '^-A' | grep KVMNET")).split("\n").sort().join("\n");
 }
 
 /** What kvmnetRules should be: the network's chains and dispatch entries, the shared chains' fixed rules and
@@ -59,52 +59,52 @@ const norm = (t: string) =>
 
 describe("NAT under load and under SIGKILL", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it.each(["nftables", "iptables"] as const)(
     "50 concurrent natups on a cold network (%s): one dnsmasq, the single-natup ruleset, every tap attached",
     async (firewall) => {
-      lab = makeLab({ firewall });
+      lab = await makeLab({ firewall });
       const taps = Array.from({ length: 50 }, (_, i) => `vm${i}`);
-      lab.host.sh(taps.map((t) => `ip tuntap add ${t} mode tap`).join(" && "));
+      await lab.host.sh(taps.map((t) => `ip tuntap add ${t} mode tap`).join(" && "));
       const runs = await Promise.all(
         taps.map((t) => lab.host.spawn(program("qemu-natup"), [t], { env: { KVMNET_CONFIG: lab.conf.file } })),
       );
       for (const r of runs) expect(r.exitCode, String(r.stderr)).toBe(0);
-      expect(lab.host.sh(`ls /sys/class/net/${lab.bridge}/brif | sort`).split("\n")).toEqual([...taps].sort());
+      expect((await lab.host.sh(`ls /sys/class/net/${lab.bridge}/brif | sort`)).split("\n")).toEqual([...taps].sort());
       expect(dnsmasqPids(lab)).toHaveLength(1);
-      if (firewall === "nftables") expect(norm(lab.host.sh("nft list ruleset"))).toBe(norm(wantedTable(lab)));
-      else expect(kvmnetRules(lab)).toBe(wantedRules(lab));
-      expect(lab.host.sh("ip -4 -o addr show | grep -c 192.0.2.1/24")).toBe("1");
+      if (firewall === "nftables") expect(norm(await lab.host.sh("nft list ruleset"))).toBe(norm(wantedTable(lab)));
+      else expect(await kvmnetRules(lab)).toBe(wantedRules(lab));
+      expect(await lab.host.sh("ip -4 -o addr show | grep -c 192.0.2.1/24")).toBe("1");
     },
     180_000,
   );
 
   it("natup killed with SIGKILL at any point, then run again, converges", async () => {
-    lab = makeLab({
+    lab = await makeLab({
       section: (br) => natSection(br, "teardown = when-idle\nhost.web = 52:54:00:88:88:88,192.0.2.10\n"),
     });
-    lab.host.sh("ip tuntap add vm0 mode tap");
+    await lab.host.sh("ip tuntap add vm0 mode tap");
     const env = { KVMNET_CONFIG: lab.conf.file };
     for (const delay of [0, 10, 25, 40, 55, 70, 85, 100, 120, 140, 170, 200, 250]) {
       const child = lab.host.spawn(program("qemu-natup"), ["vm0"], { env });
       await new Promise((r) => setTimeout(r, delay));
       child.kill("SIGKILL");
       await child;
-      const again = lab.hook("qemu-natup", "vm0");
+      const again = await lab.hook("qemu-natup", "vm0");
       expect(again.code, `after a kill at ${delay} ms: ${again.stderr}`).toBe(0);
-      expect(lab.host.sh("cat /sys/class/net/vm0/master/uevent | grep INTERFACE"), `delay ${delay}`).toBe(
+      expect(await lab.host.sh("cat /sys/class/net/vm0/master/uevent | grep INTERFACE"), `delay ${delay}`).toBe(
         `INTERFACE=${lab.bridge}`,
       );
-      expect(norm(lab.host.sh("nft list ruleset")), `delay ${delay}`).toBe(norm(wantedTable(lab)));
+      expect(norm(await lab.host.sh("nft list ruleset")), `delay ${delay}`).toBe(norm(wantedTable(lab)));
       expect(dnsmasqPids(lab), `delay ${delay}`).toHaveLength(1);
-      expect(lab.host.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toMatch(/192\.0\.2\.1\/24/);
+      expect(await lab.host.sh(`ip -4 -o addr show dev ${lab.bridge}`)).toMatch(/192\.0\.2\.1\/24/);
       // A third run finds nothing to do.
-      expect(lab.hook("qemu-natup", "vm0", { KVMNET_VERBOSE: "1" }).stderr, `delay ${delay}`).toBe("");
+      expect((await lab.hook("qemu-natup", "vm0", { KVMNET_VERBOSE: "1" })).stderr, `delay ${delay}`).toBe("");
       // Tear down (when-idle) so the next round starts cold.
-      expect(lab.hook("qemu-natdown", "vm0").code).toBe(0);
+      expect((await lab.hook("qemu-natdown", "vm0")).code).toBe(0);
       expect(dnsmasqPids(lab)).toHaveLength(0);
-      expect(lab.host.sh("nft list ruleset")).toBe("");
+      expect(await lab.host.sh("nft list ruleset")).toBe("");
     }
   }, 300_000);
 });

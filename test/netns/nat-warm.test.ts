@@ -44,32 +44,32 @@ function locked(firewall: "nftables" | "iptables"): string {
 describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall) => {
   let lab: Lab;
   const closers: (() => void)[] = [];
-  afterEach(() => {
+  afterEach(async () => {
     while (closers.length) closers.pop()!();
-    lab?.destroy();
+    await lab?.destroy();
   });
 
   it("a second VM's natup (a tap as QEMU makes it) spawns one listing and one ip (the lock no process); a repeated natup no ip", async () => {
-    lab = makeLab({ firewall });
+    lab = await makeLab({ firewall });
     closers.push(await qemuLikeTap(lab.host, "vm0"), await qemuLikeTap(lab.host, "vm1"));
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
     const log = `${lab.conf.dir}/calls.log`;
     const PATH = countingPath(`${lab.conf.dir}/bin`, log);
     writeFileSync(log, "");
-    const r = lab.hook("qemu-natup", "vm1", { PATH });
+    const r = await lab.hook("qemu-natup", "vm1", { PATH });
     expect(r.code, r.stderr).toBe(0);
     expect(calls(log)).toBe(`${locked(firewall)}\nip link set dev vm1 mtu 1500 master ${lab.bridge} up`);
     writeFileSync(log, "");
-    expect(lab.hook("qemu-natup", "vm1", { PATH }).code).toBe(0);
+    expect((await lab.hook("qemu-natup", "vm1", { PATH })).code).toBe(0);
     expect(calls(log)).toBe(locked(firewall));
   });
 
   // The wrappers above see only the tools they wrap: strace sees every program the hook executes, whatever
   // its name or path (tc, sysctl, bridge, conntrack, modprobe... included).
   it("strace counts every program a warm natup executes: two, the ones above", async () => {
-    lab = makeLab({ firewall });
+    lab = await makeLab({ firewall });
     closers.push(await qemuLikeTap(lab.host, "vm0"), await qemuLikeTap(lab.host, "vm1"));
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
     const log = `${lab.conf.dir}/execve.log`;
     const r = await lab.host.tryRun(
       "strace",
@@ -91,9 +91,9 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
   });
 
   it("spawns each tool by its absolute path: no execve tried and failed along PATH", async () => {
-    lab = makeLab({ firewall });
+    lab = await makeLab({ firewall });
     closers.push(await qemuLikeTap(lab.host, "vm0"), await qemuLikeTap(lab.host, "vm1"));
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
     const trace = `${lab.conf.dir}/trace`;
     // A root PATH as sudo or a login shell gives it: the tools are in its 3rd and 4th directories.
     const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -121,14 +121,14 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
     expect(execs).toHaveLength(2);
   });
 
-  it("a persistent tap (ip tuntap add) that is down may hold an address: one `ip` more looks", () => {
-    lab = makeLab({ firewall });
-    lab.host.sh("ip tuntap add vm0 mode tap && ip tuntap add vm1 mode tap");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+  it("a persistent tap (ip tuntap add) that is down may hold an address: one `ip` more looks", async () => {
+    lab = await makeLab({ firewall });
+    await lab.host.sh("ip tuntap add vm0 mode tap && ip tuntap add vm1 mode tap");
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
     const log = `${lab.conf.dir}/calls.log`;
     const PATH = countingPath(`${lab.conf.dir}/bin`, log);
     writeFileSync(log, "");
-    expect(lab.hook("qemu-natup", "vm1", { PATH }).code).toBe(0);
+    expect((await lab.hook("qemu-natup", "vm1", { PATH })).code).toBe(0);
     expect(calls(log)).toBe(
       `ip -d -j address show dev vm1\n${locked(firewall)}\nip link set dev vm1 mtu 1500 master ${lab.bridge} up`,
     );

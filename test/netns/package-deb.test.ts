@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa, execaSync, type ResultPromise } from "execa";
+import { execa, type ResultPromise } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Netns, ROOT, rid, tempConfig } from "../helpers/netns.js";
 import { ensureDeb } from "../helpers/release.js";
@@ -28,14 +28,14 @@ let tmp: string;
 let root: string; // the throwaway root, as a path inside the holder's mount namespace
 let installed: { code: number | undefined; out: string };
 let debPath = "";
-const cleanups: (() => void)[] = [];
+const cleanups: (() => void | Promise<void>)[] = [];
 
 /** Run a shell script in the holder's mount namespace (and in NS's network namespace if given). */
-function sh(script: string, opts: { ns?: Netns; env?: Record<string, string> } = {}) {
+async function sh(script: string, opts: { ns?: Netns; env?: Record<string, string> } = {}) {
   // Never into our own mount namespace: the root's mounts would land on the host.
   if (!ownMountNs(holder.pid!)) throw new Error(`holder ${holder.pid} has no mount namespace of its own`);
   const net = opts.ns ? [`--net=/run/netns/${opts.ns.name}`] : [];
-  const r = execaSync("nsenter", ["-t", String(holder.pid), "-m", ...net, "--", "sh", "-c", script], {
+  const r = await execa("nsenter", ["-t", String(holder.pid), "-m", ...net, "--", "sh", "-c", script], {
     env: { PATH, ...opts.env },
     extendEnv: false,
     reject: false,
@@ -71,9 +71,9 @@ async function waitForOwnMountNs(pid: number, timeoutMs = 60_000): Promise<void>
 /** A path of the throwaway root, readable from this process (through the holder's /proc entry). */
 const inRoot = (p: string) => `/proc/${holder.pid}/root${root}${p}`;
 /** Run ARGS chrooted into the root, inside NS, with a fresh sysfs of NS (the hooks read /sys/class/net). */
-function chrootIn(ns: Netns, args: string[], env: Record<string, string>) {
+async function chrootIn(ns: Netns, args: string[], env: Record<string, string>) {
   const q = args.map((a) => `'${a}'`).join(" ");
-  return sh(`umount ${root}/sys 2>/dev/null; mount -t sysfs sysfs ${root}/sys && exec chroot ${root} ${q}`, {
+  return await sh(`umount ${root}/sys 2>/dev/null; mount -t sysfs sysfs ${root}/sys && exec chroot ${root} ${q}`, {
     ns,
     env,
   });
@@ -88,10 +88,10 @@ beforeAll(async () => {
   // sleep, so its pid is the holder's.
   holder = execa("unshare", ["-m", "--propagation", "private", "sleep", "infinity"], { reject: false });
   await waitForOwnMountNs(holder.pid!);
-  const nodes = execaSync("sh", ["-c", "for n in $(which -a node); do readlink -f $n; done | sort -u"])
-    .stdout.split("\n")
+  const nodes = (await execa("sh", ["-c", "for n in $(which -a node); do readlink -f $n; done | sort -u"])).stdout
+    .split("\n")
     .filter(Boolean);
-  const setup = sh(`set -e
+  const setup = await sh(`set -e
     mkdir -p ${tmp}/layers ${root}
     mount -t tmpfs -o size=2g tmpfs ${tmp}/layers
     mkdir ${tmp}/layers/upper ${tmp}/layers/work
@@ -101,39 +101,39 @@ beforeAll(async () => {
     rm -f ${root}/etc/kvmnet.conf ${ETC_HOOKS.map((h) => `${root}/etc/${h}`).join(" ")}
     printf '#!/bin/sh\\n# my own natdown\\n' > ${root}/etc/qemu-natdown`);
   expect(setup.code, setup.err).toBe(0);
-  const r = sh(`dpkg --root=${root} -i ${deb}`);
+  const r = await sh(`dpkg --root=${root} -i ${deb}`);
   installed = { code: r.code, out: r.out + r.err };
 }, 600_000);
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
 });
 afterAll(() => {
   if (holder?.pid) process.kill(holder.pid, "SIGTERM"); // its mounts go with its namespace
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-function hostWithTap(tap: string): Netns {
-  const ns = Netns.create("kdeb");
-  cleanups.push(() => ns.destroy());
-  ns.sh(`ip tuntap add dev ${tap} mode tap && ip link set ${tap} up`);
+async function hostWithTap(tap: string): Promise<Netns> {
+  const ns = await Netns.create("kdeb");
+  cleanups.push(async () => await ns.destroy());
+  await ns.sh(`ip tuntap add dev ${tap} mode tap && ip link set ${tap} up`);
   return ns;
 }
-function masterOf(ns: Netns, dev: string): string | undefined {
-  return (JSON.parse(ns.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
+async function masterOf(ns: Netns, dev: string): Promise<string | undefined> {
+  return (JSON.parse(await ns.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
 }
 /** A config reachable at the same path inside the root. */
-function rootConf(body: string) {
+async function rootConf(body: string) {
   const c = tempConfig(body);
   cleanups.push(c.cleanup);
-  const m = sh(`mkdir -p ${root}${c.dir} && mount --bind ${c.dir} ${root}${c.dir}`);
+  const m = await sh(`mkdir -p ${root}${c.dir} && mount --bind ${c.dir} ${root}${c.dir}`);
   expect(m.code, m.err).toBe(0);
   return c;
 }
 
 describe("kvmnet_VERSION_amd64.deb", () => {
-  it("dpkg installs it with its dependencies met: program, links, conffiles, man pages, boot unit enabled", () => {
+  it("dpkg installs it with its dependencies met: program, links, conffiles, man pages, boot unit enabled", async () => {
     expect(installed.code, installed.out).toBe(0);
-    const files = sh(`dpkg --root=${root} -L kvmnet`).out.split("\n");
+    const files = (await sh(`dpkg --root=${root} -L kvmnet`)).out.split("\n");
     expect(files).toEqual(
       expect.arrayContaining([
         "/usr/lib/kvmnet/kvmnet",
@@ -153,7 +153,7 @@ describe("kvmnet_VERSION_amd64.deb", () => {
     for (const h of ETC_HOOKS) expect(readlinkSync(inRoot(`/etc/${h}`))).toBe("/usr/bin/kvmnet");
     expect(readlinkSync(inRoot("/usr/lib/kvmnet/kvmnet"))).toBe("../../bin/kvmnet");
     expect(readFileSync(inRoot("/etc/kvmnet.conf"), "utf8")).toBe(TEMPLATE);
-    const status = sh(`dpkg-query --root=${root} -W -f '\${Conffiles}\\n\${Depends}' kvmnet`).out;
+    const status = (await sh(`dpkg-query --root=${root} -W -f '\${Conffiles}\\n\${Depends}' kvmnet`)).out;
     expect(status).toMatch(/^ \/etc\/kvmnet\.conf [0-9a-f]{32}$/m);
     expect(status).toMatch(/^ \/etc\/NetworkManager\/conf\.d\/kvmnet\.conf [0-9a-f]{32}$/m);
     expect(status).toMatch(/^iproute2, nftables \| iptables, dnsmasq-base, libc6 \(>= 2\.\d+\)/m);
@@ -167,9 +167,11 @@ describe("kvmnet_VERSION_amd64.deb", () => {
       expect(readlinkSync(inRoot(`/etc/systemd/system/${svc}.service.wants/kvmnet-reapply.service`))).toBe(
         "/lib/systemd/system/kvmnet-reapply.service",
       );
-    expect(sh(`test -e ${root}/etc/systemd/system/multi-user.target.wants/kvmnet-watch.service`).code).not.toBe(0);
-    expect(sh(`test -x ${root}/var/lib/dpkg/info/kvmnet.prerm`).code).toBe(0);
-    const verify = sh(
+    expect((await sh(`test -e ${root}/etc/systemd/system/multi-user.target.wants/kvmnet-watch.service`)).code).not.toBe(
+      0,
+    );
+    expect((await sh(`test -x ${root}/var/lib/dpkg/info/kvmnet.prerm`)).code).toBe(0);
+    const verify = await sh(
       `SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --root=${root} kvmnet.service kvmnet-reapply.service kvmnet-watch.service`,
     );
     expect(verify, verify.err).toMatchObject({ code: 0, err: "" });
@@ -180,60 +182,60 @@ describe("kvmnet_VERSION_amd64.deb", () => {
     expect(readFileSync(inRoot("/etc/qemu-natdown.dpkg-old"), "utf8")).toContain("my own natdown");
     expect(installed.out).toContain("moved your /etc/qemu-natdown to /etc/qemu-natdown.dpkg-old");
     // There is no node in this root.
-    expect(sh(`chroot ${root} sh -c 'command -v node'`).code).not.toBe(0);
+    expect((await sh(`chroot ${root} sh -c 'command -v node'`)).code).not.toBe(0);
   });
 
-  it("a hook from the installed package brings a NAT network up in a namespace; the boot unit's command too", () => {
+  it("a hook from the installed package brings a NAT network up in a namespace; the boot unit's command too", async () => {
     const tap = `vm${rid()}`;
-    const ns = hostWithTap(tap);
+    const ns = await hostWithTap(tap);
     const [br, auto] = [`kdn${rid()}`, `kda${rid()}`];
-    const c = rootConf(
+    const c = await rootConf(
       `[n]\nmode = nat\nbridge = ${br}\naddress = 192.0.2.1/24\ndhcp_range = 192.0.2.10,192.0.2.20\n` +
         `[boot]\nmode = host-only\nbridge = ${auto}\naddress = 203.0.113.1/24\nautostart = yes\n`,
     );
     const env = { KVMNET_CONFIG: c.file };
     for (const round of [1, 2]) {
-      const r = chrootIn(ns, ["/etc/qemu-natup", tap], env);
+      const r = await chrootIn(ns, ["/etc/qemu-natup", tap], env);
       expect(r.code, `round ${round}: ${r.err}`).toBe(0);
     }
-    expect(masterOf(ns, tap)).toBe(br);
-    expect(ns.sh(`ip -4 -o addr show dev ${br}`)).toContain("192.0.2.1/24");
+    expect(await masterOf(ns, tap)).toBe(br);
+    expect(await ns.sh(`ip -4 -o addr show dev ${br}`)).toContain("192.0.2.1/24");
     expect(existsSync(join(c.stateDir, "n.dnsmasq.pid"))).toBe(true);
 
     const execStart = /^ExecStart=(.*)$/m
       .exec(readFileSync(inRoot("/lib/systemd/system/kvmnet.service"), "utf8"))![1]!
       .split(" ");
-    const up = chrootIn(ns, execStart, env);
+    const up = await chrootIn(ns, execStart, env);
     expect(up.code, up.err).toBe(0);
-    expect(ns.sh(`ip -4 -o addr show dev ${auto}`)).toContain("203.0.113.1/24");
+    expect(await ns.sh(`ip -4 -o addr show dev ${auto}`)).toContain("203.0.113.1/24");
 
     // kvmnet-reapply.service's command puts back the rules of both networks after nft flush ruleset.
-    ns.sh("nft flush ruleset");
+    await ns.sh("nft flush ruleset");
     const reapplyStart = /^ExecStart=(.*)$/m
       .exec(readFileSync(inRoot("/lib/systemd/system/kvmnet-reapply.service"), "utf8"))![1]!
       .split(" ");
-    const reapply = chrootIn(ns, reapplyStart, env);
+    const reapply = await chrootIn(ns, reapplyStart, env);
     expect(reapply.code, reapply.err).toBe(0);
     expect(reapply.out).toMatch(/^n: reapplied/m);
-    expect(ns.sh("nft list chain inet kvmnet from-n")).toContain("kvmnet n");
+    expect(await ns.sh("nft list chain inet kvmnet from-n")).toContain("kvmnet n");
 
-    const down = chrootIn(ns, ["/etc/qemu-natdown", tap], env);
+    const down = await chrootIn(ns, ["/etc/qemu-natdown", tap], env);
     expect(down.code, down.err).toBe(0);
-    expect(masterOf(ns, tap)).toBeUndefined();
+    expect(await masterOf(ns, tap)).toBeUndefined();
   });
 
-  it("dpkg -r removes the program and its links but keeps the config; --purge removes the config and the boot link", () => {
-    const rm = sh(`dpkg --root=${root} -r kvmnet`);
+  it("dpkg -r removes the program and its links but keeps the config; --purge removes the config and the boot link", async () => {
+    const rm = await sh(`dpkg --root=${root} -r kvmnet`);
     expect(rm.code, rm.err).toBe(0);
     for (const p of ["/usr/lib/kvmnet/kvmnet", "/usr/bin/kvmnet", ...ETC_HOOKS.map((h) => `/etc/${h}`)]) {
-      expect(sh(`test -L ${root}${p} || test -e ${root}${p}`).code, p).not.toBe(0);
+      expect((await sh(`test -L ${root}${p} || test -e ${root}${p}`)).code, p).not.toBe(0);
     }
     expect(readFileSync(inRoot("/etc/kvmnet.conf"), "utf8")).toBe(TEMPLATE);
-    const purge = sh(`dpkg --root=${root} --purge kvmnet`);
+    const purge = await sh(`dpkg --root=${root} --purge kvmnet`);
     expect(purge.code, purge.err).toBe(0);
     expect(existsSync(inRoot("/etc/kvmnet.conf"))).toBe(false);
     expect(existsSync(inRoot("/etc/NetworkManager/conf.d/kvmnet.conf"))).toBe(false);
-    expect(sh(`test -L ${root}/etc/systemd/system/multi-user.target.wants/kvmnet.service`).code).not.toBe(0);
+    expect((await sh(`test -L ${root}/etc/systemd/system/multi-user.target.wants/kvmnet.service`)).code).not.toBe(0);
   });
 });
 
@@ -256,36 +258,36 @@ function execRules(profile: string): { rule: string; re: RegExp }[] {
 // own verdict is in test/vm/apparmor-libvirtd.test.ts (a Debian-kernel VM); here the package's layout and the
 // README's local/usr.sbin.libvirtd lines.
 describe("libvirtd's AppArmor profile (Debian's usr.sbin.libvirtd)", () => {
-  it("every hook the .deb installs resolves to a path the stock profile lets libvirtd exec; the old /usr/lib/kvmnet one did not", () => {
-    const rules = execRules(readFileSync(libvirtdProfilePackage().profile, "utf8"));
+  it("every hook the .deb installs resolves to a path the stock profile lets libvirtd exec; the old /usr/lib/kvmnet one did not", async () => {
+    const rules = execRules(readFileSync((await libvirtdProfilePackage()).profile, "utf8"));
     expect(rules.map((r) => r.rule)).toContain("/usr/bin/* PUx");
     const allowed = (path: string) => rules.filter((r) => r.re.test(path)).map((r) => r.rule);
     // The control: the first releases' program path matched no exec rule.
     expect(allowed("/usr/lib/kvmnet/kvmnet")).toEqual([]);
-    const reinstall = sh(`dpkg --root=${root} -i ${debPath}`);
+    const reinstall = await sh(`dpkg --root=${root} -i ${debPath}`);
     expect(reinstall.code, reinstall.err).toBe(0);
     for (const h of [...ETC_HOOKS, "../usr/lib/kvmnet/kvmnet"]) {
-      const real = sh(`chroot ${root} readlink -f /etc/${h}`).out.trim();
+      const real = (await sh(`chroot ${root} readlink -f /etc/${h}`)).out.trim();
       expect(real, h).toBe("/usr/bin/kvmnet");
       expect(allowed(real), h).toEqual(["/usr/bin/* PUx"]);
     }
-    sh(`dpkg --root=${root} --purge kvmnet`);
+    await sh(`dpkg --root=${root} --purge kvmnet`);
   });
 
-  it("the README's local/usr.sbin.libvirtd lines (standalone binary, npm install) compile with the profile (apparmor_parser -Q -K)", () => {
-    const parser = execaSync("sh", ["-c", "command -v apparmor_parser"], { reject: false }).stdout;
+  it("the README's local/usr.sbin.libvirtd lines (standalone binary, npm install) compile with the profile (apparmor_parser -Q -K)", async () => {
+    const parser = (await execa("sh", ["-c", "command -v apparmor_parser"], { reject: false })).stdout;
     if (!parser) return expect.fail("apparmor_parser is missing: run scripts/deps.sh (package apparmor)");
     const dir = mkdtempSync(join(tmpdir(), "kvmnet-aa-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(join(dir, "local"));
-    const compile = (lines: string) => {
+    const compile = async (lines: string) => {
       writeFileSync(join(dir, "local/usr.sbin.libvirtd"), lines);
-      return execaSync(parser, ["-Q", "-K", "-I", dir, libvirtdProfilePackage().profile], { reject: false });
+      return await execa(parser, ["-Q", "-K", "-I", dir, (await libvirtdProfilePackage()).profile], { reject: false });
     };
-    const good = compile(README_LOCAL_LINES);
+    const good = await compile(README_LOCAL_LINES);
     expect(good.exitCode, good.stderr).toBe(0);
     // The control: the same lines with a comma missing do not compile.
-    const bad = compile(README_LOCAL_LINES.replace(/,\n/, "\n"));
+    const bad = await compile(README_LOCAL_LINES.replace(/,\n/, "\n"));
     expect(bad.exitCode).not.toBe(0);
     expect(bad.stderr).toMatch(/AppArmor parser error .*local\/usr\.sbin\.libvirtd.*missing an end of line character/);
   });

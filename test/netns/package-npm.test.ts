@@ -3,7 +3,7 @@
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execaSync } from "execa";
+import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Netns, ROOT, rid, tempConfig } from "../helpers/netns.js";
 import { HOOKS, PROGRAM_NAMES } from "../../src/programs.js";
@@ -12,35 +12,35 @@ const TEMPLATE = readFileSync(join(ROOT, "etc-templates/kvmnet.conf"), "utf8");
 let tmp: string;
 let prefix: string;
 let dist: string;
-const cleanups: (() => void)[] = [];
+const cleanups: (() => void | Promise<void>)[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "kvmnet-npm-"));
   prefix = join(tmp, "prefix");
   // dist/ is fresh (the global setup built it); --ignore-scripts keeps prepack from rebuilding it under
   // other test files that are running it.
-  const packed = execaSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: ROOT });
+  const packed = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: ROOT });
   const tgz = join(tmp, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename);
-  execaSync(
+  await execa(
     "npm",
     ["install", "--global", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", tgz],
     { cwd: tmp },
   );
   dist = realpathSync(join(prefix, "lib/node_modules/kvmnet/dist"));
 }, 300_000);
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function hostWithTap(tap: string): Netns {
-  const ns = Netns.create("knpm");
-  cleanups.push(() => ns.destroy());
-  ns.sh(`ip tuntap add dev ${tap} mode tap && ip link set ${tap} up`);
+async function hostWithTap(tap: string): Promise<Netns> {
+  const ns = await Netns.create("knpm");
+  cleanups.push(async () => await ns.destroy());
+  await ns.sh(`ip tuntap add dev ${tap} mode tap && ip link set ${tap} up`);
   return ns;
 }
-function masterOf(ns: Netns, dev: string): string | undefined {
-  return (JSON.parse(ns.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
+async function masterOf(ns: Netns, dev: string): Promise<string | undefined> {
+  return (JSON.parse(await ns.sh(`ip -j link show dev ${dev}`)) as { master?: string }[])[0]?.master;
 }
 function natConf(br: string) {
   const c = tempConfig(
@@ -50,9 +50,9 @@ function natConf(br: string) {
   return c;
 }
 /** Run FILE ARGS with the installed node on PATH, in NS if given. */
-function run(file: string, args: string[], env: Record<string, string> = {}, ns?: Netns) {
+async function run(file: string, args: string[], env: Record<string, string> = {}, ns?: Netns) {
   const [cmd, argv] = ns ? ["ip", ["netns", "exec", ns.name, file, ...args]] : [file, args];
-  const r = execaSync(cmd, argv, {
+  const r = await execa(cmd, argv, {
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
     extendEnv: false,
     reject: false,
@@ -62,52 +62,52 @@ function run(file: string, args: string[], env: Record<string, string> = {}, ns?
 }
 
 describe("npm i -g of the packed tarball", () => {
-  it("installs every program name and the man pages", () => {
+  it("installs every program name and the man pages", async () => {
     for (const name of PROGRAM_NAMES) {
       const bin = join(prefix, "bin", name);
       expect(lstatSync(bin).isSymbolicLink(), name).toBe(true);
       expect(realpathSync(bin)).toBe(join(dist, `${name}.cjs`));
     }
     for (const name of Object.keys(HOOKS))
-      expect(run(join(prefix, "bin", name), ["--help"]).out).toMatch(new RegExp(`^usage: ${name} TAP`));
-    expect(run(join(prefix, "bin/kvmnet"), ["--help"]).code).toBe(0);
+      expect((await run(join(prefix, "bin", name), ["--help"])).out).toMatch(new RegExp(`^usage: ${name} TAP`));
+    expect((await run(join(prefix, "bin/kvmnet"), ["--help"])).code).toBe(0);
     expect(existsSync(join(prefix, "share/man/man8/kvmnet.8"))).toBe(true);
     expect(existsSync(join(prefix, "share/man/man5/kvmnet.conf.5"))).toBe(true);
   });
 
-  it("a hook from PREFIX/bin brings a NAT network up on the installed node", () => {
+  it("a hook from PREFIX/bin brings a NAT network up on the installed node", async () => {
     const tap = `vm${rid()}`;
-    const ns = hostWithTap(tap);
+    const ns = await hostWithTap(tap);
     const br = `knp${rid()}`;
     const c = natConf(br);
-    const r = run(join(prefix, "bin/qemu-natup"), [tap], { KVMNET_CONFIG: c.file }, ns);
+    const r = await run(join(prefix, "bin/qemu-natup"), [tap], { KVMNET_CONFIG: c.file }, ns);
     expect(r.code, r.err).toBe(0);
-    expect(masterOf(ns, tap)).toBe(br);
-    expect(ns.sh(`ip -4 -o addr show dev ${br}`)).toContain("198.51.100.1/24");
+    expect(await masterOf(ns, tap)).toBe(br);
+    expect(await ns.sh(`ip -4 -o addr show dev ${br}`)).toContain("198.51.100.1/24");
   });
 
-  it("kvmnet install from it links each name to its installed bundle (or copies it); those run as hooks", () => {
+  it("kvmnet install from it links each name to its installed bundle (or copies it); those run as hooks", async () => {
     const dest = join(tmp, `etc-${rid()}`);
-    const r = run(join(prefix, "bin/kvmnet"), ["install", "--dest", dest]);
+    const r = await run(join(prefix, "bin/kvmnet"), ["install", "--dest", dest]);
     expect(r.code, r.err).toBe(0);
     for (const name of Object.keys(HOOKS)) expect(readlinkSync(join(dest, name))).toBe(join(dist, `${name}.cjs`));
     expect(readFileSync(join(dest, "kvmnet.conf"), "utf8")).toBe(TEMPLATE);
 
     const copies = join(tmp, `copies-${rid()}`);
-    expect(run(join(prefix, "bin/kvmnet"), ["install", "--dest", copies, "--copy"]).code).toBe(0);
+    expect((await run(join(prefix, "bin/kvmnet"), ["install", "--dest", copies, "--copy"])).code).toBe(0);
     expect(readFileSync(join(copies, "qemu-natdown"), "utf8")).toBe(
       readFileSync(join(dist, "qemu-natdown.cjs"), "utf8"),
     );
 
     const tap = `vm${rid()}`;
-    const ns = hostWithTap(tap);
+    const ns = await hostWithTap(tap);
     const br = `kni${rid()}`;
     const c = natConf(br);
-    const up = run(join(dest, "qemu-natup"), [tap], { KVMNET_CONFIG: c.file }, ns);
+    const up = await run(join(dest, "qemu-natup"), [tap], { KVMNET_CONFIG: c.file }, ns);
     expect(up.code, up.err).toBe(0);
-    expect(masterOf(ns, tap)).toBe(br);
-    const down = run(join(copies, "qemu-natdown"), [tap], { KVMNET_CONFIG: c.file }, ns);
+    expect(await masterOf(ns, tap)).toBe(br);
+    const down = await run(join(copies, "qemu-natdown"), [tap], { KVMNET_CONFIG: c.file }, ns);
     expect(down.code, down.err).toBe(0);
-    expect(masterOf(ns, tap)).toBeUndefined();
+    expect(await masterOf(ns, tap)).toBeUndefined();
   });
 });

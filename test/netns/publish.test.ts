@@ -38,73 +38,75 @@ async function serveUdp(ns: Netns, port: number) {
   return { count: () => got, stop: () => child.kill("SIGTERM") };
 }
 
-function ask(ns: Netns, address: string, port: number): string {
-  return String(ns.tryRun("busybox", ["nc", "-w", "3", address, String(port)], { timeout: 10_000 }).stdout).trim();
+async function ask(ns: Netns, address: string, port: number): Promise<string> {
+  return String(
+    (await ns.tryRun("busybox", ["nc", "-w", "3", address, String(port)], { timeout: 10_000 })).stdout,
+  ).trim();
 }
 
 describe("published ports", () => {
   let lab: Lab;
   const stops: (() => void)[] = [];
-  afterEach(() => {
+  afterEach(async () => {
     for (const s of stops.splice(0)) s();
-    lab?.destroy();
+    await lab?.destroy();
   });
 
   it("tcp:8080=web:80 answers from the outside, from the host, and from a guest of the network (hairpin); not on 127.0.0.1", async () => {
-    lab = makeLab({ section: (br) => natSection(br, `${hosts}publish = tcp:8080=web:80\n`) });
-    const web = lab.addGuest("vm0", WEB);
-    const other = lab.addGuest("vm1");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    expect(lab.hook("qemu-natup", "vm1").code).toBe(0);
-    expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
-    expect(lab.dhcp(other)?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
+    lab = await makeLab({ section: (br) => natSection(br, `${hosts}publish = tcp:8080=web:80\n`) });
+    const web = await lab.addGuest("vm0", WEB);
+    const other = await lab.addGuest("vm1");
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+    expect((await lab.hook("qemu-natup", "vm1")).code).toBe(0);
+    expect((await lab.dhcp(web))?.ip).toBe("192.0.2.10");
+    expect((await lab.dhcp(other))?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
     stops.push(await serveTcp(web, 80, "web"));
     // From the outside: the guest sees the outside's own address (no masquerade on the way in).
-    expect(ask(lab.outside, HOST_UPLINK, 8080)).toBe("web 203.0.113.2");
+    expect(await ask(lab.outside, HOST_UPLINK, 8080)).toBe("web 203.0.113.2");
     // From the host itself, to its uplink address and to the bridge address.
-    expect(ask(lab.host, HOST_UPLINK, 8080)).toMatch(/^web /);
-    expect(ask(lab.host, "192.0.2.1", 8080)).toMatch(/^web /);
+    expect(await ask(lab.host, HOST_UPLINK, 8080)).toMatch(/^web /);
+    expect(await ask(lab.host, "192.0.2.1", 8080)).toMatch(/^web /);
     // Hairpin: another guest of the network, through the host's address; masqueraded to the bridge address.
-    expect(ask(other, HOST_UPLINK, 8080)).toBe("web 192.0.2.1");
+    expect(await ask(other, HOST_UPLINK, 8080)).toBe("web 192.0.2.1");
     // Not on loopback.
-    expect(ask(lab.host, "127.0.0.1", 8080)).toBe("");
+    expect(await ask(lab.host, "127.0.0.1", 8080)).toBe("");
     // Idempotent: a third VM changes nothing but its attach.
-    lab.addGuest("vm2");
-    expect(lab.hook("qemu-natup", "vm2", { KVMNET_VERBOSE: "1" }).stderr).toBe(
+    await lab.addGuest("vm2");
+    expect((await lab.hook("qemu-natup", "vm2", { KVMNET_VERBOSE: "1" })).stderr).toBe(
       `qemu-natup: ip link set dev vm2 mtu 1500 master ${lab.bridge} up`,
     );
   });
 
   it("control: without publish the outside reaches nothing on port 8080", async () => {
-    lab = makeLab({ section: (br) => natSection(br, hosts) });
-    const web = lab.addGuest("vm0", WEB);
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
+    lab = await makeLab({ section: (br) => natSection(br, hosts) });
+    const web = await lab.addGuest("vm0", WEB);
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+    expect((await lab.dhcp(web))?.ip).toBe("192.0.2.10");
     stops.push(await serveTcp(web, 80, "web"));
-    expect(ask(lab.outside, HOST_UPLINK, 8080)).toBe("");
+    expect(await ask(lab.outside, HOST_UPLINK, 8080)).toBe("");
   });
 
   it("bound to one host address: answers there only", async () => {
-    lab = makeLab({ section: (br) => natSection(br, `${hosts}publish = tcp:${HOST_UPLINK}:8080=web:80\n`) });
-    const web = lab.addGuest("vm0", WEB);
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
+    lab = await makeLab({ section: (br) => natSection(br, `${hosts}publish = tcp:${HOST_UPLINK}:8080=web:80\n`) });
+    const web = await lab.addGuest("vm0", WEB);
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+    expect((await lab.dhcp(web))?.ip).toBe("192.0.2.10");
     stops.push(await serveTcp(web, 80, "web"));
-    expect(ask(lab.outside, HOST_UPLINK, 8080)).toMatch(/^web /);
-    expect(ask(lab.host, "192.0.2.1", 8080)).toBe("");
+    expect(await ask(lab.outside, HOST_UPLINK, 8080)).toMatch(/^web /);
+    expect(await ask(lab.host, "192.0.2.1", 8080)).toBe("");
   });
 
   it.each([
     ["with conntrack: a flow already going moves to the new target", true],
     ["control, no conntrack tool: the flow keeps going to the old target", false],
   ])("changing a UDP publish, %s", async (_n, withConntrack) => {
-    lab = makeLab({ section: (br) => natSection(br, `${hosts}publish = udp:5353=web:5353\n`) });
-    const web = lab.addGuest("vm0", WEB);
-    const db = lab.addGuest("vm1", DB);
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    expect(lab.hook("qemu-natup", "vm1").code).toBe(0);
-    expect(lab.dhcp(web)?.ip).toBe("192.0.2.10");
-    expect(lab.dhcp(db)?.ip).toBe("192.0.2.11");
+    lab = await makeLab({ section: (br) => natSection(br, `${hosts}publish = udp:5353=web:5353\n`) });
+    const web = await lab.addGuest("vm0", WEB);
+    const db = await lab.addGuest("vm1", DB);
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+    expect((await lab.hook("qemu-natup", "vm1")).code).toBe(0);
+    expect((await lab.dhcp(web))?.ip).toBe("192.0.2.10");
+    expect((await lab.dhcp(db))?.ip).toBe("192.0.2.11");
     const atWeb = await serveUdp(web, 5353);
     const atDb = await serveUdp(db, 5353);
     stops.push(atWeb.stop, atDb.stop);
@@ -120,8 +122,8 @@ describe("published ports", () => {
     mkdirSync(fake);
     writeFileSync(`${fake}/conntrack`, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     const env: Record<string, string> = withConntrack ? {} : { PATH: `${fake}:/usr/bin:/bin` };
-    lab.addGuest("vm2");
-    const r = lab.hook("qemu-natup", "vm2", env);
+    await lab.addGuest("vm2");
+    const r = await lab.hook("qemu-natup", "vm2", env);
     expect(r.code, r.stderr).toBe(0);
     const before = atDb.count();
     await new Promise((r) => setTimeout(r, 800));

@@ -32,78 +32,78 @@ bridge = ${br}l
 
 describe("qemu-ifup / qemu-ifdown selection", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
-  const masterOf = (tap: string) =>
-    lab.host.sh(`basename "$(readlink /sys/class/net/${tap}/master 2>/dev/null)" 2>/dev/null || true`);
+  afterEach(async () => await lab?.destroy());
+  const masterOf = async (tap: string) =>
+    await lab.host.sh(`basename "$(readlink /sys/class/net/${tap}/master 2>/dev/null)" 2>/dev/null || true`);
 
-  it("rule 1: KVMNET_NETWORK, over a taps glob and the default", () => {
-    lab = makeLab({ body });
-    lab.addGuest("rt-1");
-    const r = lab.hook("qemu-ifup", "rt-1", { KVMNET_NETWORK: "iso" });
+  it("rule 1: KVMNET_NETWORK, over a taps glob and the default", async () => {
+    lab = await makeLab({ body });
+    await lab.addGuest("rt-1");
+    const r = await lab.hook("qemu-ifup", "rt-1", { KVMNET_NETWORK: "iso" });
     expect(r.code, r.stderr).toBe(0);
-    expect(masterOf("rt-1")).toBe(`${lab.bridge}i`);
-    expect(lab.hook("qemu-ifdown", "rt-1", { KVMNET_NETWORK: "iso" }).code).toBe(0);
-    expect(masterOf("rt-1")).toBe("");
+    expect(await masterOf("rt-1")).toBe(`${lab.bridge}i`);
+    expect((await lab.hook("qemu-ifdown", "rt-1", { KVMNET_NETWORK: "iso" })).code).toBe(0);
+    expect(await masterOf("rt-1")).toBe("");
   });
 
-  it("rule 2: the program name's @NET suffix (a symlink), over a taps glob", () => {
-    lab = makeLab({ body });
-    lab.addGuest("iso-1");
+  it("rule 2: the program name's @NET suffix (a symlink), over a taps glob", async () => {
+    lab = await makeLab({ body });
+    await lab.addGuest("iso-1");
     const up = join(lab.conf.dir, "qemu-ifup@rt");
     const down = join(lab.conf.dir, "qemu-ifdown@rt");
     symlinkSync(program("qemu-ifup"), up);
     symlinkSync(program("qemu-ifdown"), down);
-    const r = lab.host.tryRun(up, ["iso-1"], { env: { KVMNET_CONFIG: lab.conf.file } });
+    const r = await lab.host.tryRun(up, ["iso-1"], { env: { KVMNET_CONFIG: lab.conf.file } });
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(masterOf("iso-1")).toBe(`${lab.bridge}r`);
-    expect(lab.host.sh("cat /proc/sys/net/ipv4/ip_forward")).toBe("1");
-    expect(lab.host.tryRun(down, ["iso-1"], { env: { KVMNET_CONFIG: lab.conf.file } }).exitCode).toBe(0);
-    expect(masterOf("iso-1")).toBe("");
+    expect(await masterOf("iso-1")).toBe(`${lab.bridge}r`);
+    expect(await lab.host.sh("cat /proc/sys/net/ipv4/ip_forward")).toBe("1");
+    expect((await lab.host.tryRun(down, ["iso-1"], { env: { KVMNET_CONFIG: lab.conf.file } })).exitCode).toBe(0);
+    expect(await masterOf("iso-1")).toBe("");
   });
 
-  it("rule 3: the taps glob, over the default", () => {
-    lab = makeLab({ body });
-    lab.addGuest("iso-7");
-    expect(lab.hook("qemu-ifup", "iso-7").code).toBe(0);
-    expect(masterOf("iso-7")).toBe(`${lab.bridge}i`);
+  it("rule 3: the taps glob, over the default", async () => {
+    lab = await makeLab({ body });
+    await lab.addGuest("iso-7");
+    expect((await lab.hook("qemu-ifup", "iso-7")).code).toBe(0);
+    expect(await masterOf("iso-7")).toBe(`${lab.bridge}i`);
   });
 
-  it("rule 4: the default = yes network for qemu-ifup; qemu-ifdown finds the same", () => {
-    lab = makeLab({ body });
-    lab.addGuest("vm0");
-    expect(lab.hook("qemu-ifup", "vm0").code).toBe(0);
-    expect(masterOf("vm0")).toBe(`${lab.bridge}h`);
-    expect(lab.hook("qemu-ifdown", "vm0").code).toBe(0);
-    expect(masterOf("vm0")).toBe("");
+  it("rule 4: the default = yes network for qemu-ifup; qemu-ifdown finds the same", async () => {
+    lab = await makeLab({ body });
+    await lab.addGuest("vm0");
+    expect((await lab.hook("qemu-ifup", "vm0")).code).toBe(0);
+    expect(await masterOf("vm0")).toBe(`${lab.bridge}h`);
+    expect((await lab.hook("qemu-ifdown", "vm0")).code).toBe(0);
+    expect(await masterOf("vm0")).toBe("");
   });
 
-  it("rule 4: the only network of the program's modes; several without a default are refused", () => {
-    lab = makeLab({ body: (br) => body(br).replace("default = yes\n", "") });
-    lab.addGuest("vm0");
-    const before = nsState(lab.host);
+  it("rule 4: the only network of the program's modes; several without a default are refused", async () => {
+    lab = await makeLab({ body: (br) => body(br).replace("default = yes\n", "") });
+    await lab.addGuest("vm0");
+    const before = await nsState(lab.host);
     // qemu-ifup-bridge serves one network here, so rule 4 picks lan, whose bridge is missing yet: refused.
-    const missing = lab.hook("qemu-ifup-bridge", "vm0");
+    const missing = await lab.hook("qemu-ifup-bridge", "vm0");
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(new RegExp(`kvmnet.conf:\\d+: bridge: ${lab.bridge}l does not exist`));
-    const none = lab.hook("qemu-ifup", "vm0");
+    const none = await lab.hook("qemu-ifup", "vm0");
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(
       /^qemu-ifup: tap vm0 could join any of iso, ho, rt, lan: choose one: run this program as qemu-ifup@NET .*; or a taps glob .*; or default = yes in one of them; or KVMNET_NETWORK=NET .*\(plain QEMU only: libvirt passes scripts no environment\)$/,
     );
-    const iso = lab.hook("qemu-ifup-isolated", "vm0");
+    const iso = await lab.hook("qemu-ifup-isolated", "vm0");
     expect(iso.code).toBe(2);
     expect(iso.stderr).toMatch(/could join any of iso, ho:/);
-    expect(nsState(lab.host)).toBe(before);
-    lab.host.sh(`ip link add ${lab.bridge}l type bridge`);
-    expect(lab.hook("qemu-ifup-bridge", "vm0").code).toBe(0);
-    expect(masterOf("vm0")).toBe(`${lab.bridge}l`);
+    expect(await nsState(lab.host)).toBe(before);
+    await lab.host.sh(`ip link add ${lab.bridge}l type bridge`);
+    expect((await lab.hook("qemu-ifup-bridge", "vm0")).code).toBe(0);
+    expect(await masterOf("vm0")).toBe(`${lab.bridge}l`);
   });
 
-  it("a network of a mode the program does not serve: exit 2 naming the program that does, nothing changed", () => {
-    lab = makeLab({ body });
-    lab.addGuest("vm0");
-    lab.addGuest("rt-2");
-    const before = nsState(lab.host);
+  it("a network of a mode the program does not serve: exit 2 naming the program that does, nothing changed", async () => {
+    lab = await makeLab({ body });
+    await lab.addGuest("vm0");
+    await lab.addGuest("rt-2");
+    const before = await nsState(lab.host);
     const cases: [string, string, Record<string, string>, string][] = [
       [
         "qemu-ifup-isolated",
@@ -131,15 +131,15 @@ describe("qemu-ifup / qemu-ifdown selection", () => {
       ],
     ];
     for (const [prog, tap, env, message] of cases) {
-      const r = lab.hook(prog, tap, env);
+      const r = await lab.hook(prog, tap, env);
       expect(r.code, `${prog} ${tap}`).toBe(2);
       expect(r.stderr).toBe(`${prog}: ${message}`);
     }
-    const unknown = lab.hook("qemu-ifup", "vm0", { KVMNET_NETWORK: "nope" });
+    const unknown = await lab.hook("qemu-ifup", "vm0", { KVMNET_NETWORK: "nope" });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(
       /KVMNET_NETWORK names network "nope", which .* does not define \(it has: iso, ho, rt, lan\)/,
     );
-    expect(nsState(lab.host)).toBe(before);
+    expect(await nsState(lab.host)).toBe(before);
   });
 });

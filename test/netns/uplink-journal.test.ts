@@ -27,31 +27,31 @@ exec /usr/sbin/ip "$@"
 
 describe("uplink move cut off by SIGKILL", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it.each([3, 5, 7])(
     "after %i lines of the batch, the next run completes the bridge and the host is online",
-    (lines) => {
-      lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
+    async (lines) => {
+      lab = await makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
       const h = lab.host;
-      h.sh(`ip route add default via ${OUTSIDE} dev up0`);
-      lab.addGuest("vm0", "203.0.113.50/24");
-      const killed = lab.hook("qemu-ifup-bridge", "vm0", { PATH: killingPath(`${lab.conf.dir}/bin`, lines) });
+      await h.sh(`ip route add default via ${OUTSIDE} dev up0`);
+      await lab.addGuest("vm0", "203.0.113.50/24");
+      const killed = await lab.hook("qemu-ifup-bridge", "vm0", { PATH: killingPath(`${lab.conf.dir}/bin`, lines) });
       expect(killed.code).not.toBe(0);
-      expect(h.sh(`ls ${lab.conf.stateDir}`)).toBe("lan.uplink-move");
+      expect(await h.sh(`ls ${lab.conf.stateDir}`)).toBe("lan.uplink-move");
       // Half moved: the host has lost its address or its default route somewhere in between.
-      const r = lab.hook("qemu-ifup-bridge", "vm0", { KVMNET_VERBOSE: "1" });
+      const r = await lab.hook("qemu-ifup-bridge", "vm0", { KVMNET_VERBOSE: "1" });
       expect(r.code, r.stderr).toBe(0);
       // The bridge was made and has kvmnet's alias by then: the move is finished, not undone and made again.
       expect(r.stderr).toMatch(/an earlier move of the uplink was cut off; finishing it/);
       const br = lab.bridge;
-      expect(h.sh(`ls /sys/class/net/${br}/brif`).split("\n").sort()).toEqual(["up0", "vm0"]);
-      expect(h.sh("ip -4 -o addr show dev up0")).toBe("");
-      expect(h.sh(`ip -4 -o addr show dev ${br} | awk '{print $4}'`)).toBe(`${HOST_UP}/24`);
-      expect(h.sh("ip -4 route show default")).toBe(`default via ${OUTSIDE} dev ${br} `);
-      expect(h.sh(`ls ${lab.conf.stateDir}`)).toBe("");
-      expect(pings(h, OUTSIDE)).toBe(true);
-      expect(pings(lab.guests[0]!, OUTSIDE)).toBe(true);
+      expect((await h.sh(`ls /sys/class/net/${br}/brif`)).split("\n").sort()).toEqual(["up0", "vm0"]);
+      expect(await h.sh("ip -4 -o addr show dev up0")).toBe("");
+      expect(await h.sh(`ip -4 -o addr show dev ${br} | awk '{print $4}'`)).toBe(`${HOST_UP}/24`);
+      expect(await h.sh("ip -4 route show default")).toBe(`default via ${OUTSIDE} dev ${br} `);
+      expect(await h.sh(`ls ${lab.conf.stateDir}`)).toBe("");
+      expect(await pings(h, OUTSIDE)).toBe(true);
+      expect(await pings(lab.guests[0]!, OUTSIDE)).toBe(true);
     },
   );
 });

@@ -41,12 +41,12 @@ function olderOrder(lines: string[]): string[] {
 
 describe("an uplink move cut off part-way", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it.each(CASES)(
     "after $lines of its 8 lines (journal: $journal, older kvmnet: $older): pending, then finished by the next hook",
     async (c) => {
-      lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
+      lab = await makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
       const h = lab.host;
       const br = lab.bridge;
       await h.sh(`ip route add default via ${OUTSIDE} dev up0`);
@@ -80,8 +80,8 @@ describe("an uplink move cut off part-way", () => {
       // Finished, not undone and made again: the host's address left the network once, not three times.
       expect(await h.sh(`cat /sys/class/net/${br}/ifindex`)).toBe(ifindex);
       expect(await h.sh(`ls ${lab.conf.stateDir}`)).toBe("");
-      expect(pings(h, OUTSIDE)).toBe(true);
-      expect(pings(g, OUTSIDE)).toBe(true);
+      expect(await pings(h, OUTSIDE)).toBe(true);
+      expect(await pings(g, OUTSIDE)).toBe(true);
       expect(await pending()).toBe(0);
       // And the run after that changes nothing.
       const again = await lab.hook("qemu-ifup-bridge", "vm0", { KVMNET_VERBOSE: "1" });
@@ -91,7 +91,7 @@ describe("an uplink move cut off part-way", () => {
   );
 
   it("cut off by an older kvmnet, no journal, its route off the NIC: finished, the lost route named", async () => {
-    lab = makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
+    lab = await makeLab({ body: (br) => `[lan]\nmode = bridge\nbridge = ${br}\nuplink = up0\n` });
     const h = lab.host;
     const br = lab.bridge;
     await h.sh(`ip route add default via ${OUTSIDE} dev up0`);
@@ -112,6 +112,6 @@ describe("an uplink move cut off part-way", () => {
     );
     expect(await h.sh("ip -4 -o addr show dev up0")).toBe("");
     expect(await h.sh(`ip -4 -o addr show dev ${br} | awk '{print $4}'`)).toBe(`${HOST_UP}/24`);
-    expect(pings(h, OUTSIDE)).toBe(true);
+    expect(await pings(h, OUTSIDE)).toBe(true);
   });
 });

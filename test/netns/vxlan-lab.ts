@@ -14,9 +14,9 @@ export interface Host {
 }
 
 /** Make the underlay and HOSTS hosts (host i gets 203.0.113.i). BODY renders the network sections. */
-export function makeVxlanLab(body: (bridge: string) => string) {
-  const underlay = Netns.create("ku");
-  underlay.sh("ip link add ulbr type bridge && ip link set ulbr up");
+export async function makeVxlanLab(body: (bridge: string) => string) {
+  const underlay = await Netns.create("ku");
+  await underlay.sh("ip link add ulbr type bridge && ip link set ulbr up");
   const bridge = `kx${rid(6)}`;
   const conf = tempConfig(body(bridge));
   const hosts: Host[] = [];
@@ -45,32 +45,32 @@ esac
     hosts,
     guests,
     /** Host N (203.0.113.N) named NAME, its u0 on the underlay bridge. */
-    addHost(n: number, name: string): Host {
-      const ns = Netns.create("kx");
+    async addHost(n: number, name: string): Promise<Host> {
+      const ns = await Netns.create("kx");
       const port = `p${n}${rid(4)}`;
-      veth(underlay, port, ns, "u0");
-      underlay.sh(`ip link set ${port} master ulbr`);
-      ns.sh(`ip addr add 203.0.113.${n}/24 dev u0`);
+      await veth(underlay, port, ns, "u0");
+      await underlay.sh(`ip link set ${port} master ulbr`);
+      await ns.sh(`ip addr add 203.0.113.${n}/24 dev u0`);
       const h = { ns, name, addr: `203.0.113.${n}` };
       hosts.push(h);
       return h;
     },
     /** A namespace of the test other than a host or guest (removed at the end). */
-    extra(prefix: string): Netns {
-      const ns = Netns.create(prefix);
+    async extra(prefix: string): Promise<Netns> {
+      const ns = await Netns.create(prefix);
       others.push(ns);
       return ns;
     },
     /** A guest on host H: its eth0 wired to TAP in the host. */
-    addGuest(h: Host, tap: string): Netns {
-      const g = Netns.create("kxg");
-      veth(h.ns, tap, g, "eth0");
+    async addGuest(h: Host, tap: string): Promise<Netns> {
+      const g = await Netns.create("kxg");
+      await veth(h.ns, tap, g, "eth0");
       guests.push(g);
       return g;
     },
     /** Run kvmnet PROGRAM (a hook or `kvmnet`) with ARGS on host H, as that host (its own host name). */
-    run(h: Host, name: string, args: string[], env: Record<string, string> = {}) {
-      const r = h.ns.tryRun(
+    async run(h: Host, name: string, args: string[], env: Record<string, string> = {}) {
+      const r = await h.ns.tryRun(
         "unshare",
         ["-u", "sh", "-c", `hostname ${h.name} && exec "$0" "$@"`, program(name), ...args],
         { env: { KVMNET_CONFIG: conf.file, ...env }, timeout: 60_000 },
@@ -78,8 +78,8 @@ esac
       return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
     },
     /** DHCP in guest G; the lease with the MTU, or null. */
-    dhcp(g: Netns): { ip: string; router: string; mtu: string } | null {
-      const r = g.tryRun(
+    async dhcp(g: Netns): Promise<{ ip: string; router: string; mtu: string } | null> {
+      const r = await g.tryRun(
         "busybox",
         ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-O", "mtu", "-s", script],
         { timeout: 30_000 },
@@ -88,8 +88,8 @@ esac
       return m ? { ip: m[1]!, router: m[2]!, mtu: m[3]! } : null;
     },
     /** True when G gets a ping reply from ADDRESS. */
-    ping(g: Netns, address: string): boolean {
-      return g.tryRun("busybox", ["ping", "-c", "1", "-W", "2", address], { timeout: 10_000 }).exitCode === 0;
+    async ping(g: Netns, address: string): Promise<boolean> {
+      return (await g.tryRun("busybox", ["ping", "-c", "1", "-W", "2", address], { timeout: 10_000 })).exitCode === 0;
     },
     /** Rewrite the config with BODY. */
     /** As run(), without blocking this process (a stream timed meanwhile keeps its timestamps honest). */
@@ -104,13 +104,13 @@ esac
     rewrite(text: string) {
       writeFileSync(conf.file, `[global]\nstate_dir = ${conf.stateDir}\nlease_dir = ${conf.leaseDir}\n\n${text}`);
     },
-    destroy() {
+    async destroy() {
       conf.cleanup();
-      for (const ns of [...guests, ...hosts.map((h) => h.ns), ...others]) ns.destroy();
+      for (const ns of [...guests, ...hosts.map((h) => h.ns), ...others]) await ns.destroy();
     },
   };
   return lab;
 }
 
 /** The lab type. */
-export type VxlanLab = ReturnType<typeof makeVxlanLab>;
+export type VxlanLab = Awaited<ReturnType<typeof makeVxlanLab>>;

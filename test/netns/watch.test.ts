@@ -23,9 +23,9 @@ function children(pid: number): number[] {
 }
 
 // Milliseconds until CHECK holds (polled every 5 ms), or -1 after MS.
-async function until(check: () => boolean, ms: number): Promise<number> {
+async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<number> {
   const t0 = Date.now();
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() - t0 > ms) return -1;
     await sleep(5);
   }
@@ -75,23 +75,25 @@ async function stopWatch(w: Awaited<ReturnType<typeof startWatch>>, group = fals
 
 describe("kvmnet watch", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
   it("rules back after nft flush ruleset, once (it settles); a deleted table and bridge come back; a network taken down stays down; SIGTERM stops it and its monitors", async () => {
     // taps: the VM's tap is found again (a stray, on no bridge) when the deleted bridge is made again.
-    lab = makeLab({ section: (br) => `${natSection(br, "taps = vm*\n")}${second}` });
-    const g = lab.addGuest("vm0");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    expect(lab.dhcp(g)?.ip).toMatch(/^192\.0\.2\./);
+    lab = await makeLab({ section: (br) => `${natSection(br, "taps = vm*\n")}${second}` });
+    const g = await lab.addGuest("vm0");
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+    expect((await lab.dhcp(g))?.ip).toMatch(/^192\.0\.2\./);
     const w = await startWatch(lab);
-    const chainThere = () => lab.host.tryRun("nft", ["list", "chain", "inet", "kvmnet", "from-nat0"]).exitCode === 0;
-    const bridgeThere = () => lab.host.tryRun("test", ["-e", `/sys/class/net/${lab.bridge}`]).exitCode === 0;
+    const chainThere = async () =>
+      (await lab.host.tryRun("nft", ["list", "chain", "inet", "kvmnet", "from-nat0"])).exitCode === 0;
+    const bridgeThere = async () =>
+      (await lab.host.tryRun("test", ["-e", `/sys/class/net/${lab.bridge}`])).exitCode === 0;
     try {
       expect(w.log).toContain("1 network up (nat0)");
       const passes0 = w.count(/pass done/);
 
-      lab.host.sh("nft flush ruleset");
-      expect(chainThere()).toBe(false);
+      await lab.host.sh("nft flush ruleset");
+      expect(await chainThere()).toBe(false);
       expect(await until(chainThere, 60_000), w.log).toBeGreaterThanOrEqual(0);
       // It settles: its own changes cause at most one more pass, which finds nothing to do, then no more.
       const passesSince = () =>
@@ -108,38 +110,38 @@ describe("kvmnet watch", () => {
       const settled = w.count(/pass done/);
       await sleep(1000);
       expect(w.count(/pass done/), w.log).toBe(settled);
-      expect(lab.ping(g, OUTSIDE)).toBe(true);
+      expect(await lab.ping(g, OUTSIDE)).toBe(true);
 
       // Only kvmnet's table deleted.
-      lab.host.sh("nft delete table inet kvmnet");
+      await lab.host.sh("nft delete table inet kvmnet");
       expect(await until(chainThere, 60_000), w.log).toBeGreaterThanOrEqual(0);
 
       // A deleted bridge comes back (its dnsmasq and rules were still there), and the running VM's tap with it.
-      lab.host.sh(`ip link del ${lab.bridge}`);
+      await lab.host.sh(`ip link del ${lab.bridge}`);
       const back = await until(
-        () => lab.host.tryRun("test", ["-e", `/sys/class/net/${lab.bridge}/brif/vm0`]).exitCode === 0,
+        async () => (await lab.host.tryRun("test", ["-e", `/sys/class/net/${lab.bridge}/brif/vm0`])).exitCode === 0,
         60_000,
       );
       expect(back, w.log).toBeGreaterThanOrEqual(0);
-      expect(lab.ping(g, "192.0.2.1")).toBe(true);
+      expect(await lab.ping(g, "192.0.2.1")).toBe(true);
       // The network that was never up stays down.
-      expect(lab.host.tryRun("test", ["-e", "/sys/class/net/kviso9"]).exitCode).not.toBe(0);
+      expect((await lab.host.tryRun("test", ["-e", "/sys/class/net/kviso9"])).exitCode).not.toBe(0);
 
       // kvmnet down while watch runs: it stays down (the bridge going is no reason to make it again).
-      const down = lab.host.tryRun(program("kvmnet"), ["down", "nat0", "--force"], {
+      const down = await lab.host.tryRun(program("kvmnet"), ["down", "nat0", "--force"], {
         env: { KVMNET_CONFIG: lab.conf.file },
       });
       expect(down.exitCode, String(down.stderr)).toBe(0);
       await until(() => w.log.includes("nat0: down, no longer kept"), 3_000);
       await sleep(500);
-      expect(bridgeThere(), w.log).toBe(false);
-      expect(chainThere(), w.log).toBe(false);
+      expect(await bridgeThere(), w.log).toBe(false);
+      expect(await chainThere(), w.log).toBe(false);
       expect(w.log).toContain("nat0: down, no longer kept");
       // ... and once up again it is kept again.
-      const up = lab.host.tryRun(program("kvmnet"), ["up", "nat0"], { env: { KVMNET_CONFIG: lab.conf.file } });
+      const up = await lab.host.tryRun(program("kvmnet"), ["up", "nat0"], { env: { KVMNET_CONFIG: lab.conf.file } });
       expect(up.exitCode, String(up.stderr)).toBe(0);
       await sleep(300);
-      lab.host.sh("nft flush ruleset");
+      await lab.host.sh("nft flush ruleset");
       expect(await until(chainThere, 60_000), w.log).toBeGreaterThanOrEqual(0);
     } finally {
       await stopWatch(w);
@@ -147,29 +149,31 @@ describe("kvmnet watch", () => {
   });
 
   it("iptables backend (iptables-nft): rules back after nft flush ruleset and after iptables -F FORWARD; SIGTERM to it and its monitors at once: exit 0", async () => {
-    lab = makeLab({ firewall: "iptables", section: (br) => `${natSection(br)}${second}` });
-    const g = lab.addGuest("vm0");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    expect(lab.dhcp(g)?.ip).toMatch(/^192\.0\.2\./);
+    lab = await makeLab({ firewall: "iptables", section: (br) => `${natSection(br)}${second}` });
+    const g = await lab.addGuest("vm0");
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+    expect((await lab.dhcp(g))?.ip).toMatch(/^192\.0\.2\./);
     const w = await startWatch(lab);
-    const jumpThere = () => /-A FORWARD -j KVMNET-FORWARD/.test(lab.host.sh("iptables -S FORWARD"));
-    const natThere = () => lab.host.sh("iptables -t nat -S").includes("192.0.2.0/24");
+    const jumpThere = async () => /-A FORWARD -j KVMNET-FORWARD/.test(await lab.host.sh("iptables -S FORWARD"));
+    const natThere = async () => (await lab.host.sh("iptables -t nat -S")).includes("192.0.2.0/24");
     try {
-      lab.host.sh("nft flush ruleset");
-      expect(jumpThere()).toBe(false);
-      expect(await until(() => jumpThere() && natThere(), 60_000), w.log).toBeGreaterThanOrEqual(0);
-      lab.host.sh("iptables -F FORWARD");
+      await lab.host.sh("nft flush ruleset");
+      expect(await jumpThere()).toBe(false);
+      expect(await until(async () => (await jumpThere()) && (await natThere()), 60_000), w.log).toBeGreaterThanOrEqual(
+        0,
+      );
+      await lab.host.sh("iptables -F FORWARD");
       expect(await until(jumpThere, 60_000), w.log).toBeGreaterThanOrEqual(0);
-      expect(lab.ping(g, OUTSIDE)).toBe(true);
+      expect(await lab.ping(g, OUTSIDE)).toBe(true);
     } finally {
       await stopWatch(w, true);
     }
   });
 
   it("does not fight as fast as it can: something deleting kvmnet's table each time it is back gets 5 re-applies, a warning, then a pause", async () => {
-    lab = makeLab();
-    lab.addGuest("vm0");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
+    lab = await makeLab();
+    await lab.addGuest("vm0");
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
     const w = await startWatch(lab);
     const chainThere = async () =>
       (await lab.host.tryRun("nft", ["list", "chain", "inet", "kvmnet", "from-nat0"])).exitCode === 0;
@@ -201,20 +205,20 @@ describe("kvmnet watch", () => {
 
 describe("kvmnet reapply", () => {
   let lab: Lab;
-  afterEach(() => lab?.destroy());
+  afterEach(async () => await lab?.destroy());
 
-  it("(kvmnet-reapply.service) puts back a flushed ruleset for networks that are up only", () => {
-    lab = makeLab({ section: (br) => `${natSection(br)}${second}` });
-    lab.addGuest("vm0");
-    expect(lab.hook("qemu-natup", "vm0").code).toBe(0);
-    lab.host.sh("nft flush ruleset");
-    const r = lab.host.tryRun(program("kvmnet"), ["reapply"], { env: { KVMNET_CONFIG: lab.conf.file } });
+  it("(kvmnet-reapply.service) puts back a flushed ruleset for networks that are up only", async () => {
+    lab = await makeLab({ section: (br) => `${natSection(br)}${second}` });
+    await lab.addGuest("vm0");
+    expect((await lab.hook("qemu-natup", "vm0")).code).toBe(0);
+    await lab.host.sh("nft flush ruleset");
+    const r = await lab.host.tryRun(program("kvmnet"), ["reapply"], { env: { KVMNET_CONFIG: lab.conf.file } });
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(String(r.stdout)).toMatch(/^nat0: reapplied \(\d+ steps?\)$/);
-    expect(lab.host.sh("nft list chain inet kvmnet from-nat0")).toContain("kvmnet nat0");
-    expect(lab.host.tryRun("test", ["-e", "/sys/class/net/kviso9"]).exitCode).not.toBe(0);
+    expect(await lab.host.sh("nft list chain inet kvmnet from-nat0")).toContain("kvmnet nat0");
+    expect((await lab.host.tryRun("test", ["-e", "/sys/class/net/kviso9"])).exitCode).not.toBe(0);
     // Again: nothing to do, nothing said.
-    const again = lab.host.tryRun(program("kvmnet"), ["reapply"], { env: { KVMNET_CONFIG: lab.conf.file } });
+    const again = await lab.host.tryRun(program("kvmnet"), ["reapply"], { env: { KVMNET_CONFIG: lab.conf.file } });
     expect(again.exitCode).toBe(0);
     expect(String(again.stdout)).toBe("");
   });

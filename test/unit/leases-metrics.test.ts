@@ -264,8 +264,8 @@ describe("exposition format", () => {
       ].join("\n"),
     );
   });
-  it("reads back with prometheus_client exactly as given", () => {
-    const fams = parseExposition(text);
+  it("reads back with prometheus_client exactly as given", async () => {
+    const fams = await parseExposition(text);
     expect(fams.map((f) => [f.name, f.type])).toEqual([
       ["kvmnet_test", "counter"],
       ["kvmnet_up", "gauge"],

@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execaSync } from "execa";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDeb } from "../helpers/release.js";
 import { installPacked } from "../e2e/install.js";
@@ -60,9 +60,9 @@ const r = (name: string) => new RegExp(`^R ${name.replace(/[@.]/g, "\\$&")} (.*)
 beforeAll(async () => {
   if (!canRun) return;
   const [deb, npm] = await Promise.all([ensureDeb(), installPacked()]);
-  const pkg = libvirtdProfilePackage();
+  const pkg = await libvirtdProfilePackage();
   tmp = mkdtempSync(join(tmpdir(), "kvmnet-aa-"));
-  execaSync("dpkg-deb", ["-x", deb, join(tmp, "deb")]);
+  await execa("dpkg-deb", ["-x", deb, join(tmp, "deb")]);
   writeFileSync(join(tmp, "run.sh"), script(join(tmp, "deb"), pkg.profile, npm.prefix));
   const res = await runInDebianKernelVM({ script: join(tmp, "run.sh"), timeoutMs: 300_000 });
   out = res.output;

@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa, execaSync, type ResultPromise } from "execa";
+import { execa, type ResultPromise } from "execa";
 import type { Netns } from "../../helpers/netns.js";
 
 /** The PATH a systemd-started libvirtd has on Debian; libvirt hands it to the scripts it runs. */
@@ -34,9 +34,9 @@ export interface Libvirt {
   holder: number;
   libvirtd: number;
   /** Run a shell script in the private mount namespace and the test network namespace. */
-  sh(script: string): { code: number | undefined; out: string; err: string };
+  sh(script: string): Promise<{ code: number | undefined; out: string; err: string }>;
   /** Run virsh against this libvirtd. */
-  virsh(...args: string[]): { code: number | undefined; out: string; err: string };
+  virsh(...args: string[]): Promise<{ code: number | undefined; out: string; err: string }>;
   /** A path of the private mount namespace, readable from the test. */
   path(p: string): string;
   /** The text of a file in the private mount namespace ("" if it is missing). */
@@ -66,8 +66,8 @@ export async function startLibvirt(host: Netns): Promise<Libvirt> {
     5000,
     "the namespace holder",
   );
-  const sh = (script: string) => {
-    const r = execaSync("nsenter", ["-t", String(hpid), "-m", "-n", "--", "sh", "-c", script], {
+  const sh = async (script: string) => {
+    const r = await execa("nsenter", ["-t", String(hpid), "-m", "-n", "--", "sh", "-c", script], {
       env: { PATH: DAEMON_PATH },
       extendEnv: false,
       reject: false,
@@ -75,7 +75,7 @@ export async function startLibvirt(host: Netns): Promise<Libvirt> {
     });
     return { code: r.exitCode, out: String(r.stdout), err: String(r.stderr) };
   };
-  const setup = sh(`set -e
+  const setup = await sh(`set -e
     mount -t tmpfs -o size=512m,mode=0755 tmpfs ${tmp}
     mkdir ${tmp}/etc ${tmp}/etc.work ${tmp}/var ${tmp}/var.work
     mount -t overlay overlay -o lowerdir=/etc,upperdir=${tmp}/etc,workdir=${tmp}/etc.work /etc
@@ -98,8 +98,8 @@ ${LIBVIRTD_CONF}EOF`);
     ["-t", String(hpid), "-m", "-n", "--", "env", "-i", `PATH=${DAEMON_PATH}`, "HOME=/root", "libvirtd"],
     { reject: false, extendEnv: false },
   );
-  const virsh = (...args: string[]) =>
-    sh(`exec virsh -q -c qemu:///system ${args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")}`);
+  const virsh = async (...args: string[]) =>
+    await sh(`exec virsh -q -c qemu:///system ${args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ")}`);
   const path = (p: string) => `/proc/${hpid}/root${p}`;
   const lv: Libvirt = {
     holder: hpid,
@@ -109,13 +109,13 @@ ${LIBVIRTD_CONF}EOF`);
     path,
     read: (p) => (existsSync(path(p)) ? readFileSync(path(p), "utf8") : ""),
     async stop() {
-      for (const name of virsh("list", "--name").out.split("\n").filter(Boolean)) virsh("destroy", name);
+      for (const name of (await virsh("list", "--name")).out.split("\n").filter(Boolean)) await virsh("destroy", name);
       daemon.kill("SIGTERM");
       await Promise.race([daemon, new Promise((r) => setTimeout(r, 10_000))]);
       daemon.kill("SIGKILL");
       // What is left in the test's network namespace is this case's (QEMU, a hook's dnsmasq): by pid.
-      const left = execaSync("ip", ["netns", "pids", host.name], { reject: false })
-        .stdout.split("\n")
+      const left = (await execa("ip", ["netns", "pids", host.name], { reject: false })).stdout
+        .split("\n")
         .filter(Boolean)
         .map(Number);
       for (const pid of left)
@@ -130,7 +130,7 @@ ${LIBVIRTD_CONF}EOF`);
     },
   };
   try {
-    await until(() => virsh("version").code === 0, 30_000, "libvirtd's socket");
+    await until(async () => (await virsh("version")).code === 0, 30_000, "libvirtd's socket");
   } catch (e) {
     await lv.stop();
     throw new Error(`${(e as Error).message}\n${String((await daemon).stderr)}`, { cause: e });
@@ -139,9 +139,9 @@ ${LIBVIRTD_CONF}EOF`);
 }
 
 // Poll FN every 100 ms until it is true, or throw after MS.
-async function until(fn: () => boolean, ms: number, what: string): Promise<void> {
+async function until(fn: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
-  while (!fn()) {
+  while (!(await fn())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -5,8 +5,13 @@ import type { Installed } from "../install.js";
 import type { Libvirt } from "./daemon.js";
 
 /** Run `kvmnet install --dest /etc`, link PROGRAM@NET for each of LINKS, and write CONFIG as /etc/kvmnet.conf. */
-export function installKvmnet(lv: Libvirt, installed: Installed, config: string, links: string[]): string {
-  const r = lv.sh(`set -e
+export async function installKvmnet(
+  lv: Libvirt,
+  installed: Installed,
+  config: string,
+  links: string[],
+): Promise<string> {
+  const r = await lv.sh(`set -e
     ${installed.bin("kvmnet")} install --dest /etc
     ${links.map((l) => `ln -sfn /etc/${l.split("@")[0]} /etc/${l}`).join("\n")}
     cat > /etc/kvmnet.conf <<'EOF'
@@ -17,8 +22,8 @@ ${config}EOF
 }
 
 /** Replace /etc/kvmnet.conf. */
-export function writeConfig(lv: Libvirt, config: string): void {
-  const r = lv.sh(`cat > /etc/kvmnet.conf <<'EOF'\n${config}EOF\nchmod 0644 /etc/kvmnet.conf`);
+export async function writeConfig(lv: Libvirt, config: string): Promise<void> {
+  const r = await lv.sh(`cat > /etc/kvmnet.conf <<'EOF'\n${config}EOF\nchmod 0644 /etc/kvmnet.conf`);
   if (r.code !== 0) throw new Error(r.err);
 }
 
