@@ -33,11 +33,21 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   evpn: ["nat", "routed", "host-only", "isolated"],
   evpn_asn: ["nat", "routed", "host-only", "isolated"],
   role: ["nat", "routed", "host-only"],
+  dns: ["nat", "routed", "host-only"],
+  dns_forwarders: ["nat", "routed", "host-only"],
+  "dns_srv.NAME": ["nat", "routed", "host-only"],
+  "dns_txt.NAME": ["nat", "routed", "host-only"],
+  "dns_cname.NAME": ["nat", "routed", "host-only"],
+  "dhcp_option.NAME": ["nat", "routed", "host-only"],
 };
 
-/** The spec name of a key as written: "host.web" → "host.NAME". */
+// Keys that stand for a family: the part before the first dot names it, the rest is the admin's.
+const FAMILIES = ["host", "dns_srv", "dns_txt", "dns_cname", "dhcp_option"];
+
+/** The spec name of a key as written: "host.web" → "host.NAME", "dhcp_option.42" → "dhcp_option.NAME". */
 export function specName(key: string): string {
-  return key.startsWith("host.") ? "host.NAME" : key;
+  const dot = key.indexOf(".");
+  return dot > 0 && FAMILIES.includes(key.slice(0, dot)) ? `${key.slice(0, dot)}.NAME` : key;
 }
 
 /** The closest known key to KEY if it looks like a typo of it, else null. */

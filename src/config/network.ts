@@ -4,6 +4,9 @@ import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt, type Cidr } f
 import { badName, badNetworkName } from "../names.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../observe/default-route.js";
 import { badDomain } from "./domain.js";
+import { validateDns } from "./dns.js";
+import type { DnsSettings } from "./dns.js";
+import type { DhcpOption } from "./dhcp-options.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
 import { MODES, type Mode, type Network, type StaticHost } from "./types.js";
 import { show } from "./value.js";
@@ -35,7 +38,7 @@ export function validateNetwork(
   const mode = values.mode as Mode | undefined;
   if (mode === undefined) bad("mode", `missing in [${shown}]: say mode = ${MODES.join(" | ")}`);
   else if (!MODES.includes(mode)) bad("mode", `${show(mode)} is not a mode: use ${MODES.join(" | ")}`);
-  const known = Object.keys(NETWORK_KEYS).filter((k) => k !== "host.NAME");
+  const known = Object.keys(NETWORK_KEYS).filter((k) => !k.endsWith(".NAME"));
   for (const key of Object.keys(values)) {
     const spec = Object.hasOwn(NETWORK_KEYS, specName(key)) ? NETWORK_KEYS[specName(key)] : undefined;
     if (!spec) {
@@ -171,6 +174,7 @@ export function validateNetwork(
       bad("domain", "needs dhcp_range (the network's DNS is served by its dnsmasq, which runs with DHCP)");
     else net.domain = values.domain;
   }
+  if (needsAddress) Object.assign(net, validateDns(values, values.dhcp_range !== undefined, net.domain, bad));
   return out.length === before ? finish(net) : null;
 }
 
@@ -197,6 +201,8 @@ interface Draft {
   publish?: Published[];
   vlan?: number;
   domain?: string;
+  dns?: DnsSettings;
+  dhcpOptions?: DhcpOption[];
   vxlan?: Vxlan;
   role?: "gateway" | "member";
 }
@@ -228,6 +234,8 @@ function finish(d: Draft): Network {
       dhcp6Range: d.dhcp6Range,
       guard: d.guard,
       domain: d.domain,
+      dns: d.dns,
+      dhcpOptions: d.dhcpOptions,
     }),
   });
   switch (d.mode) {

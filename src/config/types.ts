@@ -4,6 +4,8 @@
 import type { Cidr } from "../ipv4.js";
 import type { Cidr6 } from "../ipv6.js";
 import type { Published } from "./publish.js";
+import type { DnsSettings } from "./dns.js";
+import type { DhcpOption } from "./dhcp-options.js";
 
 /** Network modes of the contract. */
 export type Mode = "nat" | "routed" | "host-only" | "isolated" | "bridge";
@@ -74,6 +76,10 @@ interface Addressed extends Common {
   guard?: boolean;
   /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
   domain?: string;
+  /** DHCP only (dns = no), upstream forwarders, SRV/TXT/CNAME records (src/config/dns.ts). */
+  dns?: DnsSettings;
+  /** dhcp_option.NAME keys, in file order. */
+  dhcpOptions?: DhcpOption[];
 }
 
 /** Guests reach the outside through source NAT. */
@@ -107,6 +113,8 @@ export interface IsolatedNetwork
       | "dhcp6Range"
       | "guard"
       | "domain"
+      | "dns"
+      | "dhcpOptions"
       | "vlan"
       | "trunk"
       | "snatTo"
@@ -122,7 +130,18 @@ export type BridgeNetwork = PlainBridgeNetwork | VlanBridgeNetwork;
 interface BridgeCommon
   extends
     Common,
-    Absent<"address" | "dhcpRange" | "address6" | "dhcp6Range" | "guard" | "domain" | "snatTo" | "publish"> {
+    Absent<
+      | "address"
+      | "dhcpRange"
+      | "address6"
+      | "dhcp6Range"
+      | "guard"
+      | "domain"
+      | "dns"
+      | "dhcpOptions"
+      | "snatTo"
+      | "publish"
+    > {
   mode: "bridge";
 }
 
