@@ -1,0 +1,119 @@
+// The DNS and DHCP-option keys without root: bad values refused at FILE:LINE: KEY, the dnsmasq config they render
+// (golden), and what a change to them does to a running dnsmasq (a restart that keeps the lease file).
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/validate.js";
+import { dnsmasqUpSteps } from "../../src/decide/dnsmasq.js";
+import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
+import { renderDnsmasq } from "../../src/render/dnsmasq.js";
+
+const HEAD = `[global]
+state_dir = /run/kvmnet
+lease_dir = /var/lib/kvmnet
+[lab]
+mode = nat
+bridge = kvbr0
+address = 192.0.2.1/24
+dhcp_range = 192.0.2.100,192.0.2.200
+`;
+const parse = (extra: string) => parseConfig("/etc/kvmnet.conf", HEAD + extra);
+
+describe("dhcp_option, dns, dns_forwarders and dns records: bad values", () => {
+  it.each([
+    ["dhcp_option.ntp-servers = 192.0.2.5", /:9: dhcp_option\.ntp-servers: "ntp-servers" is not a DHCP option name/],
+    ["dhcp_option.0 = 1", /:9: dhcp_option\.0: "0" is not a DHCP option number 1-254/],
+    ["dhcp_option.255 = 1", /:9: dhcp_option\.255: "255" is not a DHCP option number 1-254/],
+    ["dhcp_option.ntp-server = ntp.example", /:9: dhcp_option\.ntp-server: "ntp\.example": not a list of IPv4/],
+    ["dhcp_option.42 = 192.0.2.5, 192.0.2.300", /:9: dhcp_option\.42: .*not a list of IPv4/],
+    ["dhcp_option.T1 = soon", /:9: dhcp_option\.T1: "soon": not a whole number/],
+    ["dhcp_option.ip-forward-enable = yes", /not 0 or 1/],
+    ["dhcp_option.classless-static-route = 198.51.100.0/24", /not SUBNET\/PREFIX,GATEWAY pairs/],
+    ["dhcp_option.root-path = /srv/a\\b", /text must not hold double quotes, backslashes/],
+    ["dhcp_option.router = 192.0.2.1", /dhcp_option\.router: "router" \(option 3\) is not set this way/],
+    ["dhcp_option.26 = 1400", /option 26 is not set this way: use the mtu key/],
+    [
+      "dhcp_option.domain-search = a.example\ndomain = lab.example",
+      /:9: dhcp_option\.domain-search: domain = lab\.example already sends/,
+    ],
+    [
+      "dhcp_option.42 = 192.0.2.5\ndhcp_option.ntp-server = 192.0.2.6",
+      /:10: dhcp_option\.ntp-server: option 42 is already set/,
+    ],
+    ["dns = maybe", /:9: dns: "maybe" is not yes or no/],
+    ["dns = no\ndns_forwarders = 198.51.100.53", /:10: dns_forwarders: dns = no runs no DNS/],
+    [
+      "dns_forwarders = 198.51.100.53, resolver.example",
+      /:9: dns_forwarders: "resolver\.example" is not an IPv4 or IPv6/,
+    ],
+    ["dns_srv.ldap = web.lab.example,389", /:9: dns_srv\.ldap: "ldap" is not a service name such as _ldap\._tcp/],
+    ["dns_srv._ldap._tcp = web.lab.example", /:9: dns_srv\._ldap\._tcp: .*is not TARGET,PORT/],
+    ["dns_srv._ldap._tcp = web.lab.example,70000", /is not TARGET,PORT/],
+    ['dns_txt.info = "say \\"hi\\""', /dns_txt\.info: .*not TXT text|backslash escapes/],
+    ["dns_cname.www = not a name", /:9: dns_cname\.www: "not a name" is not a DNS name/],
+    ["dns_cnam.www = web", /:9: dns_cnam\.www: unknown key/],
+  ])("%s", (extra, why) => {
+    expect(() => parse(extra)).toThrow(why);
+  });
+
+  it("needs dhcp_range and an addressed mode", () => {
+    const noRange = HEAD.replace("dhcp_range = 192.0.2.100,192.0.2.200\n", "");
+    expect(() => parseConfig("/k.conf", noRange + "dhcp_option.42 = 192.0.2.5\n")).toThrow(
+      /dhcp_option\.42: needs dhcp_range/,
+    );
+    expect(() => parseConfig("/k.conf", "[a]\nmode = isolated\nbridge = b0\ndns = no\n")).toThrow(
+      /:4: dns: not used by mode isolated/,
+    );
+  });
+});
+
+const full = parse(`host.web = 52:54:00:88:88:88,192.0.2.10
+domain = lab.example
+dns_forwarders = 198.51.100.53, 2001:db8::53
+dns_srv._ldap._tcp = web.lab.example,389
+dns_txt.info.lab.example = "v=spf1 -all, ok"
+dns_cname.www.lab.example = web.lab.example
+dhcp_option.ntp-server = 192.0.2.5, 192.0.2.6
+dhcp_option.100 = "EST5EDT"
+dhcp_option.classless-static-route = 198.51.100.0/24,192.0.2.1, 0.0.0.0/0,192.0.2.1
+`);
+
+describe("rendering", () => {
+  it("writes forwarders, records and options into the network's dnsmasq config (golden)", async () => {
+    await expect(renderDnsmasq(full, full.networks[0]!)!.conf).toMatchFileSnapshot("../golden/nat/dns.dnsmasq.conf");
+  });
+  it("dns = no: port=0 and nothing else of DNS", () => {
+    const c = parse("dns = no\n");
+    const conf = renderDnsmasq(c, c.networks[0]!)!.conf;
+    expect(conf).toContain("\nport=0\n");
+    expect(conf).not.toMatch(/server=|srv-host|no-resolv/);
+  });
+  it("adds nothing to a network without the keys", () => {
+    const plain = parse("");
+    expect(renderDnsmasq(plain, plain.networks[0]!)!.conf).not.toMatch(
+      /port=|no-resolv|server=|dhcp-option=option:ntp/,
+    );
+  });
+});
+
+describe("a change to the keys", () => {
+  it("restarts the running dnsmasq (its config changed) and keeps the lease file", () => {
+    const old = parse("");
+    const want = renderDnsmasq(old, old.networks[0]!)!;
+    const state: DnsmasqState = {
+      pid: 42,
+      orphans: [],
+      ifindex: 7,
+      bridgeIfindex: 7,
+      conf: want.conf,
+      hosts: want.hosts,
+      addnHosts: want.addnHosts,
+      leaseEvent: want.leaseEvent,
+      unreadable: [],
+      stateDirLine: 0,
+    };
+    const changed = parse("dhcp_option.ntp-server = 192.0.2.5\n");
+    const steps = dnsmasqUpSteps(changed, changed.networks[0]!, state);
+    expect(steps.map((s) => s.kind)).toEqual(["mkdir", "mkdir", "write", "signal", "dnsmasq-start"]);
+    expect(steps[3]).toEqual({ kind: "signal", pid: 42, signal: "SIGTERM" });
+    expect(steps.filter((s) => s.kind === "unlink")).toEqual([]);
+  });
+});
