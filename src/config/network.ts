@@ -5,6 +5,7 @@ import { badName, badNetworkName } from "../names.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../observe/default-route.js";
 import { badDomain } from "./domain.js";
 import { validateDns } from "./dns.js";
+import { validateBoot, type NetBoot } from "./tftp.js";
 import type { DnsSettings } from "./dns.js";
 import type { DhcpOption } from "./dhcp-options.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
@@ -175,6 +176,7 @@ export function validateNetwork(
     else net.domain = values.domain;
   }
   if (needsAddress) Object.assign(net, validateDns(values, values.dhcp_range !== undefined, net.domain, bad));
+  if (needsAddress) Object.assign(net, validateBoot(values, values.dhcp_range !== undefined, bad));
   return out.length === before ? finish(net) : null;
 }
 
@@ -203,6 +205,7 @@ interface Draft {
   domain?: string;
   dns?: DnsSettings;
   dhcpOptions?: DhcpOption[];
+  boot?: NetBoot;
   vxlan?: Vxlan;
   role?: "gateway" | "member";
 }
@@ -236,6 +239,7 @@ function finish(d: Draft): Network {
       domain: d.domain,
       dns: d.dns,
       dhcpOptions: d.dhcpOptions,
+      boot: d.boot,
     }),
   });
   switch (d.mode) {

@@ -6,6 +6,7 @@ import type { Cidr6 } from "../ipv6.js";
 import type { Published } from "./publish.js";
 import type { DnsSettings } from "./dns.js";
 import type { DhcpOption } from "./dhcp-options.js";
+import type { NetBoot } from "./tftp.js";
 
 /** Network modes of the contract. */
 export type Mode = "nat" | "routed" | "host-only" | "isolated" | "bridge";
@@ -80,6 +81,8 @@ interface Addressed extends Common {
   dns?: DnsSettings;
   /** dhcp_option.NAME keys, in file order. */
   dhcpOptions?: DhcpOption[];
+  /** Network boot: TFTP root, boot files per client architecture, next-server (src/config/tftp.ts). */
+  boot?: NetBoot;
 }
 
 /** Guests reach the outside through source NAT. */
@@ -115,6 +118,7 @@ export interface IsolatedNetwork
       | "domain"
       | "dns"
       | "dhcpOptions"
+      | "boot"
       | "vlan"
       | "trunk"
       | "snatTo"
@@ -139,6 +143,7 @@ interface BridgeCommon
       | "domain"
       | "dns"
       | "dhcpOptions"
+      | "boot"
       | "snatTo"
       | "publish"
     > {

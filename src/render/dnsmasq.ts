@@ -6,6 +6,7 @@ import { size6 } from "../ipv6.js";
 import { kvmnetCommand } from "../host/self.js";
 import { dnsmasqFiles } from "./names.js";
 import { dnsLines } from "./dnsmasq-dns.js";
+import { tftpLines } from "./dnsmasq-tftp.js";
 
 /** The rendered files of a network's dnsmasq. */
 export interface DnsmasqFiles {
@@ -55,7 +56,7 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
       `dhcp-option=option:domain-search,${net.domain}`,
     );
   }
-  lines.push(...dnsLines(net));
+  lines.push(...dnsLines(net), ...tftpLines(net));
   // A host-only network must not hand out a default route: the host forwards nothing for it.
   if (!traits(net).router) lines.push("dhcp-option=option:router");
   if (net.mtu) lines.push(`dhcp-option=option:mtu,${net.mtu}`);
