@@ -1,5 +1,5 @@
 // Finding a network's own dnsmasq by the pid kvmnet recorded (never by name), and what it runs with.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import type { Exec } from "../host/exec.js";
 import { dnsmasqFiles } from "../render/names.js";
@@ -30,6 +30,8 @@ export interface DnsmasqState {
   leaseEvent: string | null;
   /** Files dnsmasq re-reads as nobody but cannot read, and what stops it. */
   unreadable: Unreadable[];
+  /** With tftp_root: whether it exists, and what stops dnsmasq (as nobody) from listing and reading it. */
+  tftpRoot?: { exists: boolean; unreadable: Unreadable | null };
   /** Line of `state_dir` in the config file (0: not set), known when a directory blocks dnsmasq. */
   stateDirLine: number;
 }
@@ -70,6 +72,10 @@ export function observeDnsmasq(config: Config, net: Network, exec: Exec): Dnsmas
     addnHosts: readOr(f.addnHosts),
     leaseEvent: readOr(f.leaseEvent),
     unreadable: blocked,
+    ...(net.boot?.root
+      ? // "ROOT/." : every directory on the way and the root itself must be searchable, and the root readable.
+        { tftpRoot: { exists: existsSync(net.boot.root), unreadable: unreadable(`${net.boot.root}/.`, who) } }
+      : {}),
     stateDirLine: blocked.some((u) => u.kind === "dir") ? (config.lines.state_dir ?? 0) : 0,
   };
 }
