@@ -117,3 +117,39 @@ describe("a change to the keys", () => {
     expect(steps.filter((s) => s.kind === "unlink")).toEqual([]);
   });
 });
+
+describe("network boot keys", () => {
+  it.each([
+    ["boot_file = pxelinux.0", /:9: boot_file: needs tftp_root \(files served by this host\) or boot_server/],
+    ["tftp_root = srv/tftp", /:9: tftp_root: "srv\/tftp" is not an absolute path/],
+    ["tftp_root = /", /:9: tftp_root: "\/" would serve the whole file system/],
+    ["tftp_root = /srv/a,b", /holds a comma/],
+    [
+      "tftp_root = /srv/tftp\nboot_file = ../etc/shadow",
+      /:10: boot_file: "\.\.\/etc\/shadow" is not a file name under the TFTP root/,
+    ],
+    ["tftp_root = /srv/tftp\nboot_file_efi = /efi/grubx64.efi", /:10: boot_file_efi: .*no leading \//],
+    ["boot_server = tftp.example\nboot_file = a", /:9: boot_server: "tftp\.example" is not an IPv4 address/],
+    ["boot_server = 198.51.100.9", /:9: boot_server: needs boot_file/],
+    [
+      "tftp_root = /srv/tftp\nboot_server = 198.51.100.9\nboot_file = a",
+      /boot_server: the boot files are either on this host/,
+    ],
+  ])("%s", (extra, why) => {
+    expect(() => parse(extra)).toThrow(why);
+  });
+  it("needs dhcp_range", () => {
+    const noRange = HEAD.replace("dhcp_range = 192.0.2.100,192.0.2.200\n", "");
+    expect(() => parseConfig("/k.conf", noRange + "tftp_root = /srv/tftp\n")).toThrow(/tftp_root: needs dhcp_range/);
+  });
+  it("renders TFTP and a boot file per client architecture (golden); boot_server as next-server", async () => {
+    const c = parse(
+      "tftp_root = /srv/tftp/\nboot_file = pxelinux.0\nboot_file_efi = efi/grubx64.efi\nboot_file_ipxe = boot.ipxe\n",
+    );
+    await expect(renderDnsmasq(c, c.networks[0]!)!.conf).toMatchFileSnapshot("../golden/nat/tftp.dnsmasq.conf");
+    const away = parse("boot_server = 198.51.100.9\nboot_file = pxelinux.0\n");
+    const conf = renderDnsmasq(away, away.networks[0]!)!.conf;
+    expect(conf).toContain("\ndhcp-boot=pxelinux.0,,198.51.100.9\n");
+    expect(conf).not.toContain("tftp");
+  });
+});
