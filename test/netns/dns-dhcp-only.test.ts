@@ -2,6 +2,7 @@
 // no DNS server in their lease unless dhcp_option.dns-server names one (another resolver serves them).
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
+import { program } from "../helpers/netns.js";
 
 let lab: Lab;
 afterEach(() => lab?.destroy());
@@ -19,6 +20,11 @@ describe("dns = no", () => {
     expect(listening).not.toMatch(/:53\s/);
     const q = await g.tryRun("busybox", ["nslookup", "web", "192.0.2.1"], { timeout: 20_000 });
     expect(q.exitCode).not.toBe(0);
+    const status = await lab.host.tryRun(process.execPath, [program("kvmnet"), "status", "nat0"], {
+      env: { KVMNET_CONFIG: lab.conf.file, NO_COLOR: "1" },
+      timeout: 60_000,
+    });
+    expect(String(status.stdout)).toContain("  dns       off (DHCP only, nothing on port 53)\n");
 
     // Another resolver for the guests: handed out as option 6 (a config change: dnsmasq restarts, lease kept).
     const { writeFileSync, readFileSync } = await import("node:fs");

@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
-import type { Netns } from "../helpers/netns.js";
+import { program, type Netns } from "../helpers/netns.js";
 
 let lab: Lab;
 afterEach(() => lab?.destroy());
@@ -61,6 +61,11 @@ describe("network boot", () => {
       timeout: 30_000,
     });
     expect(esc.exitCode).not.toBe(0);
+    const status = await lab.host.tryRun(process.execPath, [program("kvmnet"), "status", "nat0"], {
+      env: { KVMNET_CONFIG: lab.conf.file, NO_COLOR: "1" },
+      timeout: 60_000,
+    });
+    expect(String(status.stdout)).toContain(`  boot      tftp ${root}, bios pxe/boot.bin\n`);
   });
 
   it("refuses a tftp_root dnsmasq cannot read as nobody, at FILE:LINE, and starts nothing", async () => {
