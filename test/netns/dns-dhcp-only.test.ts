@@ -25,6 +25,25 @@ describe("dns = no", () => {
       timeout: 60_000,
     });
     expect(String(status.stdout)).toContain("  dns       off (DHCP only, nothing on port 53)\n");
+    // Another resolver on port 53 of the bridge address is what dns = no is for: doctor does not object.
+    const resolver = lab.host.spawn(process.execPath, [
+      "-e",
+      "require('net').createServer().listen(53,'192.0.2.1',()=>console.log('ready'))",
+    ]);
+    try {
+      await new Promise<void>((resolve) => resolver.stdout!.once("data", () => resolve()));
+      const doctor = await lab.host.tryRun(process.execPath, [program("kvmnet"), "doctor", "--json"], {
+        env: { KVMNET_CONFIG: lab.conf.file },
+        timeout: 60_000,
+      });
+      const ports = (JSON.parse(String(doctor.stdout)).checks as { id: string; level: string }[]).filter(
+        (c) => c.id === "ports",
+      );
+      expect(ports).toEqual([expect.objectContaining({ level: "ok" })]);
+    } finally {
+      resolver.kill("SIGTERM");
+      await resolver;
+    }
 
     // Another resolver for the guests: handed out as option 6 (a config change: dnsmasq restarts, lease kept).
     const { writeFileSync, readFileSync } = await import("node:fs");

@@ -41,7 +41,9 @@ async function startOutsideDns(): Promise<() => void> {
   writeFileSync(
     conf,
     `port=53\nlisten-address=${OUTSIDE}\nbind-interfaces\nno-resolv\nno-hosts\npid-file=${pidFile}\n` +
-      "address=/only-outside.example/198.51.100.77\n",
+      "address=/only-outside.example/198.51.100.77\n" +
+      // A reverse name in the guests' subnet: seen by a guest only if kvmnet's dnsmasq forwarded the query.
+      "ptr-record=77.2.0.192.in-addr.arpa,leaked.example\n",
   );
   await lab.outside.run("dnsmasq", [`--conf-file=${conf}`]);
   const pid = Number(readFileSync(pidFile, "utf8").trim());
@@ -93,5 +95,9 @@ describe("dns records, forwarders and dhcp options", () => {
     expect(await nslookup(web, "192.0.2.10")).toMatch(/name = web\.lab\.example/);
     // Only the outside server knows this name: the answer came through the forwarder.
     expect(await nslookup(web, "only-outside.example")).toMatch(/Address:\s*198\.51\.100\.77\b/);
+    // Reverse lookups in the subnet stay local: an address no guest has is not asked upstream.
+    const nobody = await nslookup(web, "192.0.2.77");
+    expect(nobody).not.toContain("leaked.example");
+    expect(nobody).toMatch(/NXDOMAIN|can't find/i);
   });
 });
