@@ -41,7 +41,9 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
     if (have !== content || badFile.has(path)) steps.push({ kind: "write", path, content });
   };
   const confChanged = state.conf !== want.conf;
-  const hostsChanged = state.hosts !== want.hosts || state.addnHosts !== want.addnHosts || badFile.size > 0;
+  const optsChanged = (state.opts ?? null) !== want.opts;
+  const hostsChanged =
+    state.hosts !== want.hosts || state.addnHosts !== want.addnHosts || optsChanged || badFile.size > 0;
   const stale = isStale(state);
   const eventChanged = state.leaseEvent !== want.leaseEvent;
   // A dnsmasq kvmnet kept no record of (started by kvmnet 0.1) that serves the bridge there now, as its DHCP
@@ -54,6 +56,8 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   steps.push({ kind: "mkdir", path: config.stateDir }, { kind: "mkdir", path: config.leaseDir });
   write(f.hosts, state.hosts, want.hosts);
   write(f.addnHosts, state.addnHosts, want.addnHosts);
+  if (want.opts !== null) write(f.opts, state.opts ?? null, want.opts);
+  else if (optsChanged) steps.push({ kind: "unlink", path: f.opts });
   if (want.leaseEvent !== null && eventChanged)
     steps.push({ kind: "write", path: f.leaseEvent, content: want.leaseEvent, mode: 0o755 });
   write(f.conf, state.conf, want.conf);
@@ -86,6 +90,7 @@ export function dnsmasqDownSteps(config: Config, net: Network, state: DnsmasqSta
       f.pid,
       f.ifindex,
       ...(state.leaseEvent !== null ? [f.leaseEvent] : []),
+      ...((state.opts ?? null) !== null ? [f.opts] : []),
     ];
     steps.push(...files.map((path): Step => ({ kind: "unlink", path })));
   }

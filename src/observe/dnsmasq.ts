@@ -28,6 +28,8 @@ export interface DnsmasqState {
   hosts: string | null;
   addnHosts: string | null;
   leaseEvent: string | null;
+  /** The dhcp-optsfile (absent or null: missing). */
+  opts?: string | null;
   /** Files dnsmasq re-reads as nobody but cannot read, and what stops it. */
   unreadable: Unreadable[];
   /** With tftp_root: whether it exists, and what stops dnsmasq (as nobody) from listing and reading it. */
@@ -60,7 +62,9 @@ export function observeDnsmasq(config: Config, net: Network, exec: Exec): Dnsmas
   const orphans = pid === null ? findDnsmasqs(f.conf) : [];
   let ids: Ids | undefined;
   const who = () => (ids ??= dnsmasqIds(pid));
-  const blocked = [f.hosts, f.addnHosts].map((p) => unreadable(p, who)).filter((u): u is Unreadable => u !== null);
+  const blocked = [f.hosts, f.addnHosts, ...(net.dhcpOptions?.length ? [f.opts] : [])]
+    .map((p) => unreadable(p, who))
+    .filter((u): u is Unreadable => u !== null);
   const bridgeIfindex = num(readOr(`/sys/class/net/${net.bridge}/ifindex`));
   return {
     pid,
@@ -71,6 +75,7 @@ export function observeDnsmasq(config: Config, net: Network, exec: Exec): Dnsmas
     hosts: readOr(f.hosts),
     addnHosts: readOr(f.addnHosts),
     leaseEvent: readOr(f.leaseEvent),
+    opts: readOr(f.opts),
     unreadable: blocked,
     ...(net.boot?.root
       ? // "ROOT/." : every directory on the way and the root itself must be searchable, and the root readable.

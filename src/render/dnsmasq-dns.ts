@@ -18,8 +18,12 @@ export function dnsLines(net: Network): string[] {
   for (const r of dns?.srv ?? []) lines.push(`srv-host=${r.name},${r.target},${r.port},${r.priority},${r.weight}`);
   for (const r of dns?.txt ?? []) lines.push(`txt-record=${r.name},"${r.text}"`);
   for (const r of dns?.cname ?? []) lines.push(`cname=${r.alias},${r.target}`);
-  for (const o of net.dhcpOptions ?? []) lines.push(`dhcp-option=${o.spec},${o.value}`);
   return lines;
+}
+
+/** The dhcp-optsfile of NET's dhcp_option keys (one `SPEC,VALUE` a line), or null when it has none. */
+export function dhcpOptsFile(net: Network): string | null {
+  return net.dhcpOptions?.length ? net.dhcpOptions.map((o) => `${o.spec},${o.value}\n`).join("") : null;
 }
 
 // The in-addr.arpa zones that cover C's subnet: one per octet boundary (a /22 is four /24 zones).

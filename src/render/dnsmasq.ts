@@ -5,7 +5,7 @@ import { netmaskOf, toInt } from "../ipv4.js";
 import { size6 } from "../ipv6.js";
 import { kvmnetCommand } from "../host/self.js";
 import { dnsmasqFiles } from "./names.js";
-import { dnsLines } from "./dnsmasq-dns.js";
+import { dhcpOptsFile, dnsLines } from "./dnsmasq-dns.js";
 import { tftpLines } from "./dnsmasq-tftp.js";
 
 /** The rendered files of a network's dnsmasq. */
@@ -13,6 +13,8 @@ export interface DnsmasqFiles {
   conf: string;
   hosts: string;
   addnHosts: string;
+  /** With dhcp_option keys: the dhcp-optsfile (re-read on SIGHUP). */
+  opts: string | null;
   /** With guard = yes: the dhcp-script wrapper (run by dnsmasq's root helper on each lease event). */
   leaseEvent: string | null;
 }
@@ -56,7 +58,8 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
       `dhcp-option=option:domain-search,${net.domain}`,
     );
   }
-  lines.push(...dnsLines(net), ...tftpLines(net));
+  const opts = dhcpOptsFile(net);
+  lines.push(...dnsLines(net), ...(opts !== null ? [`dhcp-optsfile=${f.opts}`] : []), ...tftpLines(net));
   // A host-only network must not hand out a default route: the host forwards nothing for it.
   if (!traits(net).router) lines.push("dhcp-option=option:router");
   if (net.mtu) lines.push(`dhcp-option=option:mtu,${net.mtu}`);
@@ -67,6 +70,7 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
     conf: lines.join("\n") + "\n",
     hosts: net.hosts.map((h) => `${h.mac},${h.ip},${h.name}\n`).join(""),
     addnHosts: net.hosts.map((h) => `${h.ip} ${h.name}\n`).join(""),
+    opts,
     leaseEvent: net.guard
       ? `#!/bin/sh\n# kvmnet: dnsmasq's lease events for the guard of network ${net.name}\nexec ${kvmnetCommand()} "$@"\n`
       : null,

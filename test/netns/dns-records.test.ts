@@ -99,5 +99,14 @@ describe("dns records, forwarders and dhcp options", () => {
     const nobody = await nslookup(web, "192.0.2.77");
     expect(nobody).not.toContain("leaked.example");
     expect(nobody).toMatch(/NXDOMAIN|can't find/i);
+
+    // Another NTP server: dnsmasq re-reads its optsfile (SIGHUP), the same process hands out the new option.
+    const pidFile = join(lab.conf.stateDir, "nat0.dnsmasq.pid");
+    const pid = readFileSync(pidFile, "utf8").trim();
+    writeFileSync(lab.conf.file, readFileSync(lab.conf.file, "utf8").replace("192.0.2.5, 192.0.2.6", "192.0.2.7"));
+    const again = await lab.hook("qemu-natup", "vm0");
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(pidFile, "utf8").trim()).toBe(pid);
+    expect((await lease(web))?.ntpsrv).toBe("192.0.2.7");
   });
 });

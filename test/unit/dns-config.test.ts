@@ -2,7 +2,7 @@
 // (golden), and what a change to them does to a running dnsmasq (a restart that keeps the lease file).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { dnsmasqUpSteps } from "../../src/decide/dnsmasq.js";
+import { dnsmasqDownSteps, dnsmasqUpSteps } from "../../src/decide/dnsmasq.js";
 import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
 import { renderDnsmasq } from "../../src/render/dnsmasq.js";
 
@@ -94,7 +94,46 @@ describe("rendering", () => {
   });
 });
 
+// A running dnsmasq as rendered for CONFIG.
+function running(config: ReturnType<typeof parse>): DnsmasqState {
+  const want = renderDnsmasq(config, config.networks[0]!)!;
+  return {
+    pid: 42,
+    orphans: [],
+    ifindex: 7,
+    bridgeIfindex: 7,
+    conf: want.conf,
+    hosts: want.hosts,
+    addnHosts: want.addnHosts,
+    leaseEvent: want.leaseEvent,
+    opts: want.opts,
+    unreadable: [],
+    stateDirLine: 0,
+  };
+}
+
 describe("a change to the keys", () => {
+  it("a changed dhcp_option only rewrites the optsfile and sends SIGHUP (dnsmasq re-reads it)", () => {
+    const now = parse("dhcp_option.ntp-server = 192.0.2.7\n");
+    const steps = dnsmasqUpSteps(now, now.networks[0]!, running(parse("dhcp_option.ntp-server = 192.0.2.5\n")));
+    expect(steps).toEqual([
+      { kind: "mkdir", path: "/run/kvmnet" },
+      { kind: "mkdir", path: "/var/lib/kvmnet" },
+      { kind: "write", path: "/run/kvmnet/lab.dhcpopts", content: "option:ntp-server,192.0.2.7\n" },
+      { kind: "signal", pid: 42, signal: "SIGHUP" },
+    ]);
+  });
+  it("the last dhcp_option removed: restart without the optsfile, which is deleted; down deletes it too", () => {
+    const before = running(parse("dhcp_option.ntp-server = 192.0.2.5\n"));
+    const none = parse("");
+    const steps = dnsmasqUpSteps(none, none.networks[0]!, before);
+    expect(steps.map((s) => s.kind)).toEqual(["mkdir", "mkdir", "unlink", "write", "signal", "dnsmasq-start"]);
+    expect(steps[2]).toEqual({ kind: "unlink", path: "/run/kvmnet/lab.dhcpopts" });
+    expect(dnsmasqDownSteps(none, none.networks[0]!, before)).toContainEqual({
+      kind: "unlink",
+      path: "/run/kvmnet/lab.dhcpopts",
+    });
+  });
   it("restarts the running dnsmasq (its config changed) and keeps the lease file", () => {
     const old = parse("");
     const want = renderDnsmasq(old, old.networks[0]!)!;
@@ -110,7 +149,7 @@ describe("a change to the keys", () => {
       unreadable: [],
       stateDirLine: 0,
     };
-    const changed = parse("dhcp_option.ntp-server = 192.0.2.5\n");
+    const changed = parse("dns_forwarders = 198.51.100.53\n");
     const steps = dnsmasqUpSteps(changed, changed.networks[0]!, state);
     expect(steps.map((s) => s.kind)).toEqual(["mkdir", "mkdir", "write", "signal", "dnsmasq-start"]);
     expect(steps[3]).toEqual({ kind: "signal", pid: 42, signal: "SIGTERM" });
