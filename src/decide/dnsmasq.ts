@@ -13,10 +13,13 @@ export function isStale(state: DnsmasqState): boolean {
 }
 
 /** Why NET must not be brought up: dnsmasq, as nobody, could not enter a directory above state_dir and would
- *  silently ignore the static leases and names (null when it can, or when NET has none). */
+ *  silently ignore the static leases and names, or the DHCP options (null when it can, or when NET has none). */
 export function dnsmasqRefusal(config: Config, net: Network, state: DnsmasqState | null): ConfigProblem | null {
   const dir = state?.unreadable.find((u) => u.kind === "dir");
-  if (!dir || net.hosts.length === 0) return null;
+  if (!dir || (net.hosts.length === 0 && !net.dhcpOptions?.length)) return null;
+  const lost = net.hosts.length
+    ? `host.${net.hosts[0]!.name} and the others`
+    : `dhcp_option.${net.dhcpOptions![0]!.spec.replace(/^option:/, "")} and the others`;
   const mode = dir.mode.toString(8).padStart(4, "0");
   return {
     file: config.file,
@@ -24,7 +27,7 @@ export function dnsmasqRefusal(config: Config, net: Network, state: DnsmasqState
     key: "state_dir",
     message:
       `${config.stateDir}: dnsmasq reads the static leases of network ${net.name} there after dropping root for nobody, ` +
-      `and ${dir.blocker} (mode ${mode}) does not let it in: host.${net.hosts[0]!.name} and the others would be silently ignored. ` +
+      `and ${dir.blocker} (mode ${mode}) does not let it in: ${lost} would be silently ignored. ` +
       `Fix: set state_dir to a directory every user may enter, such as /run/kvmnet (the default), or chmod o+x ${dir.blocker}`,
   };
 }

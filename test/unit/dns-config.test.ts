@@ -2,7 +2,7 @@
 // (golden), and what a change to them does to a running dnsmasq (a restart that keeps the lease file).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { dnsmasqDownSteps, dnsmasqUpSteps } from "../../src/decide/dnsmasq.js";
+import { dnsmasqDownSteps, dnsmasqRefusal, dnsmasqUpSteps } from "../../src/decide/dnsmasq.js";
 import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
 import { renderDnsmasq } from "../../src/render/dnsmasq.js";
 
@@ -190,5 +190,21 @@ describe("network boot keys", () => {
     const conf = renderDnsmasq(away, away.networks[0]!)!.conf;
     expect(conf).toContain("\ndhcp-boot=pxelinux.0,,198.51.100.9\n");
     expect(conf).not.toContain("tftp");
+  });
+});
+
+describe("a state_dir dnsmasq cannot enter", () => {
+  it("is refused for a network with dhcp_option keys (dnsmasq re-reads the optsfile as nobody)", () => {
+    const c = parse("dhcp_option.ntp-server = 192.0.2.5\n");
+    const state: DnsmasqState = {
+      ...running(c),
+      unreadable: [{ file: "/run/kvmnet/lab.dhcpopts", blocker: "/run", mode: 0o700, kind: "dir" }],
+      stateDirLine: 2,
+    };
+    expect(dnsmasqRefusal(c, c.networks[0]!, state)).toMatchObject({
+      line: 2,
+      key: "state_dir",
+      message: expect.stringContaining("dhcp_option.ntp-server and the others would be silently ignored"),
+    });
   });
 });
