@@ -83,6 +83,15 @@ const CASES: Case[] = [
     intent: { action: "up" },
   },
   {
+    name: "dhcp-option-changed",
+    network: "nat0",
+    before: nat("nftables", (s) => s + "dhcp_option.ntp-server = 192.0.2.5\n"),
+    after: nat("nftables", (s) => s + "dhcp_option.ntp-server = 192.0.2.6\n"),
+    taps: [],
+    setup: up,
+    intent: { action: "up" },
+  },
+  {
     name: "dhcp-range-changed",
     network: "nat0",
     before: nat(),
@@ -305,6 +314,7 @@ async function capture(c: Case): Promise<void> {
       hosts: f("hostsfile"),
       addnHosts: f("addnhosts"),
       leaseEvent: f("lease-event"),
+      opts: f("dhcpopts"),
     };
     const out = join(GOLDEN, c.name);
     mkdirSync(out, { recursive: true });

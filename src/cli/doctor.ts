@@ -14,6 +14,7 @@ import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js"
 import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";
 import { checkPublish } from "./doctor/publish.js";
+import { checkTftp } from "./doctor/tftp.js";
 import { checkTools } from "./doctor/tools.js";
 import { checkUfw } from "../coexist/ufw.js";
 import { checkVxlan } from "./doctor/vxlan.js";
@@ -26,7 +27,7 @@ Check this host for what kvmnet and its configured networks need, and for known 
 its fix: missing tools (ip, nft or iptables, dnsmasq), /dev/net/tun, IPv4 forwarding, a forward chain
 with policy DROP (Docker), an input chain with policy DROP (a host firewall: guests get no lease),
 ufw's deny (routed) or deny (incoming), br_netfilter with bridge-nf-call-iptables = 1, another
-process on port 53 or 67 of a bridge address, NetworkManager managing a kvmnet bridge, a subnet
+process on port 53, 67 or (with tftp_root) 69 of a bridge address, a TFTP root dnsmasq cannot read, NetworkManager managing a kvmnet bridge, a subnet
 that collides with a host route, kvmnet's dnsmasq serving a deleted bridge, running without its pid
 record or unable to read its static leases.
 Reads only; changes nothing.
@@ -47,6 +48,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     checkUfw(ctx),
     ...checkPorts(ctx),
     ...checkDnsmasq(ctx),
+    ...checkTftp(ctx),
     checkNetworkManager(ctx),
     ...checkVxlan(ctx),
     ...checkPublish(ctx),

@@ -37,6 +37,8 @@ export function drawNetwork(s: NetworkStatus, p: Paint, now = Date.now()): strin
     const d = s.dnsmasq;
     const st = d.state === "running" ? p.ok("running") : p.warn(d.state);
     lines.push(`  dhcp      dnsmasq${d.pid ? ` pid ${d.pid}` : ""}: ${st}, range ${d.range}`);
+    if (d.dns) lines.push(`  dns       ${d.dns}`);
+    if (d.boot) lines.push(`  boot      ${d.boot}`);
     for (const problem of d.problems ?? []) lines.push(`            ${p.warn(problem)}`);
     const leases = s.leases.map((l) => {
       const gone = l.expires !== null && Date.parse(l.expires) < now;

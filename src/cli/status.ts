@@ -6,6 +6,7 @@ import { isOurBridge } from "../decide/bridge.js";
 import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { describeUnreadable } from "../observe/dnsmasq-access.js";
+import { dnsBootStatus } from "./status-dns.js";
 import type { DnsmasqState } from "../observe/dnsmasq.js";
 import { readLink } from "../observe/links.js";
 import { look } from "../converge/converge.js";
@@ -58,6 +59,10 @@ export interface NetworkStatus {
     state: "running" | "stopped" | "outdated" | "stale" | "orphaned";
     pid: number | null;
     range: string;
+    /** DNS on the bridge address (forwarders, records), or off with dns = no. */
+    dns?: string;
+    /** Network boot: the TFTP root or next-server, and the boot files. */
+    boot?: string;
     problems?: string[];
   } | null;
   forwarding: boolean | null;
@@ -136,10 +141,13 @@ function dnsmasqStatus(config: Config, net: Network, d: DnsmasqState): NonNullab
   // Without static leases an unreadable (empty) hostsfile loses nothing.
   if (net.hosts.length)
     problems.push(...d.unreadable.map((u) => `${describeUnreadable(u)}: static leases and names are ignored`));
+  const { problems: bootProblems, ...dnsBoot } = dnsBootStatus(config, net, d);
+  problems.push(...bootProblems);
   return {
     state,
     pid: d.pid ?? d.orphans[0] ?? null,
     range: `${net.dhcpRange!.first}-${net.dhcpRange!.last}`,
+    ...dnsBoot,
     problems,
   };
 }

@@ -37,13 +37,29 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   rate: ["nat", "routed", "host-only", "isolated"],
   "tap.NAME.port_isolation": ["nat", "routed", "host-only", "isolated"],
   "tap.NAME.rate": ["nat", "routed", "host-only", "isolated"],
+  dns: ["nat", "routed", "host-only"],
+  tftp_root: ["nat", "routed", "host-only"],
+  boot_file: ["nat", "routed", "host-only"],
+  boot_file_efi: ["nat", "routed", "host-only"],
+  boot_file_ipxe: ["nat", "routed", "host-only"],
+  boot_server: ["nat", "routed", "host-only"],
+  dns_forwarders: ["nat", "routed", "host-only"],
+  "dns_srv.NAME": ["nat", "routed", "host-only"],
+  "dns_txt.NAME": ["nat", "routed", "host-only"],
+  "dns_cname.NAME": ["nat", "routed", "host-only"],
+  "dhcp_option.NAME": ["nat", "routed", "host-only"],
 };
 
-/** The spec name of a key as written: "host.web" → "host.NAME", "tap.web0.rate" → "tap.NAME.rate". */
+// Keys that stand for a family: the part before the first dot names it, the rest is the admin's.
+const FAMILIES = ["host", "dns_srv", "dns_txt", "dns_cname", "dhcp_option"];
+
+/** The spec name of a key as written: "host.web" → "host.NAME", "dhcp_option.42" → "dhcp_option.NAME",
+ *  "tap.web0.rate" → "tap.NAME.rate". */
 export function specName(key: string): string {
-  if (key.startsWith("host.")) return "host.NAME";
   const tap = /^tap\..+\.(port_isolation|rate)$/.exec(key);
-  return tap ? `tap.NAME.${tap[1]}` : key;
+  if (tap) return `tap.NAME.${tap[1]}`;
+  const dot = key.indexOf(".");
+  return dot > 0 && FAMILIES.includes(key.slice(0, dot)) ? `${key.slice(0, dot)}.NAME` : key;
 }
 
 /** The closest known key to KEY if it looks like a typo of it, else null. */

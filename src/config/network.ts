@@ -3,6 +3,9 @@ import type { ConfigProblem } from "../errors.js";
 import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt, type Cidr } from "../ipv4.js";
 import { badName, badNetworkName } from "../core/ifname.js";
 import { badDomain } from "./domain.js";
+import { validateDns } from "./dns.js";
+import { validateBoot } from "./tftp.js";
+import type { DhcpOption, DnsSettings, NetBoot } from "./types.js";
 import { NETWORK_KEYS, parseBool, specName, suggestKey } from "./keys.js";
 import { MODES, type Mode, type Network, type Published, type StaticHost } from "./types.js";
 import { show } from "./value.js";
@@ -173,6 +176,8 @@ export function validateNetwork(
       bad("domain", "needs dhcp_range (the network's DNS is served by its dnsmasq, which runs with DHCP)");
     else net.domain = values.domain;
   }
+  if (needsAddress) Object.assign(net, validateDns(values, values.dhcp_range !== undefined, net.domain, bad));
+  if (needsAddress) Object.assign(net, validateBoot(values, values.dhcp_range !== undefined, bad));
   return out.length === before ? finish(net) : null;
 }
 
@@ -199,6 +204,9 @@ interface Draft {
   publish?: Published[];
   vlan?: number;
   domain?: string;
+  dns?: DnsSettings;
+  dhcpOptions?: DhcpOption[];
+  boot?: NetBoot;
   vxlan?: Vxlan;
   role?: "gateway" | "member";
   policy?: Policy;
@@ -232,6 +240,9 @@ function finish(d: Draft): Network {
       dhcp6Range: d.dhcp6Range,
       guard: d.guard,
       domain: d.domain,
+      dns: d.dns,
+      dhcpOptions: d.dhcpOptions,
+      boot: d.boot,
     }),
   });
   switch (d.mode) {

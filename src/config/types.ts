@@ -106,6 +106,12 @@ interface Addressed extends Common {
   guard?: boolean;
   /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
   domain?: string;
+  /** DHCP only (dns = no), upstream forwarders, SRV/TXT/CNAME records (src/config/dns.ts). */
+  dns?: DnsSettings;
+  /** dhcp_option.NAME keys, in file order. */
+  dhcpOptions?: DhcpOption[];
+  /** Network boot: TFTP root, boot files per client architecture, next-server (src/config/tftp.ts). */
+  boot?: NetBoot;
 }
 
 /** Guests reach the outside through source NAT. */
@@ -139,6 +145,9 @@ export interface IsolatedNetwork
       | "dhcp6Range"
       | "guard"
       | "domain"
+      | "dns"
+      | "dhcpOptions"
+      | "boot"
       | "vlan"
       | "trunk"
       | "snatTo"
@@ -154,7 +163,19 @@ export type BridgeNetwork = PlainBridgeNetwork | VlanBridgeNetwork;
 interface BridgeCommon
   extends
     Common,
-    Absent<"address" | "dhcpRange" | "address6" | "dhcp6Range" | "guard" | "domain" | "snatTo" | "publish"> {
+    Absent<
+      | "address"
+      | "dhcpRange"
+      | "address6"
+      | "dhcp6Range"
+      | "guard"
+      | "domain"
+      | "dns"
+      | "dhcpOptions"
+      | "boot"
+      | "snatTo"
+      | "publish"
+    > {
   mode: "bridge";
 }
 
@@ -181,4 +202,39 @@ export interface Config {
   networks: Network[];
   /** Line of each `[global]` key, for error messages (absent: the key is not set, its default applies). */
   lines: Record<string, number>;
+}
+
+/** What a network's dnsmasq answers on port 53, beyond the guests' names. */
+export interface DnsSettings {
+  /** dns = no: DHCP only, nothing on port 53, no DNS server option unless dhcp_option.dns-server says one. */
+  off: boolean;
+  /** Upstream servers asked instead of the host's resolv.conf. */
+  forwarders: string[];
+  srv: { name: string; target: string; port: number; priority: number; weight: number }[];
+  txt: { name: string; text: string }[];
+  cname: { alias: string; target: string }[];
+}
+
+/** How a network's guests boot from the network. */
+export interface NetBoot {
+  /** Directory dnsmasq's TFTP serves (absent: the files are on boot_server). */
+  root?: string;
+  /** Boot file for BIOS PXE clients (and any other client without a file of its own). */
+  file?: string;
+  /** Boot file for UEFI x86-64 clients (DHCP client architecture 7 or 9). */
+  efi?: string;
+  /** Boot file for clients that are already iPXE (user class "iPXE"), so a chain-load does not loop. */
+  ipxe?: string;
+  /** The TFTP server the files are on (DHCP next-server), when it is not this host. */
+  server?: string;
+}
+
+/** One DHCP option as dnsmasq's config writes it: `dhcp-option=SPEC,VALUE`. */
+export interface DhcpOption {
+  /** The option's number. */
+  number: number;
+  /** `option:ntp-server` for a named option, the number otherwise. */
+  spec: string;
+  /** The value as dnsmasq reads it (text in double quotes). */
+  value: string;
 }

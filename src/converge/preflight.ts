@@ -3,6 +3,7 @@
 // `kvmnet up/down/plan`, `check` and `doctor`.
 import type { Config, Network } from "../config/types.js";
 import { dnsmasqRefusal } from "../decide/dnsmasq.js";
+import { tftpRefusal } from "../decide/tftp.js";
 import { ConfigError, UsageError, type ConfigProblem, type KvmnetError } from "../errors.js";
 import { overlaps, subnetOf } from "../ipv4.js";
 import { overlaps6, subnetOf6 } from "../ipv6.js";
@@ -144,7 +145,9 @@ export function preflightHost(config: Config, net: Network, intent: Intent, view
 export function preflight(config: Config, net: Network, snap: Snapshot, intent: Intent): KvmnetError | null {
   const host = preflightHost(config, net, intent, snap);
   if (host) return host;
-  const dns = bringsUp(intent) ? dnsmasqRefusal(config, net, snap.dnsmasq) : null;
+  const dns = bringsUp(intent)
+    ? (dnsmasqRefusal(config, net, snap.dnsmasq) ?? tftpRefusal(config, net, snap.dnsmasq))
+    : null;
   if (dns) return new ConfigError([dns]);
   if (intent.action === "down" && !intent.force) {
     const busy = guestPorts(net, snap.bridge?.ports ?? []);

@@ -95,6 +95,8 @@ export function dnsmasqFiles(config: Config, net: Network) {
     ifindex: `${s}.dnsmasq.ifindex`,
     hosts: `${s}.hostsfile`,
     addnHosts: `${s}.addnhosts`,
+    // The dhcp_option keys: dnsmasq re-reads this file on SIGHUP, so changing an option needs no restart.
+    opts: `${s}.dhcpopts`,
     // dnsmasq's dhcp-script with guard = yes: a root-owned wrapper that runs kvmnet on each lease event.
     leaseEvent: `${s}.lease-event`,
     leases: `${config.leaseDir}/${net.name}.leases`,

@@ -13,10 +13,13 @@ export function isStale(state: DnsmasqState): boolean {
 }
 
 /** Why NET must not be brought up: dnsmasq, as nobody, could not enter a directory above state_dir and would
- *  silently ignore the static leases and names (null when it can, or when NET has none). */
+ *  silently ignore the static leases and names, or the DHCP options (null when it can, or when NET has none). */
 export function dnsmasqRefusal(config: Config, net: Network, state: DnsmasqState | null): ConfigProblem | null {
   const dir = state?.unreadable.find((u) => u.kind === "dir");
-  if (!dir || net.hosts.length === 0) return null;
+  if (!dir || (net.hosts.length === 0 && !net.dhcpOptions?.length)) return null;
+  const lost = net.hosts.length
+    ? `host.${net.hosts[0]!.name} and the others`
+    : `dhcp_option.${net.dhcpOptions![0]!.spec.replace(/^option:/, "")} and the others`;
   const mode = dir.mode.toString(8).padStart(4, "0");
   return {
     file: config.file,
@@ -24,7 +27,7 @@ export function dnsmasqRefusal(config: Config, net: Network, state: DnsmasqState
     key: "state_dir",
     message:
       `${config.stateDir}: dnsmasq reads the static leases of network ${net.name} there after dropping root for nobody, ` +
-      `and ${dir.blocker} (mode ${mode}) does not let it in: host.${net.hosts[0]!.name} and the others would be silently ignored. ` +
+      `and ${dir.blocker} (mode ${mode}) does not let it in: ${lost} would be silently ignored. ` +
       `Fix: set state_dir to a directory every user may enter, such as /run/kvmnet (the default), or chmod o+x ${dir.blocker}`,
   };
 }
@@ -41,7 +44,9 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
     if (have !== content || badFile.has(path)) steps.push({ kind: "write", path, content });
   };
   const confChanged = state.conf !== want.conf;
-  const hostsChanged = state.hosts !== want.hosts || state.addnHosts !== want.addnHosts || badFile.size > 0;
+  const optsChanged = (state.opts ?? null) !== want.opts;
+  const hostsChanged =
+    state.hosts !== want.hosts || state.addnHosts !== want.addnHosts || optsChanged || badFile.size > 0;
   const stale = isStale(state);
   const leaseEvent = renderLeaseEvent(net, state.kvmnet);
   const eventChanged = state.leaseEvent !== leaseEvent;
@@ -55,6 +60,8 @@ export function dnsmasqUpSteps(config: Config, net: Network, state: DnsmasqState
   steps.push({ kind: "mkdir", path: config.stateDir }, { kind: "mkdir", path: config.leaseDir });
   write(f.hosts, state.hosts, want.hosts);
   write(f.addnHosts, state.addnHosts, want.addnHosts);
+  if (want.opts !== null) write(f.opts, state.opts ?? null, want.opts);
+  else if (optsChanged) steps.push({ kind: "unlink", path: f.opts });
   if (leaseEvent !== null && eventChanged)
     steps.push({ kind: "write", path: f.leaseEvent, content: leaseEvent, mode: 0o755 });
   write(f.conf, state.conf, want.conf);
@@ -87,6 +94,7 @@ export function dnsmasqDownSteps(config: Config, net: Network, state: DnsmasqSta
       f.pid,
       f.ifindex,
       ...(state.leaseEvent !== null ? [f.leaseEvent] : []),
+      ...((state.opts ?? null) !== null ? [f.opts] : []),
     ];
     steps.push(...files.map((path): Step => ({ kind: "unlink", path })));
   }

@@ -1,5 +1,5 @@
 // Finding a network's own dnsmasq by the pid kvmnet recorded (never by name), and what it runs with.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import type { Exec } from "../host/exec.js";
 import { dnsmasqFiles } from "../core/names.js";
@@ -31,8 +31,12 @@ export interface DnsmasqState {
   leaseEvent: string | null;
   /** With guard = yes: the command line that runs this kvmnet, for the lease-event wrapper (null without). */
   kvmnet: string | null;
+  /** The dhcp-optsfile (absent or null: missing). */
+  opts?: string | null;
   /** Files dnsmasq re-reads as nobody but cannot read, and what stops it. */
   unreadable: Unreadable[];
+  /** With tftp_root: whether it exists, and what stops dnsmasq (as nobody) from listing and reading it. */
+  tftpRoot?: { exists: boolean; unreadable: Unreadable | null };
   /** Line of `state_dir` in the config file (0: not set), known when a directory blocks dnsmasq. */
   stateDirLine: number;
 }
@@ -61,7 +65,9 @@ export function observeDnsmasq(config: Config, net: Network, exec: Exec): Dnsmas
   const orphans = pid === null ? findDnsmasqs(f.conf) : [];
   let ids: Ids | undefined;
   const who = () => (ids ??= dnsmasqIds(pid));
-  const blocked = [f.hosts, f.addnHosts].map((p) => unreadable(p, who)).filter((u): u is Unreadable => u !== null);
+  const blocked = [f.hosts, f.addnHosts, ...(net.dhcpOptions?.length ? [f.opts] : [])]
+    .map((p) => unreadable(p, who))
+    .filter((u): u is Unreadable => u !== null);
   const bridgeIfindex = num(readOr(`/sys/class/net/${net.bridge}/ifindex`));
   return {
     pid,
@@ -73,7 +79,12 @@ export function observeDnsmasq(config: Config, net: Network, exec: Exec): Dnsmas
     addnHosts: readOr(f.addnHosts),
     leaseEvent: readOr(f.leaseEvent),
     kvmnet: net.guard ? kvmnetCommand() : null,
+    opts: readOr(f.opts),
     unreadable: blocked,
+    ...(net.boot?.root
+      ? // "ROOT/." : every directory on the way and the root itself must be searchable, and the root readable.
+        { tftpRoot: { exists: existsSync(net.boot.root), unreadable: unreadable(`${net.boot.root}/.`, who) } }
+      : {}),
     stateDirLine: blocked.some((u) => u.kind === "dir") ? (config.lines.state_dir ?? 0) : 0,
   };
 }

@@ -4,12 +4,16 @@ import type { Config, Network } from "../config/types.js";
 import { netmaskOf, toInt } from "../ipv4.js";
 import { size6 } from "../ipv6.js";
 import { dnsmasqFiles } from "../core/names.js";
+import { dhcpOptsFile, dnsLines } from "./dnsmasq-dns.js";
+import { tftpLines } from "./dnsmasq-tftp.js";
 
 /** The rendered files of a network's dnsmasq. */
 export interface DnsmasqFiles {
   conf: string;
   hosts: string;
   addnHosts: string;
+  /** With dhcp_option keys: the dhcp-optsfile (re-read on SIGHUP). */
+  opts: string | null;
 }
 
 /** dnsmasq's config, hostsfile and addn-hosts for NET, or null when NET runs no DHCP. */
@@ -51,6 +55,8 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
       `dhcp-option=option:domain-search,${net.domain}`,
     );
   }
+  const opts = dhcpOptsFile(net);
+  lines.push(...dnsLines(net), ...(opts !== null ? [`dhcp-optsfile=${f.opts}`] : []), ...tftpLines(net));
   // A host-only network must not hand out a default route: the host forwards nothing for it.
   if (!traits(net).router) lines.push("dhcp-option=option:router");
   if (net.mtu) lines.push(`dhcp-option=option:mtu,${net.mtu}`);
@@ -61,6 +67,7 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
     conf: lines.join("\n") + "\n",
     hosts: net.hosts.map((h) => `${h.mac},${h.ip},${h.name}\n`).join(""),
     addnHosts: net.hosts.map((h) => `${h.ip} ${h.name}\n`).join(""),
+    opts,
   };
 }
 

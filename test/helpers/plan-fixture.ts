@@ -26,6 +26,7 @@ export const TEXT_FILES = {
   hosts: "dnsmasq.hosts",
   addnHosts: "dnsmasq.addnhosts",
   leaseEvent: "dnsmasq.lease-event",
+  opts: "dnsmasq.dhcpopts",
 } as const;
 
 /** host.json: the Snapshot as kvmnet's own observe() took it, less what the text files hold (the firewall is
@@ -35,7 +36,7 @@ export type HostFixture = Omit<Snapshot, "firewall" | "dnsmasq"> & {
   network: string;
   intent: Intent;
   nftTables: string[];
-  dnsmasq: Omit<DnsmasqState, "conf" | "hosts" | "addnHosts" | "leaseEvent"> | null;
+  dnsmasq: Omit<DnsmasqState, "conf" | "hosts" | "addnHosts" | "leaseEvent" | "opts"> | null;
 };
 
 /** A case as decide() gets it. */
@@ -108,6 +109,7 @@ export function loadPlanCase(dir: string): PlanCase {
     leaseEvent: text("leaseEvent"),
     // Cases captured before the snapshot had it: none has guard = yes, so no wrapper is wanted.
     kvmnet: dnsmasq.kvmnet ?? null,
+    opts: text("opts"),
   };
   // Fixtures captured before the snapshot had `csum` were taken on a kernel without act_csum (this machine's).
   const csum = (seen as Partial<typeof seen>).csum ?? { supported: false, has: null };

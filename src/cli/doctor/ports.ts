@@ -27,7 +27,10 @@ export function checkPorts(ctx: DoctorContext): Finding[] {
   );
   return nets.map((n): Finding => {
     const addr = n.address.address;
-    const clash = sockets.filter((s) => blocks(s, n.bridge, addr) && !s.owners.some((o) => ours.has(o.pid)));
+    // dns = no: dnsmasq takes no port 53, and another resolver there is the point.
+    const clash = sockets.filter(
+      (s) => blocks(s, n.bridge, addr) && !(n.dns?.off && s.port === 53) && !s.owners.some((o) => ours.has(o.pid)),
+    );
     if (!clash.length)
       return { id: "ports", level: "ok", message: `${n.name}: ports 53 and 67 on ${addr} are free for its dnsmasq` };
     const desc = clash.map((s) => {
