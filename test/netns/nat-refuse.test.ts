@@ -104,7 +104,7 @@ describe("refused before anything changes (exit 2)", () => {
     expect(await state()).toBe(before);
     const n = await hook(lab.host, "qemu-natup", "vm0", `${dir}/none.conf`);
     expect(n.code).toBe(2);
-    expect(n.stderr).toMatch(/none\.conf: cannot read: ENOENT/);
+    expect(n.stderr).toMatch(/none\.conf: does not exist: `kvmnet install` writes a default one/);
     expect(await state()).toBe(before);
   });
 
