@@ -6,6 +6,7 @@ import type { ConfigProblem } from "../errors.js";
 import { isIPv4 } from "../ipv4.js";
 import { canonical6, isIPv6 } from "../ipv6.js";
 import { badName } from "../core/ifname.js";
+import { TRAITS } from "../modes.js";
 import { parseBool } from "./keys.js";
 import type { Mode, Network, Vxlan } from "./types.js";
 import { show } from "./value.js";
@@ -77,12 +78,13 @@ export function validateVxlan(
       bad("vxlan_local", `${l} is not of the peers' address family`);
     else local = six ? canonical6(l) : l;
   }
-  if (mode === "nat" || mode === "routed" || mode === "host-only") {
+  // The modes with an address have one host that runs it (the gateway) and members that only bridge.
+  if (mode && TRAITS[mode].address) {
     const r = values.role;
     if (r === undefined)
       bad(
         "role",
-        `missing: a ${mode} network across hosts needs role = gateway on the one host that runs its address, DHCP and ${mode === "nat" ? "NAT" : "routing"}, and role = member on the others (see [${"NET"}@HOSTNAME])`,
+        `missing: a ${mode} network across hosts needs role = gateway on the one host that runs its address, DHCP and ${TRAITS[mode].nat ? "NAT" : "routing"}, and role = member on the others (see [${"NET"}@HOSTNAME])`,
       );
     else if (r !== "gateway" && r !== "member") bad("role", `${show(r)} is not gateway or member`);
     else out.role = r;
