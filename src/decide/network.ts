@@ -22,7 +22,7 @@ const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 
 /** Steps that bring NET up (bridge, address, forwarding, rules, dnsmasq), in that order. */
 export function decideNetworkUp(config: Config, net: Network, obs: Observed, tapName?: string): Step[] {
-  if (net.mode === "bridge")
+  if (!traits(net).ownBridge)
     return [...bridgeModeUpSteps(net, obs), ...dockerUserUpSteps(net, config.firewall, obs.docker)];
   const steps: Step[] = [];
   // The taps of running VMs take a changed mtu with the bridge (first, so raising it never leaves the bridge above

@@ -147,9 +147,9 @@ export function observe(
 ): Snapshot {
   const host = observeHost(exec, net, intent, routes, tapFacts);
   const { bridge, uplink } = host;
-  const overUplink = bringsUp(intent) && net.mode === "bridge" && !net.vlan && !!net.uplink;
+  const overUplink = bringsUp(intent) && traits(net).uplink === "port" && !net.vlan && !!net.uplink;
   const building = overUplink && !bridge;
-  const journal = net.mode === "bridge" && net.uplink ? readJournal(uplinkJournal(config, net)) : null;
+  const journal = traits(net).uplink === "port" && net.uplink ? readJournal(uplinkJournal(config, net)) : null;
   // With a journal the move was cut off for sure: kvmnet's bridge is looked at whole (whatever the quick look says).
   const ours = (b: Link) => (journal !== null ? readAlias(b.name) === bridgeAlias(net) : false);
   const finishing =
