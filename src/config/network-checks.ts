@@ -1,9 +1,9 @@
 // The validators of a network section, as a table: which keys each checks, in the order they run. A validator
-// runs for a mode that takes its keys (NETWORK_KEYS says which trait that needs), so none asks for a mode.
+// runs for a mode that takes one of its keys (NETWORK_KEYS says which trait that needs): none compares mode names.
 import type { ModeTraits } from "../modes.js";
 import { checkAddress, checkDhcpRange } from "./address.js";
-import { checkBridge, checkDomain, checkFlags, checkGuard, checkInterfaces, checkMtu } from "./basic-keys.js";
-import { checkSnatTo, checkTaps, checkTeardown } from "./basic-keys.js";
+import { checkBridge, checkDomain, checkFlags, checkGuard, checkInterfaces } from "./basic-keys.js";
+import { checkMtu, checkSnatTo, checkTaps, checkTeardown } from "./basic-keys.js";
 import type { CheckContext, NetworkCheck } from "./check.js";
 import { validateDns } from "./dns.js";
 import { checkHosts } from "./hosts.js";
