@@ -56,7 +56,7 @@ R dns "$(resolvectl dns kvrs0)"
 R domain "$(resolvectl domain kvrs0)"
 R default-route "$(resolvectl default-route kvrs0)"
 R plan-again "$(K plan lab | grep -c '^resolvectl')"
-R lease "$(guest | sed -n 's/^LEASE ip=\\([^ ]*\\) .*/\\1/p')"
+R lease "$(guest | sed -n 's/^LEASE ip=\\([0-9.]*\\).*/\\1/p')"
 ip=$(ip -n g -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)
 R query "$(resolvectl query web.lab.internal 2>&1 | first)"
 R query-link "$(resolvectl query web.lab.internal 2>&1 | grep -o 'link: [a-z0-9]*' | head -1)"
@@ -78,7 +78,7 @@ R gone "$(resolvectl query web.lab.internal 2>&1 | first)"
 R gone-code "$(resolvectl query web.lab.internal >/dev/null 2>&1; echo $?)"
 # A hook makes the bridge again: it is registered at once
 ip netns del g; sleep 0.5
-R hook-lease "$(guest | sed -n 's/^LEASE ip=\\([^ ]*\\) .*/\\1/p')"
+R hook-lease "$(guest | sed -n 's/^LEASE ip=\\([0-9.]*\\).*/\\1/p')"
 R hook-dns "$(resolvectl dns kvrs0)"
 R hook-query "$(resolvectl query web.lab.internal 2>&1 | first)"
 K down lab --force >/dev/null 2>&1
