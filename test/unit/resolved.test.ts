@@ -13,6 +13,9 @@ import { resolvedLinkFor } from "../../src/render/resolved.js";
 import { parseCidr } from "../../src/ipv4.js";
 import { parseCidr6 } from "../../src/ipv6.js";
 import type { Link } from "../../src/observe/links.js";
+import { applySteps } from "../../src/apply/apply.js";
+import type { Exec } from "../../src/host/exec.js";
+import { CommandError } from "../../src/errors.js";
 
 const config = parseConfig(
   "/c",
@@ -173,5 +176,32 @@ describe("steps", () => {
     expect(resolvedDownSteps(config, net("lab"), link([], []))).toEqual([]);
     expect(resolvedDownSteps(config, net("lab"), { link: null })).toEqual([]);
     expect(resolvedDownSteps(config, net("plain"), link(["203.0.113.1"], ["~kvm"]))).toEqual([]);
+  });
+});
+
+describe("carrying out a resolvectl step", () => {
+  // An executor whose resolvectl fails with STDERR the first FAILS times.
+  function flaky(fails: number, stderr: string) {
+    const calls: string[] = [];
+    const exec: Exec = {
+      tryRun(cmd, args) {
+        calls.push([cmd, ...args].join(" "));
+        const ok = calls.length > fails;
+        return { ok, code: ok ? 0 : 1, stdout: "", stderr: ok ? "" : stderr };
+      },
+    };
+    return { exec, calls };
+  }
+
+  it("waits out a link resolved does not know yet (a bridge made a moment ago)", () => {
+    const f = flaky(2, "Failed to set DNS configuration: Link 7 not known\n");
+    applySteps(f.exec, [{ kind: "resolvectl", args: ["dns", "kvlab", "192.0.2.1"] }]);
+    expect(f.calls).toEqual(Array(3).fill("resolvectl dns kvlab 192.0.2.1"));
+  });
+
+  it("any other failure is one at once, naming the command", () => {
+    const f = flaky(1, "Failed to set DNS configuration: Access denied\n");
+    expect(() => applySteps(f.exec, [{ kind: "resolvectl", args: ["revert", "kvlab"] }])).toThrow(CommandError);
+    expect(f.calls).toEqual(["resolvectl revert kvlab"]);
   });
 });
