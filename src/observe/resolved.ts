@@ -3,7 +3,7 @@
 // process cost; only then kvmnet asks it, with one `busctl` (its D-Bus API, typed, where `resolvectl status` is
 // text for people), which DNS servers and domains the bridge's link has now. Never with auto-start: kvmnet must not
 // start a resolver the admin left stopped.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { bringsUp, type Intent } from "../intent.js";
@@ -22,9 +22,13 @@ export interface ResolvedState {
 // comm is cut to 15 characters: "systemd-resolved" reads "systemd-resolve".
 const COMM = "systemd-resolve";
 
-/** True when systemd-resolved runs in this network namespace (read from /proc only). */
+// Where resolved keeps its runtime files: absent, it has not run since boot, and /proc need not be scanned (a scan
+// costs milliseconds per hundred processes).
+const RUNTIME = "/run/systemd/resolve";
+
+/** True when systemd-resolved runs in this network namespace (read from /run and /proc only). */
 export function resolvedRunning(): boolean {
-  return daemonRunning(COMM);
+  return existsSync(RUNTIME) && daemonRunning(COMM);
 }
 
 /** Whether converging NET towards INTENT looks at systemd-resolved: a network with a domain on kvmnet up, down,

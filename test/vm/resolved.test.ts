@@ -50,6 +50,7 @@ guest() {
   timeout 90 ip netns exec g busybox udhcpc -i eth0 -x hostname:web -n -q -f -t 10 -T 2 -s ${dir}/udhcpc.sh
 }
 first() { sed -n 's/^\\([^ ]*\\): \\([^ ]*\\) .*/\\2/p' | head -1; }
+R plan-first "$(K plan lab | grep -c '^resolvectl')"
 K up lab -v >/tmp/up.out 2>&1 || { cat /tmp/up.out; exit 1; }
 R up-steps "$(grep -c '^resolvectl' /tmp/up.out)"
 R dns "$(resolvectl dns kvrs0)"
@@ -123,6 +124,7 @@ describe.skipIf(!canRun)("systemd-resolved resolves guest names of a network wit
 
   it("kvmnet up registers the bridge's dnsmasq for ~lab.internal and the reverse zone, not as a default route", () => {
     expect(out.resolved, raw).toBe("active");
+    expect(out["plan-first"], raw).toBe("3");
     expect(out["up-steps"], raw).toBe("3");
     expect(out.dns, raw).toMatch(/\(kvrs0\): 192\.0\.2\.1$/);
     expect(out.domain, raw).toMatch(/\(kvrs0\): ~lab\.internal ~2\.0\.192\.in-addr\.arpa$/);
