@@ -17,6 +17,7 @@ import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
 import { vxlanDownSteps, vxlanUpSteps } from "./vxlan.js";
 import { hostPorts } from "../core/names.js";
+import { resolvedDownSteps, resolvedUpSteps } from "./resolved.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 
@@ -49,6 +50,8 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   const firewall = firewallBackend(config.firewall);
   if (obs.firewall) steps.push(...firewall.upSteps(net, obs.firewall), ...publishFlushSteps(net, obs.firewall));
   steps.push(...firewalldUpSteps(net, obs.firewalld ?? null), ...dnsmasqUpSteps(config, net, obs.dnsmasq));
+  // After dnsmasq: resolved's first query to the bridge finds it answering.
+  steps.push(...resolvedUpSteps(config, net, obs.resolved));
   return steps;
 }
 
@@ -76,6 +79,8 @@ export function decideNetworkDown(config: Config, net: Network, obs: Observed): 
     ? firewallBackend(config.firewall).downSteps(net, obs.firewall)
     : dockerUserDownSteps(net, obs.docker);
   const steps = [
+    // First: no query of the host goes to the bridge while its dnsmasq stops.
+    ...resolvedDownSteps(config, net, obs.resolved),
     ...dnsmasqDownSteps(config, net, obs.dnsmasq),
     ...firewall,
     ...firewalldDownSteps(net, obs.firewalld ?? null),

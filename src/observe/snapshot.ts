@@ -29,6 +29,7 @@ import { renderDnsmasq } from "../render/dnsmasq.js";
 import { forwardPolicy } from "../render/policy.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
 import { uplinkJournal } from "../core/names.js";
+import { observeResolved, resolvedLookWanted, type ResolvedState } from "./resolved.js";
 
 /** The interfaces and routes a network's checks look at: read from /sys and /proc (one `ip` only for a tap that
  *  is not running, see observeTap), so `kvmnet check` and `doctor` take it for every network at no cost. */
@@ -89,6 +90,8 @@ export interface Snapshot extends HostView {
   guard?: GuardObserved | null;
   /** The VM ports' isolation flags and limits (src/observe/ports.ts); null: not looked at. */
   ports?: PortsObserved | null;
+  /** systemd-resolved's settings of the bridge, when it runs and is looked at (src/observe/resolved.ts). */
+  resolved?: ResolvedState | null;
 }
 
 /** What the decisions of src/decide/ read of a snapshot. */
@@ -110,6 +113,7 @@ export type Observed = Pick<
   | "mode"
   | "vxlan"
   | "ports"
+  | "resolved"
 >;
 
 /** Read the interfaces and routes NET's checks look at (ROUTES: the routing table, read once by the caller). */
@@ -176,6 +180,7 @@ export function observe(
     // The table is looked at only converging to up: a hook writes its tap's chain whole without looking.
     guard: observeGuard(exec, config, net, intent.action === "up"),
     ports: observePorts(exec, net, intent, bridge, host.tap),
+    resolved: resolvedLookWanted(config, net, intent, bridge) ? observeResolved(exec, net, bridge) : null,
   };
   const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);
   snap.firewalld = firewalldLookWanted(net, intent, bridge, remaking) ? observeFirewalld(exec, net) : null;
