@@ -48,10 +48,24 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   "dns_txt.NAME": ["nat", "routed", "host-only"],
   "dns_cname.NAME": ["nat", "routed", "host-only"],
   "dhcp_option.NAME": ["nat", "routed", "host-only"],
+  "allow_in.NAME": ["nat", "routed", "host-only"],
+  "deny_in.NAME": ["nat", "routed", "host-only"],
+  "allow_out.NAME": ["nat", "routed", "host-only"],
+  "deny_out.NAME": ["nat", "routed", "host-only"],
 };
 
 // Keys that stand for a family: the part before the first dot names it, the rest is the admin's.
-const FAMILIES = ["host", "dns_srv", "dns_txt", "dns_cname", "dhcp_option"];
+const FAMILIES = [
+  "host",
+  "dns_srv",
+  "dns_txt",
+  "dns_cname",
+  "dhcp_option",
+  "allow_in",
+  "deny_in",
+  "allow_out",
+  "deny_out",
+];
 
 /** The spec name of a key as written: "host.web" → "host.NAME", "dhcp_option.42" → "dhcp_option.NAME",
  *  "tap.web0.rate" → "tap.NAME.rate". */

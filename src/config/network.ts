@@ -13,7 +13,8 @@ import { validateIpv6 } from "./ipv6.js";
 import { validatePublish } from "./publish.js";
 import { validateVxlan } from "./vxlan.js";
 import { validatePolicy } from "./policy.js";
-import type { Policy, Vxlan } from "./types.js";
+import { validateAcl } from "./acl.js";
+import type { AclRule, Policy, Vxlan } from "./types.js";
 import type { Cidr6 } from "../ipv6.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../core/names.js";
 
@@ -178,6 +179,7 @@ export function validateNetwork(
   }
   if (needsAddress) Object.assign(net, validateDns(values, values.dhcp_range !== undefined, net.domain, bad));
   if (needsAddress) Object.assign(net, validateBoot(values, values.dhcp_range !== undefined, bad));
+  if (needsAddress) net.acl = validateAcl(values, net.address, net.address6, bad);
   return out.length === before ? finish(net) : null;
 }
 
@@ -210,6 +212,7 @@ interface Draft {
   vxlan?: Vxlan;
   role?: "gateway" | "member";
   policy?: Policy;
+  acl?: AclRule[];
 }
 
 // The validated draft as the network of its mode, with only the keys that mode has (and only those set).
@@ -243,6 +246,7 @@ function finish(d: Draft): Network {
       dns: d.dns,
       dhcpOptions: d.dhcpOptions,
       boot: d.boot,
+      acl: d.acl,
     }),
   });
   switch (d.mode) {

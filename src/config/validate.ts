@@ -2,6 +2,7 @@
 import ini from "ini";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { crossCheck, backendCheck } from "./cross.js";
+import { aclCrossCheck } from "./acl.js";
 import { validateGlobal } from "./global.js";
 import { validateNetwork } from "./network.js";
 import { hostOverrides, isHostSection, type HostOverride } from "./host-sections.js";
@@ -89,6 +90,8 @@ export function parseConfig(file: string, text: string): Config {
   crossCheck(file, config.networks, problems);
   vxlanCrossCheck(file, config.networks, problems);
   backendCheck(file, config.networks, config.firewall, problems);
+  const sections = [...scan.sections.keys()].filter((s) => s !== "global" && !isHostSection(s));
+  aclCrossCheck(file, config.networks, sections, config.firewall, problems);
   const kept = new Set<string>();
   const once = problems.filter((p) => {
     const id = `${p.line}\0${p.key}`;
