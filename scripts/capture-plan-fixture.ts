@@ -194,6 +194,15 @@ const CASES: Case[] = [
     intent: { action: "up" },
   },
   {
+    name: "acl-added",
+    network: "nat0",
+    before: nat(),
+    after: nat("nftables", (s) => `${s}deny_out.smtp = tcp/25\nallow_in.ssh = tcp/22 from 198.51.100.0/24\n`),
+    taps: ["vm0"],
+    setup: vm0,
+    intent: { action: "up" },
+  },
+  {
     name: "warm-attach",
     network: "nat0",
     before: nat(),

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { readRuleCounts, type RuleCounts } from "../observe/counters.js";
+import { readAclCounts } from "../observe/acl-counters.js";
 import { readFdb } from "../observe/fdb.js";
 import { IF_STATS, readIfStats, type IfStats } from "../observe/ifstats.js";
 import { readLink } from "../observe/links.js";
@@ -45,6 +46,7 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
   const drops = config.networks.some((n) => n.policy) ? readShaperDrops(exec) : new Map<string, number>();
   const withRules = config.networks.filter((n) => traits(n).firewall);
   const counts = withRules.length ? readRuleCounts(exec, config.firewall, withRules) : new Map();
+  const aclCounts = config.firewall === "nftables" ? readAclCounts(exec, config.networks) : null;
   for (const net of config.networks) {
     const br = readLink(net.bridge);
     const labels = { network: net.name };
@@ -76,7 +78,8 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
       pool.samples.push({ labels, value: c.pool! });
     }
     const rc: RuleCounts | null | undefined = counts.get(net.name);
-    for (const [rule, v] of Object.entries(rc ?? {})) {
+    // Firewall rules (ACLs) by their key: rule="allow_in.ssh" (and "in-other"/"out-other": what they refuse).
+    for (const [rule, v] of Object.entries({ ...rc, ...aclCounts?.get(net.name) })) {
       rulePackets.samples.push({ labels: { ...labels, rule }, value: v.packets });
       ruleBytes.samples.push({ labels: { ...labels, rule }, value: v.bytes });
     }

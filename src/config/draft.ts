@@ -3,7 +3,18 @@
 import type { Cidr } from "../ipv4.js";
 import type { Cidr6 } from "../ipv6.js";
 import { TRAITS } from "../modes.js";
-import type { DhcpOption, DnsSettings, Mode, NetBoot, Network, Policy, Published, StaticHost, Vxlan } from "./types.js";
+import type {
+  AclRule,
+  DhcpOption,
+  DnsSettings,
+  Mode,
+  NetBoot,
+  Network,
+  Policy,
+  Published,
+  StaticHost,
+  Vxlan,
+} from "./types.js";
 
 /** The network as it is being validated: every key any mode may have. */
 export interface Draft {
@@ -34,6 +45,7 @@ export interface Draft {
   vxlan?: Vxlan;
   role?: "gateway" | "member";
   policy?: Policy;
+  acl?: AclRule[];
 }
 
 /** A draft with the defaults of every network: section NAME of MODE, with the line of each key. */
@@ -98,6 +110,7 @@ function addressed<T extends object>(common: T, d: Draft) {
       dns: d.dns,
       dhcpOptions: d.dhcpOptions,
       boot: d.boot,
+      acl: d.acl,
     }),
   };
 }

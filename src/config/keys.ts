@@ -50,6 +50,10 @@ export const NETWORK_KEYS: Record<string, KeyTrait | null> = {
   "dns_txt.NAME": "dhcp",
   "dns_cname.NAME": "dhcp",
   "dhcp_option.NAME": "dhcp",
+  "allow_in.NAME": "address",
+  "deny_in.NAME": "address",
+  "allow_out.NAME": "address",
+  "deny_out.NAME": "address",
 };
 
 /** The modes that take the key SPEC (a name of NETWORK_KEYS), in the contract's order. */
@@ -58,7 +62,17 @@ export function modesTaking(spec: string): readonly Mode[] {
 }
 
 // Keys that stand for a family: the part before the first dot names it, the rest is the admin's.
-const FAMILIES = ["host", "dns_srv", "dns_txt", "dns_cname", "dhcp_option"];
+const FAMILIES = [
+  "host",
+  "dns_srv",
+  "dns_txt",
+  "dns_cname",
+  "dhcp_option",
+  "allow_in",
+  "deny_in",
+  "allow_out",
+  "deny_out",
+];
 
 /** The spec name of a key as written: "host.web" → "host.NAME", "dhcp_option.42" → "dhcp_option.NAME",
  *  "tap.web0.rate" → "tap.NAME.rate". */

@@ -5,6 +5,7 @@ import { checkAddress, checkDhcpRange } from "./address.js";
 import { checkBridge, checkDomain, checkFlags, checkGuard, checkInterfaces } from "./basic-keys.js";
 import { checkMtu, checkSnatTo, checkTaps, checkTeardown } from "./basic-keys.js";
 import type { CheckContext, NetworkCheck } from "./check.js";
+import { validateAcl } from "./acl.js";
 import { validateDns } from "./dns.js";
 import { checkHosts } from "./hosts.js";
 import { validateIpv6 } from "./ipv6.js";
@@ -17,6 +18,7 @@ import { validateVxlan } from "./vxlan.js";
 
 const VXLAN_KEYS = ["vxlan_id", "vxlan_dev", "vxlan_peers", "vxlan_port", "vxlan_local", "evpn", "evpn_asn", "role"];
 const POLICY_KEYS = ["port_isolation", "rate", "tap.NAME.port_isolation", "tap.NAME.rate"];
+const ACL_KEYS = ["allow_in.NAME", "deny_in.NAME", "allow_out.NAME", "deny_out.NAME"];
 const DNS_KEYS = ["dns", "dns_forwarders", "dns_srv.NAME", "dns_txt.NAME", "dns_cname.NAME", "dhcp_option.NAME"];
 
 /** Every validator, in the order they run: a later one reads what an earlier one set (dhcp_range the address,
@@ -41,6 +43,7 @@ export const NETWORK_CHECKS: readonly NetworkCheck[] = [
   { keys: ["domain"], check: checkDomain },
   { keys: DNS_KEYS, check: (c) => validateDns(c.values, c.values.dhcp_range !== undefined, c.net.domain, c.bad) },
   { keys: BOOT_KEYS, check: (c) => validateBoot(c.values, c.values.dhcp_range !== undefined, c.bad) },
+  { keys: ACL_KEYS, check: (c) => ({ acl: validateAcl(c.values, c.net.address, c.net.address6, c.bad) }) },
 ];
 
 /** True when CHECK runs on a section validated with TRAITS: the mode takes one of its keys, or it runs in any. */

@@ -72,6 +72,24 @@ export interface Policy {
   taps: Record<string, PortPolicy>;
 }
 
+/** One firewall rule (ACL) of a network, from `allow_in.NAME`, `deny_in.NAME`, `allow_out.NAME`, `deny_out.NAME`
+ *  (src/config/acl.ts): connections opened into the guests (in) or by them (out). */
+export interface AclRule {
+  /** The key as written: "allow_in.ssh". */
+  key: string;
+  action: "allow" | "deny";
+  dir: "in" | "out";
+  /** Absent: any protocol. */
+  proto?: "tcp" | "udp" | "icmp";
+  /** Destination ports ("22", "8000-8100"); absent: every port. */
+  ports?: string[];
+  /** The other side: addresses or prefixes, or a network by name (its bridge and subnets, filled in once every
+   *  network is read); absent: anywhere. */
+  peer?: { addrs: string[]; net?: string; bridge?: string };
+  /** This network's side: one guest address or prefix; absent: every guest. */
+  guest?: string;
+}
+
 /** What every network has, whatever its mode. */
 interface Common {
   name: string;
@@ -114,6 +132,8 @@ interface AddressFields {
   dhcpOptions?: DhcpOption[];
   /** Network boot: TFTP root, boot files per client architecture, next-server (src/config/tftp.ts). */
   boot?: NetBoot;
+  /** Firewall rules (ACLs), in file order. */
+  acl?: AclRule[];
 }
 
 /** The fields of a network whose guests' traffic is source-NATed (trait `nat`). */

@@ -2,6 +2,7 @@
 import ini from "ini";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { crossCheck, backendCheck } from "./cross.js";
+import { aclCrossCheck } from "./acl.js";
 import { validateGlobal } from "./global.js";
 import { validateNetwork } from "./network.js";
 import { hostOverrides, isHostSection, type HostOverride } from "./host-sections.js";
@@ -43,6 +44,8 @@ export function parseConfig(file: string, text: string): Config {
   crossCheck(file, config.networks, problems);
   vxlanCrossCheck(file, config.networks, problems);
   backendCheck(file, config.networks, config.firewall, problems);
+  const sections = [...scan.sections.keys()].filter((s) => s !== "global" && !isHostSection(s));
+  aclCrossCheck(file, config.networks, sections, config.firewall, problems);
   const once = oncePerValue(problems, valueProblems);
   if (once.length > 0) throw new ConfigError(once.sort((a, b) => a.line - b.line));
   return config;

@@ -20,6 +20,10 @@ export const NFT_MAPS = {
   nat: "nat_saddr",
   nat6: "nat6_saddr",
   publish: "publish",
+  /** Firewall rules (ACLs): connections the guests open, by the bridge they come from. */
+  aclOut: "acl_iif",
+  /** Firewall rules (ACLs): connections opened into the guests, by the bridge they go to. */
+  aclIn: "acl_oif",
 } as const;
 
 /** The shared chain every network's forward chains end in: it rejects, and while any network's chain jumps to it,
@@ -35,6 +39,8 @@ export function nftChains(net: Network) {
     to: `to-${net.name}`,
     nat: `nat-${net.name}`,
     publish: `publish-${net.name}`,
+    aclIn: `acl-in-${net.name}`,
+    aclOut: `acl-out-${net.name}`,
   };
 }
 

@@ -5,6 +5,7 @@
 import type { Network } from "../config/types.js";
 import { NFT_MAPS, NFT_REJECT, NFT_TABLE, oldNftTable } from "../core/names.js";
 import { nftChainBlock, nftCounters, type NftElement, type NftNetwork } from "./nft.js";
+import { aclCounters } from "./nft-acl.js";
 
 const T = `inet ${NFT_TABLE}`;
 const COMMENT = "managed by kvmnet; do not edit";
@@ -19,7 +20,13 @@ const BASE = {
   },
   forward: {
     spec: "type filter hook forward priority filter; policy accept;",
-    rules: [`iifname vmap @${NFT_MAPS.from}`, `oifname vmap @${NFT_MAPS.to}`],
+    // Firewall rules (ACLs) first: an allowed connection into a network is accepted there, before the modes'.
+    rules: [
+      `iifname vmap @${NFT_MAPS.aclOut}`,
+      `oifname vmap @${NFT_MAPS.aclIn}`,
+      `iifname vmap @${NFT_MAPS.from}`,
+      `oifname vmap @${NFT_MAPS.to}`,
+    ],
   },
   // Published ports: new connections to one of the host's own addresses, from outside or from guests (prerouting)
   // and from the host itself (output; not to 127.0.0.0/8, which would need route_localnet).
@@ -40,6 +47,8 @@ const MAPS: Record<string, string> = {
   [NFT_MAPS.input]: "type ifname : verdict;",
   [NFT_MAPS.from]: "type ifname : verdict;",
   [NFT_MAPS.to]: "type ifname : verdict;",
+  [NFT_MAPS.aclOut]: "type ifname : verdict;",
+  [NFT_MAPS.aclIn]: "type ifname : verdict;",
   [NFT_MAPS.nat]: "type ipv4_addr : verdict; flags interval;",
   [NFT_MAPS.nat6]: "type ipv6_addr : verdict; flags interval;",
   [NFT_MAPS.publish]: "type inet_proto . inet_service : verdict;",
@@ -101,7 +110,10 @@ export function nftDownScript(net: Network, present: NftObjects, old: boolean): 
   // Counters are not observed: each is added before it is deleted, so that a network made before counters
   // existed (or one of them missing) cannot fail the transaction. The rules naming them went just before.
   const counters = present.chains.length
-    ? Object.values(nftCounters(net)).flatMap((c) => [`add counter ${T} ${c}`, `delete counter ${T} ${c}`])
+    ? [...Object.values(nftCounters(net)), ...Object.values(aclCounters(net))].flatMap((c) => [
+        `add counter ${T} ${c}`,
+        `delete counter ${T} ${c}`,
+      ])
     : [];
   return [...deleteLines(present), ...counters, ...(old ? oldTableLines(net) : [])].join("\n") + "\n";
 }

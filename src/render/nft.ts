@@ -6,6 +6,7 @@ import { dispatchOf, type DispatchRule } from "./dispatch.js";
 import { NFT_MAPS, NFT_REJECT, nftChains } from "../core/names.js";
 import type { InputRule } from "./policy.js";
 import { sha256Hex } from "../core/sha256.js";
+import { renderNftAcl } from "./nft-acl.js";
 
 /** One element of a verdict map: KEY (as nft prints it) jumps to CHAIN. */
 export interface NftElement {
@@ -132,12 +133,13 @@ export function renderNft(net: Network): NftNetwork | null {
     const keys = [...new Set(d.publish.map((p) => `${p.proto} . ${p.port}`))];
     elements.push(...keys.map((key) => ({ map: NFT_MAPS.publish, key, chain: c.publish })));
   }
+  const acl = renderNftAcl(net);
   const want: NftNetwork = {
-    chains,
-    elements,
+    chains: { ...chains, ...acl?.chains },
+    elements: [...elements, ...(acl?.elements ?? [])],
     nat: !!d.nat,
     publish: d.publish.length > 0,
-    counters: Object.values(n),
+    counters: [...Object.values(n), ...(acl?.counters ?? [])],
   };
   stamp(net, want);
   return want;

@@ -6,6 +6,7 @@
 #   kvmnet.tries=N (attempts per ping/resolve, 1 s each, default 10)
 #   kvmnet.wait=SECONDS (stay up before powering off)
 #   kvmnet.fetch=IP:PORT[,IP:PORT] (TCP connect, print the first line the server sends)
+#   kvmnet.download=IP:PORT/PATH (HTTP GET, prints "download IP:PORT/PATH bytes=N ms=M"; ms from /proc/uptime)
 #   kvmnet.serve=PORT (HTTP on PORT serving "kvmnet-guest HOSTNAME"; prints "serving PORT")
 #   kvmnet.watch=IP[,IP] kvmnet.watchsecs=N (ping each every 0.2 s for N s, default 10, all at once;
 #     prints "watch-start" first, then "watch IP sent=N received=M")
@@ -27,7 +28,7 @@ for m in $(cat /etc/kvmnet/modules); do
   insmod "/lib/modules/$m.ko" || res "error insmod $m"
 done
 
-cfg_serve= cfg_ip= cfg_host= cfg_ping= cfg_resolve= cfg_wait=0 cfg_tries=10 cfg_fetch= cfg_watch= cfg_watchsecs=10
+cfg_download= cfg_serve= cfg_ip= cfg_host= cfg_ping= cfg_resolve= cfg_wait=0 cfg_tries=10 cfg_fetch= cfg_watch= cfg_watchsecs=10
 for w in $(cat /proc/cmdline); do
   case "$w" in
     kvmnet.ip=*) cfg_ip=${w#kvmnet.ip=} ;;
@@ -40,6 +41,7 @@ for w in $(cat /proc/cmdline); do
     kvmnet.watch=*) cfg_watch=${w#kvmnet.watch=} ;;
     kvmnet.watchsecs=*) cfg_watchsecs=${w#kvmnet.watchsecs=} ;;
     kvmnet.serve=*) cfg_serve=${w#kvmnet.serve=} ;;
+    kvmnet.download=*) cfg_download=${w#kvmnet.download=} ;;
   esac
 done
 
@@ -125,6 +127,13 @@ if [ -n "$cfg_watch" ]; then
     res "watch $target sent=$1 received=$2"
   done
 fi
+
+for target in $(echo "$cfg_download" | tr , ' '); do
+  t0=$(cut -d ' ' -f 1 /proc/uptime | tr -d .)
+  n=$(wget -q -O - "http://$target" 2>/dev/null | wc -c)
+  t1=$(cut -d ' ' -f 1 /proc/uptime | tr -d .)
+  res "download $target bytes=$n ms=$(((t1 - t0) * 10))"
+done
 
 [ "$cfg_wait" != 0 ] && sleep "$cfg_wait"
 finish
