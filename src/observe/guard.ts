@@ -75,6 +75,20 @@ function dnsmasqLeases(config: Config, net: Network): { mac: string; ip: string 
   }
 }
 
+/** The guarded network a lease event is about and its lease record (NET null: no guarded network has the event's
+ *  bridge, so there is nothing to record). */
+export interface LeaseRecord {
+  config: Config;
+  net: Network | null;
+  leases: { mac: string; ip: string }[];
+}
+
+/** The lease record of CONFIG's guarded network on BRIDGE (the interface dnsmasq reports a lease event on). */
+export function observeLeaseRecord(config: Config, bridge: string): LeaseRecord {
+  const net = config.networks.find((n) => n.guard && n.bridge === bridge) ?? null;
+  return { config, net, leases: net ? readGuardLeases(config, net) : [] };
+}
+
 /** NET's guard records, and its table when TABLE (one `nft list`). */
 export function observeGuard(exec: Exec, config: Config, net: Network, table: boolean): GuardObserved | null {
   if (!net.guard) return null;
