@@ -102,7 +102,7 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
     ports,
     leases: obs.dnsmasq ? readLeases(dnsmasqFiles(config, net).leases) : [],
     exists: !!br,
-    createdByKvmnet: !!br && (isOurBridge(net, br) || aliasOf(net.bridge) === bridgeAlias(net)),
+    createdByKvmnet: !!br && (isOurBridge(net, br, obs.hostName) || aliasOf(net.bridge) === bridgeAlias(net)),
     mac: br?.mac ?? null,
     mtu: br?.mtu ?? null,
     address: net.address ? `${net.address.address}/${net.address.prefix}` : null,

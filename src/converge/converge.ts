@@ -2,6 +2,7 @@
 // check (pure), decide (pure), apply. The hooks, `kvmnet up/down`, `plan` and `status` are thin callers of it.
 import { applySteps } from "../apply/apply.js";
 import { coexistWarnings } from "./coexist-warnings.js";
+import { startDnsmasq } from "./dnsmasq-started.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { withNetworkLock } from "../host/lock.js";
 import { UplinkMoveError } from "../apply/uplink.js";
@@ -153,7 +154,8 @@ function carryOut(
   for (const s of steps) {
     opts.log?.(showStep(s));
     try {
-      applySteps(exec, [s]);
+      if (s.kind === "dnsmasq-start") startDnsmasq(exec, s);
+      else applySteps(exec, [s]);
     } catch (e) {
       if (e instanceof UplinkMoveError && s.kind === "uplink-move") throw afterMove(exec, s.nic, s.bridge, snap, e);
       const cold = bringsUp(intent) && snap.bridge === null && traits(net).ownBridge;

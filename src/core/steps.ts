@@ -28,7 +28,8 @@ export type Step =
   /** MODE: 0644 unless given (dnsmasq reads kvmnet's files as nobody). */
   | { kind: "write"; path: string; content: string; mode?: number }
   | { kind: "unlink"; path: string }
-  /** Start dnsmasq; then record its pid in PIDFILE and BRIDGE's ifindex in IFINDEXFILE (root's files). */
+  /** Start dnsmasq; then its pid is recorded in PIDFILE and BRIDGE's ifindex in IFINDEXFILE (root's files): the
+   *  daemon is looked for after the start, by converge, which writes them (src/converge/dnsmasq-started.ts). */
   | { kind: "dnsmasq-start"; conf: string; pidFile: string; ifindexFile: string; bridge: string }
   | { kind: "signal"; pid: number; signal: "SIGHUP" | "SIGTERM" }
   /** tc commands, one `tc -batch -`. */

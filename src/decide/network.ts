@@ -30,7 +30,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   const ports = Object.entries(obs.portMtus).filter(([p, m]) => p !== tapName && m !== net.mtu);
   const ip = [
     ...ports.map(([p]) => `link set dev ${p} mtu ${net.mtu}`),
-    ...bridgeLines(net, obs.bridge, obs.bridgeAddrs),
+    ...bridgeLines(net, obs.bridge, obs.bridgeAddrs, obs.hostName),
   ];
   if (ip.length) steps.push({ kind: "ip", lines: ip });
   // Before any port joins (the VXLAN device, the taps): from then on an RA could reach the bridge.
@@ -81,7 +81,7 @@ export function decideNetworkDown(config: Config, net: Network, obs: Observed): 
     ...firewalldDownSteps(net, obs.firewalld ?? null),
     ...vxlanDownSteps(net, obs.vxlan),
   ];
-  if (obs.bridge && isOurBridge(net, obs.bridge))
+  if (obs.bridge && isOurBridge(net, obs.bridge, obs.hostName))
     steps.push({ kind: "ip", lines: [`link delete dev ${net.bridge}`, ...vlanDownLines(net, obs.mode)] });
   return steps;
 }

@@ -34,6 +34,8 @@ export interface GuardObserved {
   unrecorded?: GuardTap[];
   leases: { mac: string; ip: string }[];
   table?: GuardTable | null;
+  /** The host's name: the gateway's link-local address the rules protect derives from the bridge's MAC. */
+  hostName: string;
 }
 
 // Lines of two words; a missing file is an empty record.
@@ -89,11 +91,17 @@ export function observeLeaseRecord(config: Config, bridge: string): LeaseRecord 
   return { config, net, leases: net ? readGuardLeases(config, net) : [] };
 }
 
-/** NET's guard records, and its table when TABLE (one `nft list`). */
-export function observeGuard(exec: Exec, config: Config, net: Network, table: boolean): GuardObserved | null {
+/** NET's guard records, and its table when TABLE (one `nft list`), on the host HOSTNAME. */
+export function observeGuard(
+  exec: Exec,
+  config: Config,
+  net: Network,
+  table: boolean,
+  hostName: string,
+): GuardObserved | null {
   if (!net.guard) return null;
   const taps = readPairs(guardFiles(config, net).taps).map(([tap, mac]) => ({ tap, mac, link: readLink(tap) }));
-  const obs: GuardObserved = { taps, leases: readGuardLeases(config, net) };
+  const obs: GuardObserved = { taps, leases: readGuardLeases(config, net), hostName };
   if (!table) return obs;
   const seen = new Set(obs.leases.map((l) => `${l.mac} ${l.ip}`));
   obs.leases.push(...dnsmasqLeases(config, net).filter((l) => !seen.has(`${l.mac} ${l.ip}`)));

@@ -2,6 +2,7 @@
 // decisions and the checks are pure functions of it. On the warm path (network up, a new tap) it costs one process
 // (the firewall's quick look); everything else is read from /sys, /proc and getifaddrs.
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
@@ -49,6 +50,8 @@ export interface HostView {
   underlay?: Link | null;
   /** Networks with address6: the host's IPv6 routes. */
   routes6?: Route6[];
+  /** The host's name (uname): on a member host of a network across hosts, it goes into the bridge's MAC. */
+  hostName: string;
 }
 
 /** The host as far as one network is concerned. */
@@ -110,6 +113,7 @@ export type Observed = Pick<
   | "mode"
   | "vxlan"
   | "ports"
+  | "hostName"
 >;
 
 /** Read the interfaces and routes NET's checks look at (ROUTES: the routing table, read once by the caller). */
@@ -132,6 +136,7 @@ export function observeHost(
     mode: observeMode(net),
     ...(net.vxlan ? { underlay: readLink(net.vxlan.dev) } : {}),
     ...(net.address6 ? { routes6: readRoutes6() } : {}),
+    hostName: hostname(),
   };
 }
 
@@ -174,7 +179,7 @@ export function observe(
     journal,
     vxlan: observeVxlan(exec, net, intent),
     // The table is looked at only converging to up: a hook writes its tap's chain whole without looking.
-    guard: observeGuard(exec, config, net, intent.action === "up"),
+    guard: observeGuard(exec, config, net, intent.action === "up", host.hostName),
     ports: observePorts(exec, net, intent, bridge, host.tap),
   };
   const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);

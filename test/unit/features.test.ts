@@ -85,7 +85,7 @@ describe("guard", () => {
   });
   it("the guard lets DHCP from 0.0.0.0 through before it drops what the leases did not give", () => {
     const net = parseConfig("/x", nat("guard = yes\n")).networks[0]!;
-    const rules = guardRules(net, "52:54:00:00:00:01");
+    const rules = guardRules(net, "52:54:00:00:00:01", "h1");
     const dhcp = rules.indexOf("ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept");
     expect(dhcp).toBeGreaterThan(-1);
     expect(dhcp).toBeLessThan(rules.findIndex((r) => r.includes("ip saddr != @guard_ips")));
