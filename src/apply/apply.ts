@@ -5,7 +5,7 @@ import { CommandError } from "../errors.js";
 import { ensureDir } from "../host/dirs.js";
 import { writeFileSafe } from "../host/write.js";
 import { run, type Exec } from "../host/exec.js";
-import { applyUplinkMove } from "./uplink.js";
+import { applyUplinkMove } from "./move-uplink.js";
 
 /** Carry out STEPS in order; stops at the first failure (a CommandError naming the command). */
 export function applySteps(exec: Exec, steps: Step[]): void {

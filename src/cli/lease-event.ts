@@ -8,7 +8,7 @@ import { applySteps } from "../apply/apply.js";
 import { leaseEventSteps, parseLeaseEvent } from "../decide/guard-lease.js";
 import { CommandError, KvmnetError } from "../errors.js";
 import { realExec, type Exec } from "../host/exec.js";
-import { observeLeaseRecord, type LeaseRecord } from "../observe/guard.js";
+import { observeLeaseRecord, type LeaseRecord } from "../observe/guard-state.js";
 import { configFrom } from "./networks.js";
 
 /** True when kvmnet was run by dnsmasq as a dhcp-script with ARGS. */

@@ -41,7 +41,7 @@ export type Step =
   | { kind: "bridge"; lines: string[]; force?: boolean }
   /** FRR: COMMANDS given to `vtysh -c` in order (kvmnet's part of the BGP EVPN config, src/render/frr.ts). */
   | { kind: "vtysh"; commands: string[] }
-  /** firewalld: a zone binding (src/decide/firewalld.ts), or `--reload` after kvmnet wrote its zone files. */
+  /** firewalld: a zone binding (src/decide/firewalld-steps.ts), or `--reload` after kvmnet wrote its zone files. */
   | { kind: "firewall-cmd"; args: string[] };
 
 const UNUSED = " || true  # refused while another network still uses them";

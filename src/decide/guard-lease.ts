@@ -2,8 +2,8 @@
 // set, and the network's lease record in state_dir kept in step, from which `kvmnet up`, reapply and watch rebuild
 // the set after a flush.
 import { isIPv4 } from "../ipv4.js";
-import type { LeaseRecord } from "../observe/guard.js";
-import { guardIpScript } from "../render/guard.js";
+import type { LeaseRecord } from "../observe/guard-state.js";
+import { guardIpScript } from "../render/guard-rules.js";
 import { guardFiles } from "../core/names.js";
 import type { Step } from "../core/steps.js";
 

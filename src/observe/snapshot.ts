@@ -6,27 +6,27 @@ import { hostname } from "node:os";
 import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
-import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
+import { observeDnsmasq, type DnsmasqState } from "./dnsmasq-state.js";
 import type { FirewallState } from "../firewall/observe.js";
-import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./firewalld.js";
+import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./firewalld-state.js";
 import { dockerLookWanted, observeDockerUser, type DockerUserState } from "../firewall/docker.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
-import { observeIpv6, observeOwnBridge6, type Ipv6Observed } from "./ipv6.js";
+import { observeIpv6, observeOwnBridge6, type Ipv6Observed } from "./ipv6-state.js";
 import { observeMode, type ModeObserved } from "./mode.js";
 import { guestMac } from "./qemu-mac.js";
-import { observeGuard, type GuardObserved } from "./guard.js";
-import { csumSupported, hasCsumFilter } from "./csum.js";
+import { observeGuard, type GuardObserved } from "./guard-state.js";
+import { csumSupported, hasCsumFilter } from "./csum-support.js";
 import { procHasAddress, type Route } from "./routes.js";
 import { readRoutes6, type Route6 } from "./routes6.js";
 import { strayTaps } from "./strays.js";
 import { observeTap, type TapFacts } from "./tap.js";
-import { observeUplink, type UplinkState } from "./uplink.js";
+import { observeUplink, type UplinkState } from "./uplink-state.js";
 import { moveMayBeUnfinished, readAlias } from "./uplink-move.js";
 import { bridgeAlias } from "../core/names.js";
-import { observeVxlan, type VxlanObserved } from "./vxlan.js";
-import { observePorts, type PortsObserved } from "./ports.js";
-import { renderDnsmasq } from "../render/dnsmasq.js";
+import { observeVxlan, type VxlanObserved } from "./vxlan-state.js";
+import { observePorts, type PortsObserved } from "./ports-state.js";
+import { renderDnsmasq } from "../render/dnsmasq-conf.js";
 import { forwardPolicy } from "../render/policy.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
 import { uplinkJournal } from "../core/names.js";
@@ -72,7 +72,7 @@ export interface Snapshot extends HostView {
   firewall: FirewallState | null;
   /** Bridge mode (no firewall state of its own): Docker's DOCKER-USER chains, when looked at. */
   docker?: DockerUserState | null;
-  /** firewalld's zones for the bridge, when it runs and is looked at (src/observe/firewalld.ts). */
+  /** firewalld's zones for the bridge, when it runs and is looked at (src/observe/firewalld-state.ts). */
   firewalld?: FirewalldState | null;
   /** null when the network runs no DHCP. */
   dnsmasq: DnsmasqState | null;
@@ -86,11 +86,11 @@ export interface Snapshot extends HostView {
   builtBridge?: UplinkState | null;
   /** The undo batch of a move of the uplink that a killed run left unfinished (null: none). */
   journal: string | null;
-  /** A network across hosts: its VXLAN device, flood entries and guard (src/observe/vxlan.ts). */
+  /** A network across hosts: its VXLAN device, flood entries and guard (src/observe/vxlan-state.ts). */
   vxlan?: VxlanObserved | null;
   /** guard = yes: its records and (converging to up) its table; null for a network without the guard. */
   guard?: GuardObserved | null;
-  /** The VM ports' isolation flags and limits (src/observe/ports.ts); null: not looked at. */
+  /** The VM ports' isolation flags and limits (src/observe/ports-state.ts); null: not looked at. */
   ports?: PortsObserved | null;
 }
 

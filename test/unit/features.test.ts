@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import { ConfigError } from "../../src/errors.js";
 import { autoUla } from "../../src/ipv6.js";
-import { parseIfInet6 } from "../../src/observe/ipv6.js";
+import { parseIfInet6 } from "../../src/observe/ipv6-state.js";
 import { macFromQemuArgs } from "../../src/observe/qemu-mac.js";
-import { guardRules } from "../../src/render/guard.js";
-import { csumSteps } from "../../src/decide/csum.js";
+import { guardRules } from "../../src/render/guard-rules.js";
+import { csumSteps } from "../../src/decide/csum-steps.js";
 import { showStep } from "../../src/core/steps.js";
 
 const nat = (extra: string, global = "") =>

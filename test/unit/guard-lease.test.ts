@@ -3,8 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import { leaseEventSteps, parseLeaseEvent } from "../../src/decide/guard-lease.js";
-import type { LeaseRecord } from "../../src/observe/guard.js";
-import { guardIpScript } from "../../src/render/guard.js";
+import type { LeaseRecord } from "../../src/observe/guard-state.js";
+import { guardIpScript } from "../../src/render/guard-rules.js";
 
 const config = parseConfig(
   "/x",

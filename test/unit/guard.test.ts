@@ -1,11 +1,11 @@
-// The guard's decisions (src/decide/guard.ts), from observations given as data: its record kept by the hooks,
+// The guard's decisions (src/decide/guard-steps.ts), from observations given as data: its record kept by the hooks,
 // and, converging to up, the table rebuilt from the records when anything of it is missing or outdated.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../../src/decide/guard.js";
-import { dnsmasqLeasePairs, type GuardObserved, type GuardTable } from "../../src/observe/guard.js";
+import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../../src/decide/guard-steps.js";
+import { dnsmasqLeasePairs, type GuardObserved, type GuardTable } from "../../src/observe/guard-state.js";
 import type { Link } from "../../src/observe/links.js";
-import { guardChain, guardRules, guardStamp, GUARD_DISPATCH } from "../../src/render/guard.js";
+import { guardChain, guardRules, guardStamp, GUARD_DISPATCH } from "../../src/render/guard-rules.js";
 
 const config = parseConfig(
   "/x",

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { problems } from "../helpers/problems.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { decideDown, decideNetworkUp } from "../../src/decide/network.js";
+import { decideDown, decideNetworkUp } from "../../src/decide/network-steps.js";
 import { raOffSteps } from "../../src/decide/ra.js";
 import type { Observed } from "../../src/observe/snapshot.js";
 import { defaultRouteDevices } from "../../src/observe/default-route.js";

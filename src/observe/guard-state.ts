@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import type { Exec } from "../host/exec.js";
-import { GUARD_IPS, GUARD_MAP, GUARD_TABLE } from "../render/guard.js";
+import { GUARD_IPS, GUARD_MAP, GUARD_TABLE } from "../render/guard-rules.js";
 import { dnsmasqFiles, guardFiles } from "../core/names.js";
 import { readLink, type Link } from "./links.js";
 import { parseNftListing } from "../firewall/nft-text.js";

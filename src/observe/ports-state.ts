@@ -9,7 +9,7 @@ import { portPolicy } from "../config/policy.js";
 import { vxlanDevName } from "../core/names.js";
 import type { Intent } from "../intent.js";
 import { traits } from "../modes.js";
-import { kernelHas } from "./csum.js";
+import { kernelHas } from "./csum-support.js";
 import type { Link } from "./links.js";
 import { recordsRate, REDIRECT_PREF, SHAPER_HANDLE } from "../render/tc.js";
 

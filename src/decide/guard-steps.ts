@@ -2,7 +2,7 @@
 // when it leaves, its record kept in state_dir on the way, and, converging to up (kvmnet up, reapply, watch,
 // status, plan), the table rebuilt from the records when something removed or emptied it.
 import type { Config, Network } from "../config/types.js";
-import type { GuardObserved, GuardTap } from "../observe/guard.js";
+import type { GuardObserved, GuardTap } from "../observe/guard-state.js";
 import {
   GUARD_DISPATCH,
   guardChain,
@@ -10,7 +10,7 @@ import {
   guardRestoreScript,
   guardRules,
   guardStamp,
-} from "../render/guard.js";
+} from "../render/guard-rules.js";
 import { guardFiles } from "../core/names.js";
 import type { Step } from "../core/steps.js";
 

@@ -2,20 +2,20 @@
 import type { Config, Network } from "../config/types.js";
 import type { Observed } from "../observe/snapshot.js";
 import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./bridge.js";
-import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
-import { firewalldDownSteps, firewalldUpSteps } from "./firewalld.js";
+import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq-steps.js";
+import { firewalldDownSteps, firewalldUpSteps } from "./firewalld-steps.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "../firewall/docker-user.js";
 import { traits } from "../modes.js";
-import { ipv6StaleSteps, ipv6UpSteps } from "./ipv6.js";
+import { ipv6StaleSteps, ipv6UpSteps } from "./ipv6-steps.js";
 import { raOffSteps } from "./ra.js";
-import { csumSteps } from "./csum.js";
-import { renderDnsmasq } from "../render/dnsmasq.js";
-import { publishFlushSteps } from "./publish.js";
+import { csumSteps } from "./csum-steps.js";
+import { renderDnsmasq } from "../render/dnsmasq-conf.js";
+import { publishFlushSteps } from "./publish-steps.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { bridgeModeUpSteps, ipv6OffSteps } from "./mode-steps.js";
 import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
-import { vxlanDownSteps, vxlanUpSteps } from "./vxlan.js";
+import { vxlanDownSteps, vxlanUpSteps } from "./vxlan-steps.js";
 import { hostPorts } from "../core/names.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
