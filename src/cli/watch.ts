@@ -2,11 +2,9 @@
 // exists): after `nft flush ruleset`, `systemctl restart nftables`, a firewalld reload, a bridge deleted by hand.
 // reapply converges them once (kvmnet-reapply.service runs it after nftables.service and firewalld.service);
 // watch waits for netlink events (`nft monitor`, `ip monitor link`), no polling, and converges after each burst.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { converge } from "../converge/converge.js";
 import type { Config, Network } from "../config/types.js";
-import { errnoWords, errorText } from "../errno.js";
+import { errorText } from "../errno.js";
 import { KvmnetError } from "../errors.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { readLink } from "../observe/links.js";
@@ -14,7 +12,8 @@ import { parseCommand } from "./args.js";
 import { configFrom } from "./networks.js";
 import { out, warnLine } from "./output.js";
 import { Pacer } from "../core/pacer.js";
-import { linkLineMatters, nftLineMatters, SETTLE_MS, stillUp, watchedLinks } from "./watch-events.js";
+import { SETTLE_MS, stillUp } from "./watch-events.js";
+import { KeptConfig, startMonitors } from "./watch-sources.js";
 
 const REAPPLY_USAGE = `usage: kvmnet reapply [--verbose]
 
@@ -82,32 +81,6 @@ export async function runReapply(args: string[], env: NodeJS.ProcessEnv, exec: E
   return 0;
 }
 
-// The config a watch runs with: the last one that loaded (a bad config at start is exit 2; later, the last good
-// one is kept, and its error said once), and the links whose events matter to it.
-class KeptConfig {
-  config: Config;
-  names: Set<string>;
-  error = "";
-  constructor(private readonly env: NodeJS.ProcessEnv) {
-    this.config = configFrom(env);
-    this.names = watchedLinks(this.config);
-  }
-  /** Take the config as it is now; false when it does not load (the previous one stays). */
-  reload(): boolean {
-    try {
-      this.config = configFrom(this.env);
-      this.names = watchedLinks(this.config);
-      this.error = "";
-      return true;
-    } catch (e) {
-      if (!(e instanceof KvmnetError)) throw e;
-      if (e.message !== this.error) warnLine(`kvmnet watch: keeping the config as it was: ${e.message}`);
-      this.error = e.message;
-      return false;
-    }
-  }
-}
-
 // One round of a watch: the config re-read, then every network that is up or was seen up converged (a bridge
 // deleted by another program is made again; a network taken down is no longer kept). Returns the steps carried out.
 async function watchRound(kept: KeptConfig, seen: Set<string>, exec: Exec, verbose: boolean): Promise<number> {
@@ -122,22 +95,32 @@ async function watchRound(kept: KeptConfig, seen: Set<string>, exec: Exec, verbo
   return steps;
 }
 
-// `nft monitor` and `ip monitor link`, each line that matters poking the watch; GONE when one fails or exits.
-function startMonitors(kept: KeptConfig, poke: () => void, gone: (why: string) => void): ChildProcess[] {
-  const monitors = [
-    spawn("nft", ["monitor"], { stdio: ["ignore", "pipe", "inherit"] }),
-    spawn("ip", ["monitor", "link"], { stdio: ["ignore", "pipe", "inherit"] }),
-  ] as const;
-  for (const m of monitors) {
-    const what = m.spawnargs.join(" ");
-    m.once("error", (e) => gone(`${what} failed: ${errnoWords(e)}`));
-    // Not at once: a SIGTERM or Ctrl-C to the whole group reaches the monitors too, maybe before this process.
-    m.once("exit", (code, signal) => setTimeout(() => gone(`${what} exited (${code ?? signal})`), 200));
-  }
-  const [nft, ip] = monitors;
-  createInterface({ input: nft.stdout }).on("line", (l) => nftLineMatters(l) && poke());
-  createInterface({ input: ip.stdout }).on("line", (l) => linkLineMatters(l, kept.names) && poke());
-  return [...monitors];
+// Passes paced by PACER: poke (re)arms the timer after an event; a pass goes round ROUND until none is due meanwhile,
+// and says so when the pacer backs off. Errors are reported, not fatal. STOPPED: no pass after the watch stopped.
+function pacedPasses(pacer: Pacer, round: () => Promise<number>, stopped: () => boolean) {
+  let timer: NodeJS.Timeout | undefined;
+  const pass = async () => {
+    if (stopped() || !pacer.start()) return;
+    try {
+      do {
+        if (pacer.roundDone(Date.now(), await round()))
+          warnLine(
+            `kvmnet watch: something keeps changing kvmnet's rules or bridges (${BURST} re-applies in under ` +
+              `${WINDOW_MS / 1000} s); waiting ${WINDOW_MS / 1000} s before the next`,
+          );
+      } while (pacer.another() && !stopped());
+    } catch (e) {
+      warnLine(`kvmnet watch: ${errorText(e)}`);
+    } finally {
+      pacer.end();
+    }
+  };
+  const poke = () => {
+    if (stopped()) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void pass(), pacer.delay(Date.now()));
+  };
+  return { pass, poke, cancel: () => clearTimeout(timer) };
 }
 
 /** Run `kvmnet watch ARGS` until SIGTERM or SIGINT. */
@@ -148,46 +131,29 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
   const kept = new KeptConfig(env);
   // The networks to keep: up now, and any seen up later.
   const seen = new Set(kept.config.networks.filter(isUp).map((n) => n.name));
+  const state = { stopped: false, finish: (_code: number) => {} };
+  const finished = new Promise<number>((r) => (state.finish = r));
   const pacer = new Pacer({ settleMs: SETTLE_MS, burst: BURST, windowMs: WINDOW_MS });
-  const run = { stopped: false, timer: undefined as NodeJS.Timeout | undefined, finish: (_code: number) => {} };
-  const finished = new Promise<number>((r) => (run.finish = r));
-  const pass = async () => {
-    if (run.stopped || !pacer.start()) return;
-    try {
-      do {
-        const steps = await watchRound(kept, seen, exec, verbose);
-        if (pacer.roundDone(Date.now(), steps))
-          warnLine(
-            `kvmnet watch: something keeps changing kvmnet's rules or bridges (${BURST} re-applies in under ` +
-              `${WINDOW_MS / 1000} s); waiting ${WINDOW_MS / 1000} s before the next`,
-          );
-      } while (pacer.another() && !run.stopped);
-    } catch (e) {
-      warnLine(`kvmnet watch: ${errorText(e)}`);
-    } finally {
-      pacer.end();
-    }
-  };
-  const poke = () => {
-    if (run.stopped) return;
-    clearTimeout(run.timer);
-    run.timer = setTimeout(() => void pass(), pacer.delay(Date.now()));
-  };
+  const passes = pacedPasses(
+    pacer,
+    () => watchRound(kept, seen, exec, verbose),
+    () => state.stopped,
+  );
   // systemctl reload (kill -HUP): take the config as it is now and converge with it; nothing is stopped.
   const onHup = () => {
     out(`kvmnet watch: SIGHUP: ${kept.reload() ? "config reloaded" : "config kept as it was"}`);
-    poke();
+    passes.poke();
   };
   const stop = (code: number) => {
-    if (run.stopped) return;
-    run.stopped = true;
-    clearTimeout(run.timer);
+    if (state.stopped) return;
+    state.stopped = true;
+    passes.cancel();
     process.off("SIGHUP", onHup);
     for (const m of monitors) m.kill("SIGTERM");
-    run.finish(code);
+    state.finish(code);
   };
-  const monitors = startMonitors(kept, poke, (why) => {
-    if (run.stopped) return;
+  const monitors = startMonitors(kept, passes.poke, (why) => {
+    if (state.stopped) return;
     warnLine(`kvmnet watch: ${why}`);
     stop(1);
   });
@@ -196,9 +162,9 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
   // Before anything can fail: by default a SIGHUP would end this process and orphan its monitors.
   process.on("SIGHUP", onHup);
   // Whatever happened before the monitors started.
-  await pass();
+  await passes.pass();
   const list = [...seen].join(", ") || "none";
-  if (!run.stopped)
+  if (!state.stopped)
     out(`kvmnet watch: ${seen.size} network${seen.size === 1 ? "" : "s"} up (${list}); waiting for changes`);
   return finished;
 }
