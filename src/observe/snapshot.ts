@@ -50,7 +50,8 @@ export interface HostView {
   underlay?: Link | null;
   /** Networks with address6: the host's IPv6 routes. */
   routes6?: Route6[];
-  /** The host's name (uname): on a member host of a network across hosts, it goes into the bridge's MAC. */
+  /** The host's name (uname): on a member host of a network across hosts, it goes into the bridge's MAC. Read only
+   *  for such a network ("" for the others, whose bridge MAC takes no host name). */
   hostName: string;
 }
 
@@ -136,7 +137,7 @@ export function observeHost(
     mode: observeMode(net),
     ...(net.vxlan ? { underlay: readLink(net.vxlan.dev) } : {}),
     ...(net.address6 ? { routes6: readRoutes6() } : {}),
-    hostName: hostname(),
+    hostName: net.memberOf ? hostname() : "",
   };
 }
 
