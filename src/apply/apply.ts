@@ -4,9 +4,8 @@ import type { Step } from "../core/steps.js";
 import { CommandError } from "../errors.js";
 import { ensureDir } from "../host/dirs.js";
 import { writeFileSafe } from "../host/write.js";
-import { startDnsmasq } from "./dnsmasq-start.js";
 import { run, type Exec } from "../host/exec.js";
-import { applyUplinkMove } from "./uplink.js";
+import { applyUplinkMove } from "./move-uplink.js";
 
 /** Carry out STEPS in order; stops at the first failure (a CommandError naming the command). */
 export function applySteps(exec: Exec, steps: Step[]): void {
@@ -49,7 +48,8 @@ function applyStep(exec: Exec, s: Step): void {
       rmSync(s.path, { force: true });
       return;
     case "dnsmasq-start":
-      startDnsmasq(exec, s);
+      // Only the start: its record needs the daemon's pid, which converge finds afterwards (converge/dnsmasq-started.ts).
+      run(exec, "dnsmasq", [`--conf-file=${s.conf}`]);
       return;
     case "signal":
       signal(s.pid, s.signal);

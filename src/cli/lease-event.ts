@@ -1,20 +1,15 @@
 // dnsmasq's lease events for the guard (`guard = yes`): dnsmasq runs its dhcp-script, STATE_DIR/NET.lease-event,
 // which runs `kvmnet add|old|del MAC IP [HOSTNAME]` as root with DNSMASQ_* in the environment. kvmnet then lets
 // the guest with MAC send from IP (add, old: a lease granted, renewed, or read back at dnsmasq's start), or no
-// longer (del: released or expired), and keeps the pair in the network's lease record in state_dir, from which
-// `kvmnet up`, reapply and watch rebuild the guard after a flush. The hostname is the guest's own word and is
-// ignored. One dnsmasq runs its script once at a time, so the record has one writer.
-import type { Config } from "../config/types.js";
-import { KvmnetError } from "../errors.js";
+// longer (del: released or expired), and keeps the pair in the network's lease record in state_dir. Like every
+// program: observe (the record), decide (src/decide/guard-lease.ts), apply. One dnsmasq runs its script once at a
+// time, so the record has one writer.
+import { applySteps } from "../apply/apply.js";
+import { leaseEventSteps, parseLeaseEvent } from "../decide/guard-lease.js";
+import { CommandError, KvmnetError } from "../errors.js";
 import { realExec, type Exec } from "../host/exec.js";
-import { writeFileSafe } from "../host/write.js";
-import { isIPv4 } from "../ipv4.js";
-import { readGuardLeases } from "../observe/guard.js";
-import { guardIpScript } from "../render/guard.js";
-import { guardFiles } from "../core/names.js";
+import { observeLeaseRecord, type LeaseRecord } from "../observe/guard-state.js";
 import { configFrom } from "./networks.js";
-
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** True when kvmnet was run by dnsmasq as a dhcp-script with ARGS. */
 export function isLeaseEvent(args: string[], env: NodeJS.ProcessEnv): boolean {
@@ -23,29 +18,30 @@ export function isLeaseEvent(args: string[], env: NodeJS.ProcessEnv): boolean {
 
 /** Handle one lease event; exit 0 (dnsmasq ignores the status, and an IPv6 or other event is none of ours). */
 export async function runLeaseEvent(args: string[], env: NodeJS.ProcessEnv, exec: Exec = realExec): Promise<number> {
-  const [action, rawMac, ip] = args;
-  const mac = rawMac?.toLowerCase() ?? "";
-  // DHCPv6 events carry a DUID and DNSMASQ_IAID: the IPv6 guard goes by prefix, not by lease.
-  if (env.DNSMASQ_IAID !== undefined || !MAC.test(mac) || !ip || !isIPv4(ip)) return 0;
-  const del = action === "del";
-  const r = exec.tryRun("nft", ["-f", "-"], guardIpScript(mac, ip, del));
-  if (!r.ok) process.stderr.write(`kvmnet: lease event ${action} ${mac} ${ip}: ${r.stderr.trim()}\n`);
+  const ev = parseLeaseEvent(args, env);
+  if (!ev) return 0;
+  const say = (what: string) => process.stderr.write(`kvmnet: lease event ${ev.action} ${ev.mac} ${ev.ip}: ${what}\n`);
+  // A config that cannot be read still lets the set learn the pair (the table is kvmnet's, whatever the network).
+  let record: LeaseRecord | null = null;
+  let unreadable: KvmnetError | null = null;
   try {
-    record(configFrom(env), env.DNSMASQ_INTERFACE ?? "", mac, ip, del);
+    record = observeLeaseRecord(configFrom(env), env.DNSMASQ_INTERFACE ?? "");
   } catch (e) {
     if (!(e instanceof KvmnetError)) throw e;
-    process.stderr.write(`kvmnet: lease event ${action} ${mac} ${ip}: not recorded: ${e.message}\n`);
-    return 1;
+    unreadable = e;
   }
-  return r.ok ? 0 : 1;
-}
-
-// The pair added to (or, DEL, taken from) the lease record of the guarded network whose bridge is BRIDGE.
-function record(config: Config, bridge: string, mac: string, ip: string, del: boolean): void {
-  const net = config.networks.find((n) => n.guard && n.bridge === bridge);
-  if (!net) return;
-  const before = readGuardLeases(config, net);
-  const after = [...before.filter((l) => l.mac !== mac || l.ip !== ip), ...(del ? [] : [{ mac, ip }])];
-  if (after.length === before.length && before.some((l) => l.mac === mac && l.ip === ip) === !del) return;
-  writeFileSafe(guardFiles(config, net).leases, after.map((l) => `${l.mac} ${l.ip}\n`).join(""));
+  // Each step on its own: the set learns the pair even when the record cannot be written, and the other way round.
+  let failed = false;
+  for (const s of leaseEventSteps(ev, record)) {
+    try {
+      applySteps(exec, [s]);
+    } catch (e) {
+      if (!(e instanceof KvmnetError)) throw e;
+      failed = true;
+      if (s.kind === "write") say(`not recorded: ${e.message}`);
+      else say(e instanceof CommandError ? e.stderr.trim() : e.message);
+    }
+  }
+  if (unreadable) say(`not recorded: ${unreadable.message}`);
+  return failed || unreadable ? 1 : 0;
 }

@@ -3,7 +3,7 @@ import { realExec, type Exec } from "../host/exec.js";
 import { showStep } from "../core/steps.js";
 import { look } from "../converge/converge.js";
 import { formatProblem } from "../errors.js";
-import { renderDnsmasq } from "../render/dnsmasq.js";
+import { renderDnsmasq } from "../render/dnsmasq-conf.js";
 import { dnsmasqFiles } from "../core/names.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { parseCommand } from "./args.js";

@@ -1,7 +1,7 @@
 // What `kvmnet status` says of a network's DNS and network boot (src/config/dns.ts, src/config/tftp.ts).
 import type { Config, Network } from "../config/types.js";
-import { tftpRefusal } from "../decide/tftp.js";
-import type { DnsmasqState } from "../observe/dnsmasq.js";
+import { tftpRefusal } from "../decide/tftp-refusal.js";
+import type { DnsmasqState } from "../observe/dnsmasq-state.js";
 
 /** The DNS and boot lines of NET's status: dns "on"/"off (DHCP only)" with forwarders and record count, boot
  *  (absent without network boot), and why its TFTP cannot serve. */

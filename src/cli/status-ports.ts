@@ -1,7 +1,7 @@
 // A VM port's policy for `kvmnet status`: its bridge port flag `isolated` and the limits in place on it (as tc
 // shows them, read by the same look as the rest of the status).
-import { showRate } from "../config/policy.js";
-import type { PortsObserved } from "../observe/ports.js";
+import { showRate } from "../config/policy-keys.js";
+import type { PortsObserved } from "../observe/ports-state.js";
 import { ifbName } from "../render/tc.js";
 
 /** The policy in place on one port: isolated, and its limits in bits per second (null: none, or not looked at). */

@@ -3,9 +3,9 @@
 // status-view.ts.
 import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
-import { isOurVxlan } from "../decide/vxlan.js";
-import { localOf, parseFlood, type VxlanObserved } from "../observe/vxlan.js";
-import { vxlanAlias, wantedPeers } from "../render/vxlan.js";
+import { isOurVxlan } from "../decide/vxlan-steps.js";
+import { localOf, parseFlood, type VxlanObserved } from "../observe/vxlan-state.js";
+import { vxlanAlias, wantedPeers } from "../render/vxlan-text.js";
 import type { Paint } from "./output.js";
 import { vxlanDevName } from "../core/names.js";
 

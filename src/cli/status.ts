@@ -3,11 +3,11 @@ import { readFileSync } from "node:fs";
 import { realExec, type Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { isOurBridge } from "../decide/bridge.js";
-import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq.js";
+import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq-steps.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { describeUnreadable } from "../observe/dnsmasq-access.js";
 import { dnsBootStatus } from "./status-dns.js";
-import type { DnsmasqState } from "../observe/dnsmasq.js";
+import type { DnsmasqState } from "../observe/dnsmasq-state.js";
 import { readLink } from "../observe/links.js";
 import { look } from "../converge/converge.js";
 import type { Snapshot as Observed } from "../observe/snapshot.js";
@@ -103,7 +103,7 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
     ports,
     leases: obs.dnsmasq ? readLeases(dnsmasqFiles(config, net).leases) : [],
     exists: !!br,
-    createdByKvmnet: !!br && (isOurBridge(net, br) || aliasOf(net.bridge) === bridgeAlias(net)),
+    createdByKvmnet: !!br && (isOurBridge(net, br, obs.hostName) || aliasOf(net.bridge) === bridgeAlias(net)),
     mac: br?.mac ?? null,
     mtu: br?.mtu ?? null,
     address: net.address ? `${net.address.address}/${net.address.prefix}` : null,

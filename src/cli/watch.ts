@@ -2,18 +2,18 @@
 // exists): after `nft flush ruleset`, `systemctl restart nftables`, a firewalld reload, a bridge deleted by hand.
 // reapply converges them once (kvmnet-reapply.service runs it after nftables.service and firewalld.service);
 // watch waits for netlink events (`nft monitor`, `ip monitor link`), no polling, and converges after each burst.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { converge } from "../converge/converge.js";
 import type { Config, Network } from "../config/types.js";
-import { errnoWords, errorText } from "../errno.js";
+import { errorText } from "../errno.js";
 import { KvmnetError } from "../errors.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { readLink } from "../observe/links.js";
 import { parseCommand } from "./args.js";
 import { configFrom } from "./networks.js";
 import { out, warnLine } from "./output.js";
-import { linkLineMatters, nftLineMatters, SETTLE_MS, stillUp, watchedLinks } from "./watch-events.js";
+import { Pacer } from "../core/pacer.js";
+import { SETTLE_MS, stillUp } from "./watch-events.js";
+import { KeptConfig, startMonitors } from "./watch-sources.js";
 
 const REAPPLY_USAGE = `usage: kvmnet reapply [--verbose]
 
@@ -81,119 +81,90 @@ export async function runReapply(args: string[], env: NodeJS.ProcessEnv, exec: E
   return 0;
 }
 
+// One round of a watch: the config re-read, then every network that is up or was seen up converged (a bridge
+// deleted by another program is made again; a network taken down is no longer kept). Returns the steps carried out.
+async function watchRound(kept: KeptConfig, seen: Set<string>, exec: Exec, verbose: boolean): Promise<number> {
+  kept.reload();
+  for (const n of kept.config.networks) if (isUp(n)) seen.add(n.name);
+  const nets = kept.config.networks.filter((n) => seen.has(n.name));
+  const steps = await reapplyNets(kept.config, nets, exec, verbose, (n) => {
+    seen.delete(n.name);
+    if (verbose) out(`${n.name}: down, no longer kept`);
+  });
+  if (verbose) out(`watch: pass done, ${steps} step${steps === 1 ? "" : "s"}`);
+  return steps;
+}
+
+// Passes paced by PACER: poke (re)arms the timer after an event; a pass goes round ROUND until none is due meanwhile,
+// and says so when the pacer backs off. Errors are reported, not fatal. STOPPED: no pass after the watch stopped.
+function pacedPasses(pacer: Pacer, round: () => Promise<number>, stopped: () => boolean) {
+  let timer: NodeJS.Timeout | undefined;
+  const pass = async () => {
+    if (stopped() || !pacer.start()) return;
+    try {
+      do {
+        if (pacer.roundDone(Date.now(), await round()))
+          warnLine(
+            `kvmnet watch: something keeps changing kvmnet's rules or bridges (${BURST} re-applies in under ` +
+              `${WINDOW_MS / 1000} s); waiting ${WINDOW_MS / 1000} s before the next`,
+          );
+      } while (pacer.another() && !stopped());
+    } catch (e) {
+      warnLine(`kvmnet watch: ${errorText(e)}`);
+    } finally {
+      pacer.end();
+    }
+  };
+  const poke = () => {
+    if (stopped()) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void pass(), pacer.delay(Date.now()));
+  };
+  return { pass, poke, cancel: () => clearTimeout(timer) };
+}
+
 /** Run `kvmnet watch ARGS` until SIGTERM or SIGINT. */
 export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exec = realExec): Promise<number> {
   const parsed = parseCommand({ name: "watch", usage: WATCH_USAGE, options: verboseOption, maxPositionals: 0 }, args);
   if (!parsed) return 0;
   const verbose = !!parsed.values.verbose;
-  let config = configFrom(env); // a bad config at start is exit 2; later, the last good one is kept
-  let names = watchedLinks(config);
-  let configError = "";
-  // The networks to keep: up now, and any seen up later (a bridge deleted by another program is made again).
-  const seen = new Set(config.networks.filter(isUp).map((n) => n.name));
-  const monitors: ChildProcess[] = [
-    spawn("nft", ["monitor"], { stdio: ["ignore", "pipe", "inherit"] }),
-    spawn("ip", ["monitor", "link"], { stdio: ["ignore", "pipe", "inherit"] }),
-  ];
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let finish: (code: number) => void = () => {};
-  const finished = new Promise<number>((r) => (finish = r));
+  const kept = new KeptConfig(env);
+  // The networks to keep: up now, and any seen up later.
+  const seen = new Set(kept.config.networks.filter(isUp).map((n) => n.name));
+  const state = { stopped: false, finish: (_code: number) => {} };
+  const finished = new Promise<number>((r) => (state.finish = r));
+  const pacer = new Pacer({ settleMs: SETTLE_MS, burst: BURST, windowMs: WINDOW_MS });
+  const passes = pacedPasses(
+    pacer,
+    () => watchRound(kept, seen, exec, verbose),
+    () => state.stopped,
+  );
+  // systemctl reload (kill -HUP): take the config as it is now and converge with it; nothing is stopped.
   const onHup = () => {
-    // systemctl reload (kill -HUP): take the config as it is now and converge with it; nothing is stopped.
-    reload();
-    out(`kvmnet watch: SIGHUP: ${configError ? "config kept as it was" : "config reloaded"}`);
-    poke();
+    out(`kvmnet watch: SIGHUP: ${kept.reload() ? "config reloaded" : "config kept as it was"}`);
+    passes.poke();
   };
   const stop = (code: number) => {
-    if (stopped) return;
-    stopped = true;
-    clearTimeout(timer);
+    if (state.stopped) return;
+    state.stopped = true;
+    passes.cancel();
     process.off("SIGHUP", onHup);
     for (const m of monitors) m.kill("SIGTERM");
-    finish(code);
+    state.finish(code);
   };
+  const monitors = startMonitors(kept, passes.poke, (why) => {
+    if (state.stopped) return;
+    warnLine(`kvmnet watch: ${why}`);
+    stop(1);
+  });
   process.once("SIGTERM", () => stop(0));
   process.once("SIGINT", () => stop(0));
   // Before anything can fail: by default a SIGHUP would end this process and orphan its monitors.
   process.on("SIGHUP", onHup);
-  for (const m of monitors) {
-    const gone = (why: string) => {
-      if (stopped) return;
-      warnLine(`kvmnet watch: ${m.spawnargs.join(" ")} ${why}`);
-      stop(1);
-    };
-    m.once("error", (e) => gone(`failed: ${errnoWords(e)}`));
-    // Not at once: a SIGTERM or Ctrl-C to the whole group reaches the monitors too, maybe before this process.
-    m.once("exit", (code, signal) => setTimeout(() => gone(`exited (${code ?? signal})`), 200));
-  }
-  let running = false;
-  let again = false;
-  let holdUntil = 0;
-  const changed: number[] = []; // times of the last passes that changed something
-  const reload = () => {
-    try {
-      config = configFrom(env);
-      names = watchedLinks(config);
-      configError = "";
-    } catch (e) {
-      if (!(e instanceof KvmnetError)) throw e;
-      if (e.message !== configError) warnLine(`kvmnet watch: keeping the config as it was: ${e.message}`);
-      configError = e.message;
-    }
-  };
-  const onePass = async () => {
-    reload();
-    for (const n of config.networks) if (isUp(n)) seen.add(n.name);
-    const nets = config.networks.filter((n) => seen.has(n.name));
-    const steps = await reapplyNets(config, nets, exec, verbose, (n) => {
-      seen.delete(n.name);
-      if (verbose) out(`${n.name}: down, no longer kept`);
-    });
-    if (verbose) out(`watch: pass done, ${steps} step${steps === 1 ? "" : "s"}`);
-    if (steps === 0) return;
-    const now = Date.now();
-    changed.push(now);
-    if (changed.length > BURST) changed.shift();
-    if (changed.length === BURST && now - changed[0]! < WINDOW_MS) {
-      warnLine(
-        `kvmnet watch: something keeps changing kvmnet's rules or bridges (${BURST} re-applies in under ` +
-          `${WINDOW_MS / 1000} s); waiting ${WINDOW_MS / 1000} s before the next`,
-      );
-      holdUntil = now + WINDOW_MS;
-      changed.length = 0;
-    }
-  };
-  const pass = async () => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    try {
-      do {
-        again = false;
-        await onePass();
-      } while (again && !stopped);
-    } catch (e) {
-      warnLine(`kvmnet watch: ${errorText(e)}`);
-    } finally {
-      running = false;
-    }
-  };
-  const poke = () => {
-    if (stopped) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => void pass(), Math.max(SETTLE_MS, holdUntil - Date.now()));
-  };
-  const [nft, ip] = monitors as [ChildProcess, ChildProcess];
-  createInterface({ input: nft.stdout! }).on("line", (l) => nftLineMatters(l) && poke());
-  createInterface({ input: ip.stdout! }).on("line", (l) => linkLineMatters(l, names) && poke());
   // Whatever happened before the monitors started.
-  await pass();
+  await passes.pass();
   const list = [...seen].join(", ") || "none";
-  if (!stopped)
+  if (!state.stopped)
     out(`kvmnet watch: ${seen.size} network${seen.size === 1 ? "" : "s"} up (${list}); waiting for changes`);
   return finished;
 }

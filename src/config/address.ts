@@ -1,6 +1,6 @@
 // Validators of the host's IPv4 address on the bridge (`address`) and the DHCP range in its subnet (`dhcp_range`).
 import { contains, isIPv4, isNetworkOrBroadcast, parseCidr, toInt } from "../ipv4.js";
-import type { Check } from "./check.js";
+import type { Check } from "./check-context.js";
 import { show } from "./value.js";
 
 /** `address`: the host's address with the guests' prefix; the modes that take it need it. */

@@ -2,7 +2,7 @@
 import { badName } from "../core/ifname.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../core/names.js";
 import { isIPv4 } from "../ipv4.js";
-import type { Check } from "./check.js";
+import type { Check } from "./check-context.js";
 import { badDomain } from "./domain.js";
 import { parseBool } from "./keys.js";
 import { show } from "./value.js";

@@ -1,6 +1,6 @@
 // Validator of the static leases, `host.NAME = MAC,IP`: a free guest address each, no MAC or IP given twice.
 import { contains, isIPv4, isNetworkOrBroadcast, type Cidr } from "../ipv4.js";
-import type { Check } from "./check.js";
+import type { Check } from "./check-context.js";
 import type { StaticHost } from "./types.js";
 import { show } from "./value.js";
 

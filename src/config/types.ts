@@ -65,7 +65,7 @@ export interface PortPolicy {
   rate?: Rate;
 }
 
-/** A network's per-port policy (src/config/policy.ts): its default for every tap, and each named tap's own. */
+/** A network's per-port policy (src/config/policy-keys.ts): its default for every tap, and each named tap's own. */
 export interface Policy {
   isolated: boolean;
   rate: Rate | null;
@@ -122,7 +122,7 @@ interface AddressFields {
   address6?: Cidr6;
   /** Stateful DHCPv6 beside SLAAC. */
   dhcp6Range?: { first: string; last: string };
-  /** Per-VM anti-spoofing (see src/render/guard.ts). */
+  /** Per-VM anti-spoofing (see src/render/guard-rules.ts). */
   guard?: boolean;
   /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
   domain?: string;

@@ -3,7 +3,7 @@
 import { applySteps } from "../apply/apply.js";
 import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
-import { decideNetworkDown } from "../decide/network.js";
+import { decideNetworkDown } from "../decide/network-steps.js";
 import { showStep, type Step } from "../core/steps.js";
 import { CommandError } from "../errors.js";
 import { readRoutes } from "../observe/routes.js";

@@ -2,18 +2,19 @@
 // check (pure), decide (pure), apply. The hooks, `kvmnet up/down`, `plan` and `status` are thin callers of it.
 import { applySteps } from "../apply/apply.js";
 import { coexistWarnings } from "./coexist-warnings.js";
+import { startDnsmasq } from "./dnsmasq-started.js";
 import { realExec, type Exec } from "../host/exec.js";
 import { withNetworkLock } from "../host/lock.js";
-import { UplinkMoveError } from "../apply/uplink.js";
+import { UplinkMoveError } from "../apply/move-uplink.js";
 import type { Config, Network } from "../config/types.js";
-import { uplinkDiff } from "../decide/uplink.js";
+import { uplinkDiff } from "../decide/uplink-plan.js";
 import { showStep, type Step } from "../core/steps.js";
 import { CommandError, ConfigError, type ConfigProblem } from "../errors.js";
 import { traits } from "../modes.js";
 import { defaultRouteProblem, findDefaultRoute, resolveBridge } from "../observe/default-route.js";
 import { readLink } from "../observe/links.js";
 import { isLocalAddress, readRoutes, type Route } from "../observe/routes.js";
-import { observeUplink } from "../observe/uplink.js";
+import { observeUplink } from "../observe/uplink-state.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { undoColdStart } from "./cold-undo.js";
 import { decide, type Decision } from "./decision.js";
@@ -153,7 +154,8 @@ function carryOut(
   for (const s of steps) {
     opts.log?.(showStep(s));
     try {
-      applySteps(exec, [s]);
+      if (s.kind === "dnsmasq-start") startDnsmasq(exec, s);
+      else applySteps(exec, [s]);
     } catch (e) {
       if (e instanceof UplinkMoveError && s.kind === "uplink-move") throw afterMove(exec, s.nic, s.bridge, snap, e);
       const cold = bringsUp(intent) && snap.bridge === null && traits(net).ownBridge;

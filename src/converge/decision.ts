@@ -3,11 +3,11 @@
 // over its NIC), and finishing or undoing a move a killed run left half done.
 import type { Config, Network } from "../config/types.js";
 import { attachLines, tapMtu } from "../decide/bridge.js";
-import { decideDown, decideNetworkDown, decideNetworkUp } from "../decide/network.js";
+import { decideDown, decideNetworkDown, decideNetworkUp } from "../decide/network-steps.js";
 import type { Step } from "../core/steps.js";
-import { journalRoutes, planUplinkBridge, type BuiltBridge } from "../decide/uplink.js";
-import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../decide/guard.js";
-import { attachWithPolicy, orphanIfbSteps, portPolicyUpSteps } from "../decide/ports.js";
+import { journalRoutes, planUplinkBridge, type BuiltBridge } from "../decide/uplink-plan.js";
+import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../decide/guard-steps.js";
+import { attachWithPolicy, orphanIfbSteps, portPolicyUpSteps } from "../decide/ports-steps.js";
 import type { Intent } from "../intent.js";
 import { type Snapshot } from "../observe/snapshot.js";
 import { uplinkJournal } from "../core/names.js";

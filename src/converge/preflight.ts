@@ -2,8 +2,8 @@
 // subnet the host already routes, a bridge that is no bridge, a NIC kvmnet may not use. Shared by the hooks,
 // `kvmnet up/down/plan`, `check` and `doctor`.
 import type { Config, Network } from "../config/types.js";
-import { dnsmasqRefusal } from "../decide/dnsmasq.js";
-import { tftpRefusal } from "../decide/tftp.js";
+import { dnsmasqRefusal } from "../decide/dnsmasq-steps.js";
+import { tftpRefusal } from "../decide/tftp-refusal.js";
 import { ConfigError, UsageError, type ConfigProblem, type KvmnetError } from "../errors.js";
 import { overlaps, subnetOf } from "../ipv4.js";
 import { overlaps6, subnetOf6 } from "../ipv6.js";

@@ -1,5 +1,4 @@
 // Names and paths of everything kvmnet creates for a network: one place, so teardown finds exactly these.
-import { hostname } from "node:os";
 import type { Config, Network, VlanBridgeNetwork, Vxlan } from "../config/types.js";
 import { traits } from "../modes.js";
 import { sha256 } from "./sha256.js";
@@ -74,12 +73,13 @@ export const IPT = {
   postrouting: "KVMNET-POSTROUTING",
 } as const;
 
-/** The fixed MAC address of a bridge kvmnet creates: locally administered, derived from the network name.
- *  It also marks the bridge as kvmnet's: it is set in the same netlink message that creates the bridge. */
-export function bridgeMac(net: Network): string {
+/** The fixed MAC address of a bridge kvmnet creates: locally administered, derived from the network name (and, on a
+ *  member host of a network across hosts, HOSTNAME: the host's name as observed). It also marks the bridge as
+ *  kvmnet's: it is set in the same netlink message that creates the bridge. */
+export function bridgeMac(net: Network, hostName: string): string {
   // A member host's bridge of a network across hosts is on the gateway's segment: its MAC must not be the
   // gateway's (frames for the gateway would stop at the member), so the host's name goes in.
-  const member = net.memberOf ? `@${hostname()}` : "";
+  const member = net.memberOf ? `@${hostName}` : "";
   const h = sha256(`kvmnet:${net.name}${member}`);
   return ["02", "6b", "76", h[0]!, h[1]!, h[2]!]
     .map((b) => (typeof b === "number" ? b.toString(16).padStart(2, "0") : b))

@@ -28,7 +28,8 @@ export type Step =
   /** MODE: 0644 unless given (dnsmasq reads kvmnet's files as nobody). */
   | { kind: "write"; path: string; content: string; mode?: number }
   | { kind: "unlink"; path: string }
-  /** Start dnsmasq; then record its pid in PIDFILE and BRIDGE's ifindex in IFINDEXFILE (root's files). */
+  /** Start dnsmasq; then its pid is recorded in PIDFILE and BRIDGE's ifindex in IFINDEXFILE (root's files): the
+   *  daemon is looked for after the start, by converge, which writes them (src/converge/dnsmasq-started.ts). */
   | { kind: "dnsmasq-start"; conf: string; pidFile: string; ifindexFile: string; bridge: string }
   | { kind: "signal"; pid: number; signal: "SIGHUP" | "SIGTERM" }
   /** tc commands, one `tc -batch -`. */
@@ -40,10 +41,10 @@ export type Step =
   | { kind: "bridge"; lines: string[]; force?: boolean }
   /** FRR: COMMANDS given to `vtysh -c` in order (kvmnet's part of the BGP EVPN config, src/render/frr.ts). */
   | { kind: "vtysh"; commands: string[] }
-  /** firewalld: a zone binding (src/decide/firewalld.ts), or `--reload` after kvmnet wrote its zone files. */
+  /** firewalld: a zone binding (src/decide/firewalld-steps.ts), or `--reload` after kvmnet wrote its zone files. */
   | { kind: "firewall-cmd"; args: string[] }
   /** systemd-resolved: ARGS of `resolvectl` (`dns`, `domain`, `default-route` or `revert` of a network's bridge,
-   *  src/decide/resolved.ts). */
+   *  src/decide/resolved-steps.ts). */
   | { kind: "resolvectl"; args: string[] };
 
 const UNUSED = " || true  # refused while another network still uses them";

@@ -7,7 +7,7 @@ import { bridgeAlias, bridgeMac } from "../core/names.js";
 export const DEFAULT_MTU = 1500;
 
 /** ip commands that make the bridge exist, up, with its address; [] when it already is. */
-export function bridgeLines(net: Network, bridge: Link | null, addrs: string[]): string[] {
+export function bridgeLines(net: Network, bridge: Link | null, addrs: string[], hostName: string): string[] {
   const br = net.bridge;
   const lines: string[] = [];
   if (!bridge) {
@@ -16,7 +16,7 @@ export function bridgeLines(net: Network, bridge: Link | null, addrs: string[]):
     // 0 so a new port forwards at once (with STP on, kernels refuse delay 0, and the 30 s of listening and
     // learning outlast a guest's DHCP).
     lines.push(
-      `link add name ${br} address ${bridgeMac(net)}${net.mtu ? ` mtu ${net.mtu}` : ""} type bridge stp_state 0 forward_delay 0`,
+      `link add name ${br} address ${bridgeMac(net, hostName)}${net.mtu ? ` mtu ${net.mtu}` : ""} type bridge stp_state 0 forward_delay 0`,
     );
     lines.push(`link set dev ${br} alias ${bridgeAlias(net)}`);
   } else if (net.mtu && bridge.mtu !== net.mtu) {
@@ -45,7 +45,7 @@ export function detachLines(net: Network, tap: Link | null): string[] {
   return tap && tap.master === net.bridge ? [`link set dev ${tap.name} nomaster`] : [];
 }
 
-/** True when BRIDGE was created by kvmnet for NET (its MAC is the one kvmnet gives it). */
-export function isOurBridge(net: Network, bridge: Link): boolean {
-  return bridge.mac.toLowerCase() === bridgeMac(net);
+/** True when BRIDGE was created by kvmnet for NET on the host HOSTNAME (its MAC is the one kvmnet gives it). */
+export function isOurBridge(net: Network, bridge: Link, hostName: string): boolean {
+  return bridge.mac.toLowerCase() === bridgeMac(net, hostName);
 }

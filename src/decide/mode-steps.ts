@@ -1,4 +1,4 @@
-// Mode-specific decisions beside the common path of decide/network.ts: bridge mode (attach to a bridge that
+// Mode-specific decisions beside the common path of decide/network-steps.ts: bridge mode (attach to a bridge that
 // is there, or a VLAN bridge), and no IPv6 on the bridges that promise "nothing beyond".
 import type { Network } from "../config/types.js";
 import type { ModeObserved } from "../observe/mode.js";

@@ -19,7 +19,8 @@ export function vlanUpLines(net: VlanBridgeNetwork, bridge: Link | null, mode: M
     lines.push(`link add link ${net.trunk} name ${sub}${net.mtu ? ` mtu ${net.mtu}` : ""} type vlan id ${net.vlan}`);
     lines.push(`link set dev ${sub} alias ${bridgeAlias(net)}`);
   }
-  lines.push(...bridgeLines(net, bridge, []));
+  // A VLAN bridge is never a member host's bridge of a network across hosts: its MAC takes no host name.
+  lines.push(...bridgeLines(net, bridge, [], ""));
   if (!port || port.link.master !== net.bridge || !port.link.up)
     lines.push(`link set dev ${sub} master ${net.bridge} up`);
   return lines;

@@ -2,34 +2,35 @@
 // decisions and the checks are pure functions of it. On the warm path (network up, a new tap) it costs one process
 // (the firewall's quick look); everything else is read from /sys, /proc and getifaddrs.
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
-import { observeDnsmasq, type DnsmasqState } from "./dnsmasq.js";
+import { observeDnsmasq, type DnsmasqState } from "./dnsmasq-state.js";
 import type { FirewallState } from "../firewall/observe.js";
-import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./firewalld.js";
+import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./firewalld-state.js";
 import { dockerLookWanted, observeDockerUser, type DockerUserState } from "../firewall/docker.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { readAddresses, readLink, type Link } from "./links.js";
-import { observeIpv6, observeOwnBridge6, type Ipv6Observed } from "./ipv6.js";
+import { observeIpv6, observeOwnBridge6, type Ipv6Observed } from "./ipv6-state.js";
 import { observeMode, type ModeObserved } from "./mode.js";
 import { guestMac } from "./qemu-mac.js";
-import { observeGuard, type GuardObserved } from "./guard.js";
-import { csumSupported, hasCsumFilter } from "./csum.js";
+import { observeGuard, type GuardObserved } from "./guard-state.js";
+import { csumSupported, hasCsumFilter } from "./csum-support.js";
 import { procHasAddress, type Route } from "./routes.js";
 import { readRoutes6, type Route6 } from "./routes6.js";
 import { strayTaps } from "./strays.js";
 import { observeTap, type TapFacts } from "./tap.js";
-import { observeUplink, type UplinkState } from "./uplink.js";
+import { observeUplink, type UplinkState } from "./uplink-state.js";
 import { moveMayBeUnfinished, readAlias } from "./uplink-move.js";
 import { bridgeAlias } from "../core/names.js";
-import { observeVxlan, type VxlanObserved } from "./vxlan.js";
-import { observePorts, type PortsObserved } from "./ports.js";
-import { renderDnsmasq } from "../render/dnsmasq.js";
+import { observeVxlan, type VxlanObserved } from "./vxlan-state.js";
+import { observePorts, type PortsObserved } from "./ports-state.js";
+import { renderDnsmasq } from "../render/dnsmasq-conf.js";
 import { forwardPolicy } from "../render/policy.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
 import { uplinkJournal } from "../core/names.js";
-import { observeResolved, resolvedLookWanted, type ResolvedState } from "./resolved.js";
+import { observeResolved, resolvedLookWanted, type ResolvedState } from "./resolved-state.js";
 
 /** The interfaces and routes a network's checks look at: read from /sys and /proc (one `ip` only for a tap that
  *  is not running, see observeTap), so `kvmnet check` and `doctor` take it for every network at no cost. */
@@ -50,6 +51,9 @@ export interface HostView {
   underlay?: Link | null;
   /** Networks with address6: the host's IPv6 routes. */
   routes6?: Route6[];
+  /** The host's name (uname): on a member host of a network across hosts, it goes into the bridge's MAC. Read only
+   *  for such a network ("" for the others, whose bridge MAC takes no host name). */
+  hostName: string;
 }
 
 /** The host as far as one network is concerned. */
@@ -70,7 +74,7 @@ export interface Snapshot extends HostView {
   firewall: FirewallState | null;
   /** Bridge mode (no firewall state of its own): Docker's DOCKER-USER chains, when looked at. */
   docker?: DockerUserState | null;
-  /** firewalld's zones for the bridge, when it runs and is looked at (src/observe/firewalld.ts). */
+  /** firewalld's zones for the bridge, when it runs and is looked at (src/observe/firewalld-state.ts). */
   firewalld?: FirewalldState | null;
   /** null when the network runs no DHCP. */
   dnsmasq: DnsmasqState | null;
@@ -84,13 +88,13 @@ export interface Snapshot extends HostView {
   builtBridge?: UplinkState | null;
   /** The undo batch of a move of the uplink that a killed run left unfinished (null: none). */
   journal: string | null;
-  /** A network across hosts: its VXLAN device, flood entries and guard (src/observe/vxlan.ts). */
+  /** A network across hosts: its VXLAN device, flood entries and guard (src/observe/vxlan-state.ts). */
   vxlan?: VxlanObserved | null;
   /** guard = yes: its records and (converging to up) its table; null for a network without the guard. */
   guard?: GuardObserved | null;
-  /** The VM ports' isolation flags and limits (src/observe/ports.ts); null: not looked at. */
+  /** The VM ports' isolation flags and limits (src/observe/ports-state.ts); null: not looked at. */
   ports?: PortsObserved | null;
-  /** systemd-resolved's settings of the bridge, when it runs and is looked at (src/observe/resolved.ts). */
+  /** systemd-resolved's settings of the bridge, when it runs and is looked at (src/observe/resolved-state.ts). */
   resolved?: ResolvedState | null;
 }
 
@@ -114,6 +118,7 @@ export type Observed = Pick<
   | "vxlan"
   | "ports"
   | "resolved"
+  | "hostName"
 >;
 
 /** Read the interfaces and routes NET's checks look at (ROUTES: the routing table, read once by the caller). */
@@ -136,6 +141,7 @@ export function observeHost(
     mode: observeMode(net),
     ...(net.vxlan ? { underlay: readLink(net.vxlan.dev) } : {}),
     ...(net.address6 ? { routes6: readRoutes6() } : {}),
+    hostName: net.memberOf ? hostname() : "",
   };
 }
 
@@ -178,7 +184,7 @@ export function observe(
     journal,
     vxlan: observeVxlan(exec, net, intent),
     // The table is looked at only converging to up: a hook writes its tap's chain whole without looking.
-    guard: observeGuard(exec, config, net, intent.action === "up"),
+    guard: observeGuard(exec, config, net, intent.action === "up", host.hostName),
     ports: observePorts(exec, net, intent, bridge, host.tap),
     resolved: resolvedLookWanted(config, net, intent, bridge) ? observeResolved(exec, net, bridge) : null,
   };

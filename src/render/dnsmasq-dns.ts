@@ -26,7 +26,7 @@ export function dhcpOptsFile(net: Network): string | null {
 
 /** The reverse zones of NET's subnets its dnsmasq answers itself (names of leases and hosts, else NXDOMAIN), never
  *  upstream: with dns_forwarders, which know nothing of them; with a domain, because systemd-resolved sends those
- *  zones to this dnsmasq (src/render/resolved.ts), and asking the host's resolver back would loop. */
+ *  zones to this dnsmasq (src/render/resolved-link.ts), and asking the host's resolver back would loop. */
 export function localReverseZones(net: Network): string[] {
   if (!net.address || net.dns?.off || !(net.dns?.forwarders.length || net.domain)) return [];
   return [...reverseZones4(net.address), ...(net.address6 ? [reverseZone6(net.address6)] : [])];

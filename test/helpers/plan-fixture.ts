@@ -12,7 +12,7 @@ import { showStep } from "../../src/core/steps.js";
 import { firewallBackend } from "../../src/firewall/backend.js";
 import type { Intent } from "../../src/intent.js";
 import { dockerLookWanted } from "../../src/firewall/docker.js";
-import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
+import type { DnsmasqState } from "../../src/observe/dnsmasq-state.js";
 import type { Snapshot } from "../../src/observe/snapshot.js";
 import { NFT_MAPS, NFT_TABLE, nftChains } from "../../src/core/names.js";
 import { forwardPolicy } from "../../src/render/policy.js";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HOST_UPLINK, makeLab, natSection, OUTSIDE, seenAs, startEchoAddress, type Lab } from "../helpers/lab.js";
 import { program, rid } from "../helpers/netns.js";
-import { renderPolicies, renderZone } from "../../src/render/firewalld.js";
+import { renderPolicies, renderZone } from "../../src/render/firewalld-zones.js";
 import { firewalldSandbox, hostFirewalldState } from "./firewalld-daemon.js";
 
 const cleanups: (() => void | Promise<void>)[] = [];

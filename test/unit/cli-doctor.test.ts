@@ -4,7 +4,7 @@ import { fakeExec } from "../helpers/fake-exec.js";
 import { affectedBy, parseIptablesForwardDrop, parseNftForwardDrops } from "../../src/coexist/forward-drop.js";
 import { checkBrNetfilter, checkForwarding, checkTun } from "../../src/cli/doctor/kernel.js";
 import { checkNetworkManager, parseNmcliDevices } from "../../src/cli/doctor/nm.js";
-import { blocks } from "../../src/cli/doctor/ports.js";
+import { blocks } from "../../src/cli/doctor/bind-ports-check.js";
 import { parseSs } from "../../src/cli/doctor/sockets.js";
 import { checkTools } from "../../src/cli/doctor/tools.js";
 import type { DoctorContext } from "../../src/coexist/finding.js";

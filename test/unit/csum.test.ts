@@ -2,7 +2,7 @@
 // whether the kernel can carry it.
 import { describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
-import { csumInListing, csumSupported } from "../../src/observe/csum.js";
+import { csumInListing, csumSupported } from "../../src/observe/csum-support.js";
 
 // `tc filter show dev kbnat egress` in Debian 12's kernel (test/vm/dhcp-csum.test.ts): an admin's u32 filter at
 // pref 5, made first (so its hash table is 800:), and kvmnet's at pref 68.

@@ -2,9 +2,9 @@
 // (golden), and what a change to them does to a running dnsmasq (a restart that keeps the lease file).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { dnsmasqDownSteps, dnsmasqRefusal, dnsmasqUpSteps } from "../../src/decide/dnsmasq.js";
-import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
-import { renderDnsmasq, renderLeaseEvent } from "../../src/render/dnsmasq.js";
+import { dnsmasqDownSteps, dnsmasqRefusal, dnsmasqUpSteps } from "../../src/decide/dnsmasq-steps.js";
+import type { DnsmasqState } from "../../src/observe/dnsmasq-state.js";
+import { renderDnsmasq, renderLeaseEvent } from "../../src/render/dnsmasq-conf.js";
 
 const HEAD = `[global]
 state_dir = /run/kvmnet

@@ -3,11 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { badDomain } from "../../src/config/domain.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { dnsmasqDownSteps, dnsmasqRefusal, dnsmasqUpSteps } from "../../src/decide/dnsmasq.js";
+import { dnsmasqDownSteps, dnsmasqRefusal, dnsmasqUpSteps } from "../../src/decide/dnsmasq-steps.js";
 import { ConfigError } from "../../src/errors.js";
-import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
+import type { DnsmasqState } from "../../src/observe/dnsmasq-state.js";
 import { isDnsmasqArgv } from "../../src/observe/dnsmasq-proc.js";
-import { renderDnsmasq } from "../../src/render/dnsmasq.js";
+import { renderDnsmasq } from "../../src/render/dnsmasq-conf.js";
 
 const config = parseConfig(
   "/etc/kvmnet.conf",

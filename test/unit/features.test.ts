@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import { ConfigError } from "../../src/errors.js";
 import { autoUla } from "../../src/ipv6.js";
-import { parseIfInet6 } from "../../src/observe/ipv6.js";
+import { parseIfInet6 } from "../../src/observe/ipv6-state.js";
 import { macFromQemuArgs } from "../../src/observe/qemu-mac.js";
-import { guardRules } from "../../src/render/guard.js";
-import { csumSteps } from "../../src/decide/csum.js";
+import { guardRules } from "../../src/render/guard-rules.js";
+import { csumSteps } from "../../src/decide/csum-steps.js";
 import { showStep } from "../../src/core/steps.js";
 
 const nat = (extra: string, global = "") =>
@@ -85,7 +85,7 @@ describe("guard", () => {
   });
   it("the guard lets DHCP from 0.0.0.0 through before it drops what the leases did not give", () => {
     const net = parseConfig("/x", nat("guard = yes\n")).networks[0]!;
-    const rules = guardRules(net, "52:54:00:00:00:01");
+    const rules = guardRules(net, "52:54:00:00:00:01", "h1");
     const dhcp = rules.indexOf("ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept");
     expect(dhcp).toBeGreaterThan(-1);
     expect(dhcp).toBeLessThan(rules.findIndex((r) => r.includes("ip saddr != @guard_ips")));

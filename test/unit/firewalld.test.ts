@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import { parseNftDrops } from "../../src/coexist/rulesets.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
-import { firewalldDownSteps, firewalldUpSteps } from "../../src/decide/firewalld.js";
+import { firewalldDownSteps, firewalldUpSteps } from "../../src/decide/firewalld-steps.js";
 import { showStep } from "../../src/core/steps.js";
-import { firewalldLookWanted, type FirewalldState } from "../../src/observe/firewalld.js";
+import { firewalldLookWanted, type FirewalldState } from "../../src/observe/firewalld-state.js";
 import {
   KVMNET_ZONES,
   renderPolicies,
@@ -16,7 +16,7 @@ import {
   zoneInterfaces,
   zoneOf,
   zonePath,
-} from "../../src/render/firewalld.js";
+} from "../../src/render/firewalld-zones.js";
 
 const config = parseConfig(
   "/c",

@@ -1,11 +1,11 @@
-// The guard's decisions (src/decide/guard.ts), from observations given as data: its record kept by the hooks,
+// The guard's decisions (src/decide/guard-steps.ts), from observations given as data: its record kept by the hooks,
 // and, converging to up, the table rebuilt from the records when anything of it is missing or outdated.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../../src/decide/guard.js";
-import { dnsmasqLeasePairs, type GuardObserved, type GuardTable } from "../../src/observe/guard.js";
+import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../../src/decide/guard-steps.js";
+import { dnsmasqLeasePairs, type GuardObserved, type GuardTable } from "../../src/observe/guard-state.js";
 import type { Link } from "../../src/observe/links.js";
-import { guardChain, guardRules, guardStamp, GUARD_DISPATCH } from "../../src/render/guard.js";
+import { guardChain, guardRules, guardStamp, GUARD_DISPATCH } from "../../src/render/guard-rules.js";
 
 const config = parseConfig(
   "/x",
@@ -25,7 +25,8 @@ const link = (name: string, master: string | null = "kv0"): Link => ({
   ports: [],
 });
 // The chain as kvmnet writes it (nft's rewording of the other rules does not matter: the count and stamp do).
-const chain = (mac: string) => guardRules(net, mac).map((r, i) => (i ? r : `${r} comment "${guardStamp(net, mac)}"`));
+const chain = (mac: string) =>
+  guardRules(net, mac, "h1").map((r, i) => (i ? r : `${r} comment "${guardStamp(net, mac, "h1")}"`));
 const table = (over: Partial<GuardTable> = {}): GuardTable => ({
   chains: { prerouting: [GUARD_DISPATCH], [guardChain("vm0")]: chain(A), [guardChain("vm1")]: chain(B) },
   map: { vm0: guardChain("vm0"), vm1: guardChain("vm1") },
@@ -39,6 +40,7 @@ const obs = (over: Partial<GuardObserved> = {}): GuardObserved => ({
   ],
   leases: [{ mac: A, ip: "192.0.2.100" }],
   table: table(),
+  hostName: "h1",
   ...over,
 });
 const nftScripts = (steps: ReturnType<typeof guardUpSteps>) =>
@@ -46,7 +48,7 @@ const nftScripts = (steps: ReturnType<typeof guardUpSteps>) =>
 
 describe("the guard's rules", () => {
   it("drop every EtherType but IPv4, ARP and IPv6 right after the MAC, and the gateway's IPv6 addresses", () => {
-    const rules = guardRules(net, A);
+    const rules = guardRules(net, A, "h1");
     expect(rules.slice(0, 2)).toEqual([`ether saddr != ${A} drop`, "ether type != { ip, arp, ip6 } drop"]);
     expect(rules).toContain("udp dport 67 @ih,224,48 != 0x525400000001 drop");
     expect(rules).toContain("icmpv6 type nd-neighbor-advert @th,192,64 != 0x0201525400000001 drop");
@@ -68,13 +70,13 @@ describe("converging to up", () => {
     ["a lost learned pair", { table: table({ ips: new Set([`${B} . 192.0.2.10`]) }) }],
     [
       "a chain of another version",
-      { table: table({ chains: { ...table().chains, [guardChain("vm1")]: guardRules(net, B) } }) },
+      { table: table({ chains: { ...table().chains, [guardChain("vm1")]: guardRules(net, B, "h1") } }) },
     ],
   ])("rebuilds every recorded tap's guard with its static and leased pairs: %s", (_why, over) => {
     const scripts = nftScripts(guardUpSteps(config, net, obs(over as Partial<GuardObserved>)));
     expect(scripts).toHaveLength(1);
     for (const want of [
-      `add rule bridge kvmnet guard-vm0 ether saddr != ${A} drop comment "${guardStamp(net, A)}"`,
+      `add rule bridge kvmnet guard-vm0 ether saddr != ${A} drop comment "${guardStamp(net, A, "h1")}"`,
       'add element bridge kvmnet guard_iif { "vm1" : jump guard-vm1 }',
       `add element bridge kvmnet guard_ips { ${A} . 192.0.2.100 }`,
       `add element bridge kvmnet guard_ips { ${B} . 192.0.2.10 }`,
@@ -106,7 +108,7 @@ describe("converging to up", () => {
       unrecorded: [{ tap: "vm0", mac: A, link: link("vm0") }],
     });
     const steps = guardUpSteps(config, net, o);
-    expect(nftScripts(steps)[0]).toContain(`comment "${guardStamp(net, A)}"`);
+    expect(nftScripts(steps)[0]).toContain(`comment "${guardStamp(net, A, "h1")}"`);
     expect(steps.at(-1)).toEqual({ kind: "write", path: "/run/k/n.guard-taps", content: `vm0 ${A}\n` });
   });
 });

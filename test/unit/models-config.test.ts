@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { problems } from "../helpers/problems.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { decideDown, decideNetworkUp } from "../../src/decide/network.js";
+import { decideDown, decideNetworkUp } from "../../src/decide/network-steps.js";
 import { raOffSteps } from "../../src/decide/ra.js";
 import type { Observed } from "../../src/observe/snapshot.js";
 import { defaultRouteDevices } from "../../src/observe/default-route.js";
@@ -62,6 +62,7 @@ const link = (name: string, extra: object = {}) => ({
   ...extra,
 });
 const obs = (extra: Partial<Observed> = {}): Observed => ({
+  hostName: "h1",
   bridge: null,
   bridgeAddrs: [],
   tap: null,
@@ -147,7 +148,7 @@ describe("decisions of the non-NAT models", () => {
     );
     // Not kvmnet's bridge (MAC): detach only, delete nothing.
     expect(steps).toEqual([{ kind: "ip", lines: ["link set dev vm1 nomaster"] }]);
-    const ours = { ...bridge, mac: bridgeMac(vlan) };
+    const ours = { ...bridge, mac: bridgeMac(vlan, "h1") };
     const mode = { ipv6: true, bridgeIpv6Off: false, vlanPort: port };
     expect(decideDown(config, vlan, obs({ bridge: ours, tap: link("vm1", { master: "brv" }), mode }), "vm1")).toEqual([
       { kind: "ip", lines: ["link set dev vm1 nomaster"] },

@@ -3,10 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
-import { addrSpec, journalRoutes, planUplinkBridge, routeSpec } from "../../src/decide/uplink.js";
+import { addrSpec, journalRoutes, planUplinkBridge, routeSpec } from "../../src/decide/uplink-plan.js";
 import { vlanUpLines } from "../../src/decide/vlan.js";
-import { parseAddrs, parseRoutes, type UplinkState } from "../../src/observe/uplink.js";
-import { renderDnsmasq } from "../../src/render/dnsmasq.js";
+import { parseAddrs, parseRoutes, type UplinkState } from "../../src/observe/uplink-state.js";
+import { renderDnsmasq } from "../../src/render/dnsmasq-conf.js";
 import { iptablesUpScript } from "../../src/firewall/iptables-diff.js";
 import { renderIptables } from "../../src/render/iptables.js";
 import { renderNft } from "../../src/render/nft.js";

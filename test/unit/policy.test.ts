@@ -1,12 +1,12 @@
 // port_isolation and rate: the keys' values and errors (at their FILE:LINE), and the steps decided from an
 // observation of the taps (pure: no host).
 import { describe, expect, it } from "vitest";
-import { parseRateValue, portPolicy, showRate } from "../../src/config/policy.js";
+import { parseRateValue, portPolicy, showRate } from "../../src/config/policy-keys.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { attachWithPolicy, portPolicyUpSteps } from "../../src/decide/ports.js";
+import { attachWithPolicy, portPolicyUpSteps } from "../../src/decide/ports-steps.js";
 import { showStep } from "../../src/core/steps.js";
-import type { PortsObserved } from "../../src/observe/ports.js";
-import { tapShape } from "../../src/observe/ports.js";
+import type { PortsObserved } from "../../src/observe/ports-state.js";
+import { tapShape } from "../../src/observe/ports-state.js";
 import { problems } from "../helpers/problems.js";
 
 const NAT = "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\n";

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { Network } from "../../src/config/types.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { renderDnsmasq } from "../../src/render/dnsmasq.js";
+import { renderDnsmasq } from "../../src/render/dnsmasq-conf.js";
 import { iptablesUpScript } from "../../src/firewall/iptables-diff.js";
 import { renderIptables } from "../../src/render/iptables.js";
 import { renderNft } from "../../src/render/nft.js";

@@ -5,11 +5,16 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
 import { showStep } from "../../src/core/steps.js";
-import { resolvedDownSteps, resolvedUpSteps } from "../../src/decide/resolved.js";
-import { linkPath, parseLinkProperties, resolvedLookWanted, type ResolvedState } from "../../src/observe/resolved.js";
-import { renderDnsmasq } from "../../src/render/dnsmasq.js";
+import { resolvedDownSteps, resolvedUpSteps } from "../../src/decide/resolved-steps.js";
+import {
+  linkPath,
+  parseLinkProperties,
+  resolvedLookWanted,
+  type ResolvedState,
+} from "../../src/observe/resolved-state.js";
+import { renderDnsmasq } from "../../src/render/dnsmasq-conf.js";
 import { reverseZone6, reverseZones4 } from "../../src/render/reverse-zones.js";
-import { resolvedLinkFor } from "../../src/render/resolved.js";
+import { resolvedLinkFor } from "../../src/render/resolved-link.js";
 import { parseCidr } from "../../src/ipv4.js";
 import { parseCidr6 } from "../../src/ipv6.js";
 import type { Link } from "../../src/observe/links.js";

@@ -3,12 +3,12 @@
 // release built and run, is test/netns/upgrade.test.ts.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { dnsmasqUpSteps, isStale } from "../../src/decide/dnsmasq.js";
+import { dnsmasqUpSteps, isStale } from "../../src/decide/dnsmasq-steps.js";
 import { firewallOldLayout, firewallUpSteps } from "../../src/firewall/up-down.js";
-import type { DnsmasqState } from "../../src/observe/dnsmasq.js";
+import type { DnsmasqState } from "../../src/observe/dnsmasq-state.js";
 import { parseDhcpDevice } from "../../src/observe/dnsmasq-socket.js";
 import { parseIptablesSave } from "../../src/firewall/iptables-text.js";
-import { renderDnsmasq, renderLeaseEvent } from "../../src/render/dnsmasq.js";
+import { renderDnsmasq, renderLeaseEvent } from "../../src/render/dnsmasq-conf.js";
 import { nftChains } from "../../src/core/names.js";
 import { renderNft } from "../../src/render/nft.js";
 

@@ -4,13 +4,13 @@ import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { problems } from "../helpers/problems.js";
 import { parseConfig } from "../../src/config/validate.js";
-import { renderDnsmasq } from "../../src/render/dnsmasq.js";
+import { renderDnsmasq } from "../../src/render/dnsmasq-conf.js";
 import { hostOverrides } from "../../src/config/host-sections.js";
 import { validateVxlan } from "../../src/config/vxlan.js";
-import { vxlanUpSteps, vxlanDownSteps } from "../../src/decide/vxlan.js";
-import { parseFlood, type VxlanObserved } from "../../src/observe/vxlan.js";
+import { vxlanUpSteps, vxlanDownSteps } from "../../src/decide/vxlan-steps.js";
+import { parseFlood, type VxlanObserved } from "../../src/observe/vxlan-state.js";
 import { frrEvpnCommands, hasEvpn } from "../../src/render/frr.js";
-import { vxlanAlias, vxlanGuardComment, vxlanGuardRules } from "../../src/render/vxlan.js";
+import { vxlanAlias, vxlanGuardComment, vxlanGuardRules } from "../../src/render/vxlan-text.js";
 import type { Network } from "../../src/config/types.js";
 import type { ConfigProblem } from "../../src/errors.js";
 

@@ -16,7 +16,7 @@ import {
   zoneOf,
   zonePath,
   type KvmnetZone,
-} from "../render/firewalld.js";
+} from "../render/firewalld-zones.js";
 import type { Link } from "./links.js";
 
 /** What kvmnet looks at of a running firewalld for one network. */

@@ -2,7 +2,7 @@
 // guests' names: the bridge's DNS server (dnsmasq listens on the bridge's address) for the routing-only domains
 // ~DOMAIN and the reverse zones of the network's subnets, and the link never a default route for other names.
 import type { Config, Network } from "../config/types.js";
-import { renderDnsmasq } from "./dnsmasq.js";
+import { renderDnsmasq } from "./dnsmasq-conf.js";
 import { localReverseZones } from "./dnsmasq-dns.js";
 import { reverseZones4 } from "./reverse-zones.js";
 

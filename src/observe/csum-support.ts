@@ -1,4 +1,4 @@
-// The DHCP checksum fix-up (a tc `csum` action on the bridge's egress, see src/decide/csum.ts): whether this
+// The DHCP checksum fix-up (a tc `csum` action on the bridge's egress, see src/decide/csum-steps.ts): whether this
 // kernel can have it (act_csum and cls_u32: loaded, built in or as modules, else as /proc/config.gz says; files
 // only, read when a bridge is made or by kvmnet up), and whether a bridge has it (one `tc filter show`, read only by
 // `kvmnet up`, plan and status: a hook makes it with the bridge).

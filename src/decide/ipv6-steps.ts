@@ -31,7 +31,7 @@ export function ipv6UpSteps(net: Network, obs: Observed): Step[] {
 /** Steps that remove from NET's bridge (kvmnet's own) the IPv6 addresses kvmnet put there that the config no
  *  longer names: address6 removed or changed. Without them the host would keep answering on the old prefix. */
 export function ipv6StaleSteps(net: Network, obs: Observed): Step[] {
-  if (!obs.bridge || !isOurBridge(net, obs.bridge)) return [];
+  if (!obs.bridge || !isOurBridge(net, obs.bridge, obs.hostName)) return [];
   const a = net.address6;
   const want = a ? `${a.address}/${a.prefix}` : null;
   const stale = (obs.bridgeOwn6 ?? []).filter((x) => x !== want);

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import type { Exec } from "../host/exec.js";
-import { GUARD_IPS, GUARD_MAP, GUARD_TABLE } from "../render/guard.js";
+import { GUARD_IPS, GUARD_MAP, GUARD_TABLE } from "../render/guard-rules.js";
 import { dnsmasqFiles, guardFiles } from "../core/names.js";
 import { readLink, type Link } from "./links.js";
 import { parseNftListing } from "../firewall/nft-text.js";
@@ -34,6 +34,8 @@ export interface GuardObserved {
   unrecorded?: GuardTap[];
   leases: { mac: string; ip: string }[];
   table?: GuardTable | null;
+  /** The host's name: the gateway's link-local address the rules protect derives from the bridge's MAC. */
+  hostName: string;
 }
 
 // Lines of two words; a missing file is an empty record.
@@ -75,11 +77,31 @@ function dnsmasqLeases(config: Config, net: Network): { mac: string; ip: string 
   }
 }
 
-/** NET's guard records, and its table when TABLE (one `nft list`). */
-export function observeGuard(exec: Exec, config: Config, net: Network, table: boolean): GuardObserved | null {
+/** The guarded network a lease event is about and its lease record (NET null: no guarded network has the event's
+ *  bridge, so there is nothing to record). */
+export interface LeaseRecord {
+  config: Config;
+  net: Network | null;
+  leases: { mac: string; ip: string }[];
+}
+
+/** The lease record of CONFIG's guarded network on BRIDGE (the interface dnsmasq reports a lease event on). */
+export function observeLeaseRecord(config: Config, bridge: string): LeaseRecord {
+  const net = config.networks.find((n) => n.guard && n.bridge === bridge) ?? null;
+  return { config, net, leases: net ? readGuardLeases(config, net) : [] };
+}
+
+/** NET's guard records, and its table when TABLE (one `nft list`), on the host HOSTNAME. */
+export function observeGuard(
+  exec: Exec,
+  config: Config,
+  net: Network,
+  table: boolean,
+  hostName: string,
+): GuardObserved | null {
   if (!net.guard) return null;
   const taps = readPairs(guardFiles(config, net).taps).map(([tap, mac]) => ({ tap, mac, link: readLink(tap) }));
-  const obs: GuardObserved = { taps, leases: readGuardLeases(config, net) };
+  const obs: GuardObserved = { taps, leases: readGuardLeases(config, net), hostName };
   if (!table) return obs;
   const seen = new Set(obs.leases.map((l) => `${l.mac} ${l.ip}`));
   obs.leases.push(...dnsmasqLeases(config, net).filter((l) => !seen.has(`${l.mac} ${l.ip}`)));

@@ -1,7 +1,7 @@
 // Deciding whether a network's TFTP root can be served: dnsmasq drops root for nobody before it reads a file.
 import type { Config, Network } from "../config/types.js";
 import type { ConfigProblem } from "../errors.js";
-import type { DnsmasqState } from "../observe/dnsmasq.js";
+import type { DnsmasqState } from "../observe/dnsmasq-state.js";
 
 /** Why NET must not be brought up: its tftp_root is missing, or dnsmasq as nobody could not read it and every
  *  network boot would fail with "file not found" (null when it can, or when NET has no tftp_root). */

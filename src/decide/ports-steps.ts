@@ -1,9 +1,9 @@
 // Deciding a network's per-port policy on its running taps: the bridge port flag `isolated` (port_isolation) and
-// the bandwidth limits (rate), from the observation of observe/ports.ts. Only the difference is planned: a tap whose
+// the bandwidth limits (rate), from the observation of observe/ports-state.ts. Only the difference is planned: a tap whose
 // flag and limits are as wanted gets no step. The uplink and VXLAN ports are never among the ports looked at.
-import { portPolicy } from "../config/policy.js";
+import { portPolicy } from "../config/policy-keys.js";
 import type { Network } from "../config/types.js";
-import type { PortsObserved } from "../observe/ports.js";
+import type { PortsObserved } from "../observe/ports-state.js";
 import {
   ifbAlias,
   ifbName,

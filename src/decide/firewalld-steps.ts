@@ -6,7 +6,7 @@
 // no reload is needed, except when kvmnet's zone files are missing or outdated: then they are written (keeping
 // the interfaces they bind) and firewalld reloaded once, the only way it learns a new zone. Pure.
 import type { Network } from "../config/types.js";
-import type { FirewalldState } from "../observe/firewalld.js";
+import type { FirewalldState } from "../observe/firewalld-state.js";
 import {
   FIREWALLD_ETC,
   KVMNET_ZONES,
@@ -16,7 +16,7 @@ import {
   zoneInterfaces,
   zoneOf,
   zonePath,
-} from "../render/firewalld.js";
+} from "../render/firewalld-zones.js";
 import type { Step } from "../core/steps.js";
 
 /** Steps that put NET's bridge in its kvmnet zone, permanently and at runtime (and out of kvmnet's other zones);

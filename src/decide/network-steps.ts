@@ -2,22 +2,22 @@
 import type { Config, Network } from "../config/types.js";
 import type { Observed } from "../observe/snapshot.js";
 import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./bridge.js";
-import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
-import { firewalldDownSteps, firewalldUpSteps } from "./firewalld.js";
+import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq-steps.js";
+import { firewalldDownSteps, firewalldUpSteps } from "./firewalld-steps.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "../firewall/docker-user.js";
 import { traits } from "../modes.js";
-import { ipv6StaleSteps, ipv6UpSteps } from "./ipv6.js";
+import { ipv6StaleSteps, ipv6UpSteps } from "./ipv6-steps.js";
 import { raOffSteps } from "./ra.js";
-import { csumSteps } from "./csum.js";
-import { renderDnsmasq } from "../render/dnsmasq.js";
-import { publishFlushSteps } from "./publish.js";
+import { csumSteps } from "./csum-steps.js";
+import { renderDnsmasq } from "../render/dnsmasq-conf.js";
+import { publishFlushSteps } from "./publish-steps.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { bridgeModeUpSteps, ipv6OffSteps } from "./mode-steps.js";
 import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
-import { vxlanDownSteps, vxlanUpSteps } from "./vxlan.js";
+import { vxlanDownSteps, vxlanUpSteps } from "./vxlan-steps.js";
 import { hostPorts } from "../core/names.js";
-import { resolvedDownSteps, resolvedUpSteps } from "./resolved.js";
+import { resolvedDownSteps, resolvedUpSteps } from "./resolved-steps.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 
@@ -31,7 +31,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   const ports = Object.entries(obs.portMtus).filter(([p, m]) => p !== tapName && m !== net.mtu);
   const ip = [
     ...ports.map(([p]) => `link set dev ${p} mtu ${net.mtu}`),
-    ...bridgeLines(net, obs.bridge, obs.bridgeAddrs),
+    ...bridgeLines(net, obs.bridge, obs.bridgeAddrs, obs.hostName),
   ];
   if (ip.length) steps.push({ kind: "ip", lines: ip });
   // Before any port joins (the VXLAN device, the taps): from then on an RA could reach the bridge.
@@ -86,7 +86,7 @@ export function decideNetworkDown(config: Config, net: Network, obs: Observed): 
     ...firewalldDownSteps(net, obs.firewalld ?? null),
     ...vxlanDownSteps(net, obs.vxlan),
   ];
-  if (obs.bridge && isOurBridge(net, obs.bridge))
+  if (obs.bridge && isOurBridge(net, obs.bridge, obs.hostName))
     steps.push({ kind: "ip", lines: [`link delete dev ${net.bridge}`, ...vlanDownLines(net, obs.mode)] });
   return steps;
 }

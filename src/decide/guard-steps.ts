@@ -2,7 +2,7 @@
 // when it leaves, its record kept in state_dir on the way, and, converging to up (kvmnet up, reapply, watch,
 // status, plan), the table rebuilt from the records when something removed or emptied it.
 import type { Config, Network } from "../config/types.js";
-import type { GuardObserved, GuardTap } from "../observe/guard.js";
+import type { GuardObserved, GuardTap } from "../observe/guard-state.js";
 import {
   GUARD_DISPATCH,
   guardChain,
@@ -10,7 +10,7 @@ import {
   guardRestoreScript,
   guardRules,
   guardStamp,
-} from "../render/guard.js";
+} from "../render/guard-rules.js";
 import { guardFiles } from "../core/names.js";
 import type { Step } from "../core/steps.js";
 
@@ -45,7 +45,7 @@ function pairsOf(net: Network, obs: GuardObserved, mac: string): { mac: string; 
 export function guardAttachSteps(config: Config, net: Network, obs: GuardObserved, tap: string, mac: string): Step[] {
   const keep = obs.taps.filter((t) => t.tap !== tap && ours(net, t));
   return [
-    { kind: "nft", script: guardRestoreScript(net, [{ tap, mac }], pairsOf(net, obs, mac)) },
+    { kind: "nft", script: guardRestoreScript(net, [{ tap, mac }], pairsOf(net, obs, mac), obs.hostName) },
     ...recordStep(config, net, obs, [...keep, { tap, mac }]),
   ];
 }
@@ -68,8 +68,8 @@ export function guardUpSteps(config: Config, net: Network, obs: GuardObserved): 
     const rules = t?.chains[guardChain(x.tap)];
     return (
       t?.map[x.tap] === guardChain(x.tap) &&
-      rules?.length === guardRules(net, x.mac).length &&
-      rules[0]!.includes(`comment "${guardStamp(net, x.mac)}"`)
+      rules?.length === guardRules(net, x.mac, obs.hostName).length &&
+      rules[0]!.includes(`comment "${guardStamp(net, x.mac, obs.hostName)}"`)
     );
   };
   const whole =
@@ -82,6 +82,7 @@ export function guardUpSteps(config: Config, net: Network, obs: GuardObserved): 
         net,
         keep,
         pairs.map(([, p]) => p),
+        obs.hostName,
       ),
     });
   for (const x of gone)

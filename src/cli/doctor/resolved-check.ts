@@ -2,10 +2,10 @@
 // zones of the subnet to the bridge's dnsmasq once kvmnet registered the bridge; without resolved, the fix says
 // how to get the same by hand (kvmnet never touches the host's /etc/resolv.conf).
 import type { Config, Network } from "../../config/types.js";
-import { resolvedUpSteps } from "../../decide/resolved.js";
+import { resolvedUpSteps } from "../../decide/resolved-steps.js";
 import { readLink } from "../../observe/links.js";
-import { observeResolved, resolvedRunning } from "../../observe/resolved.js";
-import { resolvedLinkFor } from "../../render/resolved.js";
+import { observeResolved, resolvedRunning } from "../../observe/resolved-state.js";
+import { resolvedLinkFor } from "../../render/resolved-link.js";
 import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** Findings for every network with a domain its dnsmasq serves (none when no network has one). */

@@ -1,9 +1,9 @@
 // kvmnet's own dnsmasqs: one that serves a bridge that was deleted (its DHCP socket is bound to the old
 // ifindex), one whose pid record was lost, and one that cannot read its static leases as nobody.
-import { isStale } from "../../decide/dnsmasq.js";
+import { isStale } from "../../decide/dnsmasq-steps.js";
 import { describeUnreadable } from "../../observe/dnsmasq-access.js";
-import { observeDnsmasq } from "../../observe/dnsmasq.js";
-import { renderDnsmasq } from "../../render/dnsmasq.js";
+import { observeDnsmasq } from "../../observe/dnsmasq-state.js";
+import { renderDnsmasq } from "../../render/dnsmasq-conf.js";
 import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** One finding per network that runs dnsmasq. */

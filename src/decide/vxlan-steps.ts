@@ -1,7 +1,7 @@
 // Deciding a network's VXLAN side: the device under the bridge, its flood entries towards the static peers, the
-// underlay guard, and (EVPN) kvmnet's part of FRR's config. Pure: from the observation of observe/vxlan.ts.
+// underlay guard, and (EVPN) kvmnet's part of FRR's config. Pure: from the observation of observe/vxlan-state.ts.
 import type { Network } from "../config/types.js";
-import { localOf, type VxlanObserved } from "../observe/vxlan.js";
+import { localOf, type VxlanObserved } from "../observe/vxlan-state.js";
 import { frrEvpnCommands, hasEvpn } from "../render/frr.js";
 import {
   vxlanAlias,
@@ -12,7 +12,7 @@ import {
   vxlanGuardScript,
   vxlanGuardTable,
   wantedPeers,
-} from "../render/vxlan.js";
+} from "../render/vxlan-text.js";
 import type { Step } from "../core/steps.js";
 import { vxlanDevName } from "../core/names.js";
 

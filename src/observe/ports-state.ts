@@ -5,11 +5,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
-import { portPolicy } from "../config/policy.js";
+import { portPolicy } from "../config/policy-keys.js";
 import { vxlanDevName } from "../core/names.js";
 import type { Intent } from "../intent.js";
 import { traits } from "../modes.js";
-import { kernelHas } from "./csum.js";
+import { kernelHas } from "./csum-support.js";
 import type { Link } from "./links.js";
 import { recordsRate, REDIRECT_PREF, SHAPER_HANDLE } from "../render/tc.js";
 

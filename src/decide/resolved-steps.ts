@@ -3,8 +3,8 @@
 // per-link settings only as long as the link exists: a bridge made again (a hook, kvmnet up, reapply, watch) is
 // registered again. Pure; [] when resolved does not run: the host's /etc/resolv.conf is never touched.
 import type { Config, Network } from "../config/types.js";
-import type { ResolvedState } from "../observe/resolved.js";
-import { looksLikeKvmnets, resolvedLinkFor } from "../render/resolved.js";
+import type { ResolvedState } from "../observe/resolved-state.js";
+import { looksLikeKvmnets, resolvedLinkFor } from "../render/resolved-link.js";
 import type { Step } from "../core/steps.js";
 
 /** Steps that give NET's bridge its DNS server and routing domains in systemd-resolved (and take kvmnet's off it

@@ -1,7 +1,7 @@
 // Network boot: another TFTP server on port 69 where a network's dnsmasq serves TFTP (dnsmasq fails to start,
 // or guests fetch boot files from the other one), and a tftp_root dnsmasq cannot read as nobody.
-import { tftpRefusal } from "../../decide/tftp.js";
-import { observeDnsmasq } from "../../observe/dnsmasq.js";
+import { tftpRefusal } from "../../decide/tftp-refusal.js";
+import { observeDnsmasq } from "../../observe/dnsmasq-state.js";
 import { listSockets } from "./sockets.js";
 import type { DoctorContext, Finding } from "../../coexist/finding.js";
 

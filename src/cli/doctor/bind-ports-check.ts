@@ -1,6 +1,6 @@
 // Another process on port 53 (DNS) or 67 (DHCP) where a network's dnsmasq must bind: it fails to start,
 // or a second DHCP server answers the guests.
-import { observeDnsmasq } from "../../observe/dnsmasq.js";
+import { observeDnsmasq } from "../../observe/dnsmasq-state.js";
 import { listSockets, type BoundSocket } from "./sockets.js";
 import type { DoctorContext, Finding } from "../../coexist/finding.js";
 

@@ -37,18 +37,18 @@ function linkLocal(mac: string): string {
   return ipaddr.fromByteArray([0xfe, 0x80, 0, 0, 0, 0, 0, 0, ...id]).toString();
 }
 
-/** The gateway's IPv6 addresses on NET's bridge: no guest may send from them or claim them. */
-export function gatewayAddresses6(net: Network): string[] {
-  return [...(net.address6 ? [net.address6.address] : []), linkLocal(bridgeMac(net))];
+/** The gateway's IPv6 addresses on NET's bridge on the host HOSTNAME: no guest may send from them or claim them. */
+export function gatewayAddresses6(net: Network, hostName: string): string[] {
+  return [...(net.address6 ? [net.address6.address] : []), linkLocal(bridgeMac(net, hostName))];
 }
 
 /** The rules of TAP's chain for a guest with MAC on NET. Offsets into the payload (@ih: after the UDP header,
  *  @th: the ICMPv6 header) are in bits: a BOOTP chaddr at byte 28; a neighbour discovery message's first option,
  *  type and length then the MAC, at byte 24 (solicitation, advertisement) or 8 (router solicitation); the
  *  advertised target at byte 8. A message without options has nothing there to read and is not dropped. */
-export function guardRules(net: Network, mac: string): string[] {
+export function guardRules(net: Network, mac: string, hostName: string): string[] {
   const six = ["::", "fe80::/10", ...(net.address6 ? [subnetOf6(net.address6)] : [])];
-  const gw = gatewayAddresses6(net);
+  const gw = gatewayAddresses6(net, hostName);
   const gwRaw = gw.map((a) => `0x${Buffer.from(ipaddr.IPv6.parse(a).toByteArray()).toString("hex")}`);
   return [
     `ether saddr != ${mac} drop`,
@@ -73,8 +73,8 @@ export function guardRules(net: Network, mac: string): string[] {
 
 /** The comment on the first rule of TAP's chain: a digest of the rules, so that a chain written by another
  *  version, or emptied, shows as not in place without comparing nft's rewording of each rule. */
-export function guardStamp(net: Network, mac: string): string {
-  const h = sha256Hex(guardRules(net, mac).join("\n")).slice(0, 12);
+export function guardStamp(net: Network, mac: string, hostName: string): string {
+  const h = sha256Hex(guardRules(net, mac, hostName).join("\n")).slice(0, 12);
   return `kvmnet guard ${h}`;
 }
 
@@ -89,13 +89,13 @@ const SHARED = [
 ];
 
 // TAP's chain written whole and its map element, for the guest MAC on NET.
-function tapLines(net: Network, tap: string, mac: string): string[] {
+function tapLines(net: Network, tap: string, mac: string, hostName: string): string[] {
   const c = guardChain(tap);
-  const [first, ...rest] = guardRules(net, mac);
+  const [first, ...rest] = guardRules(net, mac, hostName);
   return [
     `add chain ${GUARD_TABLE} ${c}`,
     `flush chain ${GUARD_TABLE} ${c}`,
-    `add rule ${GUARD_TABLE} ${c} ${first} comment "${guardStamp(net, mac)}"`,
+    `add rule ${GUARD_TABLE} ${c} ${first} comment "${guardStamp(net, mac, hostName)}"`,
     ...rest.map((r) => `add rule ${GUARD_TABLE} ${c} ${r}`),
     // Replaced whole: an element of the same key with another verdict would make "add" fail.
     `add element ${GUARD_TABLE} ${GUARD_MAP} { "${tap}" : jump ${c} }`,
@@ -106,24 +106,27 @@ function tapLines(net: Network, tap: string, mac: string): string[] {
 
 /** The transaction that guards TAP (the guest MAC on NET, with the static addresses IPS): its chain written whole,
  *  its map element, its static leases in the set. */
-export function guardUpScript(net: Network, tap: string, mac: string, ips: string[]): string {
+export function guardUpScript(net: Network, tap: string, mac: string, ips: string[], hostName: string): string {
   return guardRestoreScript(
     net,
     [{ tap, mac }],
     ips.map((ip) => ({ mac, ip })),
+    hostName,
   );
 }
 
-/** The transaction that (re)builds the guard of TAPS on NET and puts PAIRS (MAC . IPv4) in the set. */
+/** The transaction that (re)builds the guard of TAPS on NET (on the host HOSTNAME) and puts PAIRS (MAC . IPv4) in
+ *  the set. */
 export function guardRestoreScript(
   net: Network,
   taps: { tap: string; mac: string }[],
   pairs: { mac: string; ip: string }[],
+  hostName: string,
 ): string {
   return (
     [
       ...SHARED,
-      ...taps.flatMap((t) => tapLines(net, t.tap, t.mac)),
+      ...taps.flatMap((t) => tapLines(net, t.tap, t.mac, hostName)),
       ...pairs.map((p) => `add element ${GUARD_TABLE} ${GUARD_IPS} { ${p.mac} . ${p.ip} }`),
     ].join("\n") + "\n"
   );

@@ -1,8 +1,8 @@
 // Deciding what a network's dnsmasq needs: files written, started, restarted, or told to re-read hosts.
 import type { Config, Network } from "../config/types.js";
 import type { ConfigProblem } from "../errors.js";
-import type { DnsmasqState } from "../observe/dnsmasq.js";
-import { renderDnsmasq, renderLeaseEvent } from "../render/dnsmasq.js";
+import type { DnsmasqState } from "../observe/dnsmasq-state.js";
+import { renderDnsmasq, renderLeaseEvent } from "../render/dnsmasq-conf.js";
 import { dnsmasqFiles } from "../core/names.js";
 import type { Step } from "../core/steps.js";
 

@@ -8,7 +8,7 @@ import type { Network, Vxlan } from "../config/types.js";
 import type { Intent } from "../intent.js";
 import { readLink, type Link } from "./links.js";
 import { networkInterfaces } from "node:os";
-import { vxlanAlias, vxlanGuardTable, wantedPeers } from "../render/vxlan.js";
+import { vxlanAlias, vxlanGuardTable, wantedPeers } from "../render/vxlan-text.js";
 import { vxlanDevName } from "../core/names.js";
 
 /** The VXLAN side of a network as found. */

@@ -7,9 +7,9 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { bringsUp, type Intent } from "../intent.js";
-import type { ResolvedLink } from "../render/resolved.js";
-import { resolvedLinkFor } from "../render/resolved.js";
-import { renderDnsmasq } from "../render/dnsmasq.js";
+import type { ResolvedLink } from "../render/resolved-link.js";
+import { resolvedLinkFor } from "../render/resolved-link.js";
+import { renderDnsmasq } from "../render/dnsmasq-conf.js";
 import type { Link } from "./links.js";
 import { daemonRunning } from "./daemon.js";
 

@@ -1,5 +1,5 @@
 // Validator of a VLAN bridge's keys: `vlan` (the VID) and `trunk` (the NIC that carries the tagged frames).
-import type { Check } from "./check.js";
+import type { Check } from "./check-context.js";
 import { show } from "./value.js";
 
 /** `vlan`, `trunk`: both or neither; no `uplink` beside them; TRUNK.VLAN fits an interface name. */

@@ -3,7 +3,7 @@
 import type { Network } from "../../config/types.js";
 import { vxlanOverhead } from "../../config/vxlan.js";
 import { frrEvpnFragment, hasEvpn } from "../../render/frr.js";
-import { wantedPeers } from "../../render/vxlan.js";
+import { wantedPeers } from "../../render/vxlan-text.js";
 import { bgpSessions } from "../status-vxlan.js";
 import type { DoctorContext, Finding } from "../../coexist/finding.js";
 import { networkInterfaces } from "node:os";

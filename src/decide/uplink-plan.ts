@@ -3,8 +3,8 @@
 // cut off without its journal is finished from what the bridge and the NIC hold.
 import type { Network } from "../config/types.js";
 import type { Link } from "../observe/links.js";
-import type { UplinkAddr, UplinkRoute, UplinkState } from "../observe/uplink.js";
-import { FOREVER } from "../observe/uplink.js";
+import type { UplinkAddr, UplinkRoute, UplinkState } from "../observe/uplink-state.js";
+import { FOREVER } from "../observe/uplink-state.js";
 import { bridgeAlias } from "../core/names.js";
 
 /** The forward batch and the batch that undoes it (run with `ip -force -batch`, so each line is tried). */
