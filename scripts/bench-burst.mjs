@@ -6,6 +6,7 @@
 // qemu-natup start together; the time is from the first start to the last exit. Each natup is timed too, and
 // where its time went: before the network's lock (node's start, the config, the first look at the host), waiting
 // for the lock, and under it (looking, deciding, applying), from the spawns it made (a preload logs them).
+// With BENCH_BEFORE=REV (a git revision, e.g. main) that revision's programs take their turn too.
 // Usage: node scripts/bench-burst.mjs (BENCH_BURST_ROUNDS rounds per version, default 5; BENCH_BURST_VMS, 40)
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,9 +20,11 @@ const root = resolve(import.meta.dirname, "..");
 const rounds = Number(process.env.BENCH_BURST_ROUNDS ?? 5);
 const vms = Number(process.env.BENCH_BURST_VMS ?? 40);
 
+const before = process.env.BENCH_BEFORE;
 const versions = [
   { name: "first release", dist: distOf(FIRST) },
   { name: "this tree", dist: join(root, "dist") },
+  ...(before ? [{ name: `before (${before})`, dist: distOf(before) }] : []),
 ];
 const ns = `kburst-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), "kvmnet-burst-"));
@@ -67,7 +70,7 @@ const inNs = (argv, extra = {}) => ["ip", ["netns", "exec", ns, ...argv], { env:
 
 /** One burst of VERSION: all natups at once; the wall time, and each hook's phases from its log. */
 async function burst(version, round) {
-  const log = join(dir, `burst-${round}-${version.name.replace(/ /g, "-")}.log`);
+  const log = join(dir, `burst-${round}-${version.name.replace(/[^a-z0-9]/gi, "-")}.log`);
   const hookEnv = { NODE_OPTIONS: `--require ${preload}`, BURST_LOG: log };
   const t0 = process.hrtime.bigint();
   const codes = await Promise.all(
@@ -144,6 +147,8 @@ try {
   console.log(
     `\n- ${vms} VMs at once: ${ratio.toFixed(2)}× the first release (target ≤ 1: ${ratio <= 1 ? "met" : "not met"})`,
   );
+  if (versions[2])
+    console.log(`- ${versions[2].name}: ${(median(results[2].map((r) => r.ms)) / base).toFixed(2)}× the first release`);
 } finally {
   holder?.kill("SIGTERM");
   execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });

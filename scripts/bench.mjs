@@ -7,8 +7,9 @@
 //   told `quit` on its monitor at once), with no script, with `-netdev bridge` (QEMU's C qemu-bridge-helper), and
 //   with kvmnet's qemu-natup/qemu-natdown on a network that is up: the ms each adds to QEMU's own, also as a
 //   multiple of `node -e 0` measured in the same run (the targets are ratios: absolute times differ by machine).
-// - With BENCH_BEFORE=REV (a git revision, e.g. main): that revision's npm programs measured in the same rounds,
-//   built into .cache/ by scripts/bench-tree.mjs ("before" rows).
+// - With BENCH_BEFORE=REV (a git revision, e.g. main): that revision's npm programs and single executable measured
+//   in the same rounds, built into .cache/ by scripts/bench-tree.mjs ("before" rows), and (with BENCH_BURST) its
+//   40 VMs at once beside this tree's.
 // - With BENCH_BURST=1: 40 first VMs at once on one cold network against the first release (scripts/bench-burst.mjs).
 // Every case runs in a namespace made here, its commands interleaved round by round (each round starting at the
 // next command) so that the machine's noise falls on all of them alike; each figure is the median. Every command
@@ -19,7 +20,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { distOf } from "./bench-tree.mjs";
+import { distOf, seaOf } from "./bench-tree.mjs";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -93,6 +94,15 @@ const beforeRev = process.env.BENCH_BEFORE;
 const before = beforeRev ? distOf(beforeRev) : null;
 const beforeUp = before && join(before, "qemu-natup.cjs");
 const beforeDown = before && join(before, "qemu-natdown.cjs");
+// The other revision's single executable, answering to the hooks' names the same way.
+const beforeSeaExe = beforeRev ? seaOf(beforeRev) : null;
+const beforeSea = beforeSeaExe && join(dir, "sea-before");
+if (beforeSea) {
+  mkdirSync(beforeSea);
+  for (const name of ["qemu-natup", "qemu-natdown"]) symlinkSync(beforeSeaExe, join(beforeSea, name));
+}
+const beforeSeaUp = beforeSea && join(beforeSea, "qemu-natup");
+const beforeSeaDown = beforeSea && join(beforeSea, "qemu-natdown");
 
 /** Runs CASE's commands inside the namespace (WRAP: a command line to run the measuring node under). */
 function run(id, commands, { rounds = runs, wrap = [] } = {}) {
@@ -132,6 +142,7 @@ const npmRows = (args, prepare) => [
   { name: "npm: node dist/qemu-natup.cjs", argv: ["node", natup, ...args], prepare },
   { name: "single executable", argv: [seaUp, ...args], prepare },
   ...(before ? [{ name: `before (${beforeRev}), npm: dist/qemu-natup.cjs`, argv: [beforeUp, ...args], prepare }] : []),
+  ...(beforeSea ? [{ name: `before (${beforeRev}), single executable`, argv: [beforeSeaUp, ...args], prepare }] : []),
 ];
 const baseRows = (prepare) => [
   { name: "node -e 0", argv: ["node", "-e", "0"], prepare },
@@ -180,6 +191,10 @@ try {
   summary.push(
     `warm attach, single executable: ${target(warm("single executable"), 1.5, "×")} node -e 0`,
     `warm attach, npm: ${warm("npm: dist/qemu-natup.cjs (#!/usr/bin/env node)").toFixed(2)}× node -e 0`,
+    ...(before ? [`warm attach, before (${beforeRev}), npm: ${warm(npmRows([])[3].name).toFixed(2)}× node -e 0`] : []),
+    ...(beforeSea
+      ? [`warm attach, before (${beforeRev}), single executable: ${warm(npmRows([])[4].name).toFixed(2)}× node -e 0`]
+      : []),
   );
   if (inCaller) {
     const x = (name) => target(warm(name) / warm(`node -e 0${inCaller}`), 1.5, "×");
@@ -226,6 +241,9 @@ try {
       { name: "QEMU, kvmnet npm (dist/qemu-natup.cjs, qemu-natdown.cjs)", ...qemu(tap(natup, natdown)) },
       { name: "QEMU, kvmnet single executable", ...qemu(tap(seaUp, seaDown)) },
       ...(before ? [{ name: `QEMU, before (${beforeRev}), npm`, ...qemu(tap(beforeUp, beforeDown)) }] : []),
+      ...(beforeSea
+        ? [{ name: `QEMU, before (${beforeRev}), single executable`, ...qemu(tap(beforeSeaUp, beforeSeaDown)) }]
+        : []),
       ...(inCaller
         ? [
             { name: `QEMU, kvmnet npm${inCaller}`, ...qemu(tap(natup, natdown)), env: callerEnv },
@@ -262,6 +280,7 @@ try {
       { ...npmRows(["vbench"])[0], prepare: `${natdown} vbench` },
       { ...npmRows(["vbench"])[2], prepare: `${seaDown} vbench` },
       ...(before ? [{ ...npmRows(["vbench"])[3], prepare: `${beforeDown} vbench` }] : []),
+      ...(beforeSea ? [{ ...npmRows(["vbench"])[4], prepare: `${beforeSeaDown} vbench` }] : []),
     ]),
   );
   sh(`${natdown} vbench`);

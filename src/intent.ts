@@ -1,4 +1,6 @@
 // What a caller wants done to a network: the one input, beside the config, of the converge pipeline.
+import type { Network } from "./config/types.js";
+import { hostPorts } from "./core/names.js";
 
 /** UP: the network as configured (`kvmnet up`); DOWN: what kvmnet made of it removed (`kvmnet down`, refused while
  *  VMs are attached unless FORCE); ATTACH: up, and TAP on it (the up hooks); DETACH: TAP off it, and the network
@@ -17,4 +19,10 @@ export function bringsUp(intent: Intent): boolean {
 /** The tap INTENT names, or undefined. */
 export function tapOf(intent: Intent): string | undefined {
   return intent.action === "attach" || intent.action === "detach" ? intent.tap || undefined : undefined;
+}
+
+/** True when taking TAP off NET, whose bridge has PORTS, also takes the network down: teardown = when-idle and no
+ *  VM port is left. Only then does a down hook need NET's rules looked at (VM stops are otherwise one `ip`). */
+export function detachTearsDown(net: Network, ports: string[], tap: string): boolean {
+  return net.teardown === "when-idle" && ports.every((p) => p === tap || hostPorts(net).includes(p));
 }

@@ -16,8 +16,8 @@ import { bridgeModeUpSteps, ipv6OffSteps } from "./mode-steps.js";
 import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
 import { vxlanDownSteps, vxlanUpSteps } from "./vxlan-steps.js";
-import { hostPorts } from "../core/names.js";
 import { resolvedDownSteps, resolvedUpSteps } from "./resolved-steps.js";
+import { detachTearsDown } from "../intent.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 
@@ -68,8 +68,7 @@ export function decideDown(config: Config, net: Network, obs: Observed, tapName:
   const steps: Step[] = [];
   const detach = detachLines(net, obs.tap);
   if (detach.length) steps.push({ kind: "ip", lines: detach });
-  const others = (obs.bridge?.ports ?? []).filter((p) => p !== tapName && !hostPorts(net).includes(p));
-  if (net.teardown === "when-idle" && others.length === 0) steps.push(...decideNetworkDown(config, net, obs));
+  if (detachTearsDown(net, obs.bridge?.ports ?? [], tapName)) steps.push(...decideNetworkDown(config, net, obs));
   return steps;
 }
 

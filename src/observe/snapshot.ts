@@ -28,7 +28,7 @@ import { observeVxlan, type VxlanObserved } from "./vxlan-state.js";
 import { observePorts, type PortsObserved } from "./ports-state.js";
 import { renderDnsmasq } from "../render/dnsmasq-conf.js";
 import { forwardPolicy } from "../render/policy.js";
-import { bringsUp, tapOf, type Intent } from "../intent.js";
+import { bringsUp, detachTearsDown, tapOf, type Intent } from "../intent.js";
 import { uplinkJournal } from "../core/names.js";
 import { observeResolved, resolvedLookWanted, type ResolvedState } from "./resolved-state.js";
 
@@ -70,7 +70,7 @@ export interface Snapshot extends HostView {
   ipv6: Ipv6Observed | null;
   /** kvmnet's own bridge with IPv6 on: the IPv6 addresses kvmnet put there (a removed address6 must go). */
   bridgeOwn6?: string[];
-  /** null when the network needs no rules. */
+  /** null when the network needs no rules, or when a detach leaves it up (nothing is decided from them then). */
   firewall: FirewallState | null;
   /** Bridge mode (no firewall state of its own): Docker's DOCKER-USER chains, when looked at. */
   docker?: DockerUserState | null;
@@ -172,10 +172,12 @@ export function observe(
     forwarding: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1",
     ipv6: observeIpv6(config, net),
     bridgeOwn6: observeOwnBridge6(net, !!bridge && traits(net).ownBridge && host.mode.bridgeIpv6Off === false),
-    // Where Docker's chains are looked at (up, down, a first or last hook), the firewall look is thorough too.
-    firewall: forwardPolicy(net)
-      ? firewallBackend(config.firewall).observe(exec, net, dockerLookWanted(net, intent, bridge))
-      : null,
+    // Where Docker's chains are looked at (up, down, a first or last hook), the firewall look is thorough too. A
+    // VM's stop that leaves the network up decides nothing from the rules: no look (one process fewer).
+    firewall:
+      forwardPolicy(net) && tearsDown(net, intent, bridge)
+        ? firewallBackend(config.firewall).observe(exec, net, dockerLookWanted(net, intent, bridge))
+        : null,
     docker: !forwardPolicy(net) && dockerLookWanted(net, intent, bridge) ? observeDockerUser(exec) : null,
     dnsmasq: renderDnsmasq(config, net) ? observeDnsmasq(config, net, exec) : null,
     strays: bridge || !traits(net).ownBridge ? [] : strayTaps(config, net),
@@ -191,6 +193,11 @@ export function observe(
   const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);
   snap.firewalld = firewalldLookWanted(net, intent, bridge, remaking) ? observeFirewalld(exec, net) : null;
   return snap;
+}
+
+// Whether INTENT may take NET down (all but a detach that leaves VMs on the bridge, or a network that stays up).
+function tearsDown(net: Network, intent: Intent, bridge: Link | null): boolean {
+  return intent.action !== "detach" || detachTearsDown(net, bridge?.ports ?? [], intent.tap);
 }
 
 // getifaddrs omits a bridge without carrier (all its taps down): then /proc tells whether it has NET's address.

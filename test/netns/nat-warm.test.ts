@@ -3,7 +3,7 @@
 // a wrapper that logs its call and runs the real one.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { makeLab, type Lab } from "../helpers/lab.js";
+import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import { program } from "../helpers/netns.js";
 import { qemuLikeTap } from "../helpers/tap.js";
 
@@ -62,6 +62,27 @@ describe.each(["nftables", "iptables"] as const)("warm path with %s", (firewall)
     writeFileSync(log, "");
     expect((await lab.hook("qemu-natup", "vm1", { PATH })).code).toBe(0);
     expect(calls(log)).toBe(locked(firewall));
+  });
+
+  it("a VM's natdown that leaves another VM on the network spawns one ip and no listing; the last one (when-idle) looks and takes it down", async () => {
+    lab = await makeLab({ firewall, section: (bridge) => natSection(bridge, "teardown = when-idle\n") });
+    closers.push(await qemuLikeTap(lab.host, "vm0"), await qemuLikeTap(lab.host, "vm1"));
+    for (const tap of ["vm0", "vm1"]) expect((await lab.hook("qemu-natup", tap)).code).toBe(0);
+    const log = `${lab.conf.dir}/calls.log`;
+    const PATH = countingPath(`${lab.conf.dir}/bin`, log);
+    writeFileSync(log, "");
+    const r = await lab.hook("qemu-natdown", "vm1", { PATH });
+    expect(r.code, r.stderr).toBe(0);
+    expect(calls(log)).toBe("ip link set dev vm1 nomaster");
+    expect(await lab.host.sh(`ls /sys/class/net/${lab.bridge}/brif`)).toBe("vm0");
+    // The last VM: its rules are looked at, and removed with the network.
+    writeFileSync(log, "");
+    const last = await lab.hook("qemu-natdown", "vm0", { PATH });
+    expect(last.code, last.stderr).toBe(0);
+    expect(calls(log).split("\n")).toContain(locked(firewall));
+    expect((await lab.host.tryRun("ip", ["link", "show", lab.bridge])).exitCode).not.toBe(0);
+    const rules = firewall === "nftables" ? "nft list tables" : "iptables-save";
+    expect(await lab.host.sh(rules)).not.toMatch(/kvmnet|KVMNET/);
   });
 
   // The wrappers above see only the tools they wrap: strace sees every program the hook executes, whatever
