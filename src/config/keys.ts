@@ -48,6 +48,8 @@ export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
   "dns_txt.NAME": ["nat", "routed", "host-only"],
   "dns_cname.NAME": ["nat", "routed", "host-only"],
   "dhcp_option.NAME": ["nat", "routed", "host-only"],
+  allow_users: ["nat", "routed", "host-only", "isolated", "bridge"],
+  allow_groups: ["nat", "routed", "host-only", "isolated", "bridge"],
 };
 
 // Keys that stand for a family: the part before the first dot names it, the rest is the admin's.

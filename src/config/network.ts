@@ -13,7 +13,8 @@ import { validateIpv6 } from "./ipv6.js";
 import { validatePublish } from "./publish.js";
 import { validateVxlan } from "./vxlan.js";
 import { validatePolicy } from "./policy.js";
-import type { Policy, Vxlan } from "./types.js";
+import { validateAllow } from "./allow.js";
+import type { Allow, Policy, Vxlan } from "./types.js";
 import type { Cidr6 } from "../ipv6.js";
 import { DEFAULT_ROUTE_BRIDGE } from "../core/names.js";
 
@@ -178,6 +179,7 @@ export function validateNetwork(
   }
   if (needsAddress) Object.assign(net, validateDns(values, values.dhcp_range !== undefined, net.domain, bad));
   if (needsAddress) Object.assign(net, validateBoot(values, values.dhcp_range !== undefined, bad));
+  net.allow = validateAllow(values, bad);
   return out.length === before ? finish(net) : null;
 }
 
@@ -210,6 +212,7 @@ interface Draft {
   vxlan?: Vxlan;
   role?: "gateway" | "member";
   policy?: Policy;
+  allow?: Allow;
 }
 
 // The validated draft as the network of its mode, with only the keys that mode has (and only those set).
@@ -227,6 +230,7 @@ function finish(d: Draft): Network {
     vxlan: d.vxlan,
     role: d.role,
     policy: d.policy,
+    allow: d.allow,
   });
   // A member host of a network across hosts only bridges its guests onto the VXLAN (src/config/vxlan.ts).
   if (d.role === "member" && d.mode !== "isolated" && d.mode !== "bridge")

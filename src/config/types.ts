@@ -70,6 +70,12 @@ export interface Policy {
   taps: Record<string, PortPolicy>;
 }
 
+/** `allow_users` and `allow_groups`: names (or numeric ids) of users and groups (src/config/allow.ts). */
+export interface Allow {
+  users: string[];
+  groups: string[];
+}
+
 /** What every network has, whatever its mode. */
 interface Common {
   name: string;
@@ -90,6 +96,8 @@ interface Common {
   memberOf?: "nat" | "routed" | "host-only";
   /** Port isolation and bandwidth limits (absent: no policy key is set). */
   policy?: Policy;
+  /** Who besides root may attach VMs through kvmnet-userd (absent: root only). */
+  allow?: Allow;
   /** Line of each key (and "[section]" for the header), for error messages. */
   lines: Record<string, number>;
 }
