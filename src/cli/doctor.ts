@@ -18,6 +18,7 @@ import { checkTftp } from "./doctor/tftp.js";
 import { checkTools } from "./doctor/tools.js";
 import { checkUfw } from "../coexist/ufw.js";
 import { checkVxlan } from "./doctor/vxlan.js";
+import { checkUserd } from "./doctor/userd.js";
 import type { DoctorContext, Finding, Level } from "../coexist/finding.js";
 import { out, outJson, stdoutPaint, type Paint } from "./output.js";
 
@@ -29,7 +30,8 @@ with policy DROP (Docker), an input chain with policy DROP (a host firewall: gue
 ufw's deny (routed) or deny (incoming), br_netfilter with bridge-nf-call-iptables = 1, another
 process on port 53, 67 or (with tftp_root) 69 of a bridge address, a TFTP root dnsmasq cannot read, NetworkManager managing a kvmnet bridge, a subnet
 that collides with a host route, kvmnet's dnsmasq serving a deleted bridge, running without its pid
-record or unable to read its static leases.
+record or unable to read its static leases; kvmnet-userd's socket (missing, not listening, closed to users)
+for networks with allow_users / allow_groups.
 Reads only; changes nothing.
 Exit 0 when nothing would break a configured network (warnings allowed), 1 when something would.
 
@@ -52,6 +54,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     checkNetworkManager(ctx),
     ...checkVxlan(ctx),
     ...checkPublish(ctx),
+    checkUserd(ctx),
   ];
 }
 

@@ -15,8 +15,13 @@ export interface Userd {
 }
 
 /** Start kvmnet-userd in NS with config FILE, listening on SOCKET; resolves once the socket is there. */
-export async function startUserd(ns: Netns, file: string, socket: string): Promise<Userd> {
-  const child = execa("ip", ["netns", "exec", ns.name, process.execPath, program("kvmnet-userd"), "--listen", socket], {
+export async function startUserd(
+  ns: Netns,
+  file: string,
+  socket: string,
+  bin = program("kvmnet-userd"),
+): Promise<Userd> {
+  const child = execa("ip", ["netns", "exec", ns.name, process.execPath, bin, "--listen", socket], {
     env: { KVMNET_CONFIG: file },
     reject: false,
   });
