@@ -65,6 +65,8 @@ try {
   put("lib/systemd/system/kvmnet.service", readFileSync(join(HERE, "kvmnet.service")));
   put("lib/systemd/system/kvmnet-reapply.service", readFileSync(join(HERE, "kvmnet-reapply.service")));
   put("lib/systemd/system/kvmnet-watch.service", readFileSync(join(HERE, "kvmnet-watch.service")));
+  put("lib/systemd/system/kvmnet-userd.socket", readFileSync(join(HERE, "kvmnet-userd.socket")));
+  put("lib/systemd/system/kvmnet-userd.service", readFileSync(join(HERE, "kvmnet-userd.service")));
   put("usr/share/man/man8/kvmnet.8.gz", gzipSync(readFileSync(join(ROOT, "man/kvmnet.8")), { level: 9 }));
   put("usr/share/man/man5/kvmnet.conf.5.gz", gzipSync(readFileSync(join(ROOT, "man/kvmnet.conf.5")), { level: 9 }));
   put("usr/share/doc/kvmnet/copyright", readFileSync(join(HERE, "copyright")));
