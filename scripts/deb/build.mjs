@@ -60,6 +60,8 @@ try {
   // The old path stays as a link, for admins' own PROGRAM@NET links made to it (it resolves to /usr/bin).
   link("usr/lib/kvmnet/kvmnet", "../../bin/kvmnet"); // relative within /usr, as Debian policy asks
   for (const name of ETC_HOOKS) link(`etc/${name}`, `/${PROGRAM}`);
+  // QEMU as an ordinary user: the wrapper users run (the service itself is `kvmnet userd`, from its unit).
+  link("usr/bin/kvmnet-qemu", "kvmnet");
   put("etc/kvmnet.conf", readFileSync(join(ROOT, "etc-templates/kvmnet.conf")));
   put("etc/NetworkManager/conf.d/kvmnet.conf", readFileSync(join(HERE, "networkmanager.conf")));
   put("lib/systemd/system/kvmnet.service", readFileSync(join(HERE, "kvmnet.service")));
