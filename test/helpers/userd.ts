@@ -9,7 +9,8 @@ export interface Userd {
   socket: string;
   /** What it logged so far. */
   log: () => string;
-  stop: () => Promise<void>;
+  /** SIGTERM, then its exit (execa sends SIGKILL 5 s after a SIGTERM not obeyed). */
+  stop: () => Promise<{ exitCode?: number | undefined; signal?: string | undefined }>;
   /** True while its process runs. */
   alive: () => boolean;
 }
@@ -40,7 +41,8 @@ export async function startUserd(
     alive: () => !exited,
     stop: async () => {
       child.kill("SIGTERM");
-      await child;
+      const r = await child;
+      return { exitCode: r.exitCode, signal: r.signal };
     },
   };
 }

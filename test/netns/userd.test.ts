@@ -114,6 +114,34 @@ describe("kvmnet-userd", () => {
     await held;
   });
 
+  it("a restarted service leaves a running VM's tap, holds it again, and removes it once the VM has closed it", async () => {
+    // The "VM" opens its tap as QEMU does (TUNSETIFF, IFF_TAP | IFF_NO_PI), as nobody, and prints its pid.
+    const OPENER = `import fcntl,os,struct,sys,time
+fd=os.open("/dev/net/tun",os.O_RDWR)
+fcntl.ioctl(fd,0x400454ca,struct.pack("16sH",sys.argv[1].encode(),0x1002))
+print(sys.argv[1],os.getpid(),flush=True)
+time.sleep(120)`;
+    const held = qemu("nobody", ["--", "python3", "-c", OPENER, "{tap}"], 180_000);
+    let said = "";
+    held.stdout!.on("data", (d: Buffer) => (said += d.toString()));
+    for (let i = 0; i < 600 && !said.includes("\n"); i++) await new Promise((r) => setTimeout(r, 100));
+    const [tap, pid] = said.trim().split(" ");
+    expect(tap, String(held.stderr)).toBe("ku65534n0");
+    expect(await lab.host.sh(`cat /sys/class/net/${tap}/carrier`)).toBe("1");
+    // SIGTERM stops it at once (not after execa's SIGKILL), though a connection is held.
+    expect(await userd.stop()).toMatchObject({ exitCode: 0 });
+    expect(userd.log()).toContain("stopped; the taps of running VMs stay");
+    expect(await lab.host.sh(`basename $(readlink /sys/class/net/${tap}/master)`)).toBe(lab.bridge);
+    userd = await startUserd(lab.host, lab.conf.file, userd.socket);
+    for (let i = 0; i < 100 && !userd.log().includes("held again"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(userd.log()).toContain(`${tap}: held again for nobody (uid 65534) on nat0`);
+    expect(await lab.host.sh(`cat /sys/class/net/${tap}/owner`)).toBe("65534");
+    await execa("kill", ["-KILL", pid!]);
+    expect(await gone(`/sys/class/net/${tap}`)).toBe(true);
+    expect(await gone(`/sys/class/net/${lab.bridge}`)).toBe(true);
+    await held;
+  });
+
   it("malformed, forged, oversized and slow requests are refused with exit-2 answers; the service serves on", async () => {
     const before = await links();
     const ask = (data: string) => rawAsk(lab.host, "nobody", userd.socket, data);

@@ -9,12 +9,16 @@ import { LIMITS, parseRequest, refused, type Reply } from "./protocol.js";
 import type { UserService } from "./service.js";
 import { whoIs } from "./who.js";
 
-/** Serve SERVER's connections with SVC; LOG gets one line per refusal and per tap made or removed. */
-export function serveConnections(server: Server, svc: UserService, log: (line: string) => void): void {
+/** Serve SERVER's connections with SVC; LOG gets one line per refusal and per tap made or removed. Returns the
+ *  stop: no new connection, the held ones closed without removing their taps. */
+export function serveConnections(server: Server, svc: UserService, log: (line: string) => void): () => Promise<void> {
   let open = 0;
   let pending = 0;
+  const sockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
     socket.on("error", () => undefined); // a client gone mid-reply is its own business
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
     if (open >= LIMITS.connections || pending >= LIMITS.pending) {
       socket.end(line(refused(`busy: ${open} connections, ${pending} unanswered; try again shortly`)));
       log(`refused a connection: ${open} open, ${pending} unanswered`);
@@ -78,6 +82,11 @@ export function serveConnections(server: Server, svc: UserService, log: (line: s
       if (reply.ok && req.op === "open" && socket.destroyed) void svc.release(reply.tap!);
     };
   });
+  return async () => {
+    server.close();
+    await svc.stop();
+    for (const s of sockets) s.destroy();
+  };
 }
 
 function line(r: Reply): string {

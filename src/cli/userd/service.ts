@@ -27,6 +27,7 @@ interface Held extends UserTapRecord {
 export class UserService {
   private readonly held = new Map<string, Held>();
   private queue: Promise<unknown> = Promise.resolve();
+  private stopping = false;
 
   constructor(
     private readonly configFile: string,
@@ -64,8 +65,16 @@ export class UserService {
   /** End the hold of TAP: detach it as a down hook would, then remove it and its record. */
   release(tap: string): Promise<void> {
     return this.serial(async () => {
-      if (this.held.has(tap)) await this.teardown(tap);
+      if (this.held.has(tap) && !this.stopping) await this.teardown(tap);
     });
+  }
+
+  /** Stop: from now on an ended connection removes nothing (the VMs behind them may well run on, and the next
+   *  start holds their taps again); resolves once the operation under way is done. */
+  stop(): Promise<unknown> {
+    this.stopping = true;
+    for (const h of this.held.values()) h.release = undefined;
+    return this.serial(async () => undefined);
   }
 
   /** After a (re)start: a recorded tap still open by its VM is held again and watched; any other is removed. */

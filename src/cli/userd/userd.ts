@@ -25,7 +25,7 @@ export async function runUserd(args: string[], env: NodeJS.ProcessEnv): Promise<
   const log = (l: string) => process.stderr.write(`kvmnet-userd: ${l}\n`);
   const svc = new UserService(configPath(env), log);
   const server = createServer({ allowHalfOpen: false, pauseOnConnect: false });
-  serveConnections(server, svc, log);
+  const stop = serveConnections(server, svc, log);
   const listening = await listen(server, args, env);
   try {
     await svc.adopt();
@@ -35,8 +35,9 @@ export async function runUserd(args: string[], env: NodeJS.ProcessEnv): Promise<
   log(`serving ${listening}`);
   await new Promise<void>((resolve) => {
     // Stopping the service leaves the taps of running VMs alone: the next start holds them again (adopt).
-    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => server.close(() => resolve()));
+    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void stop().then(resolve));
   });
+  log("stopped; the taps of running VMs stay");
   return 0;
 }
 
