@@ -5,7 +5,7 @@ import { errorText } from "./errno.js";
 import { KvmnetError, UsageError } from "./errors.js";
 import { hookUsage, runHook } from "./hook/run.js";
 import { splitProgramName } from "./core/ifname.js";
-import { isHook, type HookName } from "./programs.js";
+import { CLI_PROGRAMS, isHook, type HookName } from "./programs.js";
 import { versionLine } from "./version.js";
 
 /** Loads the admin CLI; only the `kvmnet` and multi-call entries pass it, so hook bundles stay small. */
@@ -15,24 +15,29 @@ export type CliLoader = () => Promise<{
 
 /** Run the program named by ARGV[1] (or FALLBACK when that name is unknown); sets process.exitCode. */
 export async function runMain(
-  fallback: HookName | "kvmnet",
+  fallback: HookName | "kvmnet" | "kvmnet-userd" | "kvmnet-qemu",
   argv: string[] = process.argv,
   loadCli?: CliLoader,
 ): Promise<void> {
   const named = splitProgramName(basename(argv[1] ?? fallback));
-  const program = isHook(named.program) || named.program === "kvmnet" ? named.program : fallback;
-  const args = argv.slice(2);
+  const known = isHook(named.program) || named.program === "kvmnet" || Object.hasOwn(CLI_PROGRAMS, named.program);
+  const program = known ? named.program : fallback;
+  const verb = Object.hasOwn(CLI_PROGRAMS, program) ? CLI_PROGRAMS[program] : undefined;
+  const args = verb ? [verb, ...argv.slice(2)] : argv.slice(2);
   process.env.PATH = safePath(process.env.PATH);
   // QEMU or a hardened host may hand us umask 027/077: kvmnet sets its own files' modes explicitly, and this
   // covers what it does not create itself (dnsmasq's lease and pid files, tools' lock files).
   process.umask(0o022);
   try {
-    if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    const own = argv.slice(2);
+    if (own.length === 1 && (own[0] === "--version" || own[0] === "-V")) {
       process.stdout.write(versionLine(program) + "\n");
-    } else if (program === "kvmnet") {
+    } else if (program === "kvmnet" || verb) {
       if (!loadCli) throw new UsageError(`this program is ${fallback}; the admin CLI is the program kvmnet`);
       const { runCli } = await loadCli();
       process.exitCode = await runCli(args, process.env, named.net);
+    } else if (!isHook(program)) {
+      throw new UsageError(`unknown program ${program}`);
     } else if (args[0] === "--help" || args[0] === "-h") {
       process.stdout.write(hookUsage(program) + "\n");
     } else {

@@ -21,8 +21,11 @@ export const HOOKS: Record<HookName, HookSpec> = {
   "qemu-ifdown": { action: "down", generic: true },
 };
 
+/** Programs that are verbs of the admin CLI under a name of their own (src/cli/userd/). */
+export const CLI_PROGRAMS: Record<string, string> = { "kvmnet-userd": "userd", "kvmnet-qemu": "qemu" };
+
 /** All program names a multi-call binary answers to. */
-export const PROGRAM_NAMES = [...Object.keys(HOOKS), "kvmnet"] as const;
+export const PROGRAM_NAMES = [...Object.keys(HOOKS), "kvmnet", ...Object.keys(CLI_PROGRAMS)] as const;
 
 /** True when NAME is one of the hook programs. */
 export function isHook(name: string): name is HookName {

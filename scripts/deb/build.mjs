@@ -60,11 +60,15 @@ try {
   // The old path stays as a link, for admins' own PROGRAM@NET links made to it (it resolves to /usr/bin).
   link("usr/lib/kvmnet/kvmnet", "../../bin/kvmnet"); // relative within /usr, as Debian policy asks
   for (const name of ETC_HOOKS) link(`etc/${name}`, `/${PROGRAM}`);
+  // QEMU as an ordinary user: the wrapper users run (the service itself is `kvmnet userd`, from its unit).
+  link("usr/bin/kvmnet-qemu", "kvmnet");
   put("etc/kvmnet.conf", readFileSync(join(ROOT, "etc-templates/kvmnet.conf")));
   put("etc/NetworkManager/conf.d/kvmnet.conf", readFileSync(join(HERE, "networkmanager.conf")));
   put("lib/systemd/system/kvmnet.service", readFileSync(join(HERE, "kvmnet.service")));
   put("lib/systemd/system/kvmnet-reapply.service", readFileSync(join(HERE, "kvmnet-reapply.service")));
   put("lib/systemd/system/kvmnet-watch.service", readFileSync(join(HERE, "kvmnet-watch.service")));
+  put("lib/systemd/system/kvmnet-userd.socket", readFileSync(join(HERE, "kvmnet-userd.socket")));
+  put("lib/systemd/system/kvmnet-userd.service", readFileSync(join(HERE, "kvmnet-userd.service")));
   put("usr/share/man/man8/kvmnet.8.gz", gzipSync(readFileSync(join(ROOT, "man/kvmnet.8")), { level: 9 }));
   put("usr/share/man/man5/kvmnet.conf.5.gz", gzipSync(readFileSync(join(ROOT, "man/kvmnet.conf.5")), { level: 9 }));
   put("usr/share/doc/kvmnet/copyright", readFileSync(join(HERE, "copyright")));

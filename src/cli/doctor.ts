@@ -19,6 +19,7 @@ import { checkResolved } from "./doctor/resolved-check.js";
 import { checkTools } from "./doctor/tools.js";
 import { checkUfw } from "../coexist/ufw.js";
 import { checkVxlan } from "./doctor/vxlan-check.js";
+import { checkUserd } from "./doctor/userd-check.js";
 import type { DoctorContext, Finding, Level } from "../coexist/finding.js";
 import { out, outJson, stdoutPaint, type Paint } from "./output.js";
 
@@ -31,7 +32,8 @@ ufw's deny (routed) or deny (incoming), br_netfilter with bridge-nf-call-iptable
 process on port 53, 67 or (with tftp_root) 69 of a bridge address, a TFTP root dnsmasq cannot read, NetworkManager managing a kvmnet bridge,
 a network with a domain the host does not resolve (systemd-resolved not running, or not told), a subnet
 that collides with a host route, kvmnet's dnsmasq serving a deleted bridge, running without its pid
-record or unable to read its static leases.
+record or unable to read its static leases; kvmnet-userd's socket (missing, not listening, closed to users)
+for networks with allow_users / allow_groups.
 Reads only; changes nothing.
 Exit 0 when nothing would break a configured network (warnings allowed), 1 when something would.
 
@@ -55,6 +57,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     ...checkVxlan(ctx),
     ...checkPublish(ctx),
     ...checkResolved(ctx),
+    checkUserd(ctx),
   ];
 }
 

@@ -6,13 +6,15 @@ import { errnoWords } from "../errno.js";
 import { HOOKS } from "../programs.js";
 import { placeConf, placeProgram, type Placed } from "./install-files.js";
 import { programSource } from "../host/program-source.js";
-import { reapplyUnit, watchUnit } from "./units.js";
+import { reapplyUnit, userdServiceUnit, userdSocketUnit, watchUnit } from "./units.js";
 
 const USAGE = `usage: kvmnet install [--dest DIR] [--copy]
   Put ${Object.keys(HOOKS).join(", ")} into DIR (default /etc) as symbolic links to this kvmnet
   (--copy: as copies of it), write DIR/kvmnet.conf from the template if it does not exist, and the units
   DIR/systemd/system/kvmnet-reapply.service and kvmnet-watch.service (then: systemctl daemon-reload;
-  systemctl enable kvmnet-reapply.service; and, if you want it, systemctl enable --now kvmnet-watch.service).
+  systemctl enable kvmnet-reapply.service; and, if you want it, systemctl enable --now kvmnet-watch.service),
+  and kvmnet-userd.socket with kvmnet-userd.service (QEMU as an ordinary user, with allow_users / allow_groups:
+  systemctl enable --now kvmnet-userd.socket).
   Existing files are never replaced: they are reported and left as they are.`;
 
 /** Options of `kvmnet install`. */
@@ -69,6 +71,18 @@ export function install(opts: InstallOptions, source: (name: string) => string, 
         join(units, "kvmnet-watch.service"),
         watchUnit(source("kvmnet")),
         next("--now kvmnet-watch.service", "to run kvmnet watch"),
+      ),
+    );
+    placed.push(
+      placeConf(
+        join(units, "kvmnet-userd.socket"),
+        userdSocketUnit(),
+        next("--now kvmnet-userd.socket", "for QEMU as an ordinary user (allow_users)"),
+      ),
+      placeConf(
+        join(units, "kvmnet-userd.service"),
+        userdServiceUnit(source("kvmnet")),
+        "unit; started by kvmnet-userd.socket",
       ),
     );
   } catch (e) {

@@ -1,6 +1,7 @@
 // `kvmnet leases [NET] [--json]`: each network's guests, their addresses and the tap each sits on.
 import { realExec, type Exec } from "../host/exec.js";
 import { parseCommand } from "./args.js";
+import { showOwner, tapOwners, type TapOwner } from "./tap-owner.js";
 import { leaseReport, observeLeases, type GuestLease, type NetworkLeases } from "./leases-report.js";
 import { configFrom, findNetwork } from "./networks.js";
 import { out, outJson, stdoutPaint, warnLine, type Paint } from "./output.js";
@@ -13,7 +14,7 @@ the IPv6 addresses seen (DHCPv6 leases, the bridge's neighbour table). Guests se
 "seen". Changes nothing.
 
   --json   print {"networks":[{"name","bridge","leaseFile","counts":{"static","dynamic","dhcpv6","pool"},
-           "guests":[{"kind","name","mac","ip","clientId","expires","state","tap","ipv6":[{"ip","source","expires"}]}]}]}`;
+           "guests":[{"kind","name","mac","ip","clientId","expires","state","tap","owner"?,"ipv6":[{"ip","source","expires"}]}]}]}`;
 
 /** Run `kvmnet leases ARGS`. */
 export async function runLeases(
@@ -31,10 +32,17 @@ export async function runLeases(
   const config = configFrom(env);
   const name = parsed.positionals[0] ?? suffixNet;
   const nets = name === undefined ? config.networks : [findNetwork(config, name)];
+  const ownerOf = tapOwners(config.stateDir);
   const all = nets.map((net) => {
     const seen = observeLeases(config, net, exec);
     for (const b of seen.file.bad) warnLine(`${seen.path}:${b.line}: not a dnsmasq lease line, skipped: ${b.text}`);
-    return leaseReport(net, seen.path, seen, now);
+    const report = leaseReport(net, seen.path, seen, now);
+    // A guest on an ordinary user's tap (kvmnet-userd): whose it is.
+    for (const g of report.guests) {
+      const owner = g.tap ? ownerOf(g.tap) : null;
+      if (owner) Object.assign(g, { owner });
+    }
+    return report;
   });
   if (parsed.values.json) {
     outJson({ config: config.file, networks: all });
@@ -58,7 +66,7 @@ export function drawLeases(n: NetworkLeases, p: Paint, now: number): string[] {
     g.name ?? "-",
     g.mac ?? "-",
     g.ip ?? "-",
-    g.tap ?? "-",
+    g.tap ? g.tap + ("owner" in g ? ` (${showOwner(g.owner as TapOwner)})` : "") : "-",
     expiry(g, now),
     g.clientId ?? "-",
     g.ipv6.map((a) => a.ip).join(", ") || "-",

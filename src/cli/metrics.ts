@@ -7,6 +7,7 @@ import { readRuleCounts, type RuleCounts } from "../observe/counters.js";
 import { readAclCounts } from "../observe/acl-counters.js";
 import { readFdb } from "../observe/fdb.js";
 import { IF_STATS, readIfStats, type IfStats } from "../observe/ifstats.js";
+import { tapOwners } from "./tap-owner.js";
 import { readLink } from "../observe/links.js";
 import { dnsmasqFiles } from "../core/names.js";
 import { readShaperDrops } from "../observe/shaper-drops.js";
@@ -44,6 +45,8 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
     "counter",
   );
   const drops = config.networks.some((n) => n.policy) ? readShaperDrops(exec) : new Map<string, number>();
+  const owners = f("kvmnet_tap_owner", "1 for each tap an ordinary user owns (kvmnet-userd), by user and uid", "gauge");
+  const ownerOf = tapOwners(config.stateDir);
   const withRules = config.networks.filter((n) => traits(n).firewall);
   const counts = withRules.length ? readRuleCounts(exec, config.firewall, withRules) : new Map();
   const aclCounts = config.firewall === "nftables" ? readAclCounts(exec, config.networks) : null;
@@ -57,6 +60,9 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
       const l = { ...labels, interface: i.name, role: i.role, guest_mac: i.mac };
       IF_STATS.forEach((k: keyof IfStats, n) => ifs[n]!.samples.push({ labels: l, value: stats[k] }));
       if (i.role !== "tap") continue;
+      const o = ownerOf(i.name);
+      if (o)
+        owners.samples.push({ labels: { ...labels, interface: i.name, user: o.user, uid: String(o.uid) }, value: 1 });
       const ifb = ifbName(ifindexOf(i.name));
       for (const [direction, dev] of [
         ["download", i.name],
@@ -84,7 +90,7 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
       ruleBytes.samples.push({ labels: { ...labels, rule }, value: v.bytes });
     }
   }
-  return [up, ...ifs, leases, pool, rulePackets, ruleBytes, shaperDrops];
+  return [up, ...ifs, leases, pool, rulePackets, ruleBytes, shaperDrops, owners];
 }
 
 // The bridge, its ports (the host's own NIC on a bridge network is "uplink"), and a nat or routed network's

@@ -4,6 +4,7 @@ import type { Paint } from "./output.js";
 import type { NetworkStatus, PortStatus } from "./status.js";
 import { drawVxlan } from "./status-vxlan.js";
 import { drawPortPolicy } from "./status-ports.js";
+import { showOwner } from "./tap-owner.js";
 
 /** Draw one network as text lines. */
 export function drawNetwork(s: NetworkStatus, p: Paint, now = Date.now()): string[] {
@@ -62,7 +63,8 @@ function state(s: NetworkStatus, p: Paint): string {
 
 function port(x: PortStatus, p: Paint): string {
   const role = x.role === "vm" ? "" : `  (${x.role})`;
-  return `${x.name}  ${x.mac}  ${x.up ? "up" : p.warn("down")}${role}${drawPortPolicy(x.policy)}`;
+  const owner = x.owner ? `  owner ${showOwner(x.owner)}` : "";
+  return `${x.name}  ${x.mac}  ${x.up ? "up" : p.warn("down")}${role}${drawPortPolicy(x.policy)}${owner}`;
 }
 
 // What lies beyond the bridge: the egress of nat/routed, or nothing for isolated and host-only.

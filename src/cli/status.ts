@@ -17,6 +17,7 @@ import { vxlanStatus, type VxlanStatus } from "./status-vxlan.js";
 import { hostPorts } from "../core/names.js";
 import { portPolicyStatus, type PortPolicyStatus } from "./status-ports.js";
 import { traits } from "../modes.js";
+import { tapOwners, type TapOwner } from "./tap-owner.js";
 
 /** One port of a bridge. */
 export interface PortStatus {
@@ -28,6 +29,8 @@ export interface PortStatus {
   role: "vm" | "uplink" | "trunk" | "vxlan";
   /** A VM port of a network with its own bridge: its isolation flag and the limits in place (port_isolation, rate). */
   policy?: PortPolicyStatus | null;
+  /** A tap an ordinary user owns (kvmnet-userd): whose it is. */
+  owner?: TapOwner;
 }
 
 /** The state of one network, as `kvmnet status --json` prints it. */
@@ -80,6 +83,7 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
   const br = obs.bridge;
   const host = hostPorts(net);
   const ports = br?.ports ?? [];
+  const ownerOf = tapOwners(config.stateDir);
   const portDetails = ports.flatMap((name): PortStatus[] => {
     const l = readLink(name);
     if (!l) return [];
@@ -92,7 +96,10 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
           ? "uplink"
           : "trunk";
     const policy = role === "vm" ? portPolicyStatus(obs.ports, name) : null;
-    return [{ name, mac: l.mac, mtu: l.mtu, up: l.up, role, ...(policy ? { policy } : {}) }];
+    const owner = role === "vm" ? ownerOf(name) : null;
+    return [
+      { name, mac: l.mac, mtu: l.mtu, up: l.up, role, ...(policy ? { policy } : {}), ...(owner ? { owner } : {}) },
+    ];
   });
   const uplink = net.uplink ? readLink(net.uplink) : null;
   return {

@@ -54,3 +54,46 @@ RestartSec=2
 WantedBy=multi-user.target
 `;
 }
+
+/** kvmnet-userd.socket: the socket ordinary users ask kvmnet-userd for taps on (kvmnet-qemu). */
+export function userdSocketUnit(): string {
+  return `# The socket kvmnet-qemu asks for a tap on; systemd starts kvmnet-userd.service at the first connection.
+# Mode 0666: any local user may ask; the service checks who asks (SO_PEERCRED) against allow_users and
+# allow_groups of /etc/kvmnet.conf and answers a refusal that says who may allow it. With no such key in the
+# config, nobody but root is served.
+[Unit]
+Description=kvmnet: the socket for ordinary users' VMs (kvmnet-qemu)
+Documentation=man:kvmnet(8)
+ConditionPathExists=/etc/kvmnet.conf
+
+[Socket]
+ListenStream=/run/kvmnet/user.sock
+SocketUser=root
+SocketGroup=root
+SocketMode=0666
+DirectoryMode=0755
+Backlog=64
+
+[Install]
+WantedBy=sockets.target
+`;
+}
+
+/** kvmnet-userd.service running PROGRAM, started by kvmnet-userd.socket. */
+export function userdServiceUnit(program: string): string {
+  return `# Taps for ordinary users' VMs on the networks that allow them (allow_users, allow_groups), started by
+# kvmnet-userd.socket. Stopping it leaves the taps of running VMs alone: the next start holds them again, and
+# removes those whose VM has ended meanwhile.
+[Unit]
+Description=kvmnet: taps for ordinary users' VMs
+Documentation=man:kvmnet(8)
+Requires=kvmnet-userd.socket
+After=kvmnet-userd.socket network.target kvmnet.service
+
+[Service]
+ExecStart=${program} userd
+KillMode=mixed
+Restart=on-failure
+RestartSec=2
+`;
+}

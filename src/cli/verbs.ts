@@ -23,6 +23,8 @@ Host networking for KVM/QEMU guests; the QEMU hooks (qemu-natup, qemu-ifup, ...)
   metrics [--listen ADDR:PORT]     Prometheus metrics: traffic per bridge and tap, leases, rule counters
   reapply                          converge the networks that are up (after a firewall reload)
   watch                            reapply on every ruleset or link change (nft monitor, ip monitor)
+  userd [--listen PATH]            the service that gives allowed users taps (also run as kvmnet-userd)
+  qemu [--network NET] -- QEMU ... run QEMU as yourself on a network (also run as kvmnet-qemu)
 
   --version, -V                    print kvmnet's version
 
@@ -43,6 +45,8 @@ const COMMANDS: Record<string, Command> = {
   metrics: async (a, e) => (await import("./metrics-cmd.js")).runMetrics(a, e),
   reapply: (a, e) => runReapply(a, e),
   watch: (a, e) => runWatch(a, e),
+  userd: async (a, e) => (await import("./userd/userd.js")).runUserd(a, e),
+  qemu: async (a, e) => (await import("./userd/client.js")).runUserQemu(a, e),
 };
 
 /** Run `kvmnet ARGS`; returns the exit code. SUFFIXNET is the NET of a program run as `kvmnet@NET`. */

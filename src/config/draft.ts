@@ -4,6 +4,7 @@ import type { Cidr } from "../ipv4.js";
 import type { Cidr6 } from "../ipv6.js";
 import { TRAITS } from "../modes.js";
 import type {
+  Allow,
   AclRule,
   DhcpOption,
   DnsSettings,
@@ -46,6 +47,7 @@ export interface Draft {
   role?: "gateway" | "member";
   policy?: Policy;
   acl?: AclRule[];
+  allow?: Allow;
 }
 
 /** A draft with the defaults of every network: section NAME of MODE, with the line of each key. */
@@ -68,6 +70,7 @@ export function finish(d: Draft): Network {
     vxlan: d.vxlan,
     role: d.role,
     policy: d.policy,
+    allow: d.allow,
   });
   // A member host of a network across hosts only bridges its guests onto the VXLAN (src/config/vxlan.ts).
   if (d.role === "member" && spansWithRoles(d.mode))

@@ -54,6 +54,8 @@ export const NETWORK_KEYS: Record<string, KeyTrait | null> = {
   "deny_in.NAME": "address",
   "allow_out.NAME": "address",
   "deny_out.NAME": "address",
+  allow_users: null,
+  allow_groups: null,
 };
 
 /** The modes that take the key SPEC (a name of NETWORK_KEYS), in the contract's order. */

@@ -6,6 +6,7 @@ import { checkBridge, checkDomain, checkFlags, checkGuard, checkInterfaces } fro
 import { checkMtu, checkSnatTo, checkTaps, checkTeardown } from "./basic-keys.js";
 import type { CheckContext, NetworkCheck } from "./check-context.js";
 import { validateAcl } from "./acl.js";
+import { validateAllow } from "./allow.js";
 import { validateDns } from "./dns.js";
 import { checkHosts } from "./hosts.js";
 import { validateIpv6 } from "./ipv6-keys.js";
@@ -43,6 +44,7 @@ export const NETWORK_CHECKS: readonly NetworkCheck[] = [
   { keys: ["domain"], check: checkDomain },
   { keys: DNS_KEYS, check: (c) => validateDns(c.values, c.values.dhcp_range !== undefined, c.net.domain, c.bad) },
   { keys: BOOT_KEYS, check: (c) => validateBoot(c.values, c.values.dhcp_range !== undefined, c.bad) },
+  { keys: ["allow_users", "allow_groups"], check: (c) => ({ allow: validateAllow(c.values, c.bad) }) },
   { keys: ACL_KEYS, check: (c) => ({ acl: validateAcl(c.values, c.net.address, c.net.address6, c.bad) }) },
 ];
 

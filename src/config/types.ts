@@ -90,6 +90,12 @@ export interface AclRule {
   guest?: string;
 }
 
+/** `allow_users` and `allow_groups`: names (or numeric ids) of users and groups (src/config/allow.ts). */
+export interface Allow {
+  users: string[];
+  groups: string[];
+}
+
 /** What every network has, whatever its mode. */
 interface Common {
   name: string;
@@ -110,6 +116,8 @@ interface Common {
   memberOf?: "nat" | "routed" | "host-only";
   /** Port isolation and bandwidth limits (absent: no policy key is set). */
   policy?: Policy;
+  /** Who besides root may attach VMs through kvmnet-userd (absent: root only). */
+  allow?: Allow;
   /** Line of each key (and "[section]" for the header), for error messages. */
   lines: Record<string, number>;
 }

@@ -50,7 +50,7 @@ export interface LabGuest extends Omit<GuestOptions, "kernel" | "initrd" | "scri
   watch?: { targets: string[]; secs: number };
 }
 
-/** Boot a guest in HOST whose tap is brought up by the installed program UP (and down by DOWN); an
+/** Boot a guest in HOST whose tap is brought up by the installed program UP (and down by DOWN; "no" for none); an
  *  absolute path (or "no" for DOWN) is used as it is, for control guests attached without kvmnet. */
 export function boot(e: E2E, host: Netns, g: LabGuest): GuestHandle {
   const { up, down, config, fetch, watch, ...rest } = g;
@@ -63,7 +63,7 @@ export function boot(e: E2E, host: Netns, g: LabGuest): GuestHandle {
     kernel: e.kernel,
     initrd: e.initrd,
     netns: host.name,
-    script: up.startsWith("/") ? up : e.installed.bin(up),
+    script: up.startsWith("/") || up === "no" ? up : e.installed.bin(up),
     downscript: down.startsWith("/") || down === "no" ? down : e.installed.bin(down),
     env: { KVMNET_CONFIG: config },
     tries: g.tries ?? 3,

@@ -143,6 +143,9 @@ describe("kvmnet_VERSION_amd64.deb", () => {
         "/lib/systemd/system/kvmnet.service",
         "/lib/systemd/system/kvmnet-reapply.service",
         "/lib/systemd/system/kvmnet-watch.service",
+        "/lib/systemd/system/kvmnet-userd.socket",
+        "/lib/systemd/system/kvmnet-userd.service",
+        "/usr/bin/kvmnet-qemu",
         "/usr/share/man/man8/kvmnet.8.gz",
         "/usr/share/man/man5/kvmnet.conf.5.gz",
         "/etc/NetworkManager/conf.d/kvmnet.conf",
@@ -171,8 +174,13 @@ describe("kvmnet_VERSION_amd64.deb", () => {
       0,
     );
     expect((await sh(`test -x ${root}/var/lib/dpkg/info/kvmnet.prerm`)).code).toBe(0);
+    // QEMU as an ordinary user: the socket is enabled (it serves nobody but root until a network allows users).
+    expect(readlinkSync(inRoot("/etc/systemd/system/sockets.target.wants/kvmnet-userd.socket"))).toBe(
+      "/lib/systemd/system/kvmnet-userd.socket",
+    );
+    expect(readlinkSync(inRoot("/usr/bin/kvmnet-qemu"))).toBe("kvmnet");
     const verify = await sh(
-      `SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --root=${root} kvmnet.service kvmnet-reapply.service kvmnet-watch.service`,
+      `SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --root=${root} kvmnet.service kvmnet-reapply.service kvmnet-watch.service kvmnet-userd.socket kvmnet-userd.service`,
     );
     expect(verify, verify.err).toMatchObject({ code: 0, err: "" });
     expect(readFileSync(inRoot("/lib/systemd/system/kvmnet.service"), "utf8")).toMatch(

@@ -60,7 +60,14 @@ describe("install", () => {
   it("links every hook name to the program and writes the config from the template", () => {
     const dest = join(dir, "etc");
     const placed = install({ dest, copy: false }, () => source, TEMPLATE);
-    expect(placed.map((p) => p.kind)).toEqual([...NAMES.map(() => "linked"), "wrote", "wrote", "wrote"]);
+    expect(placed.map((p) => p.kind)).toEqual([
+      ...NAMES.map(() => "linked"),
+      "wrote",
+      "wrote",
+      "wrote",
+      "wrote",
+      "wrote",
+    ]);
     for (const name of NAMES) expect(readlinkSync(join(dest, name))).toBe(source);
     expect(readFileSync(join(dest, "kvmnet.conf"), "utf8")).toBe(TEMPLATE);
     expect(statSync(join(dest, "kvmnet.conf")).mode & 0o777).toBe(0o644);
@@ -75,12 +82,16 @@ describe("install", () => {
     expect(watch.replaceAll(source, "/usr/bin/kvmnet")).toBe(
       readFileSync(join(ROOT, "scripts/deb/kvmnet-watch.service"), "utf8"),
     );
+    for (const unit of ["kvmnet-userd.socket", "kvmnet-userd.service"])
+      expect(readFileSync(join(dest, "systemd/system", unit), "utf8").replaceAll(source, "/usr/bin/kvmnet"), unit).toBe(
+        readFileSync(join(ROOT, "scripts/deb", unit), "utf8"),
+      );
   });
 
   it("a second run changes nothing and says so", () => {
     install({ dest: dir, copy: false }, () => source, TEMPLATE);
     const again = install({ dest: dir, copy: false }, () => source, TEMPLATE);
-    expect(again.map((p) => p.kind)).toEqual([...NAMES.map(() => "present"), "kept", "kept", "kept"]);
+    expect(again.map((p) => p.kind)).toEqual([...NAMES.map(() => "present"), "kept", "kept", "kept", "kept", "kept"]);
   });
 
   it("copies with --copy: executable, byte for byte; a second run sees its own copies", () => {
@@ -94,6 +105,8 @@ describe("install", () => {
     }
     expect(install({ dest: dir, copy: true }, () => source, TEMPLATE).map((p) => p.kind)).toEqual([
       ...NAMES.map(() => "present"),
+      "kept",
+      "kept",
       "kept",
       "kept",
       "kept",

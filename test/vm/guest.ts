@@ -23,6 +23,8 @@ export interface GuestOptions {
   memMB?: number | undefined;
   timeoutMs?: number | undefined;
   qemuArgs?: string[] | undefined;
+  /** A command QEMU runs under (e.g. setpriv ... kvmnet-qemu --): its words come before qemu-system-x86_64. */
+  wrap?: string[] | undefined;
 }
 
 // One "KVMNET-RESULT kind arg... key=value..." line.
@@ -150,7 +152,15 @@ export function bootGuest(o: GuestOptions): GuestHandle {
     `virtio-net-pci,netdev=n0,mac=${mac}`,
     ...(o.qemuArgs ?? []),
   ];
-  const run = startQemu({ args, netns: o.netns, env: o.env, timeoutMs: o.timeoutMs ?? 120_000 });
+  const run = o.wrap
+    ? startQemu({
+        args: [...o.wrap.slice(1), "qemu-system-x86_64", ...args],
+        qemu: o.wrap[0],
+        netns: o.netns,
+        env: o.env,
+        timeoutMs: o.timeoutMs ?? 120_000,
+      })
+    : startQemu({ args, netns: o.netns, env: o.env, timeoutMs: o.timeoutMs ?? 120_000 });
   const result = run.exited.then((exit) => summarise(exit, run));
   const waitForResult = async (kind: string, timeoutMs?: number): Promise<ResultLine> => {
     const line = await run.waitForLine(new RegExp(`KVMNET-RESULT ${kind}( |$)`), timeoutMs);

@@ -1,0 +1,93 @@
+// The pure parts of QEMU as an ordinary user: the allow keys' validation, who may use which network, and the
+// parsing of the service's requests (every malformed or forged form refused with its reason).
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/validate.js";
+import { mayUse, pickNetwork } from "../../src/cli/userd/allowed.js";
+import { parseRequest } from "../../src/cli/userd/protocol.js";
+import type { Who } from "../../src/cli/userd/who.js";
+
+const conf = (keys: string) =>
+  `[nat0]\nmode = nat\nbridge = kb0\naddress = 192.0.2.1/24\n${keys}\n[iso]\nmode = isolated\nbridge = kb1\nallow_users = carol\n`;
+const alice: Who = {
+  uid: 1000,
+  user: "alice",
+  groups: [
+    { name: "alice", gid: 1000 },
+    { name: "kvm", gid: 108 },
+  ],
+};
+const bob: Who = { uid: 1001, user: "bob", groups: [{ name: "bob", gid: 1001 }] };
+
+describe("allow_users, allow_groups", () => {
+  it("names and ids are kept; absent keys leave root only", () => {
+    const c = parseConfig("f", conf("allow_users = alice, 1002\nallow_groups = kvm"));
+    expect(c.networks[0]!.allow).toEqual({ users: ["alice", "1002"], groups: ["kvm"] });
+    expect(parseConfig("f", conf("")).networks[0]!.allow).toBeUndefined();
+  });
+  it.each([
+    ["allow_users = Alice!", /^f:5: allow_users: "Alice!" is not a user name/],
+    ["allow_users = ,", /^f:5: allow_users: is empty/],
+    ["allow_groups = a b", /^f:5: allow_groups: "a b" is not a group name/],
+  ])("%s is refused at its line", (line, want) => {
+    expect(() => parseConfig("f", conf(line))).toThrow(want);
+  });
+  it("root always; a user by name or uid; a group by name or gid; nobody else", () => {
+    const [nat0] = parseConfig("f", conf("allow_users = 1001\nallow_groups = kvm")).networks;
+    expect(mayUse(nat0!, { uid: 0, user: "root", groups: [] })).toBe(true);
+    expect(mayUse(nat0!, alice)).toBe(true); // group kvm
+    expect(mayUse(nat0!, bob)).toBe(true); // uid 1001
+    expect(mayUse(nat0!, { uid: 1003, user: "dave", groups: [{ name: "dave", gid: 108 }] })).toBe(false);
+    const [byGid] = parseConfig("f", conf("allow_groups = 108")).networks;
+    expect(mayUse(byGid!, alice)).toBe(true);
+  });
+  it("a refusal says who may allow it, and lists only what the caller may use", () => {
+    const c = parseConfig("f", conf("allow_users = alice"));
+    expect(pickNetwork(c, alice, undefined)).toMatchObject({ name: "nat0" });
+    expect(pickNetwork(c, bob, "nat0")).toEqual({
+      error:
+        "user bob (uid 1001) may not use network nat0: root allows it with allow_users = bob (or allow_groups = GROUP, one of theirs) in [nat0] of f",
+    });
+    expect(pickNetwork(c, alice, "iso")).toMatchObject({
+      error: expect.stringMatching(/networks alice may use: nat0$/),
+    });
+    expect(pickNetwork(c, bob, "nope")).toEqual({ error: "no network nope" });
+    expect(pickNetwork(c, bob, undefined)).toMatchObject({
+      error: expect.stringMatching(/^user bob \(uid 1001\) may use no network of f/),
+    });
+  });
+});
+
+describe("the service's requests", () => {
+  it("accepts the three operations", () => {
+    expect(parseRequest('{"op":"open"}')).toEqual({ op: "open" });
+    expect(parseRequest('{"op":"open","network":"nat0","tap":"vm-1"}')).toEqual({
+      op: "open",
+      network: "nat0",
+      tap: "vm-1",
+    });
+    expect(parseRequest('{"op":"list"}')).toEqual({ op: "list" });
+    expect(parseRequest('{"op":"remove","tap":"ku1000n0"}')).toEqual({ op: "remove", tap: "ku1000n0" });
+  });
+  it.each([
+    ["", /not JSON/],
+    ["null", /not an object/],
+    ['"open"', /not an object/],
+    ["{}", /op is missing/],
+    ['{"op":"OPEN"}', /op is "OPEN", not open, list or remove/],
+    ['{"op":"open","uid":0}', /^forged request: field "uid"/],
+    ['{"op":"list","gid":0}', /^forged request: field "gid"/],
+    ['{"op":"open","network":"nat0","as":"root"}', /^forged request/],
+    ['{"op":"open","color":"red"}', /unknown field "color" for op open/],
+    ['{"op":"list","tap":"x"}', /unknown field "tap" for op list/],
+    ['{"op":"remove"}', /remove needs the tap/],
+    ['{"op":"open","tap":7}', /tap is not a string/],
+    ['{"op":"open","tap":"a-very-long-tap-name"}', /at most 15/],
+    ['{"op":"open","tap":"a/b"}', /characters outside/],
+    ['{"op":"open","tap":"all"}', /reserved by the kernel/],
+    ['{"op":"open","network":"../x"}', /characters outside/],
+  ])("%s is refused", (line, want) => {
+    const r = parseRequest(line);
+    expect(r).toHaveProperty("error");
+    expect((r as { error: string }).error).toMatch(want);
+  });
+});
