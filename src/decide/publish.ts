@@ -4,7 +4,7 @@
 import type { Network } from "../config/types.js";
 import type { FirewallState } from "../firewall/observe.js";
 import { nftChains } from "../core/names.js";
-import { renderNft } from "../render/nft.js";
+import { renderNft } from "../firewall/nft/render.js";
 import type { Step } from "../core/steps.js";
 
 /** Steps that delete the conntrack entries of NET's UDP published ports whose rule is about to change or go. */

@@ -4,13 +4,13 @@
 import type { Exec } from "../host/exec.js";
 import type { Firewall, Network } from "../config/types.js";
 import { firewallAbsent, firewallDownSteps, firewallOldLayout, firewallUpSteps } from "./up-down.js";
-import { iptablesUpScript } from "./iptables-diff.js";
+import { iptablesUpScript } from "./iptables/diff.js";
 import type { Step } from "../core/steps.js";
 import { observeFirewall, type FirewallState } from "./observe.js";
-import { renderIptables } from "../render/iptables.js";
+import { renderIptables } from "./iptables/render.js";
 import { NFT_TABLE } from "../core/names.js";
-import { renderNft } from "../render/nft.js";
-import { nftTableView } from "../render/nft-script.js";
+import { renderNft } from "./nft/render.js";
+import { nftTableView } from "./nft/script.js";
 
 /** What kvmnet does with one firewall backend. */
 export interface FirewallBackend {

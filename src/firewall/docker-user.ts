@@ -6,7 +6,7 @@
 import type { Firewall, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { DOCKER_USER, type DockerUserState, type IptVariant } from "./docker.js";
-import { renderIptables } from "../render/iptables.js";
+import { renderIptables } from "./iptables/render.js";
 import { IPT } from "../core/names.js";
 import type { Step } from "../core/steps.js";
 

@@ -6,7 +6,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
 import { bringsUp, type Intent } from "../intent.js";
-import { parseIptablesSave } from "./iptables-text.js";
+import { parseIptablesSave } from "./iptables/save.js";
 import { hostPorts } from "../core/names.js";
 
 /** The two iptables variants: nf_tables (iptables-nft) and the old x_tables one (iptables-legacy). */

@@ -6,14 +6,14 @@
 import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { showCommand, type Exec } from "../host/exec.js";
-import { nftInPlace } from "./nft-diff.js";
-import { iptablesUpScript } from "./iptables-diff.js";
-import { renderIptables } from "../render/iptables.js";
+import { nftInPlace } from "./nft/diff.js";
+import { iptablesUpScript } from "./iptables/diff.js";
+import { renderIptables } from "./iptables/render.js";
 import { NFT_MAPS, NFT_TABLE, nftChains, oldNftTable } from "../core/names.js";
-import { renderNft } from "../render/nft.js";
+import { renderNft } from "./nft/render.js";
 import { observeDockerUser, type DockerUserState } from "./docker.js";
-import { parseIptablesSave, type IptSave } from "./iptables-text.js";
-import { parseNftListing, type NftListing } from "./nft-text.js";
+import { parseIptablesSave, type IptSave } from "./iptables/save.js";
+import { parseNftListing, type NftListing } from "./nft/listing.js";
 
 /** The shared nft table as found (null: absent), and whether the network's pre-0.2 table `ip kvmnet-NET` is. */
 export interface NftLook {

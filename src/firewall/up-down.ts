@@ -1,13 +1,13 @@
 // Deciding the firewall changes of one network: compare what was observed with what the config renders.
 import type { Network } from "../config/types.js";
 import type { FirewallState, NftLook } from "./observe.js";
-import type { IptSave } from "./iptables-text.js";
-import { renderIptables } from "../render/iptables.js";
-import { renderNft } from "../render/nft.js";
-import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "../render/nft-script.js";
+import type { IptSave } from "./iptables/save.js";
+import { renderIptables } from "./iptables/render.js";
+import { renderNft } from "./nft/render.js";
+import { nftDownScript, nftDropTableScript, nftUpScript, type NftObjects } from "./nft/script.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "./docker-user.js";
-import { iptablesDownScript, iptablesDropSharedScript, iptablesOldJumps, iptablesUpScript } from "./iptables-diff.js";
-import { nftInPlace, nftOwned, nftStale } from "./nft-diff.js";
+import { iptablesDownScript, iptablesDropSharedScript, iptablesOldJumps, iptablesUpScript } from "./iptables/diff.js";
+import { nftInPlace, nftOwned, nftStale } from "./nft/diff.js";
 import type { Step } from "../core/steps.js";
 
 const none: NftObjects = { chains: [], elements: [] };

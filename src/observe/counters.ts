@@ -5,7 +5,7 @@ import type { Firewall, Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
 import { showCommand, type Exec } from "../host/exec.js";
 import { iptablesChains, NFT_TABLE } from "../core/names.js";
-import { nftCounters } from "../render/nft.js";
+import { nftCounters } from "../firewall/nft/render.js";
 
 /** Packets and bytes of one counter. */
 export interface Count {

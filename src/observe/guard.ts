@@ -6,7 +6,7 @@ import type { Exec } from "../host/exec.js";
 import { GUARD_IPS, GUARD_MAP, GUARD_TABLE } from "../render/guard.js";
 import { dnsmasqFiles, guardFiles } from "../core/names.js";
 import { readLink, type Link } from "./links.js";
-import { parseNftListing } from "../firewall/nft-text.js";
+import { parseNftListing } from "../firewall/nft/listing.js";
 
 /** A recorded tap and its interface now (null: gone). */
 export interface GuardTap {
