@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import { realExec, type Exec } from "../host/exec.js";
-import { readRuleCounts, type RuleCounts } from "../observe/counters.js";
+import { firewallBackend, type RuleCounts } from "../firewall/backend.js";
 import { readFdb } from "../observe/fdb.js";
 import { IF_STATS, readIfStats, type IfStats } from "../observe/ifstats.js";
 import { readLink } from "../observe/links.js";
@@ -43,7 +43,7 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
   );
   const drops = config.networks.some((n) => n.policy) ? readShaperDrops(exec) : new Map<string, number>();
   const withRules = config.networks.filter((n) => n.mode !== "bridge");
-  const counts = withRules.length ? readRuleCounts(exec, config.firewall, withRules) : new Map();
+  const counts = withRules.length ? firewallBackend(config.firewall).readCounts(exec, withRules) : new Map();
   for (const net of config.networks) {
     const br = readLink(net.bridge);
     const labels = { network: net.name };

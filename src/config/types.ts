@@ -9,8 +9,10 @@ export type Mode = "nat" | "routed" | "host-only" | "isolated" | "bridge";
 /** All modes, in the order the contract lists them. */
 export const MODES: readonly Mode[] = ["nat", "routed", "host-only", "isolated", "bridge"];
 
-/** Firewall backends. */
-export type Firewall = "nftables" | "iptables";
+/** The values of `firewall =`: one backend each (src/firewall/). */
+export const FIREWALLS = ["nftables", "iptables"] as const;
+/** A `firewall =` value. */
+export type Firewall = (typeof FIREWALLS)[number];
 
 /** One published port: PROTO traffic to the host's PORT (on HOSTADDR only, when given) goes to TO:TOPORT. */
 export interface Published {

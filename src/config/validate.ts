@@ -1,7 +1,7 @@
 // From the text of kvmnet.conf to a validated Config, or every problem found in it.
 import ini from "ini";
 import { ConfigError, type ConfigProblem } from "../errors.js";
-import { crossCheck, backendCheck } from "./cross.js";
+import { crossCheck } from "./cross.js";
 import { validateGlobal } from "./global.js";
 import { validateNetwork } from "./network.js";
 import { hostOverrides, isHostSection, type HostOverride } from "./host-sections.js";
@@ -88,7 +88,6 @@ export function parseConfig(file: string, text: string): Config {
   }
   crossCheck(file, config.networks, problems);
   vxlanCrossCheck(file, config.networks, problems);
-  backendCheck(file, config.networks, config.firewall, problems);
   const kept = new Set<string>();
   const once = problems.filter((p) => {
     const id = `${p.line}\0${p.key}`;

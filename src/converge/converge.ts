@@ -89,7 +89,7 @@ export async function converge(
   const first = observeHost(exec, net, intent, routes);
   const early = preflightHost(config, net, intent, first);
   if (early) throw early;
-  const hostWide = firewallBackend(config.firewall).sharedChains;
+  const hostWide = firewallBackend(config.firewall).caps.sharedChains;
   return withNetworkLock(config.stateDir, net.name, hostWide, () => {
     const done: Step[] = [];
     // A first round may only repair what a killed run left (an uplink move half done); then the host is looked

@@ -5,12 +5,12 @@ import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./br
 import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq.js";
 import { firewalldDownSteps, firewalldUpSteps } from "./firewalld.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "../firewall/docker-user.js";
+import { firewallDownSteps, firewallStaleFlowSteps, firewallUpSteps } from "../firewall/up-down.js";
 import { traits } from "../modes.js";
 import { ipv6StaleSteps, ipv6UpSteps } from "./ipv6.js";
 import { raOffSteps } from "./ra.js";
 import { csumSteps } from "./csum.js";
 import { renderDnsmasq } from "../render/dnsmasq.js";
-import { publishFlushSteps } from "./publish.js";
 import { firewallBackend } from "../firewall/backend.js";
 import { bridgeModeUpSteps, ipv6OffSteps } from "./mode-steps.js";
 import type { Step } from "../core/steps.js";
@@ -23,7 +23,7 @@ const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 /** Steps that bring NET up (bridge, address, forwarding, rules, dnsmasq), in that order. */
 export function decideNetworkUp(config: Config, net: Network, obs: Observed, tapName?: string): Step[] {
   if (net.mode === "bridge")
-    return [...bridgeModeUpSteps(net, obs), ...dockerUserUpSteps(net, config.firewall, obs.docker)];
+    return [...bridgeModeUpSteps(net, obs), ...dockerUserUpSteps(net, firewallBackend(config.firewall), obs.docker)];
   const steps: Step[] = [];
   // The taps of running VMs take a changed mtu with the bridge (first, so raising it never leaves the bridge above
   // its ports' limit); the guests learn it from their next lease (DHCP option 26).
@@ -46,8 +46,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
     ...ipv6UpSteps(net, obs),
   );
   if (traits(net).forwarding && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
-  const firewall = firewallBackend(config.firewall);
-  if (obs.firewall) steps.push(...firewall.upSteps(net, obs.firewall), ...publishFlushSteps(net, obs.firewall));
+  steps.push(...firewallUpSteps(net, obs.firewall), ...firewallStaleFlowSteps(net, obs.firewall));
   steps.push(...firewalldUpSteps(net, obs.firewalld ?? null), ...dnsmasqUpSteps(config, net, obs.dnsmasq));
   return steps;
 }
@@ -72,9 +71,7 @@ export function decideDown(config: Config, net: Network, obs: Observed, tapName:
 
 /** Steps that remove what kvmnet made for NET: dnsmasq, rules, and the bridge if kvmnet created it. */
 export function decideNetworkDown(config: Config, net: Network, obs: Observed): Step[] {
-  const firewall = obs.firewall
-    ? firewallBackend(config.firewall).downSteps(net, obs.firewall)
-    : dockerUserDownSteps(net, obs.docker);
+  const firewall = obs.firewall ? firewallDownSteps(net, obs.firewall) : dockerUserDownSteps(net, obs.docker);
   const steps = [
     ...dnsmasqDownSteps(config, net, obs.dnsmasq),
     ...firewall,

@@ -42,6 +42,12 @@ export function observeDockerUser(exec: Exec, legacyTables = readLegacyTableName
   return { chains, kvmnetVariant: iptablesVariant() };
 }
 
+/** STATE with Docker's DOCKER-USER chains read into it when LOOK (a thorough look, or rules about to be remade). */
+export function withDockerUser<S extends { docker?: DockerUserState }>(exec: Exec, state: S, look: boolean): S {
+  if (look) state.docker = observeDockerUser(exec);
+  return state;
+}
+
 /** Whether converging NET towards INTENT looks at DOCKER-USER even when its own rules are in place: bringing it
  *  up or down with `kvmnet up`/`down`, a hook that makes the bridge, and the down hook that tears it down (when
  *  idle, the last port leaving). The up hooks' warm path does not: a Docker started later is handled by
