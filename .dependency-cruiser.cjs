@@ -81,6 +81,14 @@ module.exports = {
       },
     },
     {
+      name: "firewall-tools-stay-inside",
+      comment:
+        "the nft and iptables backends (src/firewall/nft/, src/firewall/iptables/) are reached only through src/firewall/'s interfaces (FirewallBackend, SideTables): no code outside src/firewall/ depends on which tool runs",
+      severity: "error",
+      from: { path: "^(src|hooks)/", pathNot: "^src/firewall/" },
+      to: { path: "^src/firewall/(nft|iptables)/" },
+    },
+    {
       name: "not-to-tests",
       comment: "shipped code never imports test code",
       severity: "error",

@@ -10,7 +10,7 @@ import { realExec, type Exec } from "../host/exec.js";
 import { writeFileSafe } from "../host/write.js";
 import { isIPv4 } from "../ipv4.js";
 import { readGuardLeases } from "../observe/guard.js";
-import { guardIpScript } from "../render/guard.js";
+import { sideTables } from "../firewall/side-tables.js";
 import { guardFiles } from "../core/names.js";
 import { configFrom } from "./networks.js";
 
@@ -28,7 +28,7 @@ export async function runLeaseEvent(args: string[], env: NodeJS.ProcessEnv, exec
   // DHCPv6 events carry a DUID and DNSMASQ_IAID: the IPv6 guard goes by prefix, not by lease.
   if (env.DNSMASQ_IAID !== undefined || !MAC.test(mac) || !ip || !isIPv4(ip)) return 0;
   const del = action === "del";
-  const r = exec.tryRun("nft", ["-f", "-"], guardIpScript(mac, ip, del));
+  const r = exec.tryRun("nft", ["-f", "-"], sideTables.guardIpScript(mac, ip, del));
   if (!r.ok) process.stderr.write(`kvmnet: lease event ${action} ${mac} ${ip}: ${r.stderr.trim()}\n`);
   try {
     record(configFrom(env), env.DNSMASQ_INTERFACE ?? "", mac, ip, del);

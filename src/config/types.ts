@@ -104,7 +104,7 @@ interface Addressed extends Common {
   address6?: Cidr6;
   /** Stateful DHCPv6 beside SLAAC. */
   dhcp6Range?: { first: string; last: string };
-  /** Per-VM anti-spoofing (see src/render/guard.ts). */
+  /** Per-VM anti-spoofing (see src/firewall/nft/guard.ts). */
   guard?: boolean;
   /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
   domain?: string;

@@ -7,7 +7,7 @@ import { ConfigError } from "../../src/errors.js";
 import { autoUla } from "../../src/ipv6.js";
 import { parseIfInet6 } from "../../src/observe/ipv6.js";
 import { macFromQemuArgs } from "../../src/observe/qemu-mac.js";
-import { guardRules } from "../../src/render/guard.js";
+import { guardRules } from "../../src/firewall/nft/guard.js";
 import { csumSteps } from "../../src/decide/csum.js";
 import { showStep } from "../../src/core/steps.js";
 
