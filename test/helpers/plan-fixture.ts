@@ -58,7 +58,7 @@ export function nftBlock(listing: string, kind: "chain" | "map", name: string): 
   return end < 0 ? null : lines.slice(start, end + 1).join("\n");
 }
 
-/** An executor answering the firewall looks of src/firewall/observe.ts and src/firewall/docker.ts from the case's
+/** An executor answering the firewall looks of src/firewall/nft/observe.ts, src/firewall/iptables/observe.ts and src/firewall/docker.ts from the case's
  *  texts, as nft and iptables-save would on the captured host; any other command is an error (the fixture would
  *  be missing something decide depends on). */
 export function fixtureExec(net: Network, nftTables: string[], nft: string | null, save: string | null): Exec {

@@ -1,6 +1,6 @@
 // A network's part of kvmnet's one nft table (`table inet kvmnet`), rendered as text in the exact form `nft list`
 // prints it, so that what is live can be compared with what is wanted by plain text. The shared part (base chains
-// dispatching through verdict maps) and the transactions are in nft-script.ts.
+// dispatching through verdict maps) and the transactions are in script.ts.
 import type { Network, Published } from "../../config/types.js";
 import { dispatchOf, type DispatchRule } from "../../render/dispatch.js";
 import { NFT_MAPS, NFT_REJECT, nftChains } from "../../core/names.js";
