@@ -31,4 +31,10 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
     },
   },
+  {
+    // Validation is a table of small validators (src/config/network-keys.ts): one that grows past 40 lines is
+    // doing the work of several keys, and is to be split before it becomes the next 155-line validateNetwork.
+    files: ["src/config/**/*.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 40, skipBlankLines: true, skipComments: true }] },
+  },
 );

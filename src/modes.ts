@@ -23,7 +23,17 @@ export interface ModeTraits {
   ownBridge: boolean;
   /** The bridge gets IPv6 off (a host-only network with address6 keeps it): the mode promises nothing beyond it. */
   ipv6Off: boolean;
+  /** kvmnet's firewall rules guard the bridge (its input and forward chains); the admin's bridge gets none. */
+  firewall: boolean;
+  /** What `uplink` names: the way forwarded traffic leaves ("egress"), the NIC the bridge is built over, its
+   *  addresses moved onto the bridge ("port"), or nothing (null: the mode takes no uplink). */
+  uplink: "egress" | "port" | null;
+  /** The network may be a VLAN of a trunk NIC (`vlan`, `trunk`): a bridge of its own over TRUNK.VID. */
+  vlan: boolean;
 }
+
+/** The traits a network key may need (a mode takes the key when its trait is set): every trait but the hooks. */
+export type KeyTrait = Exclude<keyof ModeTraits, "upProgram" | "programs">;
 
 /** Every mode's traits. */
 export const TRAITS: Record<Mode, ModeTraits> = {
@@ -37,6 +47,9 @@ export const TRAITS: Record<Mode, ModeTraits> = {
     nat: true,
     ownBridge: true,
     ipv6Off: false,
+    firewall: true,
+    uplink: "egress",
+    vlan: false,
   },
   routed: {
     upProgram: "qemu-ifup",
@@ -48,6 +61,9 @@ export const TRAITS: Record<Mode, ModeTraits> = {
     nat: false,
     ownBridge: true,
     ipv6Off: false,
+    firewall: true,
+    uplink: "egress",
+    vlan: false,
   },
   "host-only": {
     upProgram: "qemu-ifup-isolated",
@@ -59,6 +75,9 @@ export const TRAITS: Record<Mode, ModeTraits> = {
     nat: false,
     ownBridge: true,
     ipv6Off: true,
+    firewall: true,
+    uplink: null,
+    vlan: false,
   },
   isolated: {
     upProgram: "qemu-ifup-isolated",
@@ -70,6 +89,9 @@ export const TRAITS: Record<Mode, ModeTraits> = {
     nat: false,
     ownBridge: true,
     ipv6Off: true,
+    firewall: true,
+    uplink: null,
+    vlan: false,
   },
   bridge: {
     upProgram: "qemu-ifup-bridge",
@@ -81,6 +103,9 @@ export const TRAITS: Record<Mode, ModeTraits> = {
     nat: false,
     ownBridge: false,
     ipv6Off: false,
+    firewall: false,
+    uplink: "port",
+    vlan: true,
   },
 };
 
@@ -97,6 +122,11 @@ export function serves(program: HookName, mode: Mode): boolean {
 /** The modes PROGRAM serves ("any" for the generic hooks). */
 export function modesOf(program: HookName): readonly Mode[] | "any" {
   return HOOKS[program].generic ? "any" : MODES.filter((m) => serves(program, m));
+}
+
+/** The modes that take a key needing TRAIT (null: every mode), in the contract's order. */
+export function modesWith(trait: KeyTrait | null): readonly Mode[] {
+  return trait === null ? MODES : MODES.filter((m) => !!TRAITS[m][trait]);
 }
 
 /** The specific up-program for MODE (the one to name in a "wrong program" error). */

@@ -64,6 +64,9 @@ function applyStep(exec: Exec, s: Step): void {
     case "firewall-cmd":
       run(exec, "firewall-cmd", s.args);
       return;
+    case "resolvectl":
+      resolvectl(exec, s.args);
+      return;
     case "bridge":
       if (s.force) exec.tryRun("bridge", ["-force", "-batch", "-"], s.lines.join("\n") + "\n");
       else run(exec, "bridge", ["-batch", "-"], s.lines.join("\n") + "\n");
@@ -75,6 +78,19 @@ function applyStep(exec: Exec, s: Step): void {
         s.commands.flatMap((c) => ["-c", c]),
       );
       return;
+  }
+}
+
+// systemd-resolved learns of a new link from a netlink event: a bridge made a moment ago may not be known to it
+// yet ("Link N not known"), so that answer is waited out for a while; any other failure is one.
+function resolvectl(exec: Exec, args: string[]): void {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const r = exec.tryRun("resolvectl", args);
+    if (r.ok) return;
+    if (!/not known/i.test(r.stderr) || Date.now() > until)
+      throw new CommandError(`resolvectl ${args.join(" ")}`, r.code, r.stderr);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
 }
 

@@ -15,6 +15,7 @@ import { checkBrNetfilter, checkForwarding, checkTun } from "./doctor/kernel.js"
 import { checkNetworkManager } from "./doctor/nm.js";
 import { checkPorts } from "./doctor/ports.js";
 import { checkPublish } from "./doctor/publish.js";
+import { checkResolved } from "./doctor/resolved.js";
 import { checkTftp } from "./doctor/tftp.js";
 import { checkTools } from "./doctor/tools.js";
 import { checkUfw } from "../coexist/ufw.js";
@@ -28,7 +29,8 @@ Check this host for what kvmnet and its configured networks need, and for known 
 its fix: missing tools (ip, nft or iptables, dnsmasq), /dev/net/tun, IPv4 forwarding, a forward chain
 with policy DROP (Docker), an input chain with policy DROP (a host firewall: guests get no lease),
 ufw's deny (routed) or deny (incoming), br_netfilter with bridge-nf-call-iptables = 1, another
-process on port 53, 67 or (with tftp_root) 69 of a bridge address, a TFTP root dnsmasq cannot read, NetworkManager managing a kvmnet bridge, a subnet
+process on port 53, 67 or (with tftp_root) 69 of a bridge address, a TFTP root dnsmasq cannot read, NetworkManager managing a kvmnet bridge,
+a network with a domain the host does not resolve (systemd-resolved not running, or not told), a subnet
 that collides with a host route, kvmnet's dnsmasq serving a deleted bridge, running without its pid
 record or unable to read its static leases.
 Reads only; changes nothing.
@@ -53,6 +55,7 @@ export function diagnose(ctx: DoctorContext): Finding[] {
     checkNetworkManager(ctx),
     ...checkVxlan(ctx),
     ...checkPublish(ctx),
+    ...checkResolved(ctx),
   ];
 }
 

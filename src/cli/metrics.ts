@@ -14,6 +14,7 @@ import { readLeaseFile } from "./leases.js";
 import { leaseReport } from "./leases-report.js";
 import type { Family } from "./metrics-text.js";
 import { hostPorts } from "../core/names.js";
+import { traits } from "../modes.js";
 
 type Role = "bridge" | "tap" | "uplink";
 
@@ -42,7 +43,7 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
     "counter",
   );
   const drops = config.networks.some((n) => n.policy) ? readShaperDrops(exec) : new Map<string, number>();
-  const withRules = config.networks.filter((n) => n.mode !== "bridge");
+  const withRules = config.networks.filter((n) => traits(n).firewall);
   const counts = withRules.length ? firewallBackend(config.firewall).readCounts(exec, withRules) : new Map();
   for (const net of config.networks) {
     const br = readLink(net.bridge);

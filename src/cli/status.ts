@@ -17,6 +17,7 @@ import { readLeases, type Lease } from "./leases.js";
 import { vxlanStatus, type VxlanStatus } from "./status-vxlan.js";
 import { hostPorts } from "../core/names.js";
 import { portPolicyStatus, type PortPolicyStatus } from "./status-ports.js";
+import { traits } from "../modes.js";
 
 /** One port of a bridge. */
 export interface PortStatus {
@@ -88,7 +89,7 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
       ? "vm"
       : vx
         ? "vxlan"
-        : name === net.uplink && net.mode === "bridge"
+        : name === net.uplink && traits(net).uplink === "port"
           ? "uplink"
           : "trunk";
     const policy = role === "vm" ? portPolicyStatus(obs.ports, name) : null;
@@ -112,7 +113,7 @@ export function networkStatus(config: Config, configured: Network, exec: Exec = 
     portDetails,
     firewall: firewallStatus(config, net, obs),
     dnsmasq: obs.dnsmasq && net.dhcpRange ? dnsmasqStatus(config, net, obs.dnsmasq) : null,
-    forwarding: net.mode === "nat" || net.mode === "routed" ? obs.forwarding : null,
+    forwarding: traits(net).forwarding ? obs.forwarding : null,
     pending: decision.steps.length,
     ...(net.vxlan ? { vxlan: vxlanStatus(net, obs.vxlan, exec) } : {}),
   };

@@ -4,6 +4,8 @@
 import { readRulesets as observeRulesets, type Rulesets } from "./read.js";
 import { which } from "../host/which.js";
 import type { DoctorContext } from "./finding.js";
+import { traits } from "../modes.js";
+import type { Mode } from "../config/types.js";
 
 export type { Rulesets };
 
@@ -99,8 +101,8 @@ export function passBridge(d: NftDrop, br: string): { nft: string; ipt: string }
 
 /** The other fix, for networks that meet the IPv4 forward chain D only because br_netfilter sends their bridged
  *  frames there (a bridge's own nf_call_iptables = 0 does not help while the sysctl is 1). */
-export function brNfFix(d: NftDrop, hit: { name: string; mode: string }[]): string {
-  const bridged = hit.filter((n) => n.mode !== "nat" && n.mode !== "routed").map((n) => n.name);
+export function brNfFix(d: NftDrop, hit: { name: string; mode: Mode }[]): string {
+  const bridged = hit.filter((n) => !traits(n).forwarding).map((n) => n.name);
   if (d.family === "bridge" || !bridged.length) return "";
   return `; or, as ${bridged.join(", ")} only meet${bridged.length > 1 ? "" : "s"} it through br_netfilter, sysctl -w net.bridge.bridge-nf-call-iptables=0 (unless Docker or Kubernetes on this host need it)`;
 }

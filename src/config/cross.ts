@@ -9,21 +9,7 @@ import { subnetOf6 } from "../ipv6.js";
 export function crossCheck(file: string, nets: Network[], problems: ConfigProblem[]): void {
   const push = (n: Network, key: string, message: string) =>
     problems.push({ file, line: n.lines[key] ?? 0, key, message });
-  const byBridge = new Map<string, Network>();
-  let isDefault: Network | undefined;
-  for (const n of nets) {
-    const m = byBridge.get(n.bridge);
-    if (m)
-      push(
-        n,
-        "bridge",
-        `${n.bridge} is already the bridge of [${m.name}] (line ${m.lines.bridge}): one network per bridge`,
-      );
-    else byBridge.set(n.bridge, n);
-    if (n.isDefault && isDefault)
-      push(n, "default", `[${isDefault.name}] is already the default network (line ${isDefault.lines.default})`);
-    else if (n.isDefault) isDefault = n;
-  }
+  const byBridge = bridgeCheck(nets, push);
   for (const n of nets) {
     for (const key of ["uplink", "trunk"] as const) {
       const v = n[key];
@@ -49,6 +35,26 @@ export function crossCheck(file: string, nets: Network[], problems: ConfigProble
     if (m) push(n, "address6", `prefix ${p} is already that of [${m.name}] (line ${m.lines.address6})`);
     else by64.set(p, n);
   }
+}
+
+// One network per bridge, one default network; the networks by bridge.
+function bridgeCheck(nets: Network[], push: (n: Network, key: string, message: string) => void) {
+  const byBridge = new Map<string, Network>();
+  let isDefault: Network | undefined;
+  for (const n of nets) {
+    const m = byBridge.get(n.bridge);
+    if (m)
+      push(
+        n,
+        "bridge",
+        `${n.bridge} is already the bridge of [${m.name}] (line ${m.lines.bridge}): one network per bridge`,
+      );
+    else byBridge.set(n.bridge, n);
+    if (n.isDefault && isDefault)
+      push(n, "default", `[${isDefault.name}] is already the default network (line ${isDefault.lines.default})`);
+    else if (n.isDefault) isDefault = n;
+  }
+  return byBridge;
 }
 
 // Subnets are aligned blocks, so two overlap only when one contains the other. Sorted by first address (the

@@ -35,6 +35,19 @@ export function validateDns(
     return {};
   }
   const out: DnsKeys = {};
+  const s = dnsSettings(values, keys, bad);
+  if (values.dns !== undefined || ours.some((k) => k !== "dns" && !k.startsWith("dhcp_option."))) out.dns = s;
+  const options = dhcpOptions(values, keys, domain, bad);
+  if (options.length) out.dhcpOptions = options;
+  return out;
+}
+
+// `dns`, `dns_forwarders` and the records of VALUES (whose keys are KEYS); problems go to BAD.
+function dnsSettings(
+  values: Record<string, string>,
+  keys: string[],
+  bad: (key: string, message: string) => void,
+): DnsSettings {
   const s: DnsSettings = { off: false, forwarders: [], srv: [], txt: [], cname: [] };
   if (values.dns !== undefined) {
     const b = parseBool(values.dns);
@@ -56,42 +69,53 @@ export function validateDns(
     else s.forwarders = list;
   }
   for (const key of records) {
-    const [kind, name] = [key.slice(4, key.indexOf(".")), key.slice(key.indexOf(".") + 1)];
-    const v = values[key]!;
-    if (kind === "srv") {
-      if (!SRV_NAME.test(name)) {
-        bad(key, `${show(name)} is not a service name such as _ldap._tcp (optionally followed by a domain)`);
-        continue;
-      }
-      const [target, ...nums] = v.split(",").map((x) => x.trim());
-      const n = nums.map(Number);
-      if (
-        !target ||
-        !NAME.test(target) ||
-        nums.length < 1 ||
-        nums.length > 3 ||
-        nums.some((x) => !/^\d{1,5}$/.test(x)) ||
-        n.some((x) => x > 65535)
-      ) {
-        bad(key, `${show(v)} is not TARGET,PORT[,PRIORITY[,WEIGHT]] such as ldap.lab.example,389`);
-        continue;
-      }
-      s.srv.push({ name, target, port: n[0]!, priority: n[1] ?? 0, weight: n[2] ?? 0 });
-    } else if (!NAME.test(name)) {
-      bad(key, `${show(name)} is not a DNS name (labels of letters, digits, hyphens and underscores)`);
-    } else if (kind === "txt") {
-      if (/["\\]/.test(v) || /[\u0000-\u001f\u007f]/.test(v) || v.length > 255)
-        bad(
-          key,
-          `${show(v)} is not TXT text: at most 255 characters, no double quotes, backslashes or control characters`,
-        );
-      else s.txt.push({ name, text: v });
-    } else if (!NAME.test(v)) {
-      bad(key, `${show(v)} is not a DNS name: a CNAME points to a name this network's dnsmasq answers (a guest)`);
-    } else s.cname.push({ alias: name, target: v });
+    const why = record(key, values[key]!, s);
+    if (why) bad(key, why);
   }
-  if (values.dns !== undefined || ours.some((k) => k !== "dns" && !k.startsWith("dhcp_option."))) out.dns = s;
+  return s;
+}
 
+// The record of KEY = V added to S, or why it is not one.
+function record(key: string, v: string, s: DnsSettings): string | null {
+  const [kind, name] = [key.slice(4, key.indexOf(".")), key.slice(key.indexOf(".") + 1)];
+  if (kind === "srv") return srvRecord(name, v, s);
+  if (!NAME.test(name)) return `${show(name)} is not a DNS name (labels of letters, digits, hyphens and underscores)`;
+  if (kind === "txt") {
+    if (/["\\]/.test(v) || /[\u0000-\u001f\u007f]/.test(v) || v.length > 255)
+      return `${show(v)} is not TXT text: at most 255 characters, no double quotes, backslashes or control characters`;
+    s.txt.push({ name, text: v });
+  } else if (!NAME.test(v)) {
+    return `${show(v)} is not a DNS name: a CNAME points to a name this network's dnsmasq answers (a guest)`;
+  } else s.cname.push({ alias: name, target: v });
+  return null;
+}
+
+// `dns_srv.NAME = TARGET,PORT[,PRIORITY[,WEIGHT]]` added to S, or why it is not one.
+function srvRecord(name: string, v: string, s: DnsSettings): string | null {
+  if (!SRV_NAME.test(name))
+    return `${show(name)} is not a service name such as _ldap._tcp (optionally followed by a domain)`;
+  const [target, ...nums] = v.split(",").map((x) => x.trim());
+  const n = nums.map(Number);
+  if (
+    !target ||
+    !NAME.test(target) ||
+    nums.length < 1 ||
+    nums.length > 3 ||
+    nums.some((x) => !/^\d{1,5}$/.test(x)) ||
+    n.some((x) => x > 65535)
+  )
+    return `${show(v)} is not TARGET,PORT[,PRIORITY[,WEIGHT]] such as ldap.lab.example,389`;
+  s.srv.push({ name, target, port: n[0]!, priority: n[1] ?? 0, weight: n[2] ?? 0 });
+  return null;
+}
+
+// The `dhcp_option.NAME` keys of VALUES (whose keys are KEYS), in file order; problems go to BAD.
+function dhcpOptions(
+  values: Record<string, string>,
+  keys: string[],
+  domain: string | undefined,
+  bad: (key: string, message: string) => void,
+): DhcpOption[] {
   const options: DhcpOption[] = [];
   for (const key of keys.filter((k) => k.startsWith("dhcp_option."))) {
     const got = parseDhcpOption(key.slice("dhcp_option.".length), values[key]!);
@@ -105,6 +129,5 @@ export function validateDns(
       );
     else options.push(got);
   }
-  if (options.length) out.dhcpOptions = options;
-  return out;
+  return options;
 }

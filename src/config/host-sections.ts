@@ -31,8 +31,7 @@ export function hostOverrides(
   elsewhere: Map<string, HostOverride & { net: string }> = new Map(),
 ): Map<string, HostOverride> {
   const out = new Map<string, HostOverride>();
-  const lower = hostname.toLowerCase();
-  const me = [lower, lower.split(".")[0]];
+  const me = [hostname.toLowerCase(), hostname.toLowerCase().split(".")[0]];
   // By network: the host names of its sections seen so far, with their lines.
   const seen = new Map<string, { host: string; section: string; line: number }[]>();
   for (const [section, line] of sections) {
@@ -42,31 +41,17 @@ export function hostOverrides(
     const values = valuesOf(section);
     const lines = linesOf(section);
     const push = (key: string, message: string) => problems.push({ file, line: lines[key] ?? line, key, message });
-    if (!sections.has(net) || net === "global" || isHostSection(net)) {
-      push(
-        `[${section}]`,
-        `overrides for network ${show(net)} on host ${show(host)}, but there is no section [${net}]`,
-      );
+    const why = badHeader(sections, net, host);
+    if (why) {
+      push(`[${section}]`, why);
       continue;
     }
-    if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) {
-      push(`[${section}]`, `${show(host)} is not a host name`);
-      continue;
-    }
-    for (const key of Object.keys(values))
-      if (!(HOST_OVERRIDE_KEYS as readonly string[]).includes(key))
-        push(key, `not a per-host key (a [NET@HOSTNAME] section may set ${HOST_OVERRIDE_KEYS.join(", ")})`);
-    // Host names match in any case, a section for a short name also on HOST.DOMAIN: two such sections would
-    // both apply on one host, and which one wins must not depend on their order in the file.
-    const h = host.toLowerCase();
-    const before = seen.get(net) ?? [];
-    const twin = before.find((o) => o.host === h || o.host === h.split(".")[0] || h === o.host.split(".")[0]);
+    for (const key of Object.keys(values).filter((k) => !(HOST_OVERRIDE_KEYS as readonly string[]).includes(k)))
+      push(key, `not a per-host key (a [NET@HOSTNAME] section may set ${HOST_OVERRIDE_KEYS.join(", ")})`);
+    const [h, before] = [host.toLowerCase(), seen.get(net) ?? []];
+    const twin = twinOf(before, h, net);
     if (twin) {
-      const on = twin.host.length > h.length ? twin.host : h;
-      push(
-        `[${section}]`,
-        `[${twin.section}] (line ${twin.line}) applies on host ${on} too: one [${net}@HOSTNAME] section per host`,
-      );
+      push(`[${section}]`, twin);
       continue;
     }
     seen.set(net, [...before, { host: h, section, line }]);
@@ -74,4 +59,22 @@ export function hostOverrides(
     else elsewhere.set(section, { net, values, lines });
   }
   return out;
+}
+
+// Why `[NET@HOST]` overrides nothing (no such network, or not a host name), or null.
+function badHeader(sections: Map<string, number>, net: string, host: string): string | null {
+  if (!sections.has(net) || net === "global" || isHostSection(net))
+    return `overrides for network ${show(net)} on host ${show(host)}, but there is no section [${net}]`;
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) return `${show(host)} is not a host name`;
+  return null;
+}
+
+// Host names match in any case, a section for a short name also on HOST.DOMAIN: two such sections would both
+// apply on one host, and which one wins must not depend on their order in the file. The clash of host H (lower
+// case) with a section of BEFORE for network NET, or null.
+function twinOf(before: { host: string; section: string; line: number }[], h: string, net: string): string | null {
+  const twin = before.find((o) => o.host === h || o.host === h.split(".")[0] || h === o.host.split(".")[0]);
+  if (!twin) return null;
+  const on = twin.host.length > h.length ? twin.host : h;
+  return `[${twin.section}] (line ${twin.line}) applies on host ${on} too: one [${net}@HOSTNAME] section per host`;
 }

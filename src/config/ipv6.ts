@@ -48,48 +48,51 @@ export function validateIpv6(
   const out: Ipv6Keys = {};
   const v = values.address6;
   if (v !== undefined) {
-    if (v === "auto") {
-      let id = "";
-      try {
-        id = machineId().trim();
-      } catch {
-        /* reported below */
-      }
-      if (id) out.address6 = autoUla(id, name);
-      else bad("address6", `auto needs the machine id in ${MACHINE_ID}: name the address, such as fd00:0:0:1::1/64`);
-    } else {
-      const c = parseCidr6(v);
-      if (!c) bad("address6", `${show(v)} is not an IPv6 address with a prefix, such as fd00:0:0:1::1/64, or auto`);
-      else if (c.prefix !== 64)
-        bad("address6", `prefix /${c.prefix}: guests configure themselves (SLAAC) only in a /64`);
-      else if (NOT_FOR_A_LAN.includes(range6(c.address)))
-        bad(
-          "address6",
-          `${c.address} is ${RANGE_NAMES[range6(c.address)] ?? `a ${range6(c.address)}`} address, not one a network's prefix can hold`,
-        );
-      else if (`${c.address}/64` === subnetOf6(c))
-        bad("address6", `${c.address} is the prefix's subnet-router anycast address`);
-      else out.address6 = c;
-    }
+    const a = v === "auto" ? autoAddress6(name, machineId) : address6(v);
+    if (typeof a === "string") bad("address6", a);
+    else out.address6 = a;
   }
   if (values.dhcp6_range !== undefined) {
-    const [first, last, extra] = values.dhcp6_range.split(",").map((s) => s.trim());
-    const a = out.address6;
-    const f = first && parseCidr6(`${first}/128`);
-    const l = last && parseCidr6(`${last}/128`);
-    if (!f || !l || extra !== undefined)
-      bad("dhcp6_range", `${show(values.dhcp6_range)} is not FIRST,LAST (two IPv6 addresses)`);
-    else if (!a)
-      bad(
-        "dhcp6_range",
-        values.address6 === undefined ? "needs address6 (the prefix the range lies in)" : "needs a valid address6",
-      );
-    else if (!contains6(a, f.address) || !contains6(a, l.address))
-      bad("dhcp6_range", `${values.dhcp6_range} is not inside ${subnetOf6(a)}`);
-    else if (compare6(f.address, l.address) > 0) bad("dhcp6_range", `reversed: ${f.address} comes after ${l.address}`);
-    else if (compare6(f.address, a.address) <= 0 && compare6(a.address, l.address) <= 0)
-      bad("dhcp6_range", `includes the host's own address ${a.address}`);
-    else out.dhcp6Range = { first: f.address, last: l.address };
+    const r = dhcp6Range(values.dhcp6_range, out.address6, values.address6 !== undefined);
+    if (typeof r === "string") bad("dhcp6_range", r);
+    else out.dhcp6Range = r;
   }
   return out;
+}
+
+// `address6 = auto`: the ULA /64 of network NAME from the machine's identity, or why there is none.
+function autoAddress6(name: string, machineId: () => string): Cidr6 | string {
+  let id = "";
+  try {
+    id = machineId().trim();
+  } catch {
+    /* reported below */
+  }
+  if (id) return autoUla(id, name);
+  return `auto needs the machine id in ${MACHINE_ID}: name the address, such as fd00:0:0:1::1/64`;
+}
+
+// The host's address V with its /64, or why it cannot be one.
+function address6(v: string): Cidr6 | string {
+  const c = parseCidr6(v);
+  if (!c) return `${show(v)} is not an IPv6 address with a prefix, such as fd00:0:0:1::1/64, or auto`;
+  if (c.prefix !== 64) return `prefix /${c.prefix}: guests configure themselves (SLAAC) only in a /64`;
+  if (NOT_FOR_A_LAN.includes(range6(c.address)))
+    return `${c.address} is ${RANGE_NAMES[range6(c.address)] ?? `a ${range6(c.address)}`} address, not one a network's prefix can hold`;
+  if (`${c.address}/64` === subnetOf6(c)) return `${c.address} is the prefix's subnet-router anycast address`;
+  return c;
+}
+
+// The DHCPv6 range V in the prefix of A (SET: address6 is written, valid or not), or why it is not one.
+function dhcp6Range(v: string, a: Cidr6 | undefined, set: boolean): { first: string; last: string } | string {
+  const [first, last, extra] = v.split(",").map((s) => s.trim());
+  const f = first && parseCidr6(`${first}/128`);
+  const l = last && parseCidr6(`${last}/128`);
+  if (!f || !l || extra !== undefined) return `${show(v)} is not FIRST,LAST (two IPv6 addresses)`;
+  if (!a) return set ? "needs a valid address6" : "needs address6 (the prefix the range lies in)";
+  if (!contains6(a, f.address) || !contains6(a, l.address)) return `${v} is not inside ${subnetOf6(a)}`;
+  if (compare6(f.address, l.address) > 0) return `reversed: ${f.address} comes after ${l.address}`;
+  if (compare6(f.address, a.address) <= 0 && compare6(a.address, l.address) <= 0)
+    return `includes the host's own address ${a.address}`;
+  return { first: f.address, last: l.address };
 }

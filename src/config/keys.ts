@@ -1,54 +1,61 @@
-// The keys a config file may hold, which modes take each, and how to suggest the key a typo meant.
+// The keys a config file may hold, the trait a mode needs to take each, and how to suggest the key a typo meant.
+import { modesWith, type KeyTrait } from "../modes.js";
 import type { Mode } from "./types.js";
 
 /** Keys of `[global]`. */
 export const GLOBAL_KEYS = ["firewall", "state_dir", "lease_dir"] as const;
 
-/** Keys of a network section and the modes that accept each ("host.NAME" stands for every static lease). */
-export const NETWORK_KEYS: Record<string, readonly Mode[]> = {
-  mode: ["nat", "routed", "host-only", "isolated", "bridge"],
-  bridge: ["nat", "routed", "host-only", "isolated", "bridge"],
-  address: ["nat", "routed", "host-only"],
-  dhcp_range: ["nat", "routed", "host-only"],
-  address6: ["nat", "routed", "host-only"],
-  dhcp6_range: ["nat", "routed", "host-only"],
-  uplink: ["nat", "routed", "bridge"],
-  snat_to: ["nat"],
-  publish: ["nat"],
-  guard: ["nat", "routed", "host-only"],
-  "host.NAME": ["nat", "routed", "host-only"],
-  taps: ["nat", "routed", "host-only", "isolated", "bridge"],
-  default: ["nat", "routed", "host-only", "isolated", "bridge"],
-  mtu: ["nat", "routed", "host-only", "isolated", "bridge"],
-  teardown: ["nat", "routed", "host-only", "isolated", "bridge"],
-  autostart: ["nat", "routed", "host-only", "isolated", "bridge"],
-  vlan: ["bridge"],
-  trunk: ["bridge"],
-  domain: ["nat", "routed", "host-only"],
-  vxlan_id: ["nat", "routed", "host-only", "isolated"],
-  vxlan_dev: ["nat", "routed", "host-only", "isolated"],
-  vxlan_peers: ["nat", "routed", "host-only", "isolated"],
-  vxlan_port: ["nat", "routed", "host-only", "isolated"],
-  vxlan_local: ["nat", "routed", "host-only", "isolated"],
-  evpn: ["nat", "routed", "host-only", "isolated"],
-  evpn_asn: ["nat", "routed", "host-only", "isolated"],
-  role: ["nat", "routed", "host-only"],
-  port_isolation: ["nat", "routed", "host-only", "isolated"],
-  rate: ["nat", "routed", "host-only", "isolated"],
-  "tap.NAME.port_isolation": ["nat", "routed", "host-only", "isolated"],
-  "tap.NAME.rate": ["nat", "routed", "host-only", "isolated"],
-  dns: ["nat", "routed", "host-only"],
-  tftp_root: ["nat", "routed", "host-only"],
-  boot_file: ["nat", "routed", "host-only"],
-  boot_file_efi: ["nat", "routed", "host-only"],
-  boot_file_ipxe: ["nat", "routed", "host-only"],
-  boot_server: ["nat", "routed", "host-only"],
-  dns_forwarders: ["nat", "routed", "host-only"],
-  "dns_srv.NAME": ["nat", "routed", "host-only"],
-  "dns_txt.NAME": ["nat", "routed", "host-only"],
-  "dns_cname.NAME": ["nat", "routed", "host-only"],
-  "dhcp_option.NAME": ["nat", "routed", "host-only"],
+/** Keys of a network section, each with the trait a mode needs to take it (null: every mode takes it; see
+ *  src/modes.ts). "host.NAME" stands for every static lease. The modes per key are computed: modesTaking. */
+export const NETWORK_KEYS: Record<string, KeyTrait | null> = {
+  mode: null,
+  bridge: null,
+  address: "address",
+  dhcp_range: "dhcp",
+  address6: "dhcp",
+  dhcp6_range: "dhcp",
+  uplink: "uplink",
+  snat_to: "nat",
+  publish: "nat",
+  guard: "dhcp",
+  "host.NAME": "dhcp",
+  taps: null,
+  default: null,
+  mtu: null,
+  teardown: null,
+  autostart: null,
+  vlan: "vlan",
+  trunk: "vlan",
+  domain: "dhcp",
+  vxlan_id: "ownBridge",
+  vxlan_dev: "ownBridge",
+  vxlan_peers: "ownBridge",
+  vxlan_port: "ownBridge",
+  vxlan_local: "ownBridge",
+  evpn: "ownBridge",
+  evpn_asn: "ownBridge",
+  role: "address",
+  port_isolation: "ownBridge",
+  rate: "ownBridge",
+  "tap.NAME.port_isolation": "ownBridge",
+  "tap.NAME.rate": "ownBridge",
+  dns: "dhcp",
+  tftp_root: "dhcp",
+  boot_file: "dhcp",
+  boot_file_efi: "dhcp",
+  boot_file_ipxe: "dhcp",
+  boot_server: "dhcp",
+  dns_forwarders: "dhcp",
+  "dns_srv.NAME": "dhcp",
+  "dns_txt.NAME": "dhcp",
+  "dns_cname.NAME": "dhcp",
+  "dhcp_option.NAME": "dhcp",
 };
+
+/** The modes that take the key SPEC (a name of NETWORK_KEYS), in the contract's order. */
+export function modesTaking(spec: string): readonly Mode[] {
+  return modesWith(NETWORK_KEYS[spec] ?? null);
+}
 
 // Keys that stand for a family: the part before the first dot names it, the rest is the admin's.
 const FAMILIES = ["host", "dns_srv", "dns_txt", "dns_cname", "dhcp_option"];

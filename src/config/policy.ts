@@ -57,12 +57,8 @@ export function validatePolicy(
   let any = false;
   if (values.port_isolation !== undefined) {
     any = true;
-    const b = parseBool(values.port_isolation);
-    if (b === null) bad("port_isolation", `${show(values.port_isolation)} is not yes or no`);
-    else if (b && values.vxlan_id !== undefined)
-      // A member host's guests reach the gateway through the one VXLAN port that also brings the other hosts'
-      // guests: the port's flag cannot tell them apart (README, "Port isolation").
-      bad("port_isolation", "not on a network across hosts (vxlan_id): guests on other hosts would still reach them");
+    const b = isolation(values.port_isolation, values, "them");
+    if (typeof b === "string") bad("port_isolation", b);
     else policy.isolated = b;
   }
   if (values.rate !== undefined) {
@@ -75,26 +71,37 @@ export function validatePolicy(
     const tk = tapKey(key);
     if (!tk) continue;
     any = true;
-    const why = badName(tk.tap);
-    if (why) {
-      bad(key, `tap name ${why}`);
-      continue;
-    }
-    const port: PortPolicy = (policy.taps[tk.tap] ??= {});
-    const v = values[key]!;
-    if (tk.key === "port_isolation") {
-      const b = parseBool(v);
-      if (b === null) bad(key, `${show(v)} is not yes or no`);
-      else if (b && values.vxlan_id !== undefined)
-        bad(key, "not on a network across hosts (vxlan_id): guests on other hosts would still reach it");
-      else port.isolated = b;
-    } else {
-      const r = parseRateValue(v);
-      if (typeof r === "string") bad(key, r);
-      else port.rate = r;
-    }
+    tapPolicy(tk, values[key]!, values, policy, (m) => bad(key, m));
   }
   return any ? policy : undefined;
+}
+
+// `tap.NAME.KEY = V` into POLICY's entry for the tap; problems go to BAD.
+function tapPolicy(
+  tk: { tap: string; key: (typeof TAP_KEYS)[number] },
+  v: string,
+  values: Record<string, string>,
+  policy: Policy,
+  bad: (message: string) => void,
+): void {
+  const why = badName(tk.tap);
+  if (why) return bad(`tap name ${why}`);
+  const port: PortPolicy = (policy.taps[tk.tap] ??= {});
+  const got = tk.key === "port_isolation" ? isolation(v, values, "it") : parseRateValue(v);
+  if (typeof got === "string") bad(got);
+  else if (typeof got === "boolean") port.isolated = got;
+  else port.rate = got;
+}
+
+// A port_isolation value V, or why it cannot be taken (WHO: the guests it would isolate, in the message).
+function isolation(v: string, values: Record<string, string>, who: "them" | "it"): boolean | string {
+  const b = parseBool(v);
+  if (b === null) return `${show(v)} is not yes or no`;
+  // A member host's guests reach the gateway through the one VXLAN port that also brings the other hosts'
+  // guests: the port's flag cannot tell them apart (README, "Port isolation").
+  if (b && values.vxlan_id !== undefined)
+    return `not on a network across hosts (vxlan_id): guests on other hosts would still reach ${who}`;
+  return b;
 }
 
 /** What TAP gets on a network with POLICY: isolated or not, and its limits (null: none). */

@@ -20,53 +20,43 @@ export function validatePublish(
 ): Published[] {
   const out: Published[] = [];
   for (const raw of value.split(",").map((s) => s.trim())) {
-    const m = ENTRY.exec(raw);
-    if (!m) {
-      bad(`${show(raw)} is not PROTO:[HOSTADDR:]PORT=GUEST:PORT, such as tcp:8080=web:80 or udp:5353=192.0.2.10:53`);
-      continue;
-    }
-    const [, proto, bound, hp, target, tp] = m as unknown as [
-      string,
-      "tcp" | "udp",
-      string | undefined,
-      string,
-      string,
-      string,
-    ];
-    // 0.0.0.0 is "every address of the host" (as Docker's -p 0.0.0.0:PORT), the same as no address.
-    const hostAddr = bound === "0.0.0.0" ? undefined : bound;
-    const p = port(hp);
-    const toPort = port(tp);
-    if (p === null || toPort === null) {
-      bad(`${raw}: a port is 1..65535`);
-      continue;
-    }
-    if (hostAddr !== undefined && !isIPv4(hostAddr)) {
-      bad(`${raw}: ${hostAddr} is not an IPv4 address`);
-      continue;
-    }
-    if (hostAddr?.startsWith("127.")) {
-      bad(
-        `${raw}: 127.0.0.0/8 is not published (that would need route_localnet, which opens the host's loopback services to the network)`,
-      );
-      continue;
-    }
-    const host = hosts.find((h) => h.name === target);
-    const to = host ? host.ip : target;
-    if (!host && !isIPv4(target)) {
-      bad(`${raw}: ${target} is neither a host.NAME of this network nor an IPv4 address`);
-      continue;
-    }
-    if (address && (!contains(address, to) || isNetworkOrBroadcast(address, to) || to === address.address)) {
-      bad(`${raw}: ${to} is not a guest address in ${address.address}/${address.prefix}`);
-      continue;
-    }
-    const clash = out.find((o) => o.proto === proto && o.port === p && (o.hostAddr ?? "") === (hostAddr ?? ""));
-    if (clash) {
-      bad(`${raw}: ${proto} port ${p} is already published`);
-      continue;
-    }
-    out.push({ proto, ...(hostAddr ? { hostAddr } : {}), port: p, to, ...(host ? { toName: host.name } : {}), toPort });
+    const p = entry(raw, address, hosts);
+    const clash =
+      typeof p === "string"
+        ? undefined
+        : out.find((o) => o.proto === p.proto && o.port === p.port && (o.hostAddr ?? "") === (p.hostAddr ?? ""));
+    if (typeof p === "string") bad(p);
+    else if (clash) bad(`${raw}: ${p.proto} port ${p.port} is already published`);
+    else out.push(p);
   }
   return out;
+}
+
+// One entry RAW of the list, or why it is not one.
+function entry(raw: string, address: Cidr | undefined, hosts: StaticHost[]): Published | string {
+  const m = ENTRY.exec(raw);
+  if (!m)
+    return `${show(raw)} is not PROTO:[HOSTADDR:]PORT=GUEST:PORT, such as tcp:8080=web:80 or udp:5353=192.0.2.10:53`;
+  const [, proto, bound, hp, target, tp] = m as unknown as [
+    string,
+    "tcp" | "udp",
+    string | undefined,
+    string,
+    string,
+    string,
+  ];
+  // 0.0.0.0 is "every address of the host" (as Docker's -p 0.0.0.0:PORT), the same as no address.
+  const hostAddr = bound === "0.0.0.0" ? undefined : bound;
+  const p = port(hp);
+  const toPort = port(tp);
+  if (p === null || toPort === null) return `${raw}: a port is 1..65535`;
+  if (hostAddr !== undefined && !isIPv4(hostAddr)) return `${raw}: ${hostAddr} is not an IPv4 address`;
+  if (hostAddr?.startsWith("127."))
+    return `${raw}: 127.0.0.0/8 is not published (that would need route_localnet, which opens the host's loopback services to the network)`;
+  const host = hosts.find((h) => h.name === target);
+  const to = host ? host.ip : target;
+  if (!host && !isIPv4(target)) return `${raw}: ${target} is neither a host.NAME of this network nor an IPv4 address`;
+  if (address && (!contains(address, to) || isNetworkOrBroadcast(address, to) || to === address.address))
+    return `${raw}: ${to} is not a guest address in ${address.address}/${address.prefix}`;
+  return { proto, ...(hostAddr ? { hostAddr } : {}), port: p, to, ...(host ? { toName: host.name } : {}), toPort };
 }

@@ -25,21 +25,24 @@ export function validateBoot(
     for (const k of set) bad(k, "needs dhcp_range (network boot starts with the DHCP answer of the network's dnsmasq)");
     return {};
   }
-  const boot: NetBoot = {};
   let failed = false;
-  const fail = (k: string, m: string) => {
+  const boot = bootValues(values, (k, m) => {
     failed = true;
     bad(k, m);
-  };
+  });
+  if (failed) return {};
+  const why = incomplete(boot);
+  if (!why) return { boot };
+  bad(why[0] === "boot_file" ? set.find((k) => k.startsWith("boot_file"))! : why[0], why[1]);
+  return {};
+}
+
+// Each boot key's value on its own; problems go to FAIL.
+function bootValues(values: Record<string, string>, fail: (key: string, message: string) => void): NetBoot {
+  const boot: NetBoot = {};
   if (values.tftp_root !== undefined) {
-    const why =
-      badPath(values.tftp_root) ??
-      (values.tftp_root.includes(",")
-        ? `${show(values.tftp_root)} holds a comma, which dnsmasq reads as a separator`
-        : null);
+    const why = badRoot(values.tftp_root);
     if (why) fail("tftp_root", why);
-    else if (values.tftp_root === "/")
-      fail("tftp_root", `"/" would serve the whole file system: name a directory of boot files, such as /srv/tftp`);
     else boot.root = values.tftp_root.replace(/(.)\/+$/, "$1");
   }
   for (const [key, field] of [
@@ -60,17 +63,26 @@ export function validateBoot(
     if (!isIPv4(values.boot_server)) fail("boot_server", `${show(values.boot_server)} is not an IPv4 address`);
     else boot.server = values.boot_server;
   }
-  if (failed) return {};
+  return boot;
+}
+
+// Why a tftp_root value cannot be the directory dnsmasq's TFTP serves, or null.
+function badRoot(root: string): string | null {
+  const why =
+    badPath(root) ?? (root.includes(",") ? `${show(root)} holds a comma, which dnsmasq reads as a separator` : null);
+  if (why) return why;
+  if (root === "/") return `"/" would serve the whole file system: name a directory of boot files, such as /srv/tftp`;
+  return null;
+}
+
+// What BOOT lacks or has twice, as [key, message] ("boot_file": the first boot file key set), or null.
+function incomplete(boot: NetBoot): [string, string] | null {
   const hasFile = boot.file !== undefined || boot.efi !== undefined || boot.ipxe !== undefined;
   if (boot.server !== undefined && boot.root !== undefined)
-    bad("boot_server", "the boot files are either on this host (tftp_root) or on boot_server: drop one");
-  else if (boot.server !== undefined && !hasFile)
-    bad("boot_server", "needs boot_file (or boot_file_efi, boot_file_ipxe): the file to ask that server for");
-  else if (hasFile && boot.root === undefined && boot.server === undefined)
-    bad(
-      set.find((k) => k.startsWith("boot_file"))!,
-      "needs tftp_root (files served by this host) or boot_server (another TFTP server)",
-    );
-  else return { boot };
-  return {};
+    return ["boot_server", "the boot files are either on this host (tftp_root) or on boot_server: drop one"];
+  if (boot.server !== undefined && !hasFile)
+    return ["boot_server", "needs boot_file (or boot_file_efi, boot_file_ipxe): the file to ask that server for"];
+  if (hasFile && boot.root === undefined && boot.server === undefined)
+    return ["boot_file", "needs tftp_root (files served by this host) or boot_server (another TFTP server)"];
+  return null;
 }

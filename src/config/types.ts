@@ -1,6 +1,7 @@
 // The validated configuration: what the rest of kvmnet works from. A network is a union by mode, so that what a
 // mode has (an address, a VLAN trunk) is known to be there once the mode is known; what a mode lacks is declared
-// absent (`?: undefined`), so code that reads any network (`net.uplink`) still type-checks.
+// absent (`?: undefined`), so code that reads any network (`net.uplink`) still type-checks. The fields come in
+// groups, one per trait of src/modes.ts: a mode has a group or lacks it whole.
 import type { Cidr } from "../ipv4.js";
 import type { Cidr6 } from "../ipv6.js";
 
@@ -32,7 +33,8 @@ export interface StaticHost {
   ip: string;
 }
 
-type Absent<K extends string> = { [P in K]?: undefined };
+// The fields F declared absent (`?: undefined`): a network of a mode without their trait has none of them.
+type Lacks<F> = { [P in keyof F]?: undefined };
 
 /** One network across hosts: a VXLAN device under the bridge (see src/config/vxlan.ts). */
 export interface Vxlan {
@@ -96,8 +98,8 @@ interface Common {
   lines: Record<string, number>;
 }
 
-/** A network where the host has an address on the bridge (nat, routed, host-only). */
-interface Addressed extends Common {
+/** The fields of a network where the host has an address on the bridge (trait `address`, src/modes.ts). */
+interface AddressFields {
   address: Cidr;
   dhcpRange?: { first: string; last: string };
   /** The host's IPv6 address on the bridge (a /64): router advertisements, SLAAC, NAT66 or routing. */
@@ -116,81 +118,58 @@ interface Addressed extends Common {
   boot?: NetBoot;
 }
 
-/** Guests reach the outside through source NAT. */
-export interface NatNetwork extends Addressed, Absent<"vlan" | "trunk"> {
-  mode: "nat";
-  uplink?: string;
+/** The fields of a network whose guests' traffic is source-NATed (trait `nat`). */
+interface NatFields {
   snatTo?: string;
   /** Host ports forwarded to guests (DNAT), reachable from outside, from the host and from the network's guests. */
   publish?: Published[];
 }
 
-/** Guests' subnet is routed, not translated. */
-export interface RoutedNetwork extends Addressed, Absent<"vlan" | "trunk" | "snatTo" | "publish"> {
-  mode: "routed";
+/** The field of a network that takes an uplink (trait `uplink`: the way out, or the NIC under the bridge). */
+interface UplinkField {
   uplink?: string;
 }
 
+/** The fields of a VLAN bridge (trait `vlan`): a bridge of its own over TRUNK.VLAN. */
+interface VlanFields {
+  vlan: number;
+  trunk: string;
+}
+
+/** Guests reach the outside through source NAT. */
+export interface NatNetwork extends Common, AddressFields, NatFields, UplinkField, Lacks<VlanFields> {
+  mode: "nat";
+}
+
+/** Guests' subnet is routed, not translated. */
+export interface RoutedNetwork extends Common, AddressFields, Lacks<NatFields>, UplinkField, Lacks<VlanFields> {
+  mode: "routed";
+}
+
 /** Guests reach the host and each other, nothing beyond. */
-export interface HostOnlyNetwork extends Addressed, Absent<"vlan" | "trunk" | "snatTo" | "publish" | "uplink"> {
+export interface HostOnlyNetwork
+  extends Common, AddressFields, Lacks<NatFields>, Lacks<UplinkField>, Lacks<VlanFields> {
   mode: "host-only";
 }
 
 /** Guests reach each other only. */
 export interface IsolatedNetwork
-  extends
-    Common,
-    Absent<
-      | "address"
-      | "dhcpRange"
-      | "address6"
-      | "dhcp6Range"
-      | "guard"
-      | "domain"
-      | "dns"
-      | "dhcpOptions"
-      | "boot"
-      | "vlan"
-      | "trunk"
-      | "snatTo"
-      | "publish"
-      | "uplink"
-    > {
+  extends Common, Lacks<AddressFields>, Lacks<NatFields>, Lacks<UplinkField>, Lacks<VlanFields> {
   mode: "isolated";
 }
 
 /** Guests on the host's own segment: an existing bridge, one kvmnet builds over UPLINK, or a VLAN bridge. */
 export type BridgeNetwork = PlainBridgeNetwork | VlanBridgeNetwork;
 
-interface BridgeCommon
-  extends
-    Common,
-    Absent<
-      | "address"
-      | "dhcpRange"
-      | "address6"
-      | "dhcp6Range"
-      | "guard"
-      | "domain"
-      | "dns"
-      | "dhcpOptions"
-      | "boot"
-      | "snatTo"
-      | "publish"
-    > {
+interface BridgeCommon extends Common, Lacks<AddressFields>, Lacks<NatFields> {
   mode: "bridge";
 }
 
 /** A bridge that exists, or that kvmnet builds over UPLINK (moving the NIC's addresses onto it). */
-export interface PlainBridgeNetwork extends BridgeCommon, Absent<"vlan" | "trunk"> {
-  uplink?: string;
-}
+export interface PlainBridgeNetwork extends BridgeCommon, UplinkField, Lacks<VlanFields> {}
 
 /** A bridge of its own over TRUNK.VLAN. */
-export interface VlanBridgeNetwork extends BridgeCommon, Absent<"uplink"> {
-  vlan: number;
-  trunk: string;
-}
+export interface VlanBridgeNetwork extends BridgeCommon, VlanFields, Lacks<UplinkField> {}
 
 /** One `[section]` other than `[global]`. */
 export type Network = NatNetwork | RoutedNetwork | HostOnlyNetwork | IsolatedNetwork | BridgeNetwork;

@@ -6,6 +6,7 @@ import type { ConfigProblem } from "../errors.js";
 import { isIPv4 } from "../ipv4.js";
 import { canonical6, isIPv6 } from "../ipv6.js";
 import { badName } from "../core/ifname.js";
+import { TRAITS } from "../modes.js";
 import { parseBool } from "./keys.js";
 import type { Mode, Network, Vxlan } from "./types.js";
 import { show } from "./value.js";
@@ -27,12 +28,14 @@ export interface VxlanKeys {
   mtu?: number;
 }
 
+type Bad = (key: string, message: string) => void;
+
 /** Validate the VXLAN keys of a network of MODE from VALUES; problems go to BAD. READMTU: the MTU of an interface
  *  on this host, null when it has none (the underlay's MTU gives the network's when `mtu` is not set). */
 export function validateVxlan(
   mode: Mode | undefined,
   values: Record<string, string>,
-  bad: (key: string, message: string) => void,
+  bad: Bad,
   readMtu: (dev: string) => number | null = sysMtu,
 ): VxlanKeys {
   const out: VxlanKeys = {};
@@ -53,6 +56,19 @@ export function validateVxlan(
     if (!/^\d+$/.test(values.vxlan_port) || port < 1 || port > 65535)
       bad("vxlan_port", `${show(values.vxlan_port)} is not a UDP port 1..65535`);
   }
+  const { peers, evpn, asn } = peering(values, bad);
+  const local = localAddress(values, peers, bad);
+  const role = roleOf(mode, values, bad);
+  if (role) out.role = role;
+  const vx: Vxlan = { id, dev: dev ?? "", port, peers, evpn, ...(local ? { local } : {}), ...(asn ? { asn } : {}) };
+  out.vxlan = vx;
+  const mtu = underlayMtu(values, vx, readMtu, bad);
+  if (mtu !== undefined) out.mtu = mtu;
+  return out;
+}
+
+// The peers: a static list (vxlan_peers) or learned by BGP EVPN (evpn, with its AS number evpn_asn).
+function peering(values: Record<string, string>, bad: Bad): { peers: string[]; evpn: boolean; asn?: number } {
   const evpn = values.evpn === undefined ? false : parseBool(values.evpn);
   if (evpn === null) bad("evpn", `${show(values.evpn!)} is not yes or no`);
   const peers = values.vxlan_peers === undefined ? [] : parsePeers(values.vxlan_peers, bad);
@@ -67,45 +83,53 @@ export function validateVxlan(
     else if (!/^\d+$/.test(values.evpn_asn) || asn < 1 || asn > 4294967295)
       bad("evpn_asn", `${show(values.evpn_asn)} is not a BGP AS number 1..4294967295`);
   } else if (evpn) bad("evpn", "needs evpn_asn = the AS number of this host's FRR (its router bgp)");
-  let local: string | undefined;
-  if (values.vxlan_local !== undefined) {
-    const l = values.vxlan_local;
-    const six = isIPv6(l);
-    if (!isIPv4(l) && !six) bad("vxlan_local", `${show(l)} is not an IPv4 or IPv6 address`);
-    else if (notAHost(l)) bad("vxlan_local", `${l} is ${notAHost(l)}, not this host's underlay address`);
-    else if (peers.length && peers.some((p) => p.includes(":") !== six))
-      bad("vxlan_local", `${l} is not of the peers' address family`);
-    else local = six ? canonical6(l) : l;
-  }
-  if (mode === "nat" || mode === "routed" || mode === "host-only") {
-    const r = values.role;
-    if (r === undefined)
-      bad(
-        "role",
-        `missing: a ${mode} network across hosts needs role = gateway on the one host that runs its address, DHCP and ${mode === "nat" ? "NAT" : "routing"}, and role = member on the others (see [${"NET"}@HOSTNAME])`,
-      );
-    else if (r !== "gateway" && r !== "member") bad("role", `${show(r)} is not gateway or member`);
-    else out.role = r;
-  }
-  const vx: Vxlan = {
-    id,
-    dev: dev ?? "",
-    port,
-    peers,
-    evpn: !!evpn,
-    ...(local ? { local } : {}),
-    ...(asn ? { asn } : {}),
-  };
-  out.vxlan = vx;
+  return { peers, evpn: !!evpn, ...(asn !== undefined ? { asn } : {}) };
+}
+
+// vxlan_local: this host's underlay address, of the PEERS' family.
+function localAddress(values: Record<string, string>, peers: string[], bad: Bad): string | undefined {
+  const l = values.vxlan_local;
+  if (l === undefined) return undefined;
+  const six = isIPv6(l);
+  if (!isIPv4(l) && !six) bad("vxlan_local", `${show(l)} is not an IPv4 or IPv6 address`);
+  else if (notAHost(l)) bad("vxlan_local", `${l} is ${notAHost(l)}, not this host's underlay address`);
+  else if (peers.length && peers.some((p) => p.includes(":") !== six))
+    bad("vxlan_local", `${l} is not of the peers' address family`);
+  else return six ? canonical6(l) : l;
+  return undefined;
+}
+
+// role: the modes with an address have one host that runs it (the gateway) and members that only bridge.
+function roleOf(mode: Mode | undefined, values: Record<string, string>, bad: Bad): "gateway" | "member" | undefined {
+  if (!mode || !TRAITS[mode].address) return undefined;
+  const r = values.role;
+  if (r === undefined)
+    bad(
+      "role",
+      `missing: a ${mode} network across hosts needs role = gateway on the one host that runs its address, DHCP and ${TRAITS[mode].nat ? "NAT" : "routing"}, and role = member on the others (see [${"NET"}@HOSTNAME])`,
+    );
+  else if (r !== "gateway" && r !== "member") bad("role", `${show(r)} is not gateway or member`);
+  else return r;
+  return undefined;
+}
+
+// The network's MTU when `mtu` is not set (what fits the underlay), or a set one checked against the underlay.
+function underlayMtu(
+  values: Record<string, string>,
+  vx: Vxlan,
+  readMtu: (dev: string) => number | null,
+  bad: Bad,
+): number | undefined {
+  const dev = vx.dev;
   const underlay = dev && !badName(dev) ? readMtu(dev) : null;
   const room = underlay === null ? null : underlay - vxlanOverhead(vx);
-  if (values.mtu === undefined) out.mtu = room ?? 1500 - vxlanOverhead(vx);
-  else if (room !== null && /^\d+$/.test(values.mtu) && Number(values.mtu) > room)
+  if (values.mtu === undefined) return room ?? 1500 - vxlanOverhead(vx);
+  if (room !== null && /^\d+$/.test(values.mtu) && Number(values.mtu) > room)
     bad(
       "mtu",
       `${values.mtu} does not fit over ${dev} (MTU ${underlay}) with VXLAN's ${vxlanOverhead(vx)} bytes: at most ${room}`,
     );
-  return out;
+  return undefined;
 }
 
 // A list of the peers' underlay addresses, by commas or spaces; all of one family.

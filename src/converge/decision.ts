@@ -11,6 +11,7 @@ import { attachWithPolicy, orphanIfbSteps, portPolicyUpSteps } from "../decide/p
 import type { Intent } from "../intent.js";
 import { type Snapshot } from "../observe/snapshot.js";
 import { uplinkJournal } from "../core/names.js";
+import { traits } from "../modes.js";
 
 /** What to do: STEPS in order; AGAIN: look at the host again afterwards and decide anew (the steps repair what an
  *  interrupted run left, and what comes next depends on how that went). */
@@ -73,7 +74,7 @@ export function decide(config: Config, net: Network, snap: Snapshot, intent: Int
 // Building a missing bridge over the uplink (a bridge network with `uplink`): one step, undone as a whole on failure.
 // A bridge a cut-off move left (kvmnet's alias on it) gets the rest of the move, the same kind of step.
 function uplinkMove(config: Config, net: Network, snap: Snapshot): Step[] {
-  if (net.mode !== "bridge" || !snap.uplinkState || !net.uplink) return [];
+  if (traits(net).uplink !== "port" || !snap.uplinkState || !net.uplink) return [];
   const built = builtBridge(net, snap);
   if (snap.bridge && !built) return [];
   const plan = planUplinkBridge(net, snap.uplinkState, built ?? undefined);

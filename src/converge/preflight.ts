@@ -88,7 +88,8 @@ export function networkProblems(config: Config, net: Network, view: HostView, dr
     }
   }
   if (view.bridge && !view.bridge.isBridge) bad("bridge", `${net.bridge} exists and is not a bridge`);
-  if (net.uplink && traits(net).ownBridge && !view.uplink) bad("uplink", `no interface ${net.uplink} on this host`);
+  if (net.uplink && traits(net).uplink === "egress" && !view.uplink)
+    bad("uplink", `no interface ${net.uplink} on this host`);
   if (net.vxlan && !view.underlay)
     bad("vxlan_dev", `no interface ${net.vxlan.dev} on this host (the VXLAN's underlay)`);
   out.push(...bridgeModeProblems(config, net, view));
@@ -98,7 +99,7 @@ export function networkProblems(config: Config, net: Network, view: HostView, dr
 /** A bridge-mode network's problems: the bridge is there or can be built over a NIC kvmnet may use, and an
  *  existing TRUNK.VID is the VLAN it should be. */
 function bridgeModeProblems(config: Config, net: Network, view: HostView): ConfigProblem[] {
-  if (net.mode !== "bridge" || (view.bridge && !view.bridge.isBridge)) return [];
+  if (traits(net).ownBridge || (view.bridge && !view.bridge.isBridge)) return [];
   const out: ConfigProblem[] = [];
   const bad = (key: string, message: string) =>
     out.push({ file: config.file, line: net.lines[key] ?? net.lines["[section]"] ?? 0, key, message });

@@ -122,7 +122,7 @@ export function vxlanDevName(vx: Pick<Vxlan, "id">): string {
 export function hostPorts(net: Network): string[] {
   const sub = vlanPortName(net);
   const vx = net.vxlan ? [vxlanDevName(net.vxlan)] : [];
-  return [...(!traits(net).ownBridge && net.uplink ? [net.uplink] : []), ...(sub ? [sub] : []), ...vx];
+  return [...(traits(net).uplink === "port" && net.uplink ? [net.uplink] : []), ...(sub ? [sub] : []), ...vx];
 }
 
 /** Path of NET's uplink-move journal: written before the move's batch, removed after it. */

@@ -41,7 +41,10 @@ export type Step =
   /** FRR: COMMANDS given to `vtysh -c` in order (kvmnet's part of the BGP EVPN config, src/render/frr.ts). */
   | { kind: "vtysh"; commands: string[] }
   /** firewalld: a zone binding (src/decide/firewalld.ts), or `--reload` after kvmnet wrote its zone files. */
-  | { kind: "firewall-cmd"; args: string[] };
+  | { kind: "firewall-cmd"; args: string[] }
+  /** systemd-resolved: ARGS of `resolvectl` (`dns`, `domain`, `default-route` or `revert` of a network's bridge,
+   *  src/decide/resolved.ts). */
+  | { kind: "resolvectl"; args: string[] };
 
 const UNUSED = " || true  # refused while another network still uses them";
 
@@ -77,6 +80,8 @@ export function showStep(s: Step): string {
       return `conntrack -D -p ${s.proto} --orig-port-dst ${s.port} || true`;
     case "firewall-cmd":
       return `firewall-cmd ${s.args.join(" ")}`;
+    case "resolvectl":
+      return `resolvectl ${s.args.join(" ")}`;
     case "bridge":
       return `bridge${s.force ? " -force" : ""} -batch - <<'EOF'\n${s.lines.join("\n")}\nEOF`;
     case "vtysh":

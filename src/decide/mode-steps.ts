@@ -10,7 +10,7 @@ import { vlanUpLines } from "./vlan.js";
 /** Steps of a bridge-mode network before its TAP is attached. A plain bridge is the admin's (or was built
  *  over the uplink by the uplink-move step, see converge/decision.ts): kvmnet changes nothing on it. A VLAN bridge is made if missing. */
 export function bridgeModeUpSteps(net: Network, obs: Observed): Step[] {
-  if (net.mode !== "bridge" || net.vlan === undefined) return [];
+  if (!traits(net).vlan || net.vlan === undefined) return [];
   const lines = vlanUpLines(net, obs.bridge, obs.mode);
   return lines.length ? [{ kind: "ip", lines }] : [];
 }

@@ -17,12 +17,13 @@ import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
 import { vxlanDownSteps, vxlanUpSteps } from "./vxlan.js";
 import { hostPorts } from "../core/names.js";
+import { resolvedDownSteps, resolvedUpSteps } from "./resolved.js";
 
 const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 
 /** Steps that bring NET up (bridge, address, forwarding, rules, dnsmasq), in that order. */
 export function decideNetworkUp(config: Config, net: Network, obs: Observed, tapName?: string): Step[] {
-  if (net.mode === "bridge")
+  if (!traits(net).ownBridge)
     return [...bridgeModeUpSteps(net, obs), ...dockerUserUpSteps(net, firewallBackend(config.firewall), obs.docker)];
   const steps: Step[] = [];
   // The taps of running VMs take a changed mtu with the bridge (first, so raising it never leaves the bridge above
@@ -48,6 +49,8 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   if (traits(net).forwarding && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
   steps.push(...firewallUpSteps(net, obs.firewall), ...firewallStaleFlowSteps(net, obs.firewall));
   steps.push(...firewalldUpSteps(net, obs.firewalld ?? null), ...dnsmasqUpSteps(config, net, obs.dnsmasq));
+  // After dnsmasq: resolved's first query to the bridge finds it answering.
+  steps.push(...resolvedUpSteps(config, net, obs.resolved));
   return steps;
 }
 
@@ -73,6 +76,8 @@ export function decideDown(config: Config, net: Network, obs: Observed, tapName:
 export function decideNetworkDown(config: Config, net: Network, obs: Observed): Step[] {
   const firewall = obs.firewall ? firewallDownSteps(net, obs.firewall) : dockerUserDownSteps(net, obs.docker);
   const steps = [
+    // First: no query of the host goes to the bridge while its dnsmasq stops.
+    ...resolvedDownSteps(config, net, obs.resolved),
     ...dnsmasqDownSteps(config, net, obs.dnsmasq),
     ...firewall,
     ...firewalldDownSteps(net, obs.firewalld ?? null),

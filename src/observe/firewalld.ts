@@ -2,7 +2,8 @@
 // firewalld in this network namespace; Debian's unit runs it with --nopid, so there is no pid file to trust), at
 // no process cost; only then, and only when kvmnet's firewall is being (re)made or for `kvmnet up`/`down`, kvmnet
 // reads its zone files and asks firewalld (one `firewall-cmd`) which interfaces its zone holds now.
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { daemonRunning } from "./daemon.js";
 import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
@@ -34,22 +35,7 @@ const NOT_RUNNING = 252;
 
 /** True when a firewalld daemon runs in this network namespace (read from /proc only). */
 export function firewalldRunning(): boolean {
-  let own: string;
-  try {
-    own = readlinkSync("/proc/self/ns/net");
-  } catch {
-    return false;
-  }
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, "utf8") !== "firewalld\n") continue;
-      if (readlinkSync(`/proc/${pid}/ns/net`) === own) return true;
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return false;
+  return daemonRunning("firewalld");
 }
 
 /** Whether converging NET towards INTENT looks at firewalld: NET has a zone, and kvmnet up/down, a bridge being

@@ -30,6 +30,7 @@ import { renderDnsmasq } from "../render/dnsmasq.js";
 import { forwardPolicy } from "../render/policy.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
 import { uplinkJournal } from "../core/names.js";
+import { observeResolved, resolvedLookWanted, type ResolvedState } from "./resolved.js";
 
 /** The interfaces and routes a network's checks look at: read from /sys and /proc (one `ip` only for a tap that
  *  is not running, see observeTap), so `kvmnet check` and `doctor` take it for every network at no cost. */
@@ -90,6 +91,8 @@ export interface Snapshot extends HostView {
   guard?: GuardObserved | null;
   /** The VM ports' isolation flags and limits (src/observe/ports.ts); null: not looked at. */
   ports?: PortsObserved | null;
+  /** systemd-resolved's settings of the bridge, when it runs and is looked at (src/observe/resolved.ts). */
+  resolved?: ResolvedState | null;
 }
 
 /** What the decisions of src/decide/ read of a snapshot. */
@@ -111,6 +114,7 @@ export type Observed = Pick<
   | "mode"
   | "vxlan"
   | "ports"
+  | "resolved"
 >;
 
 /** Read the interfaces and routes NET's checks look at (ROUTES: the routing table, read once by the caller). */
@@ -148,9 +152,9 @@ export function observe(
 ): Snapshot {
   const host = observeHost(exec, net, intent, routes, tapFacts);
   const { bridge, uplink } = host;
-  const overUplink = bringsUp(intent) && net.mode === "bridge" && !net.vlan && !!net.uplink;
+  const overUplink = bringsUp(intent) && traits(net).uplink === "port" && !net.vlan && !!net.uplink;
   const building = overUplink && !bridge;
-  const journal = net.mode === "bridge" && net.uplink ? readJournal(uplinkJournal(config, net)) : null;
+  const journal = traits(net).uplink === "port" && net.uplink ? readJournal(uplinkJournal(config, net)) : null;
   // With a journal the move was cut off for sure: kvmnet's bridge is looked at whole (whatever the quick look says).
   const ours = (b: Link) => (journal !== null ? readAlias(b.name) === bridgeAlias(net) : false);
   const finishing =
@@ -177,6 +181,7 @@ export function observe(
     // The table is looked at only converging to up: a hook writes its tap's chain whole without looking.
     guard: observeGuard(exec, config, net, intent.action === "up"),
     ports: observePorts(exec, net, intent, bridge, host.tap),
+    resolved: resolvedLookWanted(config, net, intent, bridge) ? observeResolved(exec, net, bridge) : null,
   };
   const remaking = firewallRemaking(snap.firewall);
   snap.firewalld = firewalldLookWanted(net, intent, bridge, remaking) ? observeFirewalld(exec, net) : null;

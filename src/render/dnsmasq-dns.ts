@@ -1,6 +1,6 @@
 // The lines of a network's dnsmasq config for its DNS keys and dhcp_option keys (src/config/dns.ts).
 import type { Network } from "../config/types.js";
-import { networkOf, type Cidr } from "../ipv4.js";
+import { reverseZones4, reverseZone6 } from "./reverse-zones.js";
 
 /** dnsmasq lines for NET's dns, dns_forwarders, dns_srv/txt/cname and dhcp_option keys (none when unset). */
 export function dnsLines(net: Network): string[] {
@@ -11,10 +11,8 @@ export function dnsLines(net: Network): string[] {
   if (dns && dns.forwarders.length) {
     // Only these servers, never the host's resolv.conf (which may name 127.0.0.53, unreachable for guests' queries).
     lines.push("no-resolv", ...dns.forwarders.map((a) => `server=${a}`));
-    // Reverse lookups in the guests' subnet are answered here (names of leases and hosts, else NXDOMAIN), never
-    // sent to those servers, which know nothing of it.
-    if (net.address) lines.push(...reverseZones(net.address).map((z) => `local=/${z}/`));
   }
+  lines.push(...localReverseZones(net).map((z) => `local=/${z}/`));
   for (const r of dns?.srv ?? []) lines.push(`srv-host=${r.name},${r.target},${r.port},${r.priority},${r.weight}`);
   for (const r of dns?.txt ?? []) lines.push(`txt-record=${r.name},"${r.text}"`);
   for (const r of dns?.cname ?? []) lines.push(`cname=${r.alias},${r.target}`);
@@ -26,14 +24,10 @@ export function dhcpOptsFile(net: Network): string | null {
   return net.dhcpOptions?.length ? net.dhcpOptions.map((o) => `${o.spec},${o.value}\n`).join("") : null;
 }
 
-// The in-addr.arpa zones that cover C's subnet: one per octet boundary (a /22 is four /24 zones).
-function reverseZones(c: Cidr): string[] {
-  const whole = Math.ceil(c.prefix / 8);
-  const octets = networkOf(c).split(".").map(Number).slice(0, whole);
-  const span = 2 ** (whole * 8 - c.prefix);
-  return Array.from({ length: span }, (_, i) => {
-    const o = [...octets];
-    o[whole - 1] = o[whole - 1]! + i;
-    return `${o.reverse().join(".")}.in-addr.arpa`;
-  });
+/** The reverse zones of NET's subnets its dnsmasq answers itself (names of leases and hosts, else NXDOMAIN), never
+ *  upstream: with dns_forwarders, which know nothing of them; with a domain, because systemd-resolved sends those
+ *  zones to this dnsmasq (src/render/resolved.ts), and asking the host's resolver back would loop. */
+export function localReverseZones(net: Network): string[] {
+  if (!net.address || net.dns?.off || !(net.dns?.forwarders.length || net.domain)) return [];
+  return [...reverseZones4(net.address), ...(net.address6 ? [reverseZone6(net.address6)] : [])];
 }

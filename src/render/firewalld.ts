@@ -2,6 +2,7 @@
 // policies), rendered byte for byte as firewalld itself writes them (firewall/core/io/zone.py, policy.py): a
 // `firewall-cmd --permanent` change rewrites a zone file, and "up to date?" stays a text comparison. Pure.
 import type { Network } from "../config/types.js";
+import { traits } from "../modes.js";
 
 /** firewalld's configuration directory: kvmnet writes only its own files there (zones/kvmnet*.xml and
  *  policies/kvmnet-*.xml), never the admin's. */
@@ -17,17 +18,9 @@ export const KVMNET_ZONES: readonly KvmnetZone[] = ["kvmnet", "kvmnet-routed", "
 
 /** The zone NET's bridge belongs in; null for bridge mode (the admin's bridge, the admin's zone). */
 export function zoneOf(net: Network): KvmnetZone | null {
-  switch (net.mode) {
-    case "nat":
-      return "kvmnet";
-    case "routed":
-      return "kvmnet-routed";
-    case "host-only":
-    case "isolated":
-      return "kvmnet-local";
-    case "bridge":
-      return null;
-  }
+  const t = traits(net);
+  if (!t.firewall) return null;
+  return t.nat ? "kvmnet" : t.forwarding ? "kvmnet-routed" : "kvmnet-local";
 }
 
 const SERVICES = ["dhcp", "dhcpv6", "dns"].map((s) => `  <service name="${s}"/>`);

@@ -3,6 +3,7 @@
 import type { Network } from "../config/types.js";
 import { subnetOf } from "../ipv4.js";
 import { subnetOf6 } from "../ipv6.js";
+import { traits } from "../modes.js";
 
 /** What a rule does with a packet it matches. */
 export type Verdict = "accept" | "reject" | "drop";
@@ -62,7 +63,7 @@ export function forwardPolicy(net: Network): Policy | null {
         ...(up ? { iif: up } : {}),
         oif: br,
         daddr: s,
-        ...(net.mode === "nat" ? { established: true } : {}),
+        ...(traits(net).nat ? { established: true } : {}),
         verdict: "accept",
       }));
       const outbound = subnets.map((s): Rule => ({ iif: br, ...(up ? { oif: up } : {}), saddr: s, verdict: "accept" }));
@@ -77,8 +78,7 @@ export function forwardPolicy(net: Network): Policy | null {
         input: dhcpDns,
         forward: [cross, ...inbound, ...published, ...outbound, ...rejectRest],
       };
-      if (net.mode === "nat")
-        policy.nat = { ...(net.snatTo ? { snatTo: net.snatTo } : {}), ...(up ? { oif: up } : {}) };
+      if (traits(net).nat) policy.nat = { ...(net.snatTo ? { snatTo: net.snatTo } : {}), ...(up ? { oif: up } : {}) };
       return policy;
     }
   }

@@ -83,7 +83,7 @@ describe("domain key", () => {
     );
   });
 
-  it("renders domain=, local=, expand-hosts and the search option (golden)", async () => {
+  it("renders domain=, local= (the domain and the subnet's reverse zone), expand-hosts and the search option (golden)", async () => {
     await expect(want.conf).toMatchFileSnapshot("../golden/nat/domain.dnsmasq.conf");
   });
 });

@@ -1,6 +1,7 @@
 // NetworkManager managing a kvmnet bridge: it may take the bridge's address away or detach its taps.
 import { which } from "../../host/which.js";
 import type { DoctorContext, Finding } from "../../coexist/finding.js";
+import { traits } from "../../modes.js";
 
 /** Device → state from `nmcli -t -f DEVICE,STATE device status` (terse: colons in values escaped as \:). */
 export function parseNmcliDevices(text: string): Map<string, string> {
@@ -27,7 +28,7 @@ export function checkNetworkManager(ctx: DoctorContext): Finding {
       message: `NetworkManager is not running (${r.stderr.trim().split("\n")[0] || `nmcli exit ${r.code}`})`,
     };
   const devices = parseNmcliDevices(r.stdout);
-  const ours = (ctx.config?.networks ?? []).filter((n) => n.mode !== "bridge");
+  const ours = (ctx.config?.networks ?? []).filter((n) => traits(n).ownBridge);
   const managed = ours.filter((n) => devices.has(n.bridge) && !HANDS_OFF.includes(devices.get(n.bridge)!));
   if (!managed.length) return { id, level: "ok", message: "NetworkManager runs and leaves kvmnet's bridges alone" };
   const brs = managed.map((n) => n.bridge);
