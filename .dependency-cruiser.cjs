@@ -8,7 +8,8 @@
 //             src/coexist/                         (beside decide: other software's rules, read and judged for
 //                                                   doctor and for the once-only warnings of converge)
 //   observe   src/observe/                         (reads the host: /sys, /proc, one `ip`/`nft` look)
-//   firewall  src/firewall/                        (the firewall backends: read, diff and step their tool's rules)
+//   firewall  src/firewall/                        (the firewall backends behind FirewallBackend: nft/ and iptables/
+//                                                   read, render, diff and step their tool's rules)
 //   render    src/render/                          (pure: config -> rulesets, dnsmasq and FRR text)
 //   config    src/config/                          (kvmnet.conf read and validated)
 //   base      src/core/, src/*.ts but main.ts, src/host/ (Step, names, traits, addresses, errors, the executor)
@@ -60,9 +61,11 @@ module.exports = {
     {
       name: "pure-core-runs-nothing",
       comment:
-        "decide/ and render/ take data and return data: no process, no file, no process.env (only host/'s types)",
+        "decide/, render/ and the backends' renderers and diffs take data and return data: no process, no file, no process.env (only host/'s types)",
       severity: "error",
-      from: { path: "^src/(decide|render)/" },
+      from: {
+        path: "^src/(decide|render)/|^src/firewall/(nft|iptables)/(render|script|listing|save|diff|steps|leftovers|publish-flush|guard|vxlan-guard)\\.ts$",
+      },
       to: {
         path: "^(src/host/|node:(child_process|fs|fs/promises|process)$|child_process$|fs$)",
         dependencyTypesNot: ["type-only"],
@@ -86,6 +89,14 @@ module.exports = {
       // Not even the dnsmasq it just started: converge finds that one and records it (converge/dnsmasq-started.ts).
       from: { path: "^src/apply/" },
       to: { path: "^src/(observe|firewall|render|config/(?!types\\.ts$))" },
+    },
+    {
+      name: "firewall-tools-stay-inside",
+      comment:
+        "the nft and iptables backends (src/firewall/nft/, src/firewall/iptables/) are reached only through src/firewall/'s interfaces (FirewallBackend, SideTables): no code outside src/firewall/ depends on which tool runs",
+      severity: "error",
+      from: { path: "^(src|hooks)/", pathNot: "^src/firewall/" },
+      to: { path: "^src/firewall/(nft|iptables)/" },
     },
     {
       name: "not-to-tests",

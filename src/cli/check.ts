@@ -1,5 +1,6 @@
 // `kvmnet check`: validate the config like `nginx -t`: every problem listed, exit 0 or 2.
 import { configPath, loadConfig } from "../config/load.js";
+import { checkFirewallCaps } from "../firewall/caps.js";
 import type { Config } from "../config/types.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../errors.js";
 import { hostProblems } from "../converge/converge.js";
@@ -20,7 +21,7 @@ Exit 0 when the file is good, 2 when it is not.
 export function checkConfig(file: string): { config: Config | null; problems: ConfigProblem[] } {
   let config: Config;
   try {
-    config = loadConfig(file);
+    config = checkFirewallCaps(loadConfig(file));
   } catch (e) {
     if (e instanceof ConfigError) return { config: null, problems: e.problems };
     throw e;

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { realExec, type Exec } from "../host/exec.js";
 import { configPath, loadConfig } from "../config/load.js";
+import { checkFirewallCaps } from "../firewall/caps.js";
 import type { Config } from "../config/types.js";
 import { ConfigError, formatProblem } from "../errors.js";
 import { resolveBridgeOr } from "../observe/default-route.js";
@@ -80,7 +81,7 @@ export async function runDoctor(args: string[], env: NodeJS.ProcessEnv, exec: Ex
   let config: Config | null = null;
   const findings: Finding[] = [];
   try {
-    const loaded = loadConfig(file);
+    const loaded = checkFirewallCaps(loadConfig(file));
     // Checks name bridges: `@default-route` stands for the bridge it resolves to now (kept as is if none).
     config = { ...loaded, networks: loaded.networks.map((n) => resolveBridgeOr(loaded, n)) };
     findings.push({

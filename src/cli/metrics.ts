@@ -3,8 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import { realExec, type Exec } from "../host/exec.js";
-import { readRuleCounts, type RuleCounts } from "../observe/counters.js";
-import { readAclCounts } from "../observe/acl-counters.js";
+import { firewallBackend, type RuleCounts } from "../firewall/choose-backend.js";
 import { readFdb } from "../observe/fdb.js";
 import { IF_STATS, readIfStats, type IfStats } from "../observe/ifstats.js";
 import { tapOwners } from "./tap-owner.js";
@@ -48,8 +47,8 @@ export function collectMetrics(config: Config, exec: Exec = realExec, now = Date
   const owners = f("kvmnet_tap_owner", "1 for each tap an ordinary user owns (kvmnet-userd), by user and uid", "gauge");
   const ownerOf = tapOwners(config.stateDir);
   const withRules = config.networks.filter((n) => traits(n).firewall);
-  const counts = withRules.length ? readRuleCounts(exec, config.firewall, withRules) : new Map();
-  const aclCounts = config.firewall === "nftables" ? readAclCounts(exec, config.networks) : null;
+  const counts = withRules.length ? firewallBackend(config.firewall).readCounts(exec, withRules) : new Map();
+  const aclCounts = firewallBackend(config.firewall).readAclCounts(exec, config.networks);
   for (const net of config.networks) {
     const br = readLink(net.bridge);
     const labels = { network: net.name };

@@ -2,10 +2,12 @@
 import { configPath, loadConfig } from "../config/load.js";
 import type { Config, Network } from "../config/types.js";
 import { UsageError } from "../errors.js";
+import { checkFirewallCaps } from "../firewall/caps.js";
 
-/** The config named by ENV ($KVMNET_CONFIG, else /etc/kvmnet.conf), loaded and validated. */
+/** The config named by ENV ($KVMNET_CONFIG, else /etc/kvmnet.conf), loaded and validated (its firewall backend
+ *  can do what its networks ask). */
 export function configFrom(env: NodeJS.ProcessEnv): Config {
-  return loadConfig(configPath(env));
+  return checkFirewallCaps(loadConfig(configPath(env)));
 }
 
 /** The network called NAME, or a usage error listing the ones the config has. */

@@ -5,7 +5,7 @@ import { look } from "../converge/converge.js";
 import { formatProblem } from "../errors.js";
 import { renderDnsmasq } from "../render/dnsmasq-conf.js";
 import { dnsmasqFiles } from "../core/names.js";
-import { firewallBackend } from "../firewall/backend.js";
+import { firewallBackend } from "../firewall/choose-backend.js";
 import { parseCommand } from "./args.js";
 import { configFrom, findNetwork } from "./networks.js";
 import { out, outJson, stdoutPaint } from "./output.js";

@@ -4,7 +4,8 @@ import { realExec, type Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { isOurBridge } from "../decide/bridge.js";
 import { dnsmasqUpSteps, isStale } from "../decide/dnsmasq-steps.js";
-import { firewallBackend } from "../firewall/backend.js";
+import { firewallBackend } from "../firewall/choose-backend.js";
+import { firewallAbsent, firewallOldLayout, firewallUpSteps } from "../firewall/up-down.js";
 import { describeUnreadable } from "../observe/dnsmasq-access.js";
 import { dnsBootStatus } from "./status-dns.js";
 import type { DnsmasqState } from "../observe/dnsmasq-state.js";
@@ -174,12 +175,12 @@ function firewallStatus(config: Config, net: Network, obs: Observed): NetworkSta
   if (!fw) return null;
   const backend = firewallBackend(config.firewall);
   const state =
-    backend.upSteps(net, fw).length === 0
+    firewallUpSteps(net, fw).length === 0
       ? "in-place"
-      : backend.oldLayout(net, fw)
+      : firewallOldLayout(net, fw)
         ? "old-layout"
-        : backend.absent(net, fw)
+        : firewallAbsent(net, fw)
           ? "missing"
           : "outdated";
-  return { backend: config.firewall, object: backend.objects(net), state };
+  return { backend: backend.name, object: backend.objects(net), state };
 }

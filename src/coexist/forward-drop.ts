@@ -15,6 +15,7 @@ import {
 } from "./rulesets.js";
 import { parseIptablesDrop, parseNftDrops } from "./rulesets.js";
 import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "./finding.js";
+import { firewallBackend } from "../firewall/choose-backend.js";
 
 /** A base chain on the forward hook with policy drop, and the interfaces its table accepts traffic of. */
 export interface DropChain extends Partial<Seen> {
@@ -54,8 +55,9 @@ export function affectedBy(drop: DropChain, config: Config, brNf: boolean): Netw
     if (drop.accepts.includes(`br:${n.bridge}`)) return false;
     if (!traits(n).forwarding && drop.accepts.includes(`cross:${n.bridge}`)) return false;
     if (drop.family === "bridge") return true;
-    // With firewall = iptables kvmnet's chain is jumped from the top of this very chain and accepts first.
-    if (config.firewall === "iptables" && kvmnetJumpsFrom(drop, "FORWARD") && forwardPolicy(n)) return false;
+    // A backend whose chain is jumped from the top of this very chain (iptables) accepts first.
+    const first = firewallBackend(config.firewall).caps.firstInBuiltins;
+    if (first && kvmnetJumpsFrom(drop, "FORWARD") && forwardPolicy(n)) return false;
     if (traits(n).forwarding) return true;
     return brNf;
   });
@@ -106,7 +108,7 @@ export function checkForwardDrop(ctx: DoctorContext): Finding[] {
           : "") +
         (docker && !du.present
           ? `; with Docker, put them where Docker keeps them: ${brs.map((b) => `iptables -I DOCKER-USER -i ${b} -j ACCEPT; iptables -I DOCKER-USER -o ${b} -j ACCEPT`).join("; ")}` +
-            (ctx.config?.firewall !== "iptables"
+            (!(ctx.config && firewallBackend(ctx.config.firewall).caps.firstInBuiltins)
               ? "; or set firewall = iptables in [global], whose chain is jumped from the top of FORWARD"
               : "")
           : "") +

@@ -5,6 +5,7 @@ import type { Config, Network } from "../config/types.js";
 import { fromRulesets, insertCommands, kvmnetJumpsFrom, parseIptablesDrop, parseNftDrops } from "./rulesets.js";
 import type { Seen } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./finding.js";
+import { firewallBackend } from "../firewall/choose-backend.js";
 
 /** A base chain on the input hook with policy drop, and the interfaces it lets DHCP through from. */
 export interface InputDrop extends Partial<Seen> {
@@ -46,8 +47,8 @@ export function inputAffected(drop: InputDrop, config: Config): Network[] {
     if (drop.family === "bridge") return !!n.address && !drop.accepts.includes(n.bridge);
     if (!n.dhcpRange) return false;
     if (drop.accepts.includes("*") || drop.accepts.includes(n.bridge)) return false;
-    // With firewall = iptables kvmnet's chain is jumped from the top of this very chain and accepts first.
-    return !(config.firewall === "iptables" && kvmnetJumpsFrom(drop, "INPUT"));
+    // A backend whose chain is jumped from the top of this very chain (iptables) accepts first.
+    return !(firewallBackend(config.firewall).caps.firstInBuiltins && kvmnetJumpsFrom(drop, "INPUT"));
   });
 }
 
@@ -97,7 +98,7 @@ export function checkInputDrop(ctx: DoctorContext): Finding[] {
       message: `${where} has policy drop: ${what}, whatever kvmnet's own rules allow`,
       fix:
         `let the bridge${brs.length > 1 ? "s" : ""} through in that chain (and persist it in your firewall's config): ${fix.join("; ")}` +
-        (ipt && ctx.config?.firewall !== "iptables"
+        (ipt && !(ctx.config && firewallBackend(ctx.config.firewall).caps.firstInBuiltins)
           ? "; or set firewall = iptables in [global], whose chain is jumped from the top of INPUT"
           : ""),
     };

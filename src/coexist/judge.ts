@@ -8,7 +8,7 @@ import { seedRulesets } from "./rulesets.js";
 import type { DoctorContext, Finding } from "./finding.js";
 import { checkUfw } from "./ufw.js";
 import type { Config, Network } from "../config/types.js";
-import type { CoexistView } from "./read.js";
+import type { CoexistView } from "./read-others.js";
 import { sha256Hex } from "../core/sha256.js";
 
 // The checks judge only what the view holds: they never run anything.

@@ -1,7 +1,7 @@
 // The host's rulesets as the doctor's firewall checks read them: `nft list ruleset` and every table of
-// iptables-nft and iptables-legacy (src/coexist/read.ts), read once per doctor run (or handed in by the
+// iptables-nft and iptables-legacy (src/coexist/read-others.ts), read once per doctor run (or handed in by the
 // hooks' once-only warnings), and the walkers that find base chains with policy drop in them.
-import { readRulesets as observeRulesets, type Rulesets } from "./read.js";
+import { readRulesets as observeRulesets, type Rulesets } from "./read-others.js";
 import { which } from "../host/which.js";
 import type { DoctorContext } from "./finding.js";
 import { traits } from "../modes.js";

@@ -8,6 +8,7 @@ import { traits } from "../modes.js";
 import { forwardPolicy } from "../render/policy.js";
 import { readRulesets } from "./rulesets.js";
 import { bridgeNfCallsIptables, type DoctorContext, type Finding } from "./finding.js";
+import { firewallBackend } from "../firewall/choose-backend.js";
 
 /** ufw as far as kvmnet cares: on or not, which default policies drop, and the user rules it loads. */
 export interface UfwState {
@@ -53,8 +54,8 @@ export function ufwNeeds(ufw: UfwState, net: Network, config: Config, brNf: bool
   const br = net.bridge;
   const up = net.uplink;
   const needs: Need[] = [];
-  // With firewall = iptables kvmnet's chains are jumped from the top of INPUT and FORWARD, before ufw's.
-  const ours = config.firewall === "iptables" && forwardPolicy(net) !== null;
+  // A backend whose chains are jumped from the top of INPUT and FORWARD (iptables) comes before ufw's.
+  const ours = firewallBackend(config.firewall).caps.firstInBuiltins && forwardPolicy(net) !== null;
   if (ufw.inputDrop && net.dhcpRange && !ours) {
     needs.push({ kind: "port", in: br, proto: "udp", port: 67 });
     needs.push({ kind: "port", in: br, proto: "udp", port: 53 }, { kind: "port", in: br, proto: "tcp", port: 53 });

@@ -6,7 +6,7 @@ import type { ConfigProblem } from "../errors.js";
 import { contains, isIPv4, parseCidr, subnetOf, type Cidr } from "../ipv4.js";
 import { canonical6, contains6, isIPv6, parseCidr6, subnetOf6, type Cidr6 } from "../ipv6.js";
 import { badNetworkName } from "../core/ifname.js";
-import type { AclRule, Firewall, Network } from "./types.js";
+import type { AclRule, Network } from "./types.js";
 import { show } from "./value.js";
 
 /** The four rule families, as the part of the key before the dot. */
@@ -143,12 +143,11 @@ export function validateAcl(
 }
 
 /** Fill in the networks that NETS' rules name (their bridge and subnets), and push to PROBLEMS a rule that names
- *  no network of SECTIONS, its own or one without a subnet, and every rule when FIREWALL is iptables. */
+ *  no network of SECTIONS, its own or one without a subnet (a backend without rules refuses them: firewall/caps.ts). */
 export function aclCrossCheck(
   file: string,
   nets: Network[],
   sections: Iterable<string>,
-  firewall: Firewall,
   problems: ConfigProblem[],
 ): void {
   const byName = new Map(nets.map((n) => [n.name, n]));
@@ -156,10 +155,6 @@ export function aclCrossCheck(
   for (const n of nets) {
     for (const r of n.acl ?? []) {
       const push = (message: string) => problems.push({ file, line: n.lines[r.key] ?? 0, key: r.key, message });
-      if (firewall === "iptables") {
-        push("needs firewall = nftables: kvmnet's iptables backend has no firewall rules (ACLs)");
-        continue;
-      }
       const ref = r.peer?.net;
       if (ref === undefined) continue;
       const other = byName.get(ref);

@@ -2,7 +2,7 @@
 // as a NIC. Sorted or hashed once, so a file with thousands of networks is checked in linear-log time.
 import type { ConfigProblem } from "../errors.js";
 import { networkOf, toInt } from "../ipv4.js";
-import type { Firewall, Network } from "./types.js";
+import type { Network } from "./types.js";
 import { subnetOf6 } from "../ipv6.js";
 
 /** Push to PROBLEMS each clash between NETS (in file order), reported at the later network of a pair. */
@@ -55,22 +55,6 @@ function bridgeCheck(nets: Network[], push: (n: Network, key: string, message: s
     else if (n.isDefault) isDefault = n;
   }
   return byBridge;
-}
-
-/** Push to PROBLEMS each use of a feature the iptables backend does not have (IPv6, published ports). */
-export function backendCheck(file: string, nets: Network[], firewall: Firewall, problems: ConfigProblem[]): void {
-  if (firewall === "nftables") return;
-  const push = (n: Network, key: string, message: string) =>
-    problems.push({ file, line: n.lines[key] ?? 0, key, message });
-  for (const n of nets) {
-    if (n.address6)
-      push(
-        n,
-        "address6",
-        "needs firewall = nftables: kvmnet's iptables backend has IPv4 rules only (no ip6tables twin)",
-      );
-    if (n.publish) push(n, "publish", "needs firewall = nftables: kvmnet's iptables backend publishes no ports");
-  }
 }
 
 // Subnets are aligned blocks, so two overlap only when one contains the other. Sorted by first address (the

@@ -1,7 +1,7 @@
 // Validation of `[global]`: the firewall backend and the two directories kvmnet writes into.
 import { posix } from "node:path";
 import { GLOBAL_KEYS, suggestKey } from "./keys.js";
-import type { Config } from "./types.js";
+import { FIREWALLS, type Config, type Firewall } from "./types.js";
 import { show } from "./value.js";
 
 /** Apply `[global]` VALUES to CONFIG; each problem is passed to BAD with its key. */
@@ -12,8 +12,8 @@ export function validateGlobal(
 ): void {
   for (const [key, value] of Object.entries(values)) {
     if (key === "firewall") {
-      if (value === "nftables" || value === "iptables") config.firewall = value;
-      else bad(key, `${show(value)} is not nftables or iptables`);
+      if ((FIREWALLS as readonly string[]).includes(value)) config.firewall = value as Firewall;
+      else bad(key, `${show(value)} is not ${FIREWALLS.join(" or ")}`);
     } else if (key === "state_dir" || key === "lease_dir") {
       const why = badPath(value);
       if (why) bad(key, why);

@@ -10,8 +10,10 @@ export type Mode = "nat" | "routed" | "host-only" | "isolated" | "bridge";
 /** All modes, in the order the contract lists them. */
 export const MODES: readonly Mode[] = ["nat", "routed", "host-only", "isolated", "bridge"];
 
-/** Firewall backends. */
-export type Firewall = "nftables" | "iptables";
+/** The values of `firewall =`: one backend each (src/firewall/). */
+export const FIREWALLS = ["nftables", "iptables"] as const;
+/** A `firewall =` value. */
+export type Firewall = (typeof FIREWALLS)[number];
 
 /** One published port: PROTO traffic to the host's PORT (on HOSTADDR only, when given) goes to TO:TOPORT. */
 export interface Published {
@@ -130,7 +132,7 @@ interface AddressFields {
   address6?: Cidr6;
   /** Stateful DHCPv6 beside SLAAC. */
   dhcp6Range?: { first: string; last: string };
-  /** Per-VM anti-spoofing (see src/render/guard-rules.ts). */
+  /** Per-VM anti-spoofing (see src/firewall/nft/guard.ts). */
   guard?: boolean;
   /** DNS domain of the guests' names (dnsmasq domain=, local=, expand-hosts; DHCP options 15 and 119). */
   domain?: string;

@@ -1,7 +1,7 @@
 // From the text of kvmnet.conf to a validated Config, or every problem found in it.
 import ini from "ini";
 import { ConfigError, type ConfigProblem } from "../errors.js";
-import { crossCheck, backendCheck } from "./cross.js";
+import { crossCheck } from "./cross.js";
 import { aclCrossCheck } from "./acl.js";
 import { validateGlobal } from "./global.js";
 import { validateNetwork } from "./network.js";
@@ -43,9 +43,8 @@ export function parseConfig(file: string, text: string): Config {
   validateElsewhere(file, elsewhere, { linesOf, valuesOf }, config.networks, problems);
   crossCheck(file, config.networks, problems);
   vxlanCrossCheck(file, config.networks, problems);
-  backendCheck(file, config.networks, config.firewall, problems);
   const sections = [...scan.sections.keys()].filter((s) => s !== "global" && !isHostSection(s));
-  aclCrossCheck(file, config.networks, sections, config.firewall, problems);
+  aclCrossCheck(file, config.networks, sections, problems);
   const once = oncePerValue(problems, valueProblems);
   if (once.length > 0) throw new ConfigError(once.sort((a, b) => a.line - b.line));
   return config;

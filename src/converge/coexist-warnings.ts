@@ -8,7 +8,7 @@ import type { Config, Network } from "../config/types.js";
 import { coexistFindings, judgedIds, markerPrefix, planWarnings, warningLines } from "../coexist/judge.js";
 import type { Step } from "../core/steps.js";
 import { writeFileSafe } from "../host/write.js";
-import { observeCoexist } from "../coexist/read.js";
+import { observeCoexist } from "../coexist/read-others.js";
 import { realExec, type Exec } from "../host/exec.js";
 
 /** Warn (once) about what would break NET on this host. STEPS: what this run carried out (the rulesets are read

@@ -15,7 +15,7 @@ import { defaultRouteProblem, findDefaultRoute, resolveBridge } from "../observe
 import { readLink } from "../observe/links.js";
 import { isLocalAddress, readRoutes, type Route } from "../observe/routes.js";
 import { observeUplink } from "../observe/uplink-state.js";
-import { firewallBackend } from "../firewall/backend.js";
+import { firewallBackend } from "../firewall/choose-backend.js";
 import { undoColdStart } from "./cold-undo.js";
 import { decide, type Decision } from "./decision.js";
 import { bringsUp, tapOf, type Intent } from "../intent.js";
@@ -90,7 +90,7 @@ export async function converge(
   const first = observeHost(exec, net, intent, routes);
   const early = preflightHost(config, net, intent, first);
   if (early) throw early;
-  const hostWide = firewallBackend(config.firewall).sharedChains;
+  const hostWide = firewallBackend(config.firewall).caps.sharedChains;
   return withNetworkLock(config.stateDir, net.name, hostWide, () => {
     const done: Step[] = [];
     // A first round may only repair what a killed run left (an uplink move half done); then the host is looked

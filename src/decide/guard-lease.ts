@@ -3,7 +3,7 @@
 // the set after a flush.
 import { isIPv4 } from "../ipv4.js";
 import type { LeaseRecord } from "../observe/guard-state.js";
-import { guardIpScript } from "../render/guard-rules.js";
+import { sideTables } from "../firewall/side-tables-chosen.js";
 import { guardFiles } from "../core/names.js";
 import type { Step } from "../core/steps.js";
 
@@ -31,7 +31,7 @@ export function parseLeaseEvent(args: string[], env: NodeJS.ProcessEnv): LeaseEv
  *  then the record rewritten when the pair's presence in it changes (RECORD null: the config could not be read,
  *  nothing is recorded). */
 export function leaseEventSteps(ev: LeaseEvent, record: LeaseRecord | null): Step[] {
-  const steps: Step[] = [{ kind: "nft", script: guardIpScript(ev.mac, ev.ip, ev.del) }];
+  const steps: Step[] = [{ kind: "nft", script: sideTables.guardIpScript(ev.mac, ev.ip, ev.del) }];
   if (!record?.net) return steps;
   const before = record.leases;
   const after = [...before.filter((l) => l.mac !== ev.mac || l.ip !== ev.ip), ...(ev.del ? [] : [ev])];

@@ -3,18 +3,9 @@
 // status, plan), the table rebuilt from the records when something removed or emptied it.
 import type { Config, Network } from "../config/types.js";
 import type { GuardObserved, GuardTap } from "../observe/guard-state.js";
-import {
-  GUARD_DISPATCH,
-  guardChain,
-  guardDownScript,
-  guardRestoreScript,
-  guardRules,
-  guardStamp,
-} from "../render/guard-rules.js";
+import { sideTables, type TapMac } from "../firewall/side-tables-chosen.js";
 import { guardFiles } from "../core/names.js";
 import type { Step } from "../core/steps.js";
-
-type TapMac = { tap: string; mac: string };
 
 // The record's text: one "TAP MAC" line per tap, sorted, so that the same taps always give the same file.
 const recordText = (taps: TapMac[]) =>
@@ -45,7 +36,7 @@ function pairsOf(net: Network, obs: GuardObserved, mac: string): { mac: string; 
 export function guardAttachSteps(config: Config, net: Network, obs: GuardObserved, tap: string, mac: string): Step[] {
   const keep = obs.taps.filter((t) => t.tap !== tap && ours(net, t));
   return [
-    { kind: "nft", script: guardRestoreScript(net, [{ tap, mac }], pairsOf(net, obs, mac), obs.hostName) },
+    sideTables.guardRestore(net, [{ tap, mac }], pairsOf(net, obs, mac), obs.hostName),
     ...recordStep(config, net, obs, [...keep, { tap, mac }]),
   ];
 }
@@ -53,7 +44,7 @@ export function guardAttachSteps(config: Config, net: Network, obs: GuardObserve
 /** Unguarding TAP as it leaves: its chain and map element, and its line in the record. */
 export function guardDetachSteps(config: Config, net: Network, obs: GuardObserved, tap: string): Step[] {
   const keep = obs.taps.filter((t) => t.tap !== tap && ours(net, t));
-  return [{ kind: "nft", script: guardDownScript(tap) }, ...recordStep(config, net, obs, keep)];
+  return [sideTables.guardDown(tap), ...recordStep(config, net, obs, keep)];
 }
 
 /** Converging to up: the guard of every recorded tap that is still NET's, rebuilt in one transaction when its
@@ -64,28 +55,18 @@ export function guardUpSteps(config: Config, net: Network, obs: GuardObserved): 
   const keep = [...obs.taps, ...(obs.unrecorded ?? [])].filter((x) => ours(net, x));
   const gone = obs.taps.filter((x) => x.link === null);
   const pairs = [...new Map(keep.flatMap((x) => pairsOf(net, obs, x.mac)).map((p) => [`${p.mac} . ${p.ip}`, p]))];
-  const inPlace = (x: TapMac) => {
-    const rules = t?.chains[guardChain(x.tap)];
-    return (
-      t?.map[x.tap] === guardChain(x.tap) &&
-      rules?.length === guardRules(net, x.mac, obs.hostName).length &&
-      rules[0]!.includes(`comment "${guardStamp(net, x.mac, obs.hostName)}"`)
-    );
-  };
-  const whole =
-    !!t && !!t.chains.prerouting?.includes(GUARD_DISPATCH) && keep.every(inPlace) && pairs.every(([k]) => t.ips.has(k));
+  const inPlace = (x: TapMac) => !!t && sideTables.guardInPlace(t, net, x, obs.hostName);
+  const whole = !!t && sideTables.guardDispatches(t) && keep.every(inPlace) && pairs.every(([k]) => t.ips.has(k));
   const steps: Step[] = [];
   if (keep.length && !whole)
-    steps.push({
-      kind: "nft",
-      script: guardRestoreScript(
+    steps.push(
+      sideTables.guardRestore(
         net,
         keep,
         pairs.map(([, p]) => p),
         obs.hostName,
       ),
-    });
-  for (const x of gone)
-    if (t && (t.chains[guardChain(x.tap)] || t.map[x.tap])) steps.push({ kind: "nft", script: guardDownScript(x.tap) });
+    );
+  for (const x of gone) if (t && sideTables.guardHolds(t, x.tap)) steps.push(sideTables.guardDown(x.tap));
   return [...steps, ...recordStep(config, net, obs, keep)];
 }

@@ -5,13 +5,13 @@ import { attachLines, bridgeLines, detachLines, isOurBridge, tapMtu } from "./br
 import { dnsmasqDownSteps, dnsmasqUpSteps } from "./dnsmasq-steps.js";
 import { firewalldDownSteps, firewalldUpSteps } from "./firewalld-steps.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "../firewall/docker-user.js";
+import { firewallDownSteps, firewallStaleFlowSteps, firewallUpSteps } from "../firewall/up-down.js";
 import { traits } from "../modes.js";
 import { ipv6StaleSteps, ipv6UpSteps } from "./ipv6-steps.js";
 import { raOffSteps } from "./ra.js";
 import { csumSteps } from "./csum-steps.js";
 import { renderDnsmasq } from "../render/dnsmasq-conf.js";
-import { publishFlushSteps } from "./publish-steps.js";
-import { firewallBackend } from "../firewall/backend.js";
+import { firewallBackend } from "../firewall/choose-backend.js";
 import { bridgeModeUpSteps, ipv6OffSteps } from "./mode-steps.js";
 import type { Step } from "../core/steps.js";
 import { vlanDownLines } from "./vlan.js";
@@ -24,7 +24,7 @@ const FORWARD = "/proc/sys/net/ipv4/ip_forward";
 /** Steps that bring NET up (bridge, address, forwarding, rules, dnsmasq), in that order. */
 export function decideNetworkUp(config: Config, net: Network, obs: Observed, tapName?: string): Step[] {
   if (!traits(net).ownBridge)
-    return [...bridgeModeUpSteps(net, obs), ...dockerUserUpSteps(net, config.firewall, obs.docker)];
+    return [...bridgeModeUpSteps(net, obs), ...dockerUserUpSteps(net, firewallBackend(config.firewall), obs.docker)];
   const steps: Step[] = [];
   // The taps of running VMs take a changed mtu with the bridge (first, so raising it never leaves the bridge above
   // its ports' limit); the guests learn it from their next lease (DHCP option 26).
@@ -47,8 +47,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
     ...ipv6UpSteps(net, obs),
   );
   if (traits(net).forwarding && !obs.forwarding) steps.push({ kind: "sysctl", path: FORWARD, value: "1" });
-  const firewall = firewallBackend(config.firewall);
-  if (obs.firewall) steps.push(...firewall.upSteps(net, obs.firewall), ...publishFlushSteps(net, obs.firewall));
+  steps.push(...firewallUpSteps(net, obs.firewall), ...firewallStaleFlowSteps(net, obs.firewall));
   steps.push(...firewalldUpSteps(net, obs.firewalld ?? null), ...dnsmasqUpSteps(config, net, obs.dnsmasq));
   // After dnsmasq: resolved's first query to the bridge finds it answering.
   steps.push(...resolvedUpSteps(config, net, obs.resolved));
@@ -74,9 +73,7 @@ export function decideDown(config: Config, net: Network, obs: Observed, tapName:
 
 /** Steps that remove what kvmnet made for NET: dnsmasq, rules, and the bridge if kvmnet created it. */
 export function decideNetworkDown(config: Config, net: Network, obs: Observed): Step[] {
-  const firewall = obs.firewall
-    ? firewallBackend(config.firewall).downSteps(net, obs.firewall)
-    : dockerUserDownSteps(net, obs.docker);
+  const firewall = obs.firewall ? firewallDownSteps(net, obs.firewall) : dockerUserDownSteps(net, obs.docker);
   const steps = [
     // First: no query of the host goes to the bridge while its dnsmasq stops.
     ...resolvedDownSteps(config, net, obs.resolved),

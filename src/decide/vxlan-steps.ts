@@ -3,16 +3,8 @@
 import type { Network } from "../config/types.js";
 import { localOf, type VxlanObserved } from "../observe/vxlan-state.js";
 import { frrEvpnCommands, hasEvpn } from "../render/frr.js";
-import {
-  vxlanAlias,
-  vxlanDeviceAlias,
-  vxlanGuardComment,
-  vxlanGuardDownScript,
-  vxlanGuardRules,
-  vxlanGuardScript,
-  vxlanGuardTable,
-  wantedPeers,
-} from "../render/vxlan-text.js";
+import { vxlanAlias, vxlanDeviceAlias, wantedPeers } from "../render/vxlan-text.js";
+import { sideTables } from "../firewall/side-tables-chosen.js";
 import type { Step } from "../core/steps.js";
 import { vxlanDevName } from "../core/names.js";
 
@@ -76,9 +68,8 @@ export function vxlanUpSteps(net: Network, obs: VxlanObserved | null | undefined
   }
   // The alias records the peers last: a run cut off before the flood entries were made is finished by the next.
   if (make || obs.alias !== alias) steps.push({ kind: "ip", lines: [`link set dev ${dev} alias ${alias}`] });
-  const rules = vxlanGuardRules(vx, peers);
-  if (make || (obs.guard !== undefined && obs.guard !== vxlanGuardComment(net, rules)))
-    steps.push({ kind: "nft", script: vxlanGuardScript(net, rules) });
+  if (make || (obs.guard !== undefined && obs.guard !== sideTables.vxlanGuardComment(net, vx, peers)))
+    steps.push(sideTables.vxlanGuardUp(net, vx, peers));
   if (vx.evpn && vx.asn && obs.frr !== undefined && !hasEvpn(obs.frr, vx.asn))
     steps.push({ kind: "vtysh", commands: frrEvpnCommands(vx.asn) });
   return steps;
@@ -90,7 +81,6 @@ export function vxlanDownSteps(net: Network, obs: VxlanObserved | null | undefin
   const steps: Step[] = [];
   if (obs.link && isOurVxlan(net, obs.alias))
     steps.push({ kind: "ip", lines: [`link delete dev ${vxlanDevName(net.vxlan)}`] });
-  // Added before it is deleted: gone already is no failure.
-  steps.push({ kind: "nft", script: `add table inet ${vxlanGuardTable(net)}\n${vxlanGuardDownScript(net)}` });
+  steps.push(sideTables.vxlanGuardDown(net));
   return steps;
 }

@@ -3,11 +3,10 @@
 // DOCKER-USER chain, jumped from the top of FORWARD: kvmnet puts its network's rules there (in and out of the
 // bridge; from the bridge to itself for bridged frames only), each tagged with a comment naming the network, and
 // removes exactly those on teardown. Pure.
-import type { Firewall, Network } from "../config/types.js";
+import type { Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { DOCKER_USER, type DockerUserState, type IptVariant } from "./docker.js";
-import { renderIptables } from "../render/iptables.js";
-import { IPT } from "../core/names.js";
+import type { FirewallBackend } from "./backend-types.js";
 import type { Step } from "../core/steps.js";
 
 /** The comment on NET's rules in DOCKER-USER, as iptables-save prints it. */
@@ -18,7 +17,7 @@ export function dockerUserTag(net: Network): string {
 /** NET's rules in DOCKER-USER, as iptables-save prints them: in and out of its bridge for a network that forwards,
  *  else (isolated, host-only, bridge mode: only bridged frames meet FORWARD, through br_netfilter) from the bridge
  *  to itself, so that routed traffic of a bridge that is the host's LAN interface is still Docker's to judge.
- *  TARGET: ACCEPT, except where kvmnet's own iptables chains live in the same table (firewall = iptables, same
+ *  TARGET: ACCEPT, except where kvmnet's own chains live in the same table (the backend's dockerUserJump, same
  *  variant): there an ACCEPT in DOCKER-USER, which comes first, would skip them, so the rules hand the traffic to
  *  kvmnet's dispatch chain, which decides. */
 export function dockerUserRules(net: Network, target: string): string[] {
@@ -36,11 +35,15 @@ export function ownDockerUserRules(net: Network, rules: string[]): string[] {
 
 /** Steps that make NET's rules in every DOCKER-USER chain exactly the wanted ones (missing ones inserted at the
  *  top, ahead of Docker's own RETURN; stale ones of NET deleted); [] when they are, or when there is no Docker. */
-export function dockerUserUpSteps(net: Network, firewall: Firewall, state: DockerUserState | null | undefined): Step[] {
+export function dockerUserUpSteps(
+  net: Network,
+  backend: FirewallBackend,
+  state: DockerUserState | null | undefined,
+): Step[] {
   if (!state) return [];
+  const jump = backend.dockerUserJump(net);
   return state.chains.flatMap((c) => {
-    const ours = firewall === "iptables" && c.variant === state.kvmnetVariant && renderIptables(net);
-    const want = dockerUserRules(net, ours ? IPT.forward : "ACCEPT");
+    const want = dockerUserRules(net, jump && c.variant === state.kvmnetVariant ? jump : "ACCEPT");
     const have = ownDockerUserRules(net, c.rules);
     const stale = have.filter((r) => !want.includes(r)).map((r) => r.replace(/^-A /, "-D "));
     const missing = want.filter((r) => !have.includes(r)).reverse();

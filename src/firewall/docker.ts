@@ -6,7 +6,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
 import { bringsUp, type Intent } from "../intent.js";
-import { parseIptablesSave } from "./iptables-text.js";
+import { parseIptablesSave } from "./iptables/save.js";
 import { hostPorts } from "../core/names.js";
 
 /** The two iptables variants: nf_tables (iptables-nft) and the old x_tables one (iptables-legacy). */
@@ -40,6 +40,12 @@ export function observeDockerUser(exec: Exec, legacyTables = readLegacyTableName
   look("nft");
   if (/^filter$/m.test(legacyTables)) look("legacy");
   return { chains, kvmnetVariant: iptablesVariant() };
+}
+
+/** STATE with Docker's DOCKER-USER chains read into it when LOOK (a thorough look, or rules about to be remade). */
+export function withDockerUser<S extends { docker?: DockerUserState }>(exec: Exec, state: S, look: boolean): S {
+  if (look) state.docker = observeDockerUser(exec);
+  return state;
 }
 
 /** Whether converging NET towards INTENT looks at DOCKER-USER even when its own rules are in place: bringing it

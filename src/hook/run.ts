@@ -2,6 +2,7 @@
 // tap (up hooks) or detach it (down hooks).
 import type { Exec } from "../host/exec.js";
 import { configPath, loadConfig } from "../config/load.js";
+import { checkFirewallCaps } from "../firewall/caps.js";
 import { converge } from "../converge/converge.js";
 import { UsageError } from "../errors.js";
 import { HOOKS, type HookName } from "../programs.js";
@@ -37,7 +38,7 @@ export async function runHook(call: HookCall): Promise<void> {
   // libvirt runs the downscript after closing the tap, sometimes with the literal argument "(null)": going
   // down, that is a tap already gone, as is any missing one.
   const tap = !up && args[0] === "(null)" ? "" : args[0]!;
-  const config = loadConfig(configPath(env));
+  const config = checkFirewallCaps(loadConfig(configPath(env)));
   const picked = selectNetwork(config, { program, tap, envNet: env.KVMNET_NETWORK, suffixNet: call.suffixNet });
   const intent = up ? ({ action: "attach", tap } as const) : ({ action: "detach", tap } as const);
   await converge(config, picked, intent, {

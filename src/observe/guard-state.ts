@@ -3,10 +3,9 @@
 import { readFileSync } from "node:fs";
 import type { Config, Network } from "../config/types.js";
 import type { Exec } from "../host/exec.js";
-import { GUARD_IPS, GUARD_MAP, GUARD_TABLE } from "../render/guard-rules.js";
 import { dnsmasqFiles, guardFiles } from "../core/names.js";
 import { readLink, type Link } from "./links.js";
-import { parseNftListing } from "../firewall/nft-text.js";
+import { sideTables, type GuardTable } from "../firewall/side-tables-chosen.js";
 
 /** A recorded tap and its interface now (null: gone). */
 export interface GuardTap {
@@ -15,15 +14,7 @@ export interface GuardTap {
   link: Link | null;
 }
 
-/** What `nft list table bridge kvmnet` shows. */
-export interface GuardTable {
-  /** Chain name → its rule lines as nft prints them. */
-  chains: Record<string, string[]>;
-  /** Tap name → the chain its map element jumps to. */
-  map: Record<string, string>;
-  /** The set's pairs, "MAC . IP". */
-  ips: Set<string>;
-}
+export type { GuardTable } from "../firewall/side-tables-chosen.js";
 
 /** The guard of one network. TABLE: null when there is none, undefined when not looked at (a hook). */
 export interface GuardObserved {
@@ -105,31 +96,11 @@ export function observeGuard(
   if (!table) return obs;
   const seen = new Set(obs.leases.map((l) => `${l.mac} ${l.ip}`));
   obs.leases.push(...dnsmasqLeases(config, net).filter((l) => !seen.has(`${l.mac} ${l.ip}`)));
-  obs.table = readTable(exec);
-  obs.unrecorded = Object.keys(obs.table?.map ?? {}).flatMap((tap): GuardTap[] => {
-    const mac = /^ether saddr != (\S+) drop/.exec(obs.table!.chains[obs.table!.map[tap]!]?.[0] ?? "")?.[1];
+  const found = (obs.table = sideTables.readGuard(exec));
+  obs.unrecorded = Object.keys(found?.map ?? {}).flatMap((tap): GuardTap[] => {
+    const mac = sideTables.guardedMac(found!, tap);
     const link = taps.some((t) => t.tap === tap) || !mac ? null : readLink(tap);
     return link?.master === net.bridge ? [{ tap, mac: mac!, link }] : [];
   });
   return obs;
-}
-
-function readTable(exec: Exec): GuardTable | null {
-  const r = exec.tryRun("nft", ["list", "table", ...GUARD_TABLE.split(" ")]);
-  if (!r.ok) return null;
-  const listing = parseNftListing(r.stdout);
-  const map: Record<string, string> = {};
-  for (const e of listing.elements) if (e.map === GUARD_MAP) map[e.key.replace(/"/g, "")] = e.chain;
-  return { chains: listing.chains, map, ips: setPairs(r.stdout) };
-}
-
-// The elements of the set GUARD_IPS: `elements = { MAC . IP, MAC . IP,` wrapped over lines, up to `}`.
-function setPairs(text: string): Set<string> {
-  const out = new Set<string>();
-  const start = text.indexOf(`\tset ${GUARD_IPS} {`);
-  if (start < 0) return out;
-  const body = text.slice(start, text.indexOf("\n\t}", start));
-  for (const m of body.matchAll(/([0-9a-f]{2}(?::[0-9a-f]{2}){5}) \. (\d+\.\d+\.\d+\.\d+)/g))
-    out.add(`${m[1]} . ${m[2]}`);
-  return out;
 }

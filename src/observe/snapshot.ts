@@ -7,10 +7,11 @@ import type { Exec } from "../host/exec.js";
 import type { Config, Network } from "../config/types.js";
 import { traits } from "../modes.js";
 import { observeDnsmasq, type DnsmasqState } from "./dnsmasq-state.js";
-import type { FirewallState } from "../firewall/observe.js";
+import type { FirewallState } from "../firewall/choose-backend.js";
 import { firewalldLookWanted, observeFirewalld, type FirewalldState } from "./firewalld-state.js";
 import { dockerLookWanted, observeDockerUser, type DockerUserState } from "../firewall/docker.js";
-import { firewallBackend } from "../firewall/backend.js";
+import { firewallBackend } from "../firewall/choose-backend.js";
+import { firewallRemaking } from "../firewall/up-down.js";
 import { readAddresses, readLink, type Link } from "./links.js";
 import { observeIpv6, observeOwnBridge6, type Ipv6Observed } from "./ipv6-state.js";
 import { observeMode, type ModeObserved } from "./mode.js";
@@ -190,7 +191,7 @@ export function observe(
     ports: observePorts(exec, net, intent, bridge, host.tap),
     resolved: resolvedLookWanted(config, net, intent, bridge) ? observeResolved(exec, net, bridge) : null,
   };
-  const remaking = !!snap.firewall && ("full" in snap.firewall || "other" in snap.firewall);
+  const remaking = firewallRemaking(snap.firewall);
   snap.firewalld = firewalldLookWanted(net, intent, bridge, remaking) ? observeFirewalld(exec, net) : null;
   return snap;
 }

@@ -8,7 +8,8 @@ import type { Network, Vxlan } from "../config/types.js";
 import type { Intent } from "../intent.js";
 import { readLink, type Link } from "./links.js";
 import { networkInterfaces } from "node:os";
-import { vxlanAlias, vxlanGuardTable, wantedPeers } from "../render/vxlan-text.js";
+import { vxlanAlias, wantedPeers } from "../render/vxlan-text.js";
+import { sideTables } from "../firewall/side-tables-chosen.js";
 import { vxlanDevName } from "../core/names.js";
 
 /** The VXLAN side of a network as found. */
@@ -48,7 +49,7 @@ export function observeVxlan(exec: Exec, net: Network, intent: Intent): VxlanObs
     obs.flood = parseFlood(fdb);
     obs.learned = parseLearned(fdb);
   }
-  if (looking || !current) obs.guard = readGuard(exec, net);
+  if (looking || !current) obs.guard = sideTables.readVxlanGuard(exec, net);
   if (vx.evpn && (looking || !current)) obs.frr = readFrr(exec);
   return obs;
 }
@@ -106,13 +107,6 @@ export function parseFlood(text: string): string[] {
     if (m) out.push(m[1]!);
   }
   return out;
-}
-
-// The digest in the guard table's comment, null when there is no such table.
-function readGuard(exec: Exec, net: Network): string | null {
-  const r = exec.tryRun("nft", ["list", "table", "inet", vxlanGuardTable(net)]);
-  if (!r.ok) return null;
-  return /comment "([^"]*)"/.exec(r.stdout)?.[1] ?? "";
 }
 
 function readFrr(exec: Exec): string | null {

@@ -9,7 +9,7 @@ import { parseConfig } from "../../src/config/validate.js";
 import type { Config, Network } from "../../src/config/types.js";
 import type { Decision } from "../../src/converge/decision.js";
 import { showStep } from "../../src/core/steps.js";
-import { firewallBackend } from "../../src/firewall/backend.js";
+import { firewallBackend } from "../../src/firewall/choose-backend.js";
 import type { Intent } from "../../src/intent.js";
 import { dockerLookWanted } from "../../src/firewall/docker.js";
 import type { DnsmasqState } from "../../src/observe/dnsmasq-state.js";
@@ -58,7 +58,7 @@ export function nftBlock(listing: string, kind: "chain" | "map", name: string): 
   return end < 0 ? null : lines.slice(start, end + 1).join("\n");
 }
 
-/** An executor answering the firewall looks of src/firewall/observe.ts and src/firewall/docker.ts from the case's
+/** An executor answering the firewall looks of src/firewall/nft/observe.ts, src/firewall/iptables/observe.ts and src/firewall/docker.ts from the case's
  *  texts, as nft and iptables-save would on the captured host; any other command is an error (the fixture would
  *  be missing something decide depends on). */
 export function fixtureExec(net: Network, nftTables: string[], nft: string | null, save: string | null): Exec {

@@ -6,7 +6,7 @@ import type { Exec } from "../../src/host/exec.js";
 import { realExec } from "../../src/host/exec.js";
 import { loadConfig } from "../../src/config/load.js";
 import { firewallUpSteps } from "../../src/firewall/up-down.js";
-import { observeFirewall } from "../../src/firewall/observe.js";
+import { observeFirewall } from "../../src/firewall/observe-rules.js";
 import { Netns, program, rid, stopDnsmasqIn, tempConfig } from "../helpers/netns.js";
 
 const N = 40;

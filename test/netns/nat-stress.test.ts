@@ -2,9 +2,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import { program } from "../helpers/netns.js";
-import { renderNft } from "../../src/render/nft.js";
-import { nftTableView } from "../../src/render/nft-script.js";
-import { IPT_FIXED, IPT_JUMPS, renderIptables } from "../../src/render/iptables.js";
+import { renderNft } from "../../src/firewall/nft/render.js";
+import { nftTableView } from "../../src/firewall/nft/script.js";
+import { IPT_FIXED, IPT_JUMPS, renderIptables } from "../../src/firewall/iptables/render.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { readdirSync, readFileSync } from "node:fs";
 

@@ -2,8 +2,9 @@
 // and the rules as nft prints them (golden file).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { renderNft } from "../../src/render/nft.js";
-import { nftTableView } from "../../src/render/nft-script.js";
+import { capsProblems } from "../../src/firewall/caps.js";
+import { renderNft } from "../../src/firewall/nft/render.js";
+import { nftTableView } from "../../src/firewall/nft/script.js";
 import { problems } from "../helpers/problems.js";
 
 const WEB = "[web]\nmode = nat\nbridge = kvweb\naddress = 192.0.2.1/26\n";
@@ -95,9 +96,12 @@ describe("rule values", () => {
   });
 
   it("the iptables backend refuses them at their line", () => {
-    expect(problems("[global]\nfirewall = iptables\n" + WEB + "deny_out.smtp = tcp/25\n")).toEqual([
-      "7: deny_out.smtp: needs firewall = nftables: kvmnet's iptables backend has no firewall rules (ACLs)",
-    ]);
+    const text = "[global]\nfirewall = iptables\n" + WEB + "deny_out.smtp = tcp/25\n";
+    expect(capsProblems(parseConfig("/etc/kvmnet.conf", text)).map((p) => `${p.line}: ${p.key}: ${p.message}`)).toEqual(
+      ["7: deny_out.smtp: needs firewall = nftables: kvmnet's iptables backend has no firewall rules (ACLs)"],
+    );
+    // The nft backend takes them.
+    expect(capsProblems(parseConfig("/etc/kvmnet.conf", WEB + "deny_out.smtp = tcp/25\n"))).toEqual([]);
   });
 });
 

@@ -5,6 +5,7 @@ import { checkForwardDrop } from "../../src/coexist/forward-drop.js";
 import { seedRulesets } from "../../src/coexist/rulesets.js";
 import { parseConfig } from "../../src/config/validate.js";
 import type { Network } from "../../src/config/types.js";
+import { firewallBackend } from "../../src/firewall/choose-backend.js";
 import { dockerUserDownSteps, dockerUserUpSteps } from "../../src/firewall/docker-user.js";
 import { firewallDownSteps, firewallUpSteps } from "../../src/firewall/up-down.js";
 import { showStep, type Step } from "../../src/core/steps.js";
@@ -87,7 +88,7 @@ describe("observing DOCKER-USER", () => {
 
 describe("kvmnet's steps in DOCKER-USER", () => {
   it("inserts the two tagged rules ahead of Docker's RETURN, with the variant's own restore", () => {
-    const steps = dockerUserUpSteps(nat0, "nftables", state([], "legacy"));
+    const steps = dockerUserUpSteps(nat0, firewallBackend("nftables"), state([], "legacy"));
     expect(steps).toEqual([
       {
         kind: "iptables",
@@ -101,11 +102,11 @@ describe("kvmnet's steps in DOCKER-USER", () => {
   });
 
   it("is idempotent, and replaces only its own stale rules (another network's and the admin's stay)", () => {
-    expect(dockerUserUpSteps(nat0, "nftables", state(NAT0))).toEqual([]);
+    expect(dockerUserUpSteps(nat0, firewallBackend("nftables"), state(NAT0))).toEqual([]);
     const admin = "-A DOCKER-USER -i eth1 -j DROP";
     const old = '-A DOCKER-USER -i oldbr -m comment --comment "kvmnet nat0" -j ACCEPT';
     const other = '-A DOCKER-USER -i natbr0 -m comment --comment "kvmnet nat01" -j ACCEPT';
-    const [s] = dockerUserUpSteps(nat0, "nftables", state([admin, old, NAT0[1]!, other]));
+    const [s] = dockerUserUpSteps(nat0, firewallBackend("nftables"), state([admin, old, NAT0[1]!, other]));
     expect(s).toEqual({
       kind: "iptables",
       variant: "nft",
@@ -122,7 +123,7 @@ describe("kvmnet's steps in DOCKER-USER", () => {
 
   it("hands the traffic to KVMNET-FORWARD where kvmnet's iptables chains share the table; ACCEPT elsewhere", () => {
     const up = (fw: "nftables" | "iptables", variant: "nft" | "legacy") =>
-      script(dockerUserUpSteps(nat0, fw, state([], variant, "nft"))[0]);
+      script(dockerUserUpSteps(nat0, firewallBackend(fw), state([], variant, "nft"))[0]);
     expect(up("iptables", "nft")).toContain("-j KVMNET-FORWARD");
     expect(up("iptables", "nft")).not.toContain("ACCEPT");
     expect(up("iptables", "legacy")).toContain("-j ACCEPT");
@@ -134,7 +135,7 @@ describe("kvmnet's steps in DOCKER-USER", () => {
       ["iso", "isobr"],
       ["lan", "br0"],
     ] as const)
-      expect(script(dockerUserUpSteps(net(name), "nftables", state([]))[0])).toBe(
+      expect(script(dockerUserUpSteps(net(name), firewallBackend("nftables"), state([]))[0])).toBe(
         `*filter\n-I DOCKER-USER -i ${br} -o ${br} -m comment --comment "kvmnet ${name}" -j ACCEPT\nCOMMIT\n`,
       );
   });

@@ -2,11 +2,12 @@
 // /proc/net/if_inet6, the guest MAC in QEMU's command line, the guard's rules.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
+import { checkFirewallCaps } from "../../src/firewall/caps.js";
 import { ConfigError } from "../../src/errors.js";
 import { autoUla } from "../../src/ipv6.js";
 import { parseIfInet6 } from "../../src/observe/ipv6-state.js";
 import { macFromQemuArgs } from "../../src/observe/qemu-mac.js";
-import { guardRules } from "../../src/render/guard-rules.js";
+import { guardRules } from "../../src/firewall/nft/guard.js";
 import { csumSteps } from "../../src/decide/csum-steps.js";
 import { showStep } from "../../src/core/steps.js";
 
@@ -15,7 +16,7 @@ const nat = (extra: string, global = "") =>
 
 function problems(text: string): string[] {
   try {
-    parseConfig("/etc/kvmnet.conf", text);
+    checkFirewallCaps(parseConfig("/etc/kvmnet.conf", text));
     return [];
   } catch (e) {
     if (e instanceof ConfigError) return e.problems.map((p) => `${p.line}: ${p.key}: ${p.message}`);

@@ -13,16 +13,29 @@ function filesUnder(dir: string): string[] {
   );
 }
 
-/** Base names shared by more than one file of FILES, each with its files (sorted). */
+// The firewall backends' folders hold the same parts, one per tool (render.ts, diff.ts, counters.ts ...): a name
+// may be shared between them, never with a file anywhere else.
+const PARALLEL = /^src\/firewall\/(nft|iptables)\//;
+
+/** Base names shared by more than one file of FILES (the backends' parallel files counted once), each with its
+ *  files (sorted). */
 export function clashes(files: string[]): Record<string, string[]> {
   const by = new Map<string, string[]>();
   for (const f of files) by.set(basename(f), [...(by.get(basename(f)) ?? []), f]);
-  return Object.fromEntries([...by].filter(([, fs]) => fs.length > 1).map(([n, fs]) => [n, fs.sort()]));
+  const clash = (fs: string[]) => new Set(fs.map((f) => (PARALLEL.test(f) ? "backend" : f))).size > 1;
+  return Object.fromEntries([...by].filter(([, fs]) => clash(fs)).map(([n, fs]) => [n, fs.sort()]));
 }
 
 describe("file names under src/", () => {
   it("finds a clash when there is one", () => {
     expect(clashes(["src/a/x.ts", "src/b/x.ts", "src/b/y.ts"])).toEqual({ "x.ts": ["src/a/x.ts", "src/b/x.ts"] });
+  });
+
+  it("lets the two backends' folders share the names of their parts, but not with anything else", () => {
+    const nft = "src/firewall/nft/render.ts";
+    const ipt = "src/firewall/iptables/render.ts";
+    expect(clashes([nft, ipt])).toEqual({});
+    expect(clashes([nft, ipt, "src/render.ts"])).toEqual({ "render.ts": [ipt, nft, "src/render.ts"] });
   });
 
   it("are unique across folders ", () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import { leaseEventSteps, parseLeaseEvent } from "../../src/decide/guard-lease.js";
 import type { LeaseRecord } from "../../src/observe/guard-state.js";
-import { guardIpScript } from "../../src/render/guard-rules.js";
+import { guardIpScript } from "../../src/firewall/nft/guard.js";
 
 const config = parseConfig(
   "/x",

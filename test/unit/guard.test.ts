@@ -5,7 +5,7 @@ import { parseConfig } from "../../src/config/validate.js";
 import { guardAttachSteps, guardDetachSteps, guardUpSteps } from "../../src/decide/guard-steps.js";
 import { dnsmasqLeasePairs, type GuardObserved, type GuardTable } from "../../src/observe/guard-state.js";
 import type { Link } from "../../src/observe/links.js";
-import { guardChain, guardRules, guardStamp, GUARD_DISPATCH } from "../../src/render/guard-rules.js";
+import { guardChain, guardRules, guardStamp, GUARD_DISPATCH } from "../../src/firewall/nft/guard.js";
 
 const config = parseConfig(
   "/x",

@@ -5,9 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
 import { firewallUpSteps } from "../../src/firewall/up-down.js";
-import { forwardEdits, iptablesUpScript } from "../../src/firewall/iptables-diff.js";
-import { parseIptablesSave } from "../../src/firewall/iptables-text.js";
-import { renderIptables } from "../../src/render/iptables.js";
+import { forwardEdits, iptablesUpScript } from "../../src/firewall/iptables/diff.js";
+import { parseIptablesSave } from "../../src/firewall/iptables/save.js";
+import { renderIptables } from "../../src/firewall/iptables/render.js";
 
 const config = parseConfig("/etc/kvmnet.conf", "[nat0]\nmode = nat\nbridge = kvbr0\naddress = 192.0.2.1/24\n");
 const nat0 = config.networks[0]!;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { runLeaseEvent } from "../../src/cli/lease-event.js";
-import { guardIpScript } from "../../src/render/guard-rules.js";
+import { guardIpScript } from "../../src/firewall/nft/guard.js";
 import { fakeExec } from "../helpers/fake-exec.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvmnet-lease-"));

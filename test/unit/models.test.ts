@@ -7,10 +7,10 @@ import { addrSpec, journalRoutes, planUplinkBridge, routeSpec } from "../../src/
 import { vlanUpLines } from "../../src/decide/vlan.js";
 import { parseAddrs, parseRoutes, type UplinkState } from "../../src/observe/uplink-state.js";
 import { renderDnsmasq } from "../../src/render/dnsmasq-conf.js";
-import { iptablesUpScript } from "../../src/firewall/iptables-diff.js";
-import { renderIptables } from "../../src/render/iptables.js";
-import { renderNft } from "../../src/render/nft.js";
-import { nftTableView } from "../../src/render/nft-script.js";
+import { iptablesUpScript } from "../../src/firewall/iptables/diff.js";
+import { renderIptables } from "../../src/firewall/iptables/render.js";
+import { renderNft } from "../../src/firewall/nft/render.js";
+import { nftTableView } from "../../src/firewall/nft/script.js";
 import { forwardPolicy } from "../../src/render/policy.js";
 
 const config = parseConfig(

@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import type { Network } from "../../src/config/types.js";
 import { parseConfig } from "../../src/config/validate.js";
 import { renderDnsmasq } from "../../src/render/dnsmasq-conf.js";
-import { iptablesUpScript } from "../../src/firewall/iptables-diff.js";
-import { renderIptables } from "../../src/render/iptables.js";
-import { renderNft } from "../../src/render/nft.js";
-import { nftTableView } from "../../src/render/nft-script.js";
+import { iptablesUpScript } from "../../src/firewall/iptables/diff.js";
+import { renderIptables } from "../../src/firewall/iptables/render.js";
+import { renderNft } from "../../src/firewall/nft/render.js";
+import { nftTableView } from "../../src/firewall/nft/script.js";
 
 const config = parseConfig(
   "/etc/kvmnet.conf",

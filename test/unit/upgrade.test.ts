@@ -7,10 +7,10 @@ import { dnsmasqUpSteps, isStale } from "../../src/decide/dnsmasq-steps.js";
 import { firewallOldLayout, firewallUpSteps } from "../../src/firewall/up-down.js";
 import type { DnsmasqState } from "../../src/observe/dnsmasq-state.js";
 import { parseDhcpDevice } from "../../src/observe/dnsmasq-socket.js";
-import { parseIptablesSave } from "../../src/firewall/iptables-text.js";
+import { parseIptablesSave } from "../../src/firewall/iptables/save.js";
 import { renderDnsmasq, renderLeaseEvent } from "../../src/render/dnsmasq-conf.js";
 import { nftChains } from "../../src/core/names.js";
-import { renderNft } from "../../src/render/nft.js";
+import { renderNft } from "../../src/firewall/nft/render.js";
 
 const config = parseConfig(
   "/etc/kvmnet.conf",

@@ -10,7 +10,8 @@ import { validateVxlan } from "../../src/config/vxlan.js";
 import { vxlanUpSteps, vxlanDownSteps } from "../../src/decide/vxlan-steps.js";
 import { parseFlood, type VxlanObserved } from "../../src/observe/vxlan-state.js";
 import { frrEvpnCommands, hasEvpn } from "../../src/render/frr.js";
-import { vxlanAlias, vxlanGuardComment, vxlanGuardRules } from "../../src/render/vxlan-text.js";
+import { vxlanAlias } from "../../src/render/vxlan-text.js";
+import { vxlanGuardComment, vxlanGuardRules } from "../../src/firewall/nft/vxlan-guard.js";
 import type { Network } from "../../src/config/types.js";
 import type { ConfigProblem } from "../../src/errors.js";
 

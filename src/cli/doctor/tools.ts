@@ -1,6 +1,7 @@
 // Are the programs kvmnet runs installed? Searched in PATH, as the hooks will spawn them.
 import { which } from "../../host/which.js";
 import { forwardPolicy } from "../../render/policy.js";
+import { firewallBackend } from "../../firewall/choose-backend.js";
 import type { DoctorContext, Finding } from "../../coexist/finding.js";
 
 /** The tools this config needs, each with the networks needing it and its Debian package. */
@@ -10,10 +11,11 @@ function needed(ctx: DoctorContext): { cmd: string; pkg: string; why: string; ne
   const ruled = names((n) => forwardPolicy(n) !== null);
   const dhcp = names((n) => !!n.dhcpRange);
   const tools = [{ cmd: "ip", pkg: "iproute2", why: "every network", networks: nets.map((n) => n.name) }];
-  if (ruled.length && ctx.config?.firewall === "iptables") {
-    for (const cmd of ["iptables-save", "iptables-restore"])
-      tools.push({ cmd, pkg: "iptables", why: "firewall = iptables", networks: ruled });
-  } else if (ruled.length) tools.push({ cmd: "nft", pkg: "nftables", why: "firewall = nftables", networks: ruled });
+  if (ruled.length && ctx.config) {
+    const backend = firewallBackend(ctx.config.firewall);
+    for (const { cmd, pkg } of backend.tools)
+      tools.push({ cmd, pkg, why: `firewall = ${backend.name}`, networks: ruled });
+  }
   if (dhcp.length)
     tools.push({ cmd: "dnsmasq", pkg: "dnsmasq-base", why: "DHCP and DNS (dhcp_range)", networks: dhcp });
   return tools;

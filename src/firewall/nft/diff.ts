@@ -1,10 +1,10 @@
 // The nftables backend's decisions for one network in the shared table: is it in place, what of it is there,
 // what must go. Pure.
-import type { Network } from "../config/types.js";
-import type { NftListing } from "./nft-text.js";
-import { NFT_MAPS, nftChains } from "../core/names.js";
-import type { NftNetwork } from "../render/nft.js";
-import type { NftObjects } from "../render/nft-script.js";
+import type { Network } from "../../config/types.js";
+import type { NftListing } from "./listing.js";
+import { NFT_MAPS, nftChains } from "../../core/names.js";
+import type { NftNetwork } from "./render.js";
+import type { NftObjects } from "./script.js";
 
 const same = (a: string[] | undefined, b: string[]) => !!a && a.join("\n") === b.join("\n");
 

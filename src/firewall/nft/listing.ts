@@ -1,5 +1,5 @@
 // Reading `nft list` output of kvmnet's table back into chains and map elements (the text nft prints).
-import type { NftElement } from "../render/nft.js";
+import type { NftElement } from "./render.js";
 
 /** Chains (name → rule lines, trimmed, base chain spec included) and map elements found in TEXT. */
 export interface NftListing {

@@ -11,10 +11,10 @@
 // networks can matter: the order problem of one FORWARD chain shared by all networks cannot arise. iptables has
 // no verdict maps, so the dispatch is one interface comparison per network (a cheap match done by the rule core,
 // no extension), instead of every network's whole chains as before.
-import type { Network } from "../config/types.js";
-import { dispatchOf, type DispatchRule } from "./dispatch.js";
-import { IPT, iptablesChains } from "../core/names.js";
-import type { InputRule } from "./policy.js";
+import type { Network } from "../../config/types.js";
+import { dispatchOf, type DispatchRule } from "../../render/dispatch.js";
+import { IPT, iptablesChains } from "../../core/names.js";
+import type { InputRule } from "../../render/policy.js";
 
 /** Tables kvmnet writes to. */
 export type IptTable = "filter" | "nat";

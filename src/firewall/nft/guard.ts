@@ -6,11 +6,11 @@
 // and never from the gateway's, neighbour discovery only with its own MAC, and never as a DHCP server or an IPv6
 // router. Its IPv4 addresses are MAC . IP pairs in one set, filled from its static lease and by dnsmasq's lease
 // events (see src/cli/lease-event.ts).
-import { sha256Hex } from "../core/sha256.js";
+import { sha256Hex } from "../../core/sha256.js";
 import ipaddr from "ipaddr.js";
-import type { Network } from "../config/types.js";
-import { subnetOf6 } from "../ipv6.js";
-import { bridgeMac } from "../core/names.js";
+import type { Network } from "../../config/types.js";
+import { subnetOf6 } from "../../ipv6.js";
+import { bridgeMac } from "../../core/names.js";
 
 /** The bridge-family table. */
 export const GUARD_TABLE = "bridge kvmnet";

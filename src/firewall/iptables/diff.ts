@@ -1,9 +1,9 @@
 // The iptables backend's changes for one network, as `iptables-restore --noflush` scripts computed from one
 // iptables-save (kvmnet's host-wide lock keeps it still meanwhile: the dispatch chains are shared). Pure.
-import type { Network } from "../config/types.js";
-import { jumpTargets, type IptSave } from "./iptables-text.js";
-import { IPT_FIXED, IPT_JUMPS, IPT_SHARED, type IptablesNetwork, type IptTable } from "../render/iptables.js";
-import { FORWARD_IN_PREFIX, FORWARD_OUT_PREFIX, IPT, iptablesChains } from "../core/names.js";
+import type { Network } from "../../config/types.js";
+import { jumpTargets, type IptSave } from "./save.js";
+import { IPT_FIXED, IPT_JUMPS, IPT_SHARED, type IptablesNetwork, type IptTable } from "./render.js";
+import { FORWARD_IN_PREFIX, FORWARD_OUT_PREFIX, IPT, iptablesChains } from "../../core/names.js";
 
 const TABLES: IptTable[] = ["filter", "nat"];
 const DISPATCH: Record<IptTable, string[]> = { filter: [IPT.input, IPT.from, IPT.to], nat: [IPT.postrouting] };

@@ -3,8 +3,8 @@
 // bridge it enters (acl-in-NET: what is opened to them), so a packet meets only the rules of the networks it
 // touches, however many networks and rules there are. Rules speak of connections: a reply is never matched
 // by them, so a rule cuts the connections it forbids (those already open too) and leaves every other alone.
-import type { AclRule, Network } from "../config/types.js";
-import { NFT_MAPS, NFT_REJECT, nftChains } from "../core/names.js";
+import type { AclRule, Network } from "../../config/types.js";
+import { NFT_MAPS, NFT_REJECT, nftChains } from "../../core/names.js";
 
 // A verdict map element (nft.ts's NftElement, which imports this file).
 interface NftElement {

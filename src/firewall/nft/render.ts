@@ -1,12 +1,12 @@
 // A network's part of kvmnet's one nft table (`table inet kvmnet`), rendered as text in the exact form `nft list`
 // prints it, so that what is live can be compared with what is wanted by plain text. The shared part (base chains
-// dispatching through verdict maps) and the transactions are in nft-script.ts.
-import type { Network, Published } from "../config/types.js";
-import { dispatchOf, type DispatchRule } from "./dispatch.js";
-import { NFT_MAPS, NFT_REJECT, nftChains } from "../core/names.js";
-import type { InputRule } from "./policy.js";
-import { sha256Hex } from "../core/sha256.js";
-import { renderNftAcl } from "./nft-acl.js";
+// dispatching through verdict maps) and the transactions are in script.ts.
+import type { Network, Published } from "../../config/types.js";
+import { dispatchOf, type DispatchRule } from "../../render/dispatch.js";
+import { NFT_MAPS, NFT_REJECT, nftChains } from "../../core/names.js";
+import type { InputRule } from "../../render/policy.js";
+import { sha256Hex } from "../../core/sha256.js";
+import { renderNftAcl } from "./acl-rules.js";
 
 /** One element of a verdict map: KEY (as nft prints it) jumps to CHAIN. */
 export interface NftElement {

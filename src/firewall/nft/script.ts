@@ -2,10 +2,10 @@
 // shared objects are created if missing (idempotent), the network's own chains and map elements are written
 // whole, and nothing of another network is read or rewritten, so hooks of different networks need no common
 // lock. (The base chains' rules are rewritten each time, always to the same text.)
-import type { Network } from "../config/types.js";
-import { NFT_MAPS, NFT_REJECT, NFT_TABLE, oldNftTable } from "../core/names.js";
-import { nftChainBlock, nftCounters, type NftElement, type NftNetwork } from "./nft.js";
-import { aclCounters } from "./nft-acl.js";
+import type { Network } from "../../config/types.js";
+import { NFT_MAPS, NFT_REJECT, NFT_TABLE, oldNftTable } from "../../core/names.js";
+import { nftChainBlock, nftCounters, type NftElement, type NftNetwork } from "./render.js";
+import { aclCounters } from "./acl-rules.js";
 
 const T = `inet ${NFT_TABLE}`;
 const COMMENT = "managed by kvmnet; do not edit";

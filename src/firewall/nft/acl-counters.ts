@@ -1,11 +1,12 @@
 // The counters of kvmnet's firewall rules (ACLs), read for `kvmnet metrics` (never on a hook's path): one
 // `nft -j list counters table inet kvmnet` for every network, each rule's named counter picked out of it.
-import type { Network } from "../config/types.js";
-import { CommandError } from "../errors.js";
-import { showCommand, type Exec } from "../host/exec.js";
-import { NFT_TABLE } from "../core/names.js";
-import { aclCounters } from "../render/nft-acl.js";
-import { parseNftCounters, type Count } from "./counters.js";
+import type { Network } from "../../config/types.js";
+import { CommandError } from "../../errors.js";
+import { showCommand, type Exec } from "../../host/exec.js";
+import { NFT_TABLE } from "../../core/names.js";
+import { aclCounters } from "./acl-rules.js";
+import { parseNftCounters } from "./counters.js";
+import type { Count } from "../backend-types.js";
 
 /** Per network with rules: each rule's key ("allow_in.ssh", and "in-other"/"out-other") → its count; a rule
  *  whose counter is missing (the network is not up) is left out. */
