@@ -78,6 +78,7 @@ describe("kvmnet doctor", () => {
       "ports",
       "dnsmasq",
       "networkmanager",
+      "userd",
     ]);
     const plain = await kvmnet(ns, c.file, ["doctor"]);
     expect(plain.code).toBe(0);
