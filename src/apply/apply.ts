@@ -7,12 +7,17 @@ import { writeFileSafe } from "../host/write.js";
 import { run, type Exec } from "../host/exec.js";
 import { applyUplinkMove } from "./move-uplink.js";
 
-/** Carry out STEPS in order; stops at the first failure (a CommandError naming the command). */
-export function applySteps(exec: Exec, steps: Step[]): void {
-  for (const s of steps) applyStep(exec, s);
+/** Carry out STEPS in order; stops at the first failure (a CommandError naming the command). A failed `resolvectl`
+ *  step is no failure but a line told to WARN (stderr by default). */
+export function applySteps(exec: Exec, steps: Step[], warn: (line: string) => void = stderrLine): void {
+  for (const s of steps) applyStep(exec, s, warn);
 }
 
-function applyStep(exec: Exec, s: Step): void {
+function stderrLine(line: string): void {
+  process.stderr.write(`kvmnet: ${line}\n`);
+}
+
+function applyStep(exec: Exec, s: Step, warn: (line: string) => void): void {
   switch (s.kind) {
     case "ip":
       if (s.force) exec.tryRun("ip", ["-force", "-batch", "-"], s.lines.join("\n") + "\n");
@@ -65,7 +70,7 @@ function applyStep(exec: Exec, s: Step): void {
       run(exec, "firewall-cmd", s.args);
       return;
     case "resolvectl":
-      resolvectl(exec, s.args);
+      resolvectl(exec, s.args, warn);
       return;
     case "bridge":
       if (s.force) exec.tryRun("bridge", ["-force", "-batch", "-"], s.lines.join("\n") + "\n");
@@ -82,14 +87,21 @@ function applyStep(exec: Exec, s: Step): void {
 }
 
 // systemd-resolved learns of a new link from a netlink event: a bridge made a moment ago may not be known to it
-// yet ("Link N not known"), so that answer is waited out for a while; any other failure is one.
-function resolvectl(exec: Exec, args: string[]): void {
+// yet ("Link N not known"), so that answer is waited out for a while. Any other failure is only warned of: the host
+// resolving guest names is a convenience, and a VM must not lose its network (a hook's cold start undone) for it.
+function resolvectl(exec: Exec, args: string[], warn: (line: string) => void): void {
   const until = Date.now() + 5000;
   for (;;) {
     const r = exec.tryRun("resolvectl", args);
     if (r.ok) return;
-    if (!/not known/i.test(r.stderr) || Date.now() > until)
-      throw new CommandError(`resolvectl ${args.join(" ")}`, r.code, r.stderr);
+    if (!/not known/i.test(r.stderr) || Date.now() > until) {
+      const why = r.stderr.trim() || (r.code === null ? "did not run" : `exit ${r.code}`);
+      warn(
+        `warning: resolvectl ${args.join(" ")} failed: ${why}; the host does not resolve the guests' names ` +
+          `through ${args[1] ?? "the bridge"} until it works (kvmnet doctor shows it, kvmnet up tries again)`,
+      );
+      return;
+    }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
 }

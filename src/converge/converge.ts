@@ -155,7 +155,7 @@ function carryOut(
     opts.log?.(showStep(s));
     try {
       if (s.kind === "dnsmasq-start") startDnsmasq(exec, s);
-      else applySteps(exec, [s]);
+      else applySteps(exec, [s], opts.warn);
     } catch (e) {
       if (e instanceof UplinkMoveError && s.kind === "uplink-move") throw afterMove(exec, s.nic, s.bridge, snap, e);
       const cold = bringsUp(intent) && snap.bridge === null && traits(net).ownBridge;

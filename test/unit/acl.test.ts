@@ -5,6 +5,7 @@ import { parseConfig } from "../../src/config/validate.js";
 import { capsProblems } from "../../src/firewall/caps.js";
 import { renderNft } from "../../src/firewall/nft/render.js";
 import { nftTableView } from "../../src/firewall/nft/script.js";
+import { isAclCounterOf } from "../../src/firewall/nft/acl-rules.js";
 import { problems } from "../helpers/problems.js";
 
 const WEB = "[web]\nmode = nat\nbridge = kvweb\naddress = 192.0.2.1/26\n";
@@ -126,5 +127,19 @@ describe("rules in the nft table", () => {
     const only = renderNft(parseConfig("f", WEB + "deny_out.smtp = tcp/25\n").networks[0]!)!;
     expect(Object.keys(only.chains).filter((c) => c.startsWith("acl-"))).toEqual(["acl-out-web"]);
     expect(only.chains["from-web"]!.at(-1)).not.toBe(plain.chains["from-web"]!.at(-1));
+  });
+});
+
+describe("whose ACL counter a counter in the table is (stale ones are removed by their network only)", () => {
+  it("a rule's or a direction's counter of NET, configured or not; never another network's, dots or not", () => {
+    const a = { name: "a" };
+    expect(isAclCounterOf(a, "acl-a.deny_out.smtp")).toBe(true);
+    expect(isAclCounterOf(a, "acl-a.allow_in.gone")).toBe(true);
+    expect(isAclCounterOf(a, "acl-a.in-other")).toBe(true);
+    // Network "a.allow_in"'s rule deny_out.x, network "a-b"'s, and kvmnet's own per-network counters.
+    expect(isAclCounterOf(a, "acl-a.allow_in.deny_out.x")).toBe(false);
+    expect(isAclCounterOf({ name: "a.allow_in" }, "acl-a.allow_in.deny_out.x")).toBe(true);
+    expect(isAclCounterOf(a, "acl-a-b.deny_out.smtp")).toBe(false);
+    expect(isAclCounterOf(a, "from-a")).toBe(false);
   });
 });

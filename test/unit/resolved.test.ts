@@ -204,9 +204,32 @@ describe("carrying out a resolvectl step", () => {
     expect(f.calls).toEqual(Array(3).fill("resolvectl dns kvlab 192.0.2.1"));
   });
 
-  it("any other failure is one at once, naming the command", () => {
+  it("any other failure is a warning at once, naming the command and kvmnet doctor, and the next step runs", () => {
     const f = flaky(1, "Failed to set DNS configuration: Access denied\n");
-    expect(() => applySteps(f.exec, [{ kind: "resolvectl", args: ["revert", "kvlab"] }])).toThrow(CommandError);
-    expect(f.calls).toEqual(["resolvectl revert kvlab"]);
+    const warned: string[] = [];
+    expect(() =>
+      applySteps(
+        f.exec,
+        [
+          { kind: "resolvectl", args: ["dns", "kvlab", "192.0.2.1"] },
+          { kind: "firewall-cmd", args: ["--reload"] },
+        ],
+        (l) => warned.push(l),
+      ),
+    ).not.toThrow();
+    expect(f.calls).toEqual(["resolvectl dns kvlab 192.0.2.1", "firewall-cmd --reload"]);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/^warning: resolvectl dns kvlab 192\.0\.2\.1 failed: .*Access denied/);
+    expect(warned[0]).toContain("kvmnet doctor");
+  });
+
+  it("a resolvectl that is not installed is a warning too; other steps' failures still throw", () => {
+    const warned: string[] = [];
+    const missing: Exec = {
+      tryRun: (cmd) => ({ ok: false, code: null, stdout: "", stderr: `${cmd}: not found (is it installed?)` }),
+    };
+    applySteps(missing, [{ kind: "resolvectl", args: ["revert", "kvlab"] }], (l) => warned.push(l));
+    expect(warned[0]).toMatch(/resolvectl revert kvlab failed: resolvectl: not found/);
+    expect(() => applySteps(missing, [{ kind: "firewall-cmd", args: ["--reload"] }], () => {})).toThrow(CommandError);
   });
 });

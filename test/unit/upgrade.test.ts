@@ -71,7 +71,7 @@ describe("a dnsmasq kvmnet 0.1 started (no ifindex record)", () => {
 describe("kvmnet 0.1's firewall layout", () => {
   const want = renderNft(nat0)!;
   const from = nftChains(nat0).from;
-  const quick = { chains: { [from]: want.chains[from]! }, elements: want.elements };
+  const quick = { chains: { [from]: want.chains[from]! }, elements: want.elements, counters: [] };
   it("nftables: its table beside a network in place (a downgrade and back) is deleted, alone, and counted", () => {
     const state = { backend: "nftables" as const, quick, full: { table: null, oldTable: true }, other: null };
     expect(firewallUpSteps(nat0, state)).toEqual([

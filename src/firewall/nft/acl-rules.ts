@@ -26,6 +26,17 @@ export function aclCounter(net: Pick<Network, "name">, key: string): string {
   return `acl-${net.name}.${key}`;
 }
 
+/** True when counter NAME is one of NET's ACL counters, configured now or not: "acl-NET." and then a rule key
+ *  (FAMILY.NAME, one dot) or "in-other"/"out-other". A network's name may hold dots, but a rule's cannot, so no
+ *  other network's counter reads as NET's. */
+export function isAclCounterOf(net: Pick<Network, "name">, name: string): boolean {
+  const prefix = `acl-${net.name}.`;
+  return (
+    name.startsWith(prefix) &&
+    /^(?:(?:allow|deny)_(?:in|out)\.[A-Za-z0-9_]+|(?:in|out)-other)$/.test(name.slice(prefix.length))
+  );
+}
+
 /** The counter of what NET's allow rules of direction DIR leave out (refused); "-" keeps it apart from a rule's. */
 export function aclOtherCounter(net: Pick<Network, "name">, dir: "in" | "out"): string {
   return `acl-${net.name}.${dir}-other`;

@@ -5,6 +5,7 @@ import type { NftListing } from "./listing.js";
 import { NFT_MAPS, nftChains } from "../../core/names.js";
 import type { NftNetwork } from "./render.js";
 import type { NftObjects } from "./script.js";
+import { isAclCounterOf } from "./acl-rules.js";
 
 const same = (a: string[] | undefined, b: string[]) => !!a && a.join("\n") === b.join("\n");
 
@@ -23,23 +24,27 @@ export function nftInPlace(net: Network, want: NftNetwork, quick: NftListing): b
   );
 }
 
-/** NET's chains and map elements in LISTING: its own chains, elements jumping to them, and (when WANT is given)
- *  elements under one of WANT's keys that jump elsewhere (a bridge that moved to NET from another network). */
+/** NET's chains, map elements and ACL counters in LISTING: its own chains, elements jumping to them, (when WANT is
+ *  given) elements under one of WANT's keys that jump elsewhere (a bridge that moved to NET from another network),
+ *  and the counters of its firewall rules, those of rules since taken out of the config too. */
 export function nftOwned(net: Network, listing: NftListing, want?: NftNetwork): NftObjects {
   const own = Object.values(nftChains(net));
   const taken = (e: { map: string; key: string }) => !!want?.elements.some((w) => w.map === e.map && w.key === e.key);
   return {
     chains: own.filter((c) => listing.chains[c]),
     elements: listing.elements.filter((e) => own.includes(e.chain) || taken(e)),
+    counters: listing.counters.filter((c) => isAclCounterOf(net, c)),
   };
 }
 
-/** What of PRESENT must go before WANT is written: chains WANT does not have, elements not exactly WANT's. */
+/** What of PRESENT must go when WANT is written: chains WANT does not have, elements not exactly WANT's, counters
+ *  of rules no longer configured. */
 export function nftStale(present: NftObjects, want: NftNetwork): NftObjects {
   return {
     chains: present.chains.filter((c) => !want.chains[c]),
     elements: present.elements.filter(
       (e) => !want.elements.some((w) => w.map === e.map && w.key === e.key && w.chain === e.chain),
     ),
+    counters: present.counters.filter((c) => !want.counters.includes(c)),
   };
 }

@@ -7,7 +7,7 @@ import type { NftLook } from "./read.js";
 import { nftDownScript, nftDropTableScript, type NftObjects } from "./script.js";
 
 /** Nothing of a network. */
-export const NO_OBJECTS: NftObjects = { chains: [], elements: [] };
+export const NO_OBJECTS: NftObjects = { chains: [], elements: [], counters: [] };
 
 /** NET's objects in the shared nft table (and its old table), then the table itself if no other network is left;
  *  [] when LOOK is null (nft is missing). */
@@ -23,7 +23,7 @@ export function nftLeftovers(net: Network, look: NftLook | null | undefined): St
  *  network remains (see nftDropTableScript), and the step is then skipped. */
 export function nftRemoval(net: Network, present: NftObjects, old: boolean, table: boolean): Step[] {
   const steps: Step[] = [];
-  if (present.chains.length || present.elements.length || old)
+  if (present.chains.length || present.elements.length || present.counters.length || old)
     steps.push({ kind: "nft", script: nftDownScript(net, present, old) });
   if (table) steps.push({ kind: "nft", script: nftDropTableScript(), ifUnused: true });
   return steps;

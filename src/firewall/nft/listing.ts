@@ -1,21 +1,25 @@
-// Reading `nft list` output of kvmnet's table back into chains and map elements (the text nft prints).
+// Reading `nft list` output of kvmnet's table back into chains, map elements and named counters (the text nft
+// prints).
 import type { NftElement } from "./render.js";
 
-/** Chains (name → rule lines, trimmed, base chain spec included) and map elements found in TEXT. */
+/** Chains (name → rule lines, trimmed, base chain spec included), map elements and named counters found in TEXT. */
 export interface NftListing {
   chains: Record<string, string[]>;
   elements: NftElement[];
+  counters: string[];
 }
 
 /** Parse `nft list table|chain|map` output (one or more `table ... { }` blocks). */
 export function parseNftListing(text: string): NftListing {
-  const out: NftListing = { chains: {}, elements: [] };
+  const out: NftListing = { chains: {}, elements: [], counters: [] };
   let chain: string | null = null;
   let map: string | null = null;
   let inElements = false;
   for (const line of text.split("\n")) {
     const c = /^\tchain (\S+) \{$/.exec(line);
     const m = /^\tmap (\S+) \{$/.exec(line);
+    const k = /^\tcounter (\S+) \{$/.exec(line);
+    if (k) out.counters.push(k[1]!);
     if (c) {
       chain = c[1]!;
       out.chains[chain] = [];

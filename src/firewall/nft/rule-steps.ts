@@ -32,7 +32,7 @@ export function nftDownSteps(net: Network, state: NftState): Step[] {
   if (state.full) return [...nftLeftovers(net, state.full), ...iptablesLeftovers(net, state.other)];
   // The quick look showed NET in place, so exactly what it renders is there (and the table).
   const want = renderNft(net)!;
-  return nftRemoval(net, { chains: Object.keys(want.chains), elements: want.elements }, false, true);
+  return nftRemoval(net, { chains: Object.keys(want.chains), elements: want.elements, counters: [] }, false, true);
 }
 
 /** True when none of NET's objects are in the table. */

@@ -68,14 +68,15 @@ const natMaps: string[] = [NFT_MAPS.nat, NFT_MAPS.nat6];
 const mapNames = (w: Needs) =>
   Object.keys(MAPS).filter((m) => (w.nat || !natMaps.includes(m)) && (w.publish || m !== NFT_MAPS.publish));
 
-/** What to remove of a network besides what it wants: observed chains and map elements. */
+/** What to remove of a network besides what it wants: observed chains, map elements and ACL counters. */
 export interface NftObjects {
   chains: string[];
   elements: NftElement[];
+  counters: string[];
 }
 
-/** The transaction that makes NET's part exactly WANT, deleting STALE first (elements before their chains), and
- *  NET's pre-0.2 table when OLD. */
+/** The transaction that makes NET's part exactly WANT, deleting STALE first (elements before their chains; counters
+ *  once no rule names them), and NET's pre-0.2 table when OLD. */
 export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects, old = true): string {
   const own = Object.keys(want.chains);
   const lines = [
@@ -96,6 +97,8 @@ export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects, o
     ]),
     ...deleteLines(stale),
     ...own.flatMap((c) => [`flush chain ${T} ${c}`, ...want.chains[c]!.map((r) => `add rule ${T} ${c} ${r}`)]),
+    // A counter is busy while a rule names it: those of rules taken out of the config go after the rewrite.
+    ...stale.counters.map((c) => `delete counter ${T} ${c}`),
     ...want.elements.map((e) => `add element ${T} ${e.map} { ${e.key} : jump ${e.chain} }`),
     // The table this network had before the shared one (OLD: it was seen), goes in the same transaction: no
     // packet ever sees neither (made first, so that deleting it cannot fail).
@@ -107,14 +110,17 @@ export function nftUpScript(net: Network, want: NftNetwork, stale: NftObjects, o
 /** The transaction that removes PRESENT (NET's chains and elements, and its counters with its chains) and NET's
  *  old table when OLD. */
 export function nftDownScript(net: Network, present: NftObjects, old: boolean): string {
-  // Counters are not observed: each is added before it is deleted, so that a network made before counters
-  // existed (or one of them missing) cannot fail the transaction. The rules naming them went just before.
-  const counters = present.chains.length
-    ? [...Object.values(nftCounters(net)), ...Object.values(aclCounters(net))].flatMap((c) => [
-        `add counter ${T} ${c}`,
-        `delete counter ${T} ${c}`,
-      ])
-    : [];
+  // The configured counters are not always observed: each is added before it is deleted, so that a network made
+  // before counters existed (or one of them missing) cannot fail the transaction. Those observed (PRESENT, rules
+  // since taken out of the config among them) go too. The rules naming them went just before.
+  const names = [...Object.values(nftCounters(net)), ...Object.values(aclCounters(net))];
+  const counters =
+    present.chains.length || present.counters.length
+      ? [...new Set([...names, ...present.counters])].flatMap((c) => [
+          `add counter ${T} ${c}`,
+          `delete counter ${T} ${c}`,
+        ])
+      : [];
   return [...deleteLines(present), ...counters, ...(old ? oldTableLines(net) : [])].join("\n") + "\n";
 }
 
