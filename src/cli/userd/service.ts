@@ -2,6 +2,7 @@
 // the network exactly as a root VM's tap is (the converge pipeline's attach, as qemu-natup runs it), hold it while
 // the caller's connection lives, and take it down as a down hook would (detach, and when-idle teardown) when the
 // connection ends. One operation at a time: each is short, and a tap name is chosen and made without a race.
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { applySteps } from "../../apply/apply.js";
 import { loadConfig } from "../../config/load.js";
@@ -110,22 +111,25 @@ export class UserService {
     const mine = [...this.held.values()].filter((h) => h.uid === who.uid).length;
     if (who.uid !== 0 && mine >= LIMITS.tapsPerUser)
       return refused(`user ${who.user} holds ${mine} taps already, the most one user may (stop a VM first)`);
-    const tap = req.tap ?? this.freeName(who.uid);
+    const tap = req.tap ?? this.freeName(config, who.uid);
     if (req.tap !== undefined) {
-      const why = this.nameTaken(config, req.tap, who);
+      const why = this.nameTaken(config, req.tap, who) ?? (who.uid !== 0 ? configNamesTap(config, req.tap) : null);
       if (why) return refused(why);
     }
+    // The guard pins the guest's MAC: the one kvmnet-qemu found in QEMU's arguments, or one chosen here that it
+    // writes into them (QEMU has no parent to read it from here, as a root VM's hook does).
+    const mac = req.mac ?? (net.guard ? chooseMac() : undefined);
     const rec: UserTapRecord = { uid: who.uid, user: who.user, network: net.name };
     applySteps(this.exec, userTapCreate(config.stateDir, tap, rec));
     try {
-      await converge(config, net, { action: "attach", tap }, { exec: this.exec, warn: this.log });
+      await converge(config, net, { action: "attach", tap, mac }, { exec: this.exec, warn: this.log });
     } catch (e) {
       applySteps(this.exec, userTapDelete(config.stateDir, tap));
       throw e;
     }
     this.held.set(tap, { ...rec, release: hold(tap) });
-    this.log(`${tap}: made for ${who.user} (uid ${who.uid}) on ${net.name}`);
-    return { ok: true as const, tap };
+    this.log(`${tap}: made for ${who.user} (uid ${who.uid}) on ${net.name}${net.guard ? `, guarded for ${mac}` : ""}`);
+    return { ok: true as const, tap, ...(mac ? { mac } : {}) };
   }
 
   private async remove(tap: string, who: Who): Promise<Reply> {
@@ -155,10 +159,10 @@ export class UserService {
     return null;
   }
 
-  private freeName(uid: number): string {
+  private freeName(config: Config, uid: number): string {
     for (let n = 0; ; n++) {
       const tap = userTapName(uid, n);
-      if (!this.held.has(tap) && !existsSync(`/sys/class/net/${tap}`)) return tap;
+      if (!this.held.has(tap) && !existsSync(`/sys/class/net/${tap}`) && !configNamesTap(config, tap)) return tap;
     }
   }
 
@@ -179,4 +183,25 @@ export class UserService {
     if (cfg) applySteps(this.exec, userTapDelete(cfg.stateDir, tap));
     this.log(`${tap}: removed${h ? ` (${h.user}'s VM ended)` : ""}`);
   }
+}
+
+/** Why an ordinary user may not name a tap TAP that CONFIG names in a `tap.TAP.*` key (its own rate or port
+ *  isolation, maybe looser than the network's), or null: such a name is the admin's, for a VM root runs. */
+export function configNamesTap(config: Config, tap: string): string | null {
+  for (const net of config.networks) {
+    if (!net.policy?.taps[tap]) continue;
+    const key = Object.keys(net.lines).find((k) => k.startsWith(`tap.${tap}.`)) ?? `tap.${tap}.*`;
+    return (
+      `tap ${tap} is named by ${key} in [${net.name}] of ${config.file}${net.lines[key] ? ` (line ${net.lines[key]})` : ""}: ` +
+      "a user's tap never takes a name the config gives its own policy; leave --tap out, or root renames the key"
+    );
+  }
+  return null;
+}
+
+// A guest MAC for a guard = yes network when QEMU's arguments give none: random, locally administered, unicast.
+function chooseMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfc) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
