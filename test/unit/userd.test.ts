@@ -2,7 +2,7 @@
 // parsing of the service's requests (every malformed or forged form refused with its reason).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { mayUse, pickNetwork } from "../../src/cli/userd/allowed.js";
+import { configNamesTap, mayUse, pickNetwork } from "../../src/cli/userd/allowed.js";
 import { parseRequest } from "../../src/cli/userd/protocol.js";
 import { nicMac, withMac, withTap } from "../../src/cli/userd/qemu-args.js";
 import type { Who } from "../../src/cli/userd/who.js";
@@ -55,6 +55,17 @@ describe("allow_users, allow_groups", () => {
     expect(pickNetwork(c, bob, undefined)).toMatchObject({
       error: expect.stringMatching(/^user bob \(uid 1001\) may use no network of f/),
     });
+  });
+});
+
+describe("tap names the config gives their own policy", () => {
+  it("are named with the key, its network and line; other names are free", () => {
+    const c = parseConfig("f", conf("allow_users = alice\ntap.web0.port_isolation = no\ntap.db0.rate = 10mbit"));
+    expect(configNamesTap(c, "web0")).toMatch(
+      /^tap web0 is named by tap\.web0\.port_isolation in \[nat0\] of f \(line 6\): .*root renames the key$/,
+    );
+    expect(configNamesTap(c, "db0")).toMatch(/^tap db0 is named by tap\.db0\.rate in \[nat0\] of f \(line 7\)/);
+    expect(configNamesTap(c, "web1")).toBeNull();
   });
 });
 

@@ -14,7 +14,7 @@ import { errorText } from "../../errno.js";
 import { KvmnetError } from "../../errors.js";
 import { realExec, type Exec } from "../../host/exec.js";
 import { readUserTaps, tapInUse, tapOwner } from "../../observe/user-taps-state.js";
-import { pickNetwork } from "./allowed.js";
+import { configNamesTap, pickNetwork } from "./allowed.js";
 import { LIMITS, refused, type Reply, type Request, type UserTap } from "./protocol.js";
 import type { Who } from "./who.js";
 
@@ -183,20 +183,6 @@ export class UserService {
     if (cfg) applySteps(this.exec, userTapDelete(cfg.stateDir, tap));
     this.log(`${tap}: removed${h ? ` (${h.user}'s VM ended)` : ""}`);
   }
-}
-
-/** Why an ordinary user may not name a tap TAP that CONFIG names in a `tap.TAP.*` key (its own rate or port
- *  isolation, maybe looser than the network's), or null: such a name is the admin's, for a VM root runs. */
-export function configNamesTap(config: Config, tap: string): string | null {
-  for (const net of config.networks) {
-    if (!net.policy?.taps[tap]) continue;
-    const key = Object.keys(net.lines).find((k) => k.startsWith(`tap.${tap}.`)) ?? `tap.${tap}.*`;
-    return (
-      `tap ${tap} is named by ${key} in [${net.name}] of ${config.file}${net.lines[key] ? ` (line ${net.lines[key]})` : ""}: ` +
-      "a user's tap never takes a name the config gives its own policy; leave --tap out, or root renames the key"
-    );
-  }
-  return null;
 }
 
 // A guest MAC for a guard = yes network when QEMU's arguments give none: random, locally administered, unicast.
