@@ -137,6 +137,26 @@ describe("kvmnet-userd on a guard = yes network", () => {
     expect(userd.log()).toContain(`ku65534n1: made for nobody (uid 65534) on nat0, guarded for ${chosen}`);
   }, 300_000);
 
+  it("real QEMU (stopped before boot) takes the MAC kvmnet-qemu wrote, and the guard holds the same one", async () => {
+    // QEMU opens the user's tap as nobody; its monitor lists the NIC's MAC, and it quits.
+    const r = await qemu(
+      [
+        "--",
+        "sh",
+        "-c",
+        'printf "info network\\nquit\\n" | qemu-system-x86_64 -nodefaults -display none -machine pc,accel=tcg -S -monitor stdio "$@"',
+        "sh",
+        "-device",
+        "virtio-net-pci,netdev=kvmnet0",
+      ],
+      180_000,
+    );
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const nic = /macaddr=([0-9a-f:]{17})/.exec(String(r.stdout))?.[1];
+    expect(nic, String(r.stdout)).toBeDefined();
+    expect(userd.log()).toContain(`ku65534n0: made for nobody (uid 65534) on nat0, guarded for ${nic}`);
+  }, 240_000);
+
   it("refuses a MAC that is not a NIC's (multicast) with exit 2, and makes no tap", async () => {
     const r = await qemu(["--", "true", "-nic", "tap,ifname={tap},mac=01:00:5e:00:00:01"]);
     expect(r.exitCode).toBe(2);
