@@ -4,11 +4,13 @@ import { hostPorts } from "./core/names.js";
 
 /** UP: the network as configured (`kvmnet up`); DOWN: what kvmnet made of it removed (`kvmnet down`, refused while
  *  VMs are attached unless FORCE); ATTACH: up, and TAP on it (the up hooks); DETACH: TAP off it, and the network
- *  down when it tears down when idle and no VM is left (the down hooks; TAP "" when it is already gone). */
+ *  down when it tears down when idle and no VM is left (the down hooks; TAP "" when it is already gone). MAC: the
+ *  guest's, when the caller knows it (kvmnet-userd, told by kvmnet-qemu); otherwise the guard reads it from the
+ *  parent QEMU's command line. */
 export type Intent =
   | { action: "up" }
   | { action: "down"; force?: boolean }
-  | { action: "attach"; tap: string }
+  | { action: "attach"; tap: string; mac?: string }
   | { action: "detach"; tap: string };
 
 /** True when INTENT brings the network up. */

@@ -31,7 +31,8 @@ const gone = async (path: string) => {
 beforeEach(async () => {
   // nobody by name, daemon by its group; bin is not allowed.
   lab = await makeLab({
-    section: (br) => natSection(br, "teardown = when-idle\nallow_users = nobody\nallow_groups = daemon\n"),
+    section: (br) =>
+      natSection(br, "teardown = when-idle\nallow_users = nobody\nallow_groups = daemon\ntap.kvfast0.rate = 10mbit\n"),
   });
   userd = await startUserd(lab.host, lab.conf.file, `${lab.conf.dir}/user.sock`);
 }, 60_000);
@@ -96,6 +97,20 @@ describe("kvmnet-userd", () => {
     expect(await gone("/sys/class/net/kvtest0")).toBe(true);
     await execa("kill", ["-KILL", pid.trim()]); // the "VM", by the pid it printed
     await held;
+  });
+
+  it("a user's tap never takes a name the config gives its own policy (tap.NAME.*): exit 2, nothing made", async () => {
+    const before = await links();
+    const r = await qemu("nobody", ["--tap", "kvfast0", "--", "true"]);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toMatch(
+      /^kvmnet-qemu: tap kvfast0 is named by tap\.kvfast0\.rate in \[nat0\] of \S+ \(line \d+\): a user's tap never takes a name the config gives its own policy; leave --tap out, or root renames the key/,
+    );
+    expect(String(r.stderr)).toContain(lab.conf.file);
+    expect(await links()).toBe(before);
+    // Any other name is served.
+    const ok = await qemu("nobody", ["--tap", "kvslow0", "--", "true"]);
+    expect(ok.exitCode, String(ok.stderr)).toBe(0);
   });
 
   it("a SIGKILLed VM's tap, and the idle network, are removed", async () => {
@@ -207,6 +222,8 @@ s.on("error",()=>{c.other++;done()})}`;
     expect(more.stderr).toContain("user nobody holds 16 taps already, the most one user may");
     expect((await first).ok).toBe(12);
     expect(await gone(`/sys/class/net/${lab.bridge}`)).toBe(true);
+    // The last tap is deleted just after its detach took the idle bridge away: wait for it, not for the bridge.
+    for (let i = 0; i < 600 && (await kus()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await lab.host.sh("ls /sys/class/net | grep '^ku' || true")).toBe("");
     expect(userd.alive()).toBe(true);
     const after = await qemu("nobody", ["--", "true"]);

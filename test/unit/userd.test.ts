@@ -2,8 +2,9 @@
 // parsing of the service's requests (every malformed or forged form refused with its reason).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/validate.js";
-import { mayUse, pickNetwork } from "../../src/cli/userd/allowed.js";
+import { configNamesTap, mayUse, pickNetwork } from "../../src/cli/userd/allowed.js";
 import { parseRequest } from "../../src/cli/userd/protocol.js";
+import { nicMac, withMac, withTap } from "../../src/cli/userd/qemu-args.js";
 import type { Who } from "../../src/cli/userd/who.js";
 
 const conf = (keys: string) =>
@@ -57,6 +58,17 @@ describe("allow_users, allow_groups", () => {
   });
 });
 
+describe("tap names the config gives their own policy", () => {
+  it("are named with the key, its network and line; other names are free", () => {
+    const c = parseConfig("f", conf("allow_users = alice\ntap.web0.port_isolation = no\ntap.db0.rate = 10mbit"));
+    expect(configNamesTap(c, "web0")).toMatch(
+      /^tap web0 is named by tap\.web0\.port_isolation in \[nat0\] of f \(line 6\): .*root renames the key$/,
+    );
+    expect(configNamesTap(c, "db0")).toMatch(/^tap db0 is named by tap\.db0\.rate in \[nat0\] of f \(line 7\)/);
+    expect(configNamesTap(c, "web1")).toBeNull();
+  });
+});
+
 describe("the service's requests", () => {
   it("accepts the three operations", () => {
     expect(parseRequest('{"op":"open"}')).toEqual({ op: "open" });
@@ -65,6 +77,7 @@ describe("the service's requests", () => {
       network: "nat0",
       tap: "vm-1",
     });
+    expect(parseRequest('{"op":"open","mac":"52:54:00:AB:cd:01"}')).toEqual({ op: "open", mac: "52:54:00:AB:cd:01" });
     expect(parseRequest('{"op":"list"}')).toEqual({ op: "list" });
     expect(parseRequest('{"op":"remove","tap":"ku1000n0"}')).toEqual({ op: "remove", tap: "ku1000n0" });
   });
@@ -85,9 +98,54 @@ describe("the service's requests", () => {
     ['{"op":"open","tap":"a/b"}', /characters outside/],
     ['{"op":"open","tap":"all"}', /reserved by the kernel/],
     ['{"op":"open","network":"../x"}', /characters outside/],
+    ['{"op":"open","mac":7}', /^mac is not a string/],
+    ['{"op":"open","mac":"52:54:00:12:34"}', /^mac "52:54:00:12:34" is not a MAC address/],
+    ['{"op":"open","mac":"52-54-00-12-34-56"}', /is not a MAC address/],
+    ['{"op":"open","mac":"33:33:00:00:00:01"}', /^mac 33:33:00:00:00:01 is a multicast address/],
+    ['{"op":"open","mac":"ff:ff:ff:ff:ff:ff"}', /is a multicast address/],
+    ['{"op":"open","mac":"00:00:00:00:00:00"}', /is the zero address/],
+    ['{"op":"list","mac":"52:54:00:12:34:56"}', /unknown field "mac" for op list/],
   ])("%s is refused", (line, want) => {
     const r = parseRequest(line);
     expect(r).toHaveProperty("error");
     expect((r as { error: string }).error).toMatch(want);
+  });
+});
+
+describe("kvmnet-qemu's QEMU arguments and the guard's MAC", () => {
+  const dev = ["-device", "virtio-net-pci,netdev=kvmnet0"];
+  it("reads the NIC's MAC on the tap it asks for: its own -netdev, a {tap} -netdev or -nic, a --tap name", () => {
+    expect(nicMac([...dev.slice(0, 1), "virtio-net-pci,netdev=kvmnet0,mac=52:54:00:AA:00:01"])).toBe(
+      "52:54:00:aa:00:01",
+    );
+    expect(nicMac(["-netdev", "tap,id=n0,ifname={tap}", "-device", "e1000,netdev=n0,mac=52:54:00:00:00:02"])).toBe(
+      "52:54:00:00:00:02",
+    );
+    expect(nicMac(["-nic", "tap,ifname={tap},mac=52:54:00:00:00:03"])).toBe("52:54:00:00:00:03");
+    expect(nicMac(["-netdev", "tap,id=n0,ifname=vm7", "-device", "e1000,netdev=n0,mac=52:54:00:00:00:04"], "vm7")).toBe(
+      "52:54:00:00:00:04",
+    );
+    // Another NIC's MAC is not this tap's.
+    expect(nicMac(["-nic", "user,mac=52:54:00:00:00:05", ...dev])).toBeUndefined();
+    expect(nicMac(["-netdev", "tap,id=n0,ifname=other", "-device", "e1000,netdev=n0,mac=52:54:00:00:00:06"])).toBe(
+      undefined,
+    );
+  });
+  it("writes a chosen MAC into the NIC on the tap that has none, and says when there is no such NIC", () => {
+    const mac = "02:00:00:00:00:07";
+    expect(withMac(withTap(dev, "ku1n0"), "ku1n0", mac)).toEqual({
+      argv: [
+        "-device",
+        `virtio-net-pci,netdev=kvmnet0,mac=${mac}`,
+        "-netdev",
+        expect.stringMatching(/^tap,id=kvmnet0,ifname=ku1n0,/),
+      ],
+      placed: true,
+    });
+    expect(withMac(withTap(["-nic", "tap,ifname={tap}", "-nic", "user"], "ku1n0"), "ku1n0", mac)).toEqual({
+      argv: ["-nic", `tap,ifname=ku1n0,mac=${mac}`, "-nic", "user"],
+      placed: true,
+    });
+    expect(withMac(withTap(["-m", "1G"], "ku1n0"), "ku1n0", mac).placed).toBe(false);
   });
 });

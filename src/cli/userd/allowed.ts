@@ -46,3 +46,17 @@ export function pickNetwork(config: Config, who: Who, name: string | undefined):
     };
   return { error: `name the network: you may use ${mine.map((n) => n.name).join(", ")}` };
 }
+
+/** Why an ordinary user may not name a tap TAP that CONFIG names in a `tap.TAP.*` key (its own rate or port
+ *  isolation, maybe looser than the network's), or null: such a name is the admin's, for a VM root runs. */
+export function configNamesTap(config: Config, tap: string): string | null {
+  for (const net of config.networks) {
+    if (!net.policy?.taps[tap]) continue;
+    const key = Object.keys(net.lines).find((k) => k.startsWith(`tap.${tap}.`)) ?? `tap.${tap}.*`;
+    return (
+      `tap ${tap} is named by ${key} in [${net.name}] of ${config.file}${net.lines[key] ? ` (line ${net.lines[key]})` : ""}: ` +
+      "a user's tap never takes a name the config gives its own policy; leave --tap out, or root renames the key"
+    );
+  }
+  return null;
+}

@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { CommandError, UsageError } from "../../errors.js";
 import { SOCKET_PATH, type Reply, type Request } from "./protocol.js";
+import { NETDEV_ID, nicMac, withMac, withTap } from "./qemu-args.js";
 
 const USAGE = `usage: kvmnet-qemu [--network NET] [--tap NAME] [--] QEMU [ARGS...]
        kvmnet-qemu --list | --remove TAP
@@ -12,7 +13,8 @@ const USAGE = `usage: kvmnet-qemu [--network NET] [--tap NAME] [--] QEMU [ARGS..
 Runs QEMU as you with a tap kvmnet-userd made for you on network NET (the only one you may use when not named),
 with DHCP, NAT, published ports and the rest of the network as a root VM gets. Every {tap} in ARGS becomes the
 tap's name; with none, ARGS get -netdev tap,id=kvmnet0,ifname=TAP,script=no,downscript=no (add
--device virtio-net-pci,netdev=kvmnet0). The tap goes when QEMU ends.
+-device virtio-net-pci,netdev=kvmnet0). On a guard = yes network the guard pins the NIC's mac=: give one, or
+kvmnet chooses one and adds it to that NIC. The tap goes when QEMU ends.
 Root allows users per network in /etc/kvmnet.conf: allow_users = alice, allow_groups = kvm.
 Socket: $KVMNET_USER_SOCKET, else ${SOCKET_PATH}.`;
 
@@ -34,7 +36,7 @@ export async function runUserQemu(args: string[], env: NodeJS.ProcessEnv): Promi
     (await ask(path, { op: "remove", tap: second })).socket.destroy();
     return 0;
   }
-  const req: { op: "open"; network?: string; tap?: string } = { op: "open" };
+  const req: Extract<Request, { op: "open" }> = { op: "open" };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i]!;
@@ -49,12 +51,22 @@ export async function runUserQemu(args: string[], env: NodeJS.ProcessEnv): Promi
   }
   const qemu = args.slice(i);
   if (qemu.length === 0) throw new UsageError("no QEMU command given (see kvmnet-qemu --help)");
+  // The guard pins the guest's MAC: the service is told the one QEMU's arguments give, or chooses one for them.
+  const mac = nicMac(qemu, req.tap);
+  if (mac) req.mac = mac;
   const { reply, socket } = await ask(path, req);
   const tap = reply.tap!;
-  const withTap = qemu.some((a) => a.includes("{tap}"))
-    ? qemu.map((a) => a.replaceAll("{tap}", tap))
-    : [...qemu, "-netdev", `tap,id=kvmnet0,ifname=${tap},script=no,downscript=no`];
-  return runHolding(withTap, socket);
+  let argv = withTap(qemu, tap);
+  if (reply.mac && !mac) {
+    const put = withMac(argv, tap, reply.mac);
+    argv = put.argv;
+    if (!put.placed)
+      process.stderr.write(
+        `kvmnet-qemu: the network guards ${tap} for MAC ${reply.mac}, and no NIC on it was found to give it: ` +
+          `add -device DRIVER,netdev=${NETDEV_ID},mac=${reply.mac} (or mac= on the NIC using ${tap})\n`,
+      );
+  }
+  return runHolding(argv, socket);
 }
 
 // Run CMD with SOCKET as its fd 3; returns its exit code. Terminal signals reach QEMU by its process group; a

@@ -21,8 +21,10 @@ export const LIMITS = {
 export const SOCKET_PATH = "/run/kvmnet/user.sock";
 
 /** A request. OPEN: a tap on NETWORK (the only one the caller may use when absent), named TAP or one kvmnet
- *  chooses; held until the connection ends. LIST: the caller's taps. REMOVE: one of the caller's taps. */
-export type Request = { op: "open"; network?: string; tap?: string } | { op: "list" } | { op: "remove"; tap: string };
+ *  chooses, for the guest NIC with MAC (the guard pins it; on a guard = yes network kvmnet chooses one when
+ *  absent); held until the connection ends. LIST: the caller's taps. REMOVE: one of the caller's taps. */
+export type Request =
+  { op: "open"; network?: string; tap?: string; mac?: string } | { op: "list" } | { op: "remove"; tap: string };
 
 /** One tap a user holds. */
 export interface UserTap {
@@ -32,11 +34,13 @@ export interface UserTap {
   user: string;
 }
 
-/** The answer. CODE: the exit code the client exits with (2 refused, nothing changed; 1 a command failed). */
-export type Reply = { ok: true; tap?: string; taps?: UserTap[] } | { ok: false; code: 1 | 2; error: string };
+/** The answer. MAC: the guest MAC the guard pins for an opened tap (the request's, or the one kvmnet chose). CODE:
+ *  the exit code the client exits with (2 refused, nothing changed; 1 a command failed). */
+export type Reply =
+  { ok: true; tap?: string; mac?: string; taps?: UserTap[] } | { ok: false; code: 1 | 2; error: string };
 
 const FIELDS: Record<Request["op"], readonly string[]> = {
-  open: ["op", "network", "tap"],
+  open: ["op", "network", "tap", "mac"],
   list: ["op"],
   remove: ["op", "tap"],
 };
@@ -68,8 +72,21 @@ export function parseRequest(line: string): Request | { error: string } {
     const why = badName(r[k]);
     if (why) return { error: `${k} ${why}` };
   }
+  if (r.mac !== undefined) {
+    const why = typeof r.mac === "string" ? badMac(r.mac) : "is not a string";
+    if (why) return { error: `mac ${why}` };
+  }
   if (op === "remove" && r.tap === undefined) return { error: "malformed request: remove needs the tap" };
   return r as Request;
+}
+
+/** Why MAC cannot be a guest NIC's address the guard pins, or null: six hex pairs with colons, unicast, not zero. */
+export function badMac(mac: string): string | null {
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac))
+    return `${JSON.stringify(mac.slice(0, 40))} is not a MAC address such as 52:54:00:12:34:56`;
+  if (parseInt(mac.slice(0, 2), 16) & 1) return `${mac} is a multicast address, not a NIC's`;
+  if (/^(00:){5}00$/.test(mac)) return `${mac} is the zero address, not a NIC's`;
+  return null;
 }
 
 /** A refusal: exit 2, nothing changed. */

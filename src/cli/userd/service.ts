@@ -2,6 +2,7 @@
 // the network exactly as a root VM's tap is (the converge pipeline's attach, as qemu-natup runs it), hold it while
 // the caller's connection lives, and take it down as a down hook would (detach, and when-idle teardown) when the
 // connection ends. One operation at a time: each is short, and a tap name is chosen and made without a race.
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { applySteps } from "../../apply/apply.js";
 import { loadConfig } from "../../config/load.js";
@@ -13,7 +14,7 @@ import { errorText } from "../../errno.js";
 import { KvmnetError } from "../../errors.js";
 import { realExec, type Exec } from "../../host/exec.js";
 import { readUserTaps, tapInUse, tapOwner } from "../../observe/user-taps-state.js";
-import { pickNetwork } from "./allowed.js";
+import { configNamesTap, pickNetwork } from "./allowed.js";
 import { LIMITS, refused, type Reply, type Request, type UserTap } from "./protocol.js";
 import type { Who } from "./who.js";
 
@@ -110,22 +111,25 @@ export class UserService {
     const mine = [...this.held.values()].filter((h) => h.uid === who.uid).length;
     if (who.uid !== 0 && mine >= LIMITS.tapsPerUser)
       return refused(`user ${who.user} holds ${mine} taps already, the most one user may (stop a VM first)`);
-    const tap = req.tap ?? this.freeName(who.uid);
+    const tap = req.tap ?? this.freeName(config, who.uid);
     if (req.tap !== undefined) {
-      const why = this.nameTaken(config, req.tap, who);
+      const why = this.nameTaken(config, req.tap, who) ?? (who.uid !== 0 ? configNamesTap(config, req.tap) : null);
       if (why) return refused(why);
     }
+    // The guard pins the guest's MAC: the one kvmnet-qemu found in QEMU's arguments, or one chosen here that it
+    // writes into them (QEMU has no parent to read it from here, as a root VM's hook does).
+    const mac = req.mac ?? (net.guard ? chooseMac() : undefined);
     const rec: UserTapRecord = { uid: who.uid, user: who.user, network: net.name };
     applySteps(this.exec, userTapCreate(config.stateDir, tap, rec));
     try {
-      await converge(config, net, { action: "attach", tap }, { exec: this.exec, warn: this.log });
+      await converge(config, net, { action: "attach", tap, mac }, { exec: this.exec, warn: this.log });
     } catch (e) {
       applySteps(this.exec, userTapDelete(config.stateDir, tap));
       throw e;
     }
     this.held.set(tap, { ...rec, release: hold(tap) });
-    this.log(`${tap}: made for ${who.user} (uid ${who.uid}) on ${net.name}`);
-    return { ok: true as const, tap };
+    this.log(`${tap}: made for ${who.user} (uid ${who.uid}) on ${net.name}${net.guard ? `, guarded for ${mac}` : ""}`);
+    return { ok: true as const, tap, ...(mac ? { mac } : {}) };
   }
 
   private async remove(tap: string, who: Who): Promise<Reply> {
@@ -155,10 +159,10 @@ export class UserService {
     return null;
   }
 
-  private freeName(uid: number): string {
+  private freeName(config: Config, uid: number): string {
     for (let n = 0; ; n++) {
       const tap = userTapName(uid, n);
-      if (!this.held.has(tap) && !existsSync(`/sys/class/net/${tap}`)) return tap;
+      if (!this.held.has(tap) && !existsSync(`/sys/class/net/${tap}`) && !configNamesTap(config, tap)) return tap;
     }
   }
 
@@ -179,4 +183,11 @@ export class UserService {
     if (cfg) applySteps(this.exec, userTapDelete(cfg.stateDir, tap));
     this.log(`${tap}: removed${h ? ` (${h.user}'s VM ended)` : ""}`);
   }
+}
+
+// A guest MAC for a guard = yes network when QEMU's arguments give none: random, locally administered, unicast.
+function chooseMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfc) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
