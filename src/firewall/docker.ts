@@ -5,9 +5,8 @@
 import { readFileSync, realpathSync } from "node:fs";
 import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
-import { bringsUp, type Intent } from "../intent.js";
+import { bringsUp, detachTearsDown, type Intent } from "../intent.js";
 import { parseIptablesSave } from "./iptables/save.js";
-import { hostPorts } from "../core/names.js";
 
 /** The two iptables variants: nf_tables (iptables-nft) and the old x_tables one (iptables-legacy). */
 export type IptVariant = "nft" | "legacy";
@@ -55,8 +54,7 @@ export function withDockerUser<S extends { docker?: DockerUserState }>(exec: Exe
 export function dockerLookWanted(net: Network, intent: Intent, bridge: { ports: string[] } | null): boolean {
   if (intent.action === "up" || intent.action === "down") return true;
   if (bringsUp(intent)) return !bridge;
-  if (net.teardown !== "when-idle") return false;
-  return (bridge?.ports ?? []).every((p) => p === intent.tap || hostPorts(net).includes(p));
+  return detachTearsDown(net, bridge?.ports ?? [], intent.tap);
 }
 
 // The legacy (x_tables) tables the kernel holds in this network namespace, one a line ("" when none).

@@ -7,7 +7,7 @@ import { daemonRunning } from "./daemon.js";
 import type { Exec } from "../host/exec.js";
 import type { Network } from "../config/types.js";
 import { CommandError } from "../errors.js";
-import { bringsUp, type Intent } from "../intent.js";
+import { bringsUp, detachTearsDown, type Intent } from "../intent.js";
 import {
   FIREWALLD_ETC,
   KVMNET_ZONES,
@@ -44,7 +44,7 @@ export function firewalldLookWanted(net: Network, intent: Intent, bridge: Link |
   if (!zoneOf(net)) return false;
   if (intent.action === "up" || intent.action === "down") return true;
   if (bringsUp(intent)) return !bridge || remaking;
-  return net.teardown === "when-idle" && (bridge?.ports ?? []).every((p) => p === intent.tap);
+  return detachTearsDown(net, bridge?.ports ?? [], intent.tap);
 }
 
 /** Look at firewalld for NET: null when it does not run (then kvmnet changes nothing of it). */
