@@ -63,7 +63,9 @@ describe("kvmnet-userd", () => {
     const ok = await qemu("daemon", ["--network", "nat0", "--", "cat", "/sys/class/net/{tap}/owner"]);
     expect(ok.exitCode, String(ok.stderr)).toBe(0);
     expect(String(ok.stdout).trim()).toBe("1");
+    // The service tears the idle network down, then deletes the tap: wait for both before taking the host's links.
     expect(await gone(`/sys/class/net/${lab.bridge}`)).toBe(true);
+    expect(await gone("/sys/class/net/ku1n0")).toBe(true);
     const before = await links();
     const no = await qemu("bin", ["--network", "nat0", "--", "true"]);
     expect(no.exitCode).toBe(2);
