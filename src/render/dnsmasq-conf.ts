@@ -63,6 +63,10 @@ export function renderDnsmasq(config: Config, net: Network): DnsmasqFiles | null
   if (net.address6) lines.push(...ipv6Lines(net, net.dhcp6Range));
   // The guard learns each guest's address from its lease: dnsmasq runs the script as root on every lease event.
   if (net.guard) lines.push(`dhcp-script=${f.leaseEvent}`);
+  // dnsmasq finds a lease by the client identifier (option 61) before the MAC, and every guest sees the others'
+  // identifiers in their broadcast requests: with one, a guest would be given another's address, and the lease
+  // event would put its MAC with that address into the guard's set. Leases go by the MAC, which the guard pins.
+  if (net.guard) lines.push("dhcp-ignore-clid");
   return {
     conf: lines.join("\n") + "\n",
     hosts: net.hosts.map((h) => `${h.mac},${h.ip},${h.name}\n`).join(""),

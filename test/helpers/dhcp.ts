@@ -29,11 +29,10 @@ esac
   return path;
 }
 
-/** Run udhcpc on eth0 of guest G with SCRIPT; the lease, or null when none came. */
-export async function dhcp(g: Netns, script: string): Promise<Lease | null> {
-  const r = await g.tryRun("busybox", ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", script], {
-    timeout: 30_000,
-  });
+/** Run udhcpc on eth0 of guest G with SCRIPT (and udhcpc's options EXTRA); the lease, or null when none came. */
+export async function dhcp(g: Netns, script: string, extra: string[] = []): Promise<Lease | null> {
+  const args = ["udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "6", "-T", "1", "-s", script, ...extra];
+  const r = await g.tryRun("busybox", args, { timeout: 30_000 });
   const m = /LEASE ip=(\S+) router=(\S*) dns=(\S*)/.exec(String(r.stdout));
   return m ? { ip: m[1]!, router: m[2]!, dns: m[3]! } : null;
 }

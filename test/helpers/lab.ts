@@ -41,9 +41,9 @@ export async function makeLab(opts: { firewall?: "nftables" | "iptables"; sectio
     async hook(program: string, tap: string, env: Record<string, string> = {}) {
       return await hook(host, program, tap, conf.file, env);
     },
-    /** DHCP in a guest with busybox udhcpc; returns the lease line's fields or null. */
-    async dhcp(g: Netns): Promise<Lease | null> {
-      return await dhcp(g, udhcpcScript);
+    /** DHCP in a guest with busybox udhcpc (and its options EXTRA); returns the lease line's fields or null. */
+    async dhcp(g: Netns, extra: string[] = []): Promise<Lease | null> {
+      return await dhcp(g, udhcpcScript, extra);
     },
     /** True when a guest gets a ping reply from ADDRESS. */
     async ping(g: Netns, address: string): Promise<boolean> {
