@@ -100,7 +100,7 @@ describe("QEMU as an ordinary user", () => {
         expect(await lab.host.sh(`basename $(readlink /sys/class/net/${tap}/master)`)).toBe(lab.bridge);
 
         // Bob: not allowed, refused, nothing changed; he cannot remove alice's tap either.
-        const before = await lab.host.sh("ip -o link show | cut -d: -f2 | sort; nft list ruleset | md5sum");
+        const before = await lab.host.sh("ip -o link show | cut -d: -f2 | sort; nft -s list ruleset | md5sum");
         const q = (args: string[]) =>
           asUser(lab!.host, bob, e.installed.bin("kvmnet-qemu"), args, { KVMNET_USER_SOCKET: userd!.socket });
         const refused = await q(["--network", "nat0", "--", "true"]);
@@ -109,7 +109,7 @@ describe("QEMU as an ordinary user", () => {
         const removed = await q(["--remove", tap]);
         expect(removed.exitCode).toBe(2);
         expect(String(removed.stderr)).toContain(`tap ${tap} is not yours`);
-        expect(await lab.host.sh("ip -o link show | cut -d: -f2 | sort; nft list ruleset | md5sum")).toBe(before);
+        expect(await lab.host.sh("ip -o link show | cut -d: -f2 | sort; nft -s list ruleset | md5sum")).toBe(before);
         expect(await lab.host.sh(`cat /sys/class/net/${tap}/owner`)).toBe(uid);
 
         const r = await h.result;
