@@ -137,6 +137,25 @@ function report(title, results) {
 }
 
 const DETACH = "ip link set vbench nomaster down"; // back to a fresh tap, as QEMU hands it to the script
+// The floor of a warm attach as kvmnet does it: node, then only the two processes it must run, by absolute path,
+// one after the other (the firewall's quick look at network bench's rules, then the attach), and no other code.
+// What a warm attach costs above it is kvmnet's own: loading its code, the config, the lock, the reads, deciding.
+const tool = (name) => execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8", env }).trim();
+const floor = join(dir, "floor.cjs");
+writeFileSync(
+  floor,
+  [
+    `const { spawnSync } = require("node:child_process");`,
+    `const run = (f, a) => { if (spawnSync(f, a, { encoding: "utf8" }).status !== 0) process.exit(1); };`,
+    `if (process.argv[2] !== "attach-only")`,
+    `  run(${JSON.stringify(tool("nft"))}, ["list", "chain", "inet", "kvmnet", "from-bench", ";", "list", "map", "inet", "kvmnet", "fwd_iif"]);`,
+    `run(${JSON.stringify(tool("ip"))}, ["link", "set", "dev", "vbench", "mtu", "1500", "master", "kbench0", "up"]);`,
+  ].join("\n"),
+);
+const floorRows = [
+  { name: "floor: node + nft quick look + ip link set, nothing else", argv: ["node", floor], prepare: DETACH },
+  { name: "floor: node + ip link set only", argv: ["node", floor, "attach-only"], prepare: DETACH },
+];
 const npmRows = (args, prepare) => [
   { name: "npm: dist/qemu-natup.cjs (#!/usr/bin/env node)", argv: [natup, ...args], prepare },
   { name: "npm: node dist/qemu-natup.cjs", argv: ["node", natup, ...args], prepare },
@@ -176,6 +195,7 @@ try {
       { name: "/bin/true (the measuring's own cost)", argv: ["true"] },
       ...baseRows(DETACH),
       ...npmRows(["vbench"], DETACH),
+      ...floorRows,
       ...(inCaller
         ? [
             { name: `node -e 0${inCaller}`, argv: ["node", "-e", "0"], env: callerEnv },
@@ -191,6 +211,7 @@ try {
   summary.push(
     `warm attach, single executable: ${target(warm("single executable"), 1.5, "×")} node -e 0`,
     `warm attach, npm: ${warm("npm: dist/qemu-natup.cjs (#!/usr/bin/env node)").toFixed(2)}× node -e 0`,
+    `warm attach, its floor (node + the nft quick look + ip link set, no other code): ${warm(floorRows[0].name).toFixed(2)}× node -e 0; node + ip link set only: ${warm(floorRows[1].name).toFixed(2)}×`,
     ...(before ? [`warm attach, before (${beforeRev}), npm: ${warm(npmRows([])[3].name).toFixed(2)}× node -e 0`] : []),
     ...(beforeSea
       ? [`warm attach, before (${beforeRev}), single executable: ${warm(npmRows([])[4].name).toFixed(2)}× node -e 0`]
