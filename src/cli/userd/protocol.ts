@@ -12,7 +12,10 @@ export const LIMITS = {
   /** Connections open at once (held taps included); more are refused until one ends. */
   connections: 128,
   /** Connections still sending or waiting for an answer, at once, over all users. */
-  pending: 16,
+  pending: 32,
+  /** Of those, one user's (known from SO_PEERCRED as soon as a connection comes): one user's silent connections
+   *  never take every slot, so the service keeps answering everyone else. */
+  pendingPerUser: 12,
   /** Taps one user holds at once. */
   tapsPerUser: 16,
 };

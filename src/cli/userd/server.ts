@@ -1,10 +1,11 @@
 // kvmnet-userd's socket: each connection sends one request line and gets one reply line. Bounded before anything
-// is asked of the host: the number of connections, of those not answered yet, a request's size and the time to
-// send it. Who asks comes from SO_PEERCRED, never from the request. A refused or broken connection is closed;
-// the service goes on serving everyone else.
+// is asked of the host: the number of connections, of those not answered yet (in all, and per user), a request's
+// size and the time to send it. Who asks comes from SO_PEERCRED, never from the request, and is asked at once, so
+// that one user's unanswered connections are counted as theirs. A refused or broken connection is closed; the
+// service goes on serving everyone else.
 import type { Server, Socket } from "node:net";
 import { realExec } from "../../host/exec.js";
-import { peerCred } from "./peer.js";
+import { peerCred, type PeerCred } from "./peer.js";
 import { LIMITS, parseRequest, refused, type Reply } from "./protocol.js";
 import type { UserService } from "./service.js";
 import { whoIs } from "./who.js";
@@ -14,6 +15,12 @@ import { whoIs } from "./who.js";
 export function serveConnections(server: Server, svc: UserService, log: (line: string) => void): () => Promise<void> {
   let open = 0;
   let pending = 0;
+  const pendingOf = new Map<number, number>(); // uid -> its connections not answered yet
+  const count = (uid: number, by: number) => {
+    const n = (pendingOf.get(uid) ?? 0) + by;
+    if (n > 0) pendingOf.set(uid, n);
+    else pendingOf.delete(uid);
+  };
   const sockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
     socket.on("error", () => undefined); // a client gone mid-reply is its own business
@@ -27,14 +34,22 @@ export function serveConnections(server: Server, svc: UserService, log: (line: s
     open++;
     pending++;
     let answered = false;
+    let settled = false;
+    let uid: number | null = null; // counted in pendingOf
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      pending--;
+      if (uid !== null) count(uid, -1);
+    };
     socket.on("close", () => {
       open--;
-      if (!answered) pending--;
+      settle();
     });
     const answer = (r: Reply, hold = false) => {
       if (answered) return;
       answered = true;
-      pending--;
+      settle();
       clearTimeout(timer);
       if (!r.ok) log(`refused: ${r.error}`);
       if (hold) socket.write(line(r));
@@ -43,6 +58,27 @@ export function serveConnections(server: Server, svc: UserService, log: (line: s
     const timer = setTimeout(
       () => answer(refused(`no request within ${LIMITS.requestMs / 1000} s: send one line of JSON, then wait`)),
       LIMITS.requestMs,
+    );
+    // Who it is, asked first; a user with too many connections unanswered is told busy at once. Handing the socket
+    // to the process that asks stops node reading it: reading resumes once that is done (the request waits in the
+    // socket meanwhile, and its time bound runs from the connection).
+    const cred: Promise<PeerCred | Error> = peerCred(socket).then(
+      (c) => {
+        const mine = pendingOf.get(c.uid) ?? 0;
+        if (answered) return c;
+        if (mine >= LIMITS.pendingPerUser)
+          answer(refused(`busy: uid ${c.uid} has ${mine} connections unanswered already; try again shortly`));
+        else {
+          uid = c.uid;
+          count(c.uid, 1);
+          socket.resume();
+        }
+        return c;
+      },
+      (e: unknown) => {
+        if (!answered) socket.resume(); // the request is read, and answered with why nobody could be asked
+        return e instanceof Error ? e : new Error(String(e));
+      },
     );
     let buf = "";
     const onData = (d: Buffer) => {
@@ -61,10 +97,12 @@ export function serveConnections(server: Server, svc: UserService, log: (line: s
     const respond = async (text: string) => {
       const req = parseRequest(text);
       if ("error" in req) return answer(refused(req.error));
+      const c = await cred;
+      if (answered) return; // told busy
       let who;
       try {
-        const cred = await peerCred(socket);
-        who = whoIs(realExec, cred.uid, cred.gid);
+        if (c instanceof Error) throw c;
+        who = whoIs(realExec, c.uid, c.gid);
       } catch (e) {
         return answer({ ok: false, code: 1, error: `who is asking: ${e instanceof Error ? e.message : String(e)}` });
       }
