@@ -32,7 +32,9 @@ beforeEach(async () => {
   // nobody by name, daemon by its group; bin is not allowed.
   lab = await makeLab({
     section: (br) =>
-      natSection(br, "teardown = when-idle\nallow_users = nobody\nallow_groups = daemon\ntap.kvfast0.rate = 10mbit\n"),
+      natSection(br, "teardown = when-idle\nallow_users = nobody\nallow_groups = daemon\ntap.kvfast0.rate = 10mbit\n") +
+      // Root's network whose hooks take taps named kvsec*: no user's tap may be named so.
+      "[sec]\nmode = isolated\nbridge = kvsec9\ntaps = kvsec*\n",
   });
   userd = await startUserd(lab.host, lab.conf.file, `${lab.conf.dir}/user.sock`);
 }, 60_000);
@@ -123,7 +125,7 @@ describe("kvmnet-userd", () => {
     await held;
   });
 
-  it("a user's tap never takes a name the config gives its own policy (tap.NAME.*): exit 2, nothing made", async () => {
+  it("a user's tap never takes a name the config gives its own policy (tap.NAME.*) or another network's taps glob claims: exit 2, nothing made", async () => {
     const before = await links();
     const r = await qemu("nobody", ["--tap", "kvfast0", "--", "true"]);
     expect(r.exitCode).toBe(2);
@@ -131,6 +133,13 @@ describe("kvmnet-userd", () => {
       /^kvmnet-qemu: tap kvfast0 is named by tap\.kvfast0\.rate in \[nat0\] of \S+ \(line \d+\): a user's tap never takes a name the config gives its own policy; leave --tap out, or root renames the key/,
     );
     expect(String(r.stderr)).toContain(lab.conf.file);
+    expect(await links()).toBe(before);
+    // Nor a name another network's taps glob claims.
+    const sec = await qemu("nobody", ["--tap", "kvsec1", "--", "true"]);
+    expect(sec.exitCode).toBe(2);
+    expect(String(sec.stderr)).toMatch(
+      /^kvmnet-qemu: tap kvsec1 matches taps = kvsec\* of \[sec\] in \S+ \(line \d+\), not the network it is for \(nat0\): a user's tap never takes a name another network claims/,
+    );
     expect(await links()).toBe(before);
     // Any other name is served.
     const ok = await qemu("nobody", ["--tap", "kvslow0", "--", "true"]);

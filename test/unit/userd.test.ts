@@ -61,11 +61,26 @@ describe("allow_users, allow_groups", () => {
 describe("tap names the config gives their own policy", () => {
   it("are named with the key, its network and line; other names are free", () => {
     const c = parseConfig("f", conf("allow_users = alice\ntap.web0.port_isolation = no\ntap.db0.rate = 10mbit"));
-    expect(configNamesTap(c, "web0")).toMatch(
+    const nat0 = c.networks[0]!;
+    expect(configNamesTap(c, "web0", nat0)).toMatch(
       /^tap web0 is named by tap\.web0\.port_isolation in \[nat0\] of f \(line 6\): .*root renames the key$/,
     );
-    expect(configNamesTap(c, "db0")).toMatch(/^tap db0 is named by tap\.db0\.rate in \[nat0\] of f \(line 7\)/);
-    expect(configNamesTap(c, "web1")).toBeNull();
+    expect(configNamesTap(c, "db0", nat0)).toMatch(/^tap db0 is named by tap\.db0\.rate in \[nat0\] of f \(line 7\)/);
+    expect(configNamesTap(c, "web1", nat0)).toBeNull();
+  });
+});
+
+describe("tap names another network's taps glob claims", () => {
+  it("are refused for a user's tap on any other network, naming the glob and its line; the network's own glob is its own", () => {
+    const c = parseConfig("f", `${conf("allow_users = alice\ntaps = nat-*")}taps = iso-*, lab?\n`);
+    const [nat0, iso] = c.networks;
+    expect(configNamesTap(c, "iso-1", nat0!)).toBe(
+      "tap iso-1 matches taps = iso-*, lab? of [iso] in f (line 11), not the network it is for (nat0): a user's tap never takes a name another network claims; leave --tap out, or choose another",
+    );
+    expect(configNamesTap(c, "lab7", nat0!)).toMatch(/^tap lab7 matches taps = iso-\*, lab\? of \[iso\]/);
+    expect(configNamesTap(c, "nat-1", nat0!)).toBeNull();
+    expect(configNamesTap(c, "nat-1", iso!)).toMatch(/^tap nat-1 matches taps = nat-\* of \[nat0\] in f \(line 6\)/);
+    expect(configNamesTap(c, "vm1", nat0!)).toBeNull();
   });
 });
 

@@ -1,6 +1,7 @@
 // Who may put a VM on which network (pure): root always; anyone else only where the network's allow_users or
 // allow_groups names them (by name or numeric id). The refusal says who may allow it, and how.
 import type { Config, Network } from "../../config/types.js";
+import { globMatch } from "../../select.js";
 import type { Who } from "./who.js";
 
 /** True when WHO may attach taps to NET. */
@@ -47,15 +48,26 @@ export function pickNetwork(config: Config, who: Who, name: string | undefined):
   return { error: `name the network: you may use ${mine.map((n) => n.name).join(", ")}` };
 }
 
-/** Why an ordinary user may not name a tap TAP that CONFIG names in a `tap.TAP.*` key (its own rate or port
- *  isolation, maybe looser than the network's), or null: such a name is the admin's, for a VM root runs. */
-export function configNamesTap(config: Config, tap: string): string | null {
-  for (const net of config.networks) {
-    if (!net.policy?.taps[tap]) continue;
-    const key = Object.keys(net.lines).find((k) => k.startsWith(`tap.${tap}.`)) ?? `tap.${tap}.*`;
+/** Why an ordinary user may not name a tap TAP for network NET, or null: CONFIG names TAP in a `tap.TAP.*` key
+ *  (its own rate or port isolation, maybe looser than the network's: such a name is the admin's, for a VM root
+ *  runs), or another network's `taps` glob matches it (that network's hooks would pick it, and its bridge, made
+ *  again, would take it back as one of its running VMs' taps). */
+export function configNamesTap(config: Config, tap: string, net: Network): string | null {
+  for (const n of config.networks) {
+    if (!n.policy?.taps[tap]) continue;
+    const key = Object.keys(n.lines).find((k) => k.startsWith(`tap.${tap}.`)) ?? `tap.${tap}.*`;
     return (
-      `tap ${tap} is named by ${key} in [${net.name}] of ${config.file}${net.lines[key] ? ` (line ${net.lines[key]})` : ""}: ` +
+      `tap ${tap} is named by ${key} in [${n.name}] of ${config.file}${n.lines[key] ? ` (line ${n.lines[key]})` : ""}: ` +
       "a user's tap never takes a name the config gives its own policy; leave --tap out, or root renames the key"
+    );
+  }
+  for (const n of config.networks) {
+    const glob = n.name !== net.name ? n.taps.find((g) => globMatch(g, tap)) : undefined;
+    if (glob === undefined) continue;
+    const line = n.lines.taps ? ` (line ${n.lines.taps})` : "";
+    return (
+      `tap ${tap} matches taps = ${n.taps.join(", ")} of [${n.name}] in ${config.file}${line}, not the network it is for ` +
+      `(${net.name}): a user's tap never takes a name another network claims; leave --tap out, or choose another`
     );
   }
   return null;

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { applySteps } from "../../apply/apply.js";
 import { loadConfig } from "../../config/load.js";
-import type { Config } from "../../config/types.js";
+import type { Config, Network } from "../../config/types.js";
 import { converge } from "../../converge/converge.js";
 import { userTapName, type UserTapRecord } from "../../core/user-taps.js";
 import { userTapCreate, userTapDelete } from "../../decide/user-tap.js";
@@ -111,9 +111,13 @@ export class UserService {
     const mine = [...this.held.values()].filter((h) => h.uid === who.uid).length;
     if (who.uid !== 0 && mine >= LIMITS.tapsPerUser)
       return refused(`user ${who.user} holds ${mine} taps already, the most one user may (stop a VM first)`);
-    const tap = req.tap ?? this.freeName(config, who.uid);
+    const tap = req.tap ?? this.freeName(config, net, who.uid);
+    if (tap === null)
+      return refused(
+        `no tap name free for user ${who.user}: every ${userTapName(who.uid, 0).replace(/0$/, "N")} is taken or claimed by another network's taps glob; name one with --tap`,
+      );
     if (req.tap !== undefined) {
-      const why = this.nameTaken(config, req.tap, who) ?? (who.uid !== 0 ? configNamesTap(config, req.tap) : null);
+      const why = this.nameTaken(config, req.tap, who) ?? (who.uid !== 0 ? configNamesTap(config, req.tap, net) : null);
       if (why) return refused(why);
     }
     // The guard pins the guest's MAC: the one kvmnet-qemu found in QEMU's arguments, or one chosen here that it
@@ -159,11 +163,14 @@ export class UserService {
     return null;
   }
 
-  private freeName(config: Config, uid: number): string {
-    for (let n = 0; ; n++) {
+  // The first of the user's own tap names (kuUIDnN) that is free on the host and that the config claims for no
+  // other use; null when none is among the first 1024 (a taps glob such as ku* takes them all).
+  private freeName(config: Config, net: Network, uid: number): string | null {
+    for (let n = 0; n < 1024; n++) {
       const tap = userTapName(uid, n);
-      if (!this.held.has(tap) && !existsSync(`/sys/class/net/${tap}`) && !configNamesTap(config, tap)) return tap;
+      if (!this.held.has(tap) && !existsSync(`/sys/class/net/${tap}`) && !configNamesTap(config, tap, net)) return tap;
     }
+    return null;
   }
 
   private async teardown(tap: string, config?: Config, rec?: UserTapRecord): Promise<void> {
