@@ -24,6 +24,18 @@ export async function qemuHook(lab: Lab, hook: string, tap: string, mac: string 
   return { code: r.exitCode, stderr: String(r.stderr) };
 }
 
+/** Guests on LAB wired to the taps of NICS (tap, MAC), each attached by qemu-natup run as QEMU runs it (its
+ *  MAC on the parent's command line); the guests' namespaces, in that order. */
+export async function attachGuests(lab: Lab, nics: [tap: string, mac: string][]): Promise<Netns[]> {
+  const guests: Netns[] = [];
+  for (const [tap, mac] of nics) guests.push(await lab.addGuest(tap, mac));
+  for (const [tap, mac] of nics) {
+    const r = await qemuHook(lab, "qemu-natup", tap, mac);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  return guests;
+}
+
 /** A shell line in namespace G, asynchronously; its stdout. */
 export async function nsh(g: Netns, line: string): Promise<string> {
   return (await execa("ip", ["netns", "exec", g.name, "sh", "-c", line])).stdout;

@@ -5,7 +5,20 @@
 // victim's own eth0 (a netdev ingress counter in its namespace).
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ATT, counter, ether, hex, ipv4, ipv6, nsh, qemuHook, sendFrames, udp4, until, VIC } from "../helpers/guard.js";
+import {
+  ATT,
+  counter,
+  ether,
+  hex,
+  ipv4,
+  ipv6,
+  nsh,
+  attachGuests,
+  sendFrames,
+  udp4,
+  until,
+  VIC,
+} from "../helpers/guard.js";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import type { Netns } from "../helpers/netns.js";
 
@@ -66,15 +79,10 @@ describe.each([
   beforeAll(async () => {
     const extra = `address6 = ${GW6}/64\n${guarded ? "guard = yes\n" : ""}`;
     lab = await makeLab({ section: (br) => natSection(br, extra) });
-    att = await lab.addGuest("vm0", ATT);
-    vic = await lab.addGuest("vm1", VIC);
-    for (const [tap, mac] of [
+    [att, vic] = (await attachGuests(lab, [
       ["vm0", ATT],
       ["vm1", VIC],
-    ] as const) {
-      const r = await qemuHook(lab, "qemu-natup", tap, mac);
-      expect(r.code, r.stderr).toBe(0);
-    }
+    ])) as [Netns, Netns];
     attIp = (await lab.dhcp(att))?.ip ?? "";
     vicIp = (await lab.dhcp(vic))?.ip ?? "";
     expect(attIp).toMatch(/^192\.0\.2\.1\d\d$/);

@@ -5,7 +5,7 @@
 // would let it send as the victim. On a guarded network dnsmasq ignores client identifiers (leases go by MAC, which
 // the guard pins); the control, without the guard, shows the attack as dnsmasq answers it there.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ATT, nsh, qemuHook, until, VIC } from "../helpers/guard.js";
+import { ATT, nsh, attachGuests, until, VIC } from "../helpers/guard.js";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import type { Netns } from "../helpers/netns.js";
 
@@ -22,15 +22,10 @@ describe.each([
 
   beforeAll(async () => {
     lab = await makeLab({ section: (br) => natSection(br, guarded ? "guard = yes\n" : "") });
-    att = await lab.addGuest("vm0", ATT);
-    vic = await lab.addGuest("vm1", VIC);
-    for (const [tap, mac] of [
+    [att, vic] = (await attachGuests(lab, [
       ["vm0", ATT],
       ["vm1", VIC],
-    ] as const) {
-      const r = await qemuHook(lab, "qemu-natup", tap, mac);
-      expect(r.code, r.stderr).toBe(0);
-    }
+    ])) as [Netns, Netns];
     vicIp = (await lab.dhcp(vic, CLID))?.ip ?? "";
     expect(vicIp).toMatch(/^192\.0\.2\.1\d\d$/);
   }, 120_000);

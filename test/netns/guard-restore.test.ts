@@ -5,7 +5,7 @@
 import { execa } from "execa";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ATT, counter, ether, ipv4, nsh, qemuHook, sendFrames, until, VIC } from "../helpers/guard.js";
+import { ATT, counter, ether, ipv4, nsh, attachGuests, sendFrames, until, VIC } from "../helpers/guard.js";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import { program, type Netns } from "../helpers/netns.js";
 
@@ -55,15 +55,10 @@ describe("guard = yes: rebuilt from state_dir after a flush", () => {
 
   beforeAll(async () => {
     lab = await makeLab({ section: (br) => natSection(br, "guard = yes\n") });
-    att = await lab.addGuest("vm0", ATT);
-    vic = await lab.addGuest("vm1", VIC);
-    for (const [tap, mac] of [
+    [att, vic] = (await attachGuests(lab, [
       ["vm0", ATT],
       ["vm1", VIC],
-    ] as const) {
-      const r = await qemuHook(lab, "qemu-natup", tap, mac);
-      expect(r.code, r.stderr).toBe(0);
-    }
+    ])) as [Netns, Netns];
     attIp = (await lab.dhcp(att))?.ip ?? "";
     vicIp = (await lab.dhcp(vic))?.ip ?? "";
     expect(vicIp).toMatch(/^192\.0\.2\.1\d\d$/);

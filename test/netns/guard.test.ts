@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, OUTSIDE, type Lab } from "../helpers/lab.js";
-import { ATT, qemuHook, VIC, WEB } from "../helpers/guard.js";
+import { ATT, attachGuests, qemuHook, VIC, WEB } from "../helpers/guard.js";
 import { program, type Netns } from "../helpers/netns.js";
 
 // Count in G what arrives on eth0 from the attacker's MAC and matches WHAT (nft match text).
@@ -40,17 +40,12 @@ describe.each([
   async function setup() {
     const extra = `host.web = ${WEB},192.0.2.10\n${guarded ? "guard = yes\n" : ""}`;
     lab = await makeLab({ section: (br) => natSection(br, extra) });
-    att = await lab.addGuest("vm0", ATT);
-    vic = await lab.addGuest("vm1", VIC);
-    const web = await lab.addGuest("vm2", WEB);
-    for (const [tap, mac] of [
+    let web: Netns;
+    [att, vic, web] = (await attachGuests(lab, [
       ["vm0", ATT],
       ["vm1", VIC],
       ["vm2", WEB],
-    ] as const) {
-      const r = await qemuHook(lab, "qemu-natup", tap, mac);
-      expect(r.code, r.stderr).toBe(0);
-    }
+    ])) as [Netns, Netns, Netns];
     // The honest first leases: dynamic for both, static for web.
     expect((await lab.dhcp(att))?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
     expect((await lab.dhcp(vic))?.ip).toMatch(/^192\.0\.2\.1\d\d$/);
