@@ -5,14 +5,20 @@ import type { ModeObserved } from "../observe/mode.js";
 import type { Observed } from "../observe/snapshot.js";
 import type { Step } from "../core/steps.js";
 import { traits } from "../modes.js";
-import { vlanUpLines } from "./vlan.js";
+import { raOffSteps } from "./ra.js";
+import { vlanJoinLines, vlanMakeLines } from "./vlan.js";
 
 /** Steps of a bridge-mode network before its TAP is attached. A plain bridge is the admin's (or was built
- *  over the uplink by the uplink-move step, see converge/decision.ts): kvmnet changes nothing on it. A VLAN bridge is made if missing. */
+ *  over the uplink by the uplink-move step, see converge/decision.ts): kvmnet changes nothing on it. A VLAN bridge
+ *  is made if missing, and one kvmnet makes takes no router advertisements, set before the VLAN joins it. */
 export function bridgeModeUpSteps(net: Network, obs: Observed): Step[] {
   if (!traits(net).vlan || net.vlan === undefined) return [];
-  const lines = vlanUpLines(net, obs.bridge, obs.mode);
-  return lines.length ? [{ kind: "ip", lines }] : [];
+  const ip = (lines: string[]): Step[] => (lines.length ? [{ kind: "ip", lines }] : []);
+  return [
+    ...ip(vlanMakeLines(net, obs.bridge, obs.mode)),
+    ...raOffSteps(net, obs.bridge, obs.mode),
+    ...ip(vlanJoinLines(net, obs.mode)),
+  ];
 }
 
 /** Isolated and host-only bridges get IPv6 turned off (unless a host-only network has address6): through the

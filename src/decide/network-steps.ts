@@ -35,7 +35,7 @@ export function decideNetworkUp(config: Config, net: Network, obs: Observed, tap
   ];
   if (ip.length) steps.push({ kind: "ip", lines: ip });
   // Before any port joins (the VXLAN device, the taps): from then on an RA could reach the bridge.
-  steps.push(...raOffSteps(net, obs.bridge !== null, obs.mode));
+  steps.push(...raOffSteps(net, obs.bridge, obs.mode));
   steps.push(...vxlanUpSteps(net, obs.vxlan));
   const dhcp = renderDnsmasq(config, net) !== null;
   steps.push(...csumSteps(net, dhcp, obs.csum.supported, obs.bridge === null, obs.csum.has));

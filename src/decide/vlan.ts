@@ -9,6 +9,11 @@ import { vlanPortOf } from "../core/names.js";
 
 /** ip lines that make TRUNK.VID and the bridge exist, the one a port of the other, all up; [] when they are. */
 export function vlanUpLines(net: VlanBridgeNetwork, bridge: Link | null, mode: ModeObserved): string[] {
+  return [...vlanMakeLines(net, bridge, mode), ...vlanJoinLines(net, mode)];
+}
+
+/** ip lines that make TRUNK.VID and the bridge exist and up, before the one joins the other. */
+export function vlanMakeLines(net: VlanBridgeNetwork, bridge: Link | null, mode: ModeObserved): string[] {
   const sub = vlanPortOf(net);
   const port = mode.vlanPort ?? null;
   const lines: string[] = [];
@@ -21,9 +26,15 @@ export function vlanUpLines(net: VlanBridgeNetwork, bridge: Link | null, mode: M
   }
   // A VLAN bridge is never a member host's bridge of a network across hosts: its MAC takes no host name.
   lines.push(...bridgeLines(net, bridge, [], ""));
-  if (!port || port.link.master !== net.bridge || !port.link.up)
-    lines.push(`link set dev ${sub} master ${net.bridge} up`);
   return lines;
+}
+
+/** The ip line that makes TRUNK.VID a port of the bridge, up; [] when it is. */
+export function vlanJoinLines(net: VlanBridgeNetwork, mode: ModeObserved): string[] {
+  const port = mode.vlanPort ?? null;
+  return !port || port.link.master !== net.bridge || !port.link.up
+    ? [`link set dev ${vlanPortOf(net)} master ${net.bridge} up`]
+    : [];
 }
 
 /** ip lines that remove TRUNK.VID when kvmnet made it (its alias says so); [] otherwise. */

@@ -119,22 +119,46 @@ describe("decisions of the non-NAT models", () => {
       [nat, "kvnat"],
       [member, "kvm"],
     ] as const) {
-      expect(raOffSteps(n, false, { ipv6: true, bridgeIpv6Off: null })).toEqual(want(br));
+      expect(raOffSteps(n, null, { ipv6: true, bridgeIpv6Off: null })).toEqual(want(br));
       expect(
-        raOffSteps(n, true, { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "1", bridgeAutoconf: "1" }),
+        raOffSteps(n, link(br, { isBridge: true }), {
+          ipv6: true,
+          bridgeIpv6Off: false,
+          bridgeAcceptRa: "1",
+          bridgeAutoconf: "1",
+        }),
       ).toEqual(want(br));
       expect(
-        raOffSteps(n, true, { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "0", bridgeAutoconf: "1" }),
+        raOffSteps(n, link(br, { isBridge: true }), {
+          ipv6: true,
+          bridgeIpv6Off: false,
+          bridgeAcceptRa: "0",
+          bridgeAutoconf: "1",
+        }),
       ).toEqual(want(br).slice(1));
       expect(
-        raOffSteps(n, true, { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "0", bridgeAutoconf: "0" }),
+        raOffSteps(n, link(br, { isBridge: true }), {
+          ipv6: true,
+          bridgeIpv6Off: false,
+          bridgeAcceptRa: "0",
+          bridgeAutoconf: "0",
+        }),
       ).toEqual([]);
-      expect(raOffSteps(n, false, { ipv6: false, bridgeIpv6Off: null })).toEqual([]);
+      expect(raOffSteps(n, null, { ipv6: false, bridgeIpv6Off: null })).toEqual([]);
     }
     expect(member.mode).toBe("isolated");
-    // Bridge mode: the admin's bridge, or one built over the uplink that carries the host's own address.
-    expect(raOffSteps(vlan, false, { ipv6: true, bridgeIpv6Off: null })).toEqual([]);
-    expect(raOffSteps(vlan, true, { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "1" })).toEqual([]);
+    // Bridge mode: the admin's bridge, or one built over the uplink that carries the host's own address; a VLAN
+    // bridge kvmnet did not make (its MAC is not kvmnet's). A VLAN bridge kvmnet makes, or made, takes none.
+    const lan = parseConfig("/etc/kvmnet.conf", "[lan]\nmode = bridge\nbridge = br0\n").networks[0]!;
+    expect(
+      raOffSteps(lan, link("br0", { isBridge: true }), { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "1" }),
+    ).toEqual([]);
+    const theirs = link("brv", { isBridge: true, mac: "02:00:00:00:00:01" });
+    expect(raOffSteps(vlan, theirs, { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "1" })).toEqual([]);
+    expect(raOffSteps(vlan, null, { ipv6: true, bridgeIpv6Off: null })).toEqual(want("brv"));
+    const ours = { ...theirs, mac: bridgeMac(vlan, "") };
+    const seen = { ipv6: true, bridgeIpv6Off: false, bridgeAcceptRa: "1", bridgeAutoconf: "0" };
+    expect(raOffSteps(vlan, ours, seen)).toEqual(want("brv").slice(0, 1));
   });
 
   it("the VLAN port is the host's: the last VM leaving tears the VLAN network down, VLAN device included", () => {

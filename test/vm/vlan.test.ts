@@ -11,6 +11,22 @@ import { runInDebianKernelVM } from "./hostvm.js";
 
 const canRun = process.getuid?.() === 0 && existsSync("/usr/bin/qemu-system-x86_64");
 
+/** A router advertisement from IFNAME's link-local address to all nodes: router lifetime 1800 s, source
+ *  link-layer address, prefix PREFIX/64 on-link and for autoconfiguration (raw ICMPv6: the kernel fills in the
+ *  checksum). */
+const RA_PY = `import socket, struct, sys
+ifname, prefix = sys.argv[1], sys.argv[2]
+idx = socket.if_nametoindex(ifname)
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+mac = bytes.fromhex(open("/sys/class/net/%s/address" % ifname).read().strip().replace(":", ""))
+ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+ra += struct.pack("!BB", 1, 1) + mac
+ra += struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, prefix)
+s.sendto(ra, ("ff02::1", 0, 0, idx))
+`;
+
 // Runs inside the VM. Prints "R name value" lines for the test to check; never stops at a failed check.
 const script = (dist: string) => `set -u
 R() { echo "R $1 $2"; }
@@ -54,6 +70,23 @@ R brv10-ports "$(ip netns exec host ls /sys/class/net/brv10/brif | tr '\\n' ',')
 R brv20-ports "$(ip netns exec host ls /sys/class/net/brv20/brif | tr '\\n' ',')"
 # Again: nothing to do.
 hook qemu-ifup-bridge t10a -again
+# A VLAN bridge kvmnet made takes no router advertisement: g10a forges one (router lifetime 1800 s, prefix
+# 2001:db8:bad::/64 for autoconfiguration), and the host learns no route and no address. Control: with accept_ra
+# and autoconf put back to 1 by hand, the same RA gives the host both; the next hook turns them off again.
+sc() { ip netns exec host cat /proc/sys/net/ipv6/conf/brv10/$1; }
+R brv10-ra "$(sc accept_ra)/$(sc autoconf)"
+cat > /tmp/k/ra.py <<'PY'
+${RA_PY}PY
+for i in $(seq 100); do ip -n g10a -6 -o addr show dev eth0 scope link | grep -q tentative || break; sleep 0.1; done
+ra() { ip netns exec g10a python3 /tmp/k/ra.py eth0 2001:db8:bad:: >/dev/null 2>&1; }
+learned() { echo "$(ip -n host -6 route show default | cut -d' ' -f1-5)+$(ip -n host -6 -o addr show dev brv10 | grep -c '2001:db8:bad:')"; }
+for i in 1 2 3; do ra; sleep 0.5; done
+R ra-learned "$(learned)"
+ip netns exec host sh -c 'echo 1 > /proc/sys/net/ipv6/conf/brv10/accept_ra; echo 1 > /proc/sys/net/ipv6/conf/brv10/autoconf'
+for i in $(seq 40); do ra; sleep 0.5; case "$(learned)" in default*+1) break ;; esac; done
+R ra-learned-control "$(learned)"
+hook qemu-ifup-bridge t10b -fix
+R brv10-ra-fixed "$(sc accept_ra)/$(sc autoconf)"
 # An ARP counter on each guest's eth0 (netdev ingress): what reaches it on the wire.
 for g in g10a g10b g20a; do ip netns exec $g nft -f - <<'NFT'
 table netdev arpcount {
@@ -112,6 +145,12 @@ describe.skipIf(!canRun)("VLAN networks in Debian's kernel", () => {
     // Idempotent: the second call for a tap already attached changes nothing.
     expect(r["qemu-ifup-bridge-t10a-again-rc"], show).toBe("0");
     expect(r["qemu-ifup-bridge-t10a-again-log"], show).toBe("");
+    // No RA on the VLAN bridge kvmnet made: a guest's forged one gives the host no route and no address.
+    expect(r["brv10-ra"], show).toBe("0/0");
+    expect(r["ra-learned"], show).toBe("+0");
+    expect(r["ra-learned-control"], show).toMatch(/^default via fe80::\S+ dev brv10\+1$/);
+    expect(r["qemu-ifup-bridge-t10b-fix-rc"], show).toBe("0");
+    expect(r["brv10-ra-fixed"], show).toBe("0/0");
     // ARP: g10a's requests reach g10b, never g20a (nor does g20a learn g10a's address).
     expect(r["arping-10-to-20"], show).not.toBe("0");
     expect(r["arping-10-to-far20"], show).not.toBe("0");
