@@ -217,6 +217,29 @@ time.sleep(120)`;
     expect(refusal(await ask('{"op":"list"}\n'))).toEqual({ ok: true, taps: [] });
   }, 120_000);
 
+  it("an answered client that keeps its end of the connection open holds none of the service's connections", async () => {
+    // allowHalfOpen: the client never closes its side, as a hostile one would not, to pin the service's bounded
+    // connections.
+    const HALF = `const s=require("net").connect({path:process.argv[1],allowHalfOpen:true});
+s.on("connect",()=>s.write('{"op":"list"}\\n'));s.on("data",()=>{});s.on("end",()=>console.log("answered"));
+setTimeout(()=>process.exit(0),+process.argv[2]);`;
+    const client = asUser(lab.host, "nobody", process.execPath, ["-e", HALF, userd.socket, "30000"]);
+    let out = "";
+    client.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 300 && !out.includes("answered"); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toContain("answered");
+    // The service's side of it (an accepted socket at the service's path), until it is closed.
+    const held = async () => Number(await lab.host.sh(`ss -xH state connected src ${userd.socket} | wc -l`));
+    let n = await held();
+    for (let i = 0; i < 100 && n > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      n = await held();
+    }
+    expect(n).toBe(0);
+    client.kill("SIGKILL");
+    await client;
+  });
+
   it("one user's silent connections take at most 12 of the 32 unanswered slots: another user is served meanwhile", async () => {
     // nobody opens 40 connections and sends nothing: past 32 they are told busy at once, past 12 of nobody's once
     // the service knows whose they are; nobody's 12 wait out their 5 s.

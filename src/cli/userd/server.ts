@@ -27,7 +27,7 @@ export function serveConnections(server: Server, svc: UserService, log: (line: s
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     if (open >= LIMITS.connections || pending >= LIMITS.pending) {
-      socket.end(line(refused(`busy: ${open} connections, ${pending} unanswered; try again shortly`)));
+      close(socket, line(refused(`busy: ${open} connections, ${pending} unanswered; try again shortly`)));
       log(`refused a connection: ${open} open, ${pending} unanswered`);
       return;
     }
@@ -53,7 +53,7 @@ export function serveConnections(server: Server, svc: UserService, log: (line: s
       clearTimeout(timer);
       if (!r.ok) log(`refused: ${r.error}`);
       if (hold) socket.write(line(r));
-      else socket.end(line(r));
+      else close(socket, line(r));
     };
     const timer = setTimeout(
       () => answer(refused(`no request within ${LIMITS.requestMs / 1000} s: send one line of JSON, then wait`)),
@@ -125,6 +125,12 @@ export function serveConnections(server: Server, svc: UserService, log: (line: s
     await svc.stop();
     for (const s of sockets) s.destroy();
   };
+}
+
+// Send TEXT, the last thing said on SOCKET, and close it once written: an answered client that keeps its end
+// open holds no connection of the service's (they are bounded, and one user would otherwise keep them all).
+function close(socket: Socket, text: string): void {
+  socket.end(text, () => socket.destroy());
 }
 
 function line(r: Reply): string {
