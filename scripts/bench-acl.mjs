@@ -8,19 +8,13 @@
 //   200/1   1 network holding all 200 rules (what a single long rule list costs: it is walked rule by rule)
 // Rounds interleave the cases (this machine is shared and noisy: only ratios within one run mean anything).
 // The figure is the packets per second the outside received, and the CPU both iperf3 processes spent per packet.
-import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { benchLab, inNs, kvmnet, median, natup } from "./bench-netns.mjs";
 
-const root = resolve(import.meta.dirname, "..");
-const natup = join(root, "dist/qemu-natup.cjs");
-const kvmnet = join(root, "dist/kvmnet.cjs");
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
-const dir = mkdtempSync(join(tmpdir(), "kvmnet-acl-bench-"));
-chmodSync(dir, 0o755); // kvmnet trusts a state_dir only if root owns it and its parents and nobody else can write
-const tag = `kac${process.pid}`;
+const { dir, topology, startServer, main } = benchLab("kvmnet-acl-bench", `kac${process.pid}`);
 
 const CASES = [
   { id: "none", label: "1 network, no rule", nets: 1, rules: 0 },
@@ -28,36 +22,6 @@ const CASES = [
   { id: "r200n60", label: "60 networks, 200 rules", nets: 60, rules: 200 },
   { id: "r200n1", label: "1 network, 200 rules", nets: 1, rules: 200 },
 ];
-const made = [];
-const servers = [];
-
-const run = (cmd, args, opts = {}) =>
-  execFileSync(cmd, args, { encoding: "utf8", stdio: [opts.input ? "pipe" : "ignore", "pipe", "pipe"], ...opts });
-const inNs = (ns, args, opts) => run("ip", ["netns", "exec", ns, ...args], opts);
-const batch = (ns, lines) => run("ip", ["-n", ns, "-batch", "-"], { input: lines.join("\n") + "\n" });
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-// Guest 192.0.2.10 behind the host's 192.0.2.1; outside 203.0.113.2 beyond the host's uplink up0 (no route back:
-// only NAT reaches it).
-function topology(c) {
-  c.ns = { g: `${tag}-${c.id}-g`, h: `${tag}-${c.id}-h`, o: `${tag}-${c.id}-o` };
-  for (const ns of Object.values(c.ns)) {
-    run("ip", ["netns", "add", ns]);
-    made.push(ns);
-  }
-  batch(c.ns.h, [
-    "link set lo up",
-    `link add vg type veth peer name eth0 netns ${c.ns.g}`,
-    `link add up0 type veth peer name eth0 netns ${c.ns.o}`,
-    "addr add 203.0.113.1/24 dev up0",
-    "link set up0 up",
-  ]);
-  batch(c.ns.g, ["link set lo up", "addr add 192.0.2.10/24 dev eth0", "link set eth0 up"]);
-  batch(c.ns.g, ["route add default via 192.0.2.1"]);
-  batch(c.ns.o, ["link set lo up", "addr add 203.0.113.2/24 dev eth0", "link set eth0 up"]);
-}
-
 // Rule I: none matches the benchmark's flow (udp to 203.0.113.2:5201), so each is walked and passed. Kinds
 // alternate: a port, a destination prefix, a port to a prefix.
 function rule(i) {
@@ -88,17 +52,6 @@ function kvmnetCase(c) {
   inNs(c.ns.h, [natup, "vg"], { env });
 }
 
-function startServer(c) {
-  const log = join(dir, `${c.id}.iperf3-s.log`);
-  const fd = openSync(log, "w");
-  const args = ["netns", "exec", c.ns.o, "iperf3", "-s", "-B", "203.0.113.2", "--forceflush"];
-  servers.push(spawn("ip", args, { stdio: ["ignore", fd, fd] })); // `ip netns exec` execs iperf3: the same pid
-  closeSync(fd);
-  const ready = () => readFileSync(log, "utf8").includes("Server listening");
-  for (let i = 0; i < 100 && !ready(); i++) sleep(50);
-  if (!ready()) throw new Error(`iperf3 -s in ${c.ns.o} did not start: ${readFileSync(log, "utf8")}`);
-}
-
 // One run: packets per second the outside received, and CPU ns per packet (both iperf3 processes' getrusage,
 // which includes the forwarding softirq work done in their context).
 function measure(c, secs) {
@@ -117,17 +70,6 @@ function measure(c, secs) {
     pps: received / s.seconds,
     nsPerPkt: (((cpu.host_total + cpu.remote_total) / 100) * s.seconds * 1e9) / Math.max(1, s.packets),
   };
-}
-
-function cleanup() {
-  for (const p of servers) if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
-  for (const ns of made.splice(0))
-    try {
-      run("ip", ["netns", "del", ns]);
-    } catch {
-      /* already gone */
-    }
-  rmSync(dir, { recursive: true, force: true });
 }
 
 function report() {
@@ -155,15 +97,8 @@ function report() {
   line("200 rules on one network / 1 rule", "r200n1", "r1", "   (one long list, for reference)");
 }
 
-for (const sig of ["SIGINT", "SIGTERM"])
-  process.on(sig, () => {
-    cleanup();
-    process.exit(130);
-  });
-
-const t0 = Date.now();
-try {
-  for (const c of CASES) {
+main(CASES, {
+  setup(c) {
     topology(c);
     kvmnetCase(c);
     startServer(c);
@@ -171,15 +106,8 @@ try {
     c.aclLines = inNs(c.ns.h, ["nft", "list", "table", "inet", "kvmnet"])
       .split("\n")
       .filter((l) => /counter name "acl-/.test(l)).length;
-    c.results = [];
-  }
-  for (let r = 0; r < runs; r++)
-    for (let k = 0; k < CASES.length; k++) {
-      const c = CASES[(k + r) % CASES.length];
-      c.results.push(measure(c, seconds));
-    }
-  report();
-  console.log(`\n  total ${Math.round((Date.now() - t0) / 1000)} s`);
-} finally {
-  cleanup();
-}
+  },
+  measure: (c) => measure(c, seconds),
+  runs,
+  report,
+});

@@ -3,31 +3,14 @@
 // for each firewall backend. Each case is its own set of three namespaces (guest, host, outside), identical but
 // for the host's firewall, so the runs can be interleaved round by round: this machine is shared and noisy, and
 // interleaving spreads the noise over every case alike (only ratios within one run mean anything).
-import { execFileSync, spawn } from "node:child_process";
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { batch, benchLab, inNs, kvmnet, median, natup, run } from "./bench-netns.mjs";
 
-const root = resolve(import.meta.dirname, "..");
-const natup = join(root, "dist/qemu-natup.cjs");
-const kvmnet = join(root, "dist/kvmnet.cjs");
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const extra = 59; // networks beyond the guest's in the "60 networks" cases
-const dir = mkdtempSync(join(tmpdir(), "kvmnet-dataplane-"));
-chmodSync(dir, 0o755); // kvmnet trusts a state_dir only if root owns it and its parents and nobody else can write
-const tag = `kdp${process.pid}`;
+const { dir, topology, startServer, main } = benchLab("kvmnet-dataplane", `kdp${process.pid}`);
 
 const CASES = [
   { id: "base", label: "baseline: bridge + 1 masquerade rule" },
@@ -36,40 +19,6 @@ const CASES = [
   { id: "ipt1", label: "kvmnet iptables, 1 network", firewall: "iptables", nets: 1 },
   { id: "ipt60", label: "kvmnet iptables, 60 networks", firewall: "iptables", nets: 1 + extra },
 ];
-const made = []; // namespaces created, deleted in `cleanup`
-const servers = []; // iperf3 servers spawned, stopped by pid in `cleanup`
-
-const run = (cmd, args, opts = {}) =>
-  execFileSync(cmd, args, { encoding: "utf8", stdio: [opts.input ? "pipe" : "ignore", "pipe", "pipe"], ...opts });
-const inNs = (ns, args, opts) => run("ip", ["netns", "exec", ns, ...args], opts);
-const batch = (ns, lines) => run("ip", ["-n", ns, "-batch", "-"], { input: lines.join("\n") + "\n" });
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-// Guest (192.0.2.10 behind the host's 192.0.2.1) and outside (203.0.113.2, beyond the host's uplink up0 at
-// 203.0.113.1). The outside has no route back to 192.0.2.0/24: a guest reaches it only through NAT.
-function topology(c) {
-  c.ns = { g: `${tag}-${c.id}-g`, h: `${tag}-${c.id}-h`, o: `${tag}-${c.id}-o` };
-  for (const ns of Object.values(c.ns)) {
-    run("ip", ["netns", "add", ns]);
-    made.push(ns);
-  }
-  batch(c.ns.h, [
-    "link set lo up",
-    `link add vg type veth peer name eth0 netns ${c.ns.g}`,
-    `link add up0 type veth peer name eth0 netns ${c.ns.o}`,
-    "addr add 203.0.113.1/24 dev up0",
-    "link set up0 up",
-  ]);
-  batch(c.ns.g, [
-    "link set lo up",
-    "addr add 192.0.2.10/24 dev eth0",
-    "link set eth0 up",
-    "route add default via 192.0.2.1",
-  ]);
-  batch(c.ns.o, ["link set lo up", "addr add 203.0.113.2/24 dev eth0", "link set eth0 up"]);
-}
-
 // The hand-made baseline: what an admin would type for one NAT bridge (no filtering at all).
 function baseline(c) {
   batch(c.ns.h, [
@@ -107,18 +56,6 @@ function kvmnetCase(c) {
   inNs(c.ns.h, [natup, "vg"], { env });
 }
 
-// An iperf3 server in the outside namespace, its output in a file (nothing reads a pipe during a sync run).
-function startServer(c) {
-  const log = join(dir, `${c.id}.iperf3-s.log`);
-  const fd = openSync(log, "w");
-  const args = ["netns", "exec", c.ns.o, "iperf3", "-s", "-B", "203.0.113.2", "--forceflush"];
-  servers.push(spawn("ip", args, { stdio: ["ignore", fd, fd] })); // `ip netns exec` execs iperf3: the same pid
-  closeSync(fd);
-  const ready = () => readFileSync(log, "utf8").includes("Server listening");
-  for (let i = 0; i < 100 && !ready(); i++) sleep(50);
-  if (!ready()) throw new Error(`iperf3 -s in ${c.ns.o} did not start: ${readFileSync(log, "utf8")}`);
-}
-
 // Packets the uplink carried so far: [data out (tx), ACKs back (rx)].
 function upPackets(c) {
   const s = JSON.parse(run("ip", ["-n", c.ns.h, "-s", "-j", "link", "show", "up0"]))[0].stats64;
@@ -148,28 +85,6 @@ function measure(c, secs) {
   };
 }
 
-// Everything this run made: iperf3 servers by pid, any process kvmnet left a pid file for, the namespaces.
-function cleanup() {
-  for (const p of servers) if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
-  for (const c of CASES) {
-    const rd = c.conf && join(dir, c.id, "run");
-    for (const f of rd && existsSync(rd) ? readdirSync(rd).filter((f) => f.endsWith(".pid")) : []) {
-      const pid = Number(readFileSync(join(rd, f), "utf8").trim());
-      try {
-        if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)) process.kill(pid, "SIGTERM");
-      } catch {
-        /* gone already */
-      }
-    }
-  }
-  for (const ns of made.splice(0))
-    try {
-      run("ip", ["netns", "del", ns]);
-    } catch {
-      /* already gone */
-    }
-  rmSync(dir, { recursive: true, force: true });
-}
 // The table: per case the median and each run, CPU per packet, and what the host held; then the ratios.
 function report() {
   const f = (x, d = 2) => x.toFixed(d);
@@ -192,15 +107,8 @@ function report() {
   console.log(`  60 networks / 1 network  ${f(g.nft60 / g.nft1).padStart(8)}  ${f(g.ipt60 / g.ipt1).padStart(8)}`);
   console.log(`  1 network / baseline     ${f(g.nft1 / g.base).padStart(8)}  ${f(g.ipt1 / g.base).padStart(8)}`);
 }
-for (const sig of ["SIGINT", "SIGTERM"])
-  process.on(sig, () => {
-    cleanup();
-    process.exit(130);
-  });
-
-const t0 = Date.now();
-try {
-  for (const c of CASES) {
+main(CASES, {
+  setup(c) {
     const t = Date.now();
     topology(c);
     if (c.firewall) kvmnetCase(c);
@@ -211,17 +119,8 @@ try {
     // What the host holds, as proof of the case: its bridges and the size of its ruleset (iptables-nft's too).
     c.bridges = run("ip", ["-n", c.ns.h, "-o", "link", "show", "type", "bridge"]).trim().split("\n").length;
     c.ruleLines = inNs(c.ns.h, ["nft", "list", "ruleset"]).trim().split("\n").length;
-    c.results = [];
-  }
-  // Rounds, each case once per round, the order rotated so no case always follows the same neighbour.
-  for (let r = 0; r < runs; r++) {
-    for (let k = 0; k < CASES.length; k++) {
-      const c = CASES[(k + r) % CASES.length];
-      c.results.push(measure(c, seconds));
-    }
-  }
-  report();
-  console.log(`\n  total ${Math.round((Date.now() - t0) / 1000)} s`);
-} finally {
-  cleanup();
-}
+  },
+  measure: (c) => measure(c, seconds),
+  runs,
+  report,
+});
