@@ -5,15 +5,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, SIDE, type Lab } from "./models-lab.js";
-import { program } from "../helpers/netns.js";
+import { upAll, webDbBody, withRules } from "./acl-lab.js";
 import { connects, openConnection, startPorts } from "../helpers/tcp-ports.js";
 
 const WEB = "192.0.2.10";
 const DB = "192.0.2.70";
-
-const body = (br: string) =>
-  `[web]\nmode = nat\nbridge = ${br}w\naddress = 192.0.2.1/26\n\n` +
-  `[db]\nmode = routed\nbridge = ${br}d\naddress = 192.0.2.65/26\n`;
 
 describe("firewall rules changed on kvmnet up", () => {
   let lab: Lab | undefined;
@@ -24,14 +20,7 @@ describe("firewall rules changed on kvmnet up", () => {
     lab = undefined;
   });
 
-  const up = async () => {
-    const r = await lab!.host.tryRun(program("kvmnet"), ["up", "--all"], { env: { KVMNET_CONFIG: lab!.conf.file } });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    return String(r.stderr) + String(r.stdout);
-  };
-  // The config with LINES added at the end of section NET.
-  const withRules = (base: string, rules: { web?: string; db?: string }) =>
-    base.replace("\n\n[db]", `\n${rules.web ?? ""}\n[db]`) + (rules.db ?? "");
+  const up = () => upAll(lab!);
 
   it(
     "only the connections a new rule forbids are cut; established ones survive the change",
@@ -39,7 +28,7 @@ describe("firewall rules changed on kvmnet up", () => {
       timeout: 300_000,
     },
     async () => {
-      lab = await makeLab({ firewall: "nftables", side: true, body });
+      lab = await makeLab({ firewall: "nftables", side: true, body: webDbBody });
       const web = await lab.addGuest("vmw", `${WEB}/26`);
       const db = await lab.addGuest("vmd", `${DB}/26`);
       for (const [tap, net] of [

@@ -3,11 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, type Lab } from "./models-lab.js";
-import { program } from "../helpers/netns.js";
-
-const body = (br: string) =>
-  `[web]\nmode = nat\nbridge = ${br}w\naddress = 192.0.2.1/26\n\n` +
-  `[db]\nmode = routed\nbridge = ${br}d\naddress = 192.0.2.65/26\n`;
+import { upAll, webDbBody, withRules } from "./acl-lab.js";
 
 describe("the counter of a firewall rule taken out of the config", () => {
   let lab: Lab | undefined;
@@ -16,23 +12,18 @@ describe("the counter of a firewall rule taken out of the config", () => {
     lab = undefined;
   });
 
-  const up = async () => {
-    const r = await lab!.host.tryRun(program("kvmnet"), ["up", "--all"], { env: { KVMNET_CONFIG: lab!.conf.file } });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    return String(r.stderr) + String(r.stdout);
-  };
+  const up = () => upAll(lab!);
   const counters = async () =>
     (await lab!.host.sh("nft list counters table inet kvmnet"))
       .split("\n")
       .map((l) => /^\s*counter (\S+) \{$/.exec(l)?.[1])
       .filter((c): c is string => !!c && c.startsWith("acl-"));
-  const withRules = (base: string, web: string, db = "") => base.replace("\n\n[db]", `\n${web}\n[db]`) + db;
 
   it("is gone after kvmnet up; the other rules' counters stay", { timeout: 180_000 }, async () => {
-    lab = await makeLab({ firewall: "nftables", body });
+    lab = await makeLab({ firewall: "nftables", body: webDbBody });
     const base = readFileSync(lab.conf.file, "utf8");
     const db = "allow_in.ssh = tcp/22 from 198.51.100.0/24\n";
-    writeFileSync(lab.conf.file, withRules(base, "deny_out.smtp = tcp/25\ndeny_out.dns = udp/53\n", db));
+    writeFileSync(lab.conf.file, withRules(base, { web: "deny_out.smtp = tcp/25\ndeny_out.dns = udp/53\n", db }));
     await up();
     expect((await counters()).sort()).toEqual([
       "acl-db.allow_in.ssh",
@@ -41,14 +32,14 @@ describe("the counter of a firewall rule taken out of the config", () => {
       "acl-web.deny_out.smtp",
     ]);
 
-    writeFileSync(lab.conf.file, withRules(base, "deny_out.smtp = tcp/25\n", db));
+    writeFileSync(lab.conf.file, withRules(base, { web: "deny_out.smtp = tcp/25\n", db }));
     expect(await up()).toMatch(/web: up \(1 step\)/);
     expect((await counters()).sort()).toEqual(["acl-db.allow_in.ssh", "acl-db.in-other", "acl-web.deny_out.smtp"]);
     // Up again: nothing left to change.
     expect(await up()).not.toMatch(/step/);
 
     // Every rule of db taken away: its chain and both its counters go, web's stays.
-    writeFileSync(lab.conf.file, withRules(base, "deny_out.smtp = tcp/25\n"));
+    writeFileSync(lab.conf.file, withRules(base, { web: "deny_out.smtp = tcp/25\n" }));
     await up();
     expect(await counters()).toEqual(["acl-web.deny_out.smtp"]);
   });
