@@ -5,7 +5,8 @@
 // Each round: the network is down, 40 taps exist as QEMU makes them (held open by one process), then all 40
 // qemu-natup start together; the time is from the first start to the last exit. Each natup is timed too, and
 // where its time went: before the network's lock (node's start, the config, the first look at the host), waiting
-// for the lock, and under it (looking, deciding, applying), from the spawns it made (a preload logs them).
+// for the lock, and under it (looking, deciding, applying), from the spawns it made (a preload logs them); and the
+// CPU time the burst took (every hook, what it ran, and its `ip netns exec`), per hook.
 // With BENCH_BEFORE=REV (a git revision, e.g. main) that revision's programs take their turn too.
 // Usage: node scripts/bench-burst.mjs (BENCH_BURST_ROUNDS rounds per version, default 5; BENCH_BURST_VMS, 40)
 import { execFileSync, spawn } from "node:child_process";
@@ -72,6 +73,7 @@ const inNs = (argv, extra = {}) => ["ip", ["netns", "exec", ns, ...argv], { env:
 async function burst(version, round) {
   const log = join(dir, `burst-${round}-${version.name.replace(/[^a-z0-9]/gi, "-")}.log`);
   const hookEnv = { NODE_OPTIONS: `--require ${preload}`, BURST_LOG: log };
+  const cpu0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
   const codes = await Promise.all(
     taps.map(
@@ -86,6 +88,7 @@ async function burst(version, round) {
     ),
   );
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cpu = (childrenCpuMs() - cpu0) / vms;
   const bad = codes.find((c) => c.code !== 0);
   if (bad) throw new Error(`${version.name}: a natup failed: ${bad.err}`);
   const attached = execFileSync(...inNs(["sh", "-c", "ls /sys/class/net/kburst0/brif | wc -l"]), { encoding: "utf8" });
@@ -95,17 +98,26 @@ async function burst(version, round) {
     .split("\n")
     .map((l) => JSON.parse(l));
   execFileSync(...inNs(["node", join(version.dist, "kvmnet.cjs"), "down", "burst", "--force"]), { stdio: "ignore" });
-  return { ms, hooks };
+  return { ms, cpu, hooks };
 }
 
 // Where one hook's time went: before the lock (node's start, the config, the first look at the host), waiting for
-// it (the first release: its flock process; this tree: from its first link(2) to the one that took the lock), and
-// under it to the end (looking, deciding, applying, and node's exit).
+// it (the first release: its flock process; this tree: from its first link(2), or its queue's `flock` when that came
+// first, to the link(2) that took the lock: the queue's head still waits on the holder's socket after its flock),
+// and under it to the end (looking, deciding, applying, and node's exit).
 function phases({ log, end }) {
   const flock = log.find((s) => s[0].startsWith("flock"));
   const links = log.filter((s) => s[0] === "link");
-  const [from, to] = flock ? [flock[1], flock[2]] : [links[0][1], links.at(-1)[2]];
+  const [from, to] = links.length
+    ? [Math.min(links[0][1], flock?.[1] ?? Infinity), links.at(-1)[2]]
+    : [flock[1], flock[2]];
   return { before: from, wait: to - from, under: end - to, spawns: log.filter((s) => s[0] !== "link").length };
+}
+
+// CPU time (ms) of this process' children that have been waited for, hooks and what they ran included.
+function childrenCpuMs() {
+  const f = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+  return ((Number(f[13]) + Number(f[14])) * 1000) / 100; // cutime, cstime (fields 16, 17) in USER_HZ ticks
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -130,7 +142,7 @@ try {
   console.log(`\n### ${vms} first VMs at once on one cold network (${rounds} rounds each, alternately)\n`);
   console.log(
     "| version | wall time, median (min–max) | × first release | per hook, median: before the lock / waiting / " +
-      "under it | spawns per hook |\n| --- | --- | --- | --- | --- |",
+      "under it | CPU per hook, median | spawns per hook |\n| --- | --- | --- | --- | --- | --- |",
   );
   const base = median(results[0].map((r) => r.ms));
   for (const [i, v] of versions.entries()) {
@@ -140,7 +152,8 @@ try {
     console.log(
       `| ${v.name} | ${(median(walls) / 1000).toFixed(2)} s (${(Math.min(...walls) / 1000).toFixed(2)}–` +
         `${(Math.max(...walls) / 1000).toFixed(2)}) | ${(median(walls) / base).toFixed(2)} | ` +
-        `${m("before")} / ${m("wait")} / ${m("under")} ms | ${m("spawns")} |`,
+        `${m("before")} / ${m("wait")} / ${m("under")} ms | ${median(results[i].map((r) => r.cpu)).toFixed(0)} ms | ` +
+        `${m("spawns")} |`,
     );
   }
   const ratio = median(results[1].map((r) => r.ms)) / base;

@@ -152,9 +152,24 @@ writeFileSync(
     `run(${JSON.stringify(tool("ip"))}, ["link", "set", "dev", "vbench", "mtu", "1500", "master", "kbench0", "up"]);`,
   ].join("\n"),
 );
+// The same two processes started together and waited for (node's asynchronous spawn): the least a warm attach
+// could cost if its look and its attach overlapped.
+const floorAtOnce = join(dir, "floor-at-once.cjs");
+writeFileSync(
+  floorAtOnce,
+  [
+    `const { execFile } = require("node:child_process");`,
+    `const run = (f, a) => new Promise((ok) => execFile(f, a, (e) => (e ? process.exit(1) : ok())));`,
+    `Promise.all([`,
+    `  run(${JSON.stringify(tool("nft"))}, ["list", "chain", "inet", "kvmnet", "from-bench", ";", "list", "map", "inet", "kvmnet", "fwd_iif"]),`,
+    `  run(${JSON.stringify(tool("ip"))}, ["link", "set", "dev", "vbench", "mtu", "1500", "master", "kbench0", "up"]),`,
+    `]);`,
+  ].join("\n"),
+);
 const floorRows = [
   { name: "floor: node + nft quick look + ip link set, nothing else", argv: ["node", floor], prepare: DETACH },
   { name: "floor: node + ip link set only", argv: ["node", floor, "attach-only"], prepare: DETACH },
+  { name: "floor: node + the look and ip link set at once", argv: ["node", floorAtOnce], prepare: DETACH },
 ];
 const npmRows = (args, prepare) => [
   { name: "npm: dist/qemu-natup.cjs (#!/usr/bin/env node)", argv: [natup, ...args], prepare },
@@ -211,7 +226,8 @@ try {
   summary.push(
     `warm attach, single executable: ${target(warm("single executable"), 1.5, "×")} node -e 0`,
     `warm attach, npm: ${warm("npm: dist/qemu-natup.cjs (#!/usr/bin/env node)").toFixed(2)}× node -e 0`,
-    `warm attach, its floor (node + the nft quick look + ip link set, no other code): ${warm(floorRows[0].name).toFixed(2)}× node -e 0; node + ip link set only: ${warm(floorRows[1].name).toFixed(2)}×`,
+    `warm attach, its floor (node + the nft quick look + ip link set, no other code): ${warm(floorRows[0].name).toFixed(2)}× node -e 0; node + ip link set only: ${warm(floorRows[1].name).toFixed(2)}×; the look and ip link set at once: ${warm(floorRows[2].name).toFixed(2)}×`,
+    `warm attach, loading the program alone (--help): ${warm("single executable --help").toFixed(2)}× (single executable), ${warm("npm: node dist/qemu-natup.cjs --help").toFixed(2)}× (npm)`,
     ...(before ? [`warm attach, before (${beforeRev}), npm: ${warm(npmRows([])[3].name).toFixed(2)}× node -e 0`] : []),
     ...(beforeSea
       ? [`warm attach, before (${beforeRev}), single executable: ${warm(npmRows([])[4].name).toFixed(2)}× node -e 0`]
