@@ -1,6 +1,6 @@
 // kvmnet's layers, checked by `npm run depcheck` (scripts/test.sh runs it in CI). ARCHITECTURE.md draws them.
 // From the top down; a layer imports only the layers below it:
-//   entry     hooks/*.ts, src/main.ts, src/hook/   (the programs)
+//   entry     hooks/*.ts, src/main.ts              (the programs)
 //   cli       src/cli/                             (the admin CLI: kvmnet up, status, doctor, ...)
 //   converge  src/converge/                        (observe once -> decide -> apply, under the locks)
 //   apply     src/apply/                           (carries out Steps; observes nothing)
@@ -14,7 +14,7 @@
 //   config    src/config/                          (kvmnet.conf read and validated)
 //   base      src/core/, src/*.ts but main.ts, src/host/ (Step, names, traits, addresses, errors, the executor)
 const layers = {
-  entry: "^(hooks/|src/main\\.ts$|src/hook/)",
+  entry: "^(hooks/|src/main\\.ts$)",
   cli: "^src/cli/",
   converge: "^src/converge/",
   apply: "^src/apply/",

@@ -18,7 +18,7 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { seaWithCodeCache } from "./code-cache.mjs";
+import { firstStage, seaWithCodeCache } from "./code-cache.mjs";
 import { versionDefine } from "./version.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -54,7 +54,7 @@ try {
     join(work, "sea-config.json"),
     // The main script loads the bundle with V8's code cache for all of it (scripts/code-cache.mjs).
     JSON.stringify({
-      ...seaWithCodeCache(main, work),
+      ...seaWithCodeCache(main, work, await firstStage()),
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: true,

@@ -6,13 +6,14 @@
 // compiling the functions that run, which the code cache saves).
 import { build } from "esbuild";
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { withCodeCache } from "./code-cache.mjs";
+import { firstStage, withCodeCache } from "./code-cache.mjs";
 import { versionDefine } from "./version.mjs";
 
 const entries = readdirSync("hooks").filter((f) => f.endsWith(".ts"));
 // esbuild made dist/ itself when it wrote its output; with write: false (the code cache is made first) a fresh
 // clone has none.
 mkdirSync("dist", { recursive: true });
+const first = await firstStage();
 await Promise.all(
   entries.map(async (f) => {
     const out = `dist/${f.replace(/\.ts$/, ".cjs")}`;
@@ -30,7 +31,10 @@ await Promise.all(
       logLevel: "warning",
       write: false,
     });
-    const { program, cache } = withCodeCache(f.replace(/\.ts$/, ""), outputFiles[0].text);
+    const name = f.replace(/\.ts$/, "");
+    // The hooks ask a kvmnet watch first (src/host/watch-client.ts); the CLI's programs do not.
+    const hook = name.startsWith("qemu-");
+    const { program, cache } = withCodeCache(name, outputFiles[0].text, hook ? first : null);
     writeFileSync(out, program, { mode: 0o755 });
     chmodSync(out, 0o755);
     writeFileSync(`${out}.cache`, cache, { mode: 0o644 }); // after the program: the loader takes no older cache

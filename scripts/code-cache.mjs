@@ -52,11 +52,12 @@ function makeCache(name, source, node) {
   }
 }
 
-/** Program NAME's file for BUNDLE (esbuild's CommonJS output), and the code cache NODE makes for it. */
-export function withCodeCache(name, bundle, node = process.execPath) {
+/** Program NAME's file for BUNDLE (esbuild's CommonJS output), and the code cache NODE makes for it. FIRST: a
+ *  first stage run before the bundle is loaded (see firstStage), or null. */
+export function withCodeCache(name, bundle, first = null, node = process.execPath) {
   const source = WRAP[0] + bundle.replace(/^#!.*\n/, "") + WRAP[1];
   const id = createHash("sha256").update(`${process.version}\n${source}`).digest("hex").slice(0, 32);
-  const head = loader(name, id);
+  const head = loader(name, id, first);
   const program = `${head}${MARK}${source.replace(/@/g, "@0").replace(/\*\//g, "@1")}*/\n`;
   const lineOffset = head.split("\n").length; // the bundle's first line in the file, counted from 0
   return {
@@ -70,7 +71,7 @@ export function withCodeCache(name, bundle, node = process.execPath) {
  *  in the executable, so always the one made for it); the main script compiles the one with the other.
  *  Node's useCodeCache covers the main script only, and only the functions compiled before a run starts:
  *  measured, a warm qemu-natup 46.7 -> 42.2 ms (median of 40 interleaved runs). */
-export function seaWithCodeCache(bundle, work, node = process.execPath) {
+export function seaWithCodeCache(bundle, work, first = null, node = process.execPath) {
   const source = WRAP[0] + readFileSync(bundle, "utf8").replace(/^#!.*\n/, "") + WRAP[1];
   const assets = { "bundle.js": join(work, "bundle.js"), "bundle.cache": join(work, "bundle.cache") };
   writeFileSync(assets["bundle.js"], source);
@@ -79,22 +80,56 @@ export function seaWithCodeCache(bundle, work, node = process.execPath) {
   writeFileSync(
     main,
     `// kvmnet's single executable: compiles its bundle with V8's code cache, both carried as assets.
-const sea = require("node:sea");
-const { Script } = require("node:vm");
-const cachedData = Buffer.from(sea.getRawAsset("bundle.cache"));
-const script = new Script(sea.getAsset("bundle.js", "utf8"), { filename: "kvmnet", cachedData });
-script.runInThisContext()(exports, require, module, __filename, __dirname);
+function main() {
+  const sea = require("node:sea");
+  const { Script } = require("node:vm");
+  const cachedData = Buffer.from(sea.getRawAsset("bundle.cache"));
+  const script = new Script(sea.getAsset("bundle.js", "utf8"), { filename: "kvmnet", cachedData });
+  script.runInThisContext()(exports, require, module, __filename, __dirname);
+}
+${first ? firstStageCall(first) : "main();"}
 `,
   );
   return { main, assets };
 }
 
-function loader(name, id) {
+/** esbuild's CommonJS bundle of src/host/watch-client.ts: the hooks' first stage (see firstStageCall). */
+export async function firstStage() {
+  const { build } = await import("esbuild");
+  const { versionDefine } = await import("./version.mjs");
+  const { outputFiles } = await build({
+    entryPoints: [join(import.meta.dirname, "..", "src/host/watch-client.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    minify: true,
+    legalComments: "none",
+    define: versionDefine(),
+    logLevel: "warning",
+    write: false,
+  });
+  return outputFiles[0].text;
+}
+
+// A first stage, before the bundle is loaded: FIRST is esbuild's CommonJS bundle of src/host/watch-client.ts,
+// whose askWatch hands the run to a \`kvmnet watch\` that serves it (its exit code), or says no (null): then main()
+// loads the bundle and runs the program as always.
+function firstStageCall(first) {
+  return `const askWatch = ((module) => {
+${first}
+return module.exports.askWatch;
+})({ exports: {} });
+askWatch(process.argv, process.env).then((code) => (code === null ? main() : (process.exitCode = code)));`;
+}
+
+function loader(name, id, first) {
   return `#!/usr/bin/env node
 // ${name} (kvmnet). Its code, bundled from kvmnet's src/ by scripts/build.mjs, is the comment below this loader
 // ("@" written "@0" and "*/" written "@1" in it). The loader compiles it with V8's code cache in ${name}.cjs.cache
-// beside this file when there is one (scripts/code-cache.mjs says why), else as any script.
+// beside this file when there is one (scripts/code-cache.mjs says why), else as any script.${first ? "\n// A kvmnet watch that serves hooks is asked first (src/host/watch-client.ts)." : ""}
 "use strict";
+${first ? firstStageCall(first) + "\n" : ""}function main() {
 const fs = require("node:fs");
 const text = fs.readFileSync(__filename, "utf8");
 const bundle = text.slice(text.indexOf("\\n/" + "*BUNDLE\\n") + 10, text.lastIndexOf("*/"));
@@ -112,5 +147,6 @@ try {
 const { Script } = require("node:vm");
 const script = new Script(source, { filename: __filename, lineOffset: LINE_OFFSET, cachedData });
 script.runInThisContext()(exports, require, module, __filename, __dirname);
-`;
+}
+${first ? "" : "main();\n"}`;
 }

@@ -1,4 +1,5 @@
 // Error classes: every failure a program reports is one of these, so the exit code follows from the class.
+import { errorText } from "./errno.js";
 
 /** Base class: `exitCode` is what the program exits with; the message is printed after "PROGRAM: ". */
 export abstract class KvmnetError extends Error {
@@ -45,4 +46,16 @@ export class CommandError extends KvmnetError {
     const why = stderr.trim() || (code === null ? "killed by a signal" : `exit status ${code}`);
     super(`command failed: ${command}: ${why}`, options);
   }
+}
+
+/** How PROGRAM reports E, which ended it: its exit code (a KvmnetError's own, else 1) and the stderr text, each
+ *  line prefixed with the program's name. An error from the file system unforeseen by the code gives its path
+ *  and words, not "ENOENT: ...". */
+export function failureReport(program: string, e: unknown): { code: number; text: string } {
+  const message = e instanceof KvmnetError ? e.message : errorText(e);
+  const text = message
+    .split("\n")
+    .map((l) => `${program}: ${l}`)
+    .join("\n");
+  return { code: e instanceof KvmnetError ? e.exitCode : 1, text: text + "\n" };
 }

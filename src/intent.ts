@@ -6,11 +6,11 @@ import { hostPorts } from "./core/names.js";
  *  VMs are attached unless FORCE); ATTACH: up, and TAP on it (the up hooks); DETACH: TAP off it, and the network
  *  down when it tears down when idle and no VM is left (the down hooks; TAP "" when it is already gone). MAC: the
  *  guest's, when the caller knows it (kvmnet-userd, told by kvmnet-qemu); otherwise the guard reads it from the
- *  parent QEMU's command line. */
+ *  parent QEMU's command line (PARENT: that QEMU's pid, when the hook is not its child: kvmnet watch serving it). */
 export type Intent =
   | { action: "up" }
   | { action: "down"; force?: boolean }
-  | { action: "attach"; tap: string; mac?: string }
+  | { action: "attach"; tap: string; mac?: string; parent?: number }
   | { action: "detach"; tap: string };
 
 /** True when INTENT brings the network up. */

@@ -1,9 +1,8 @@
 // The one entry every program goes through: which program by the name it was run as, errors to exit codes.
 import { basename } from "node:path";
 import { safePath } from "./env.js";
-import { errorText } from "./errno.js";
-import { KvmnetError, UsageError } from "./errors.js";
-import { hookUsage, runHook } from "./hook/run.js";
+import { failureReport, UsageError } from "./errors.js";
+import { hookUsage, runHook } from "./converge/hook.js";
 import { splitProgramName } from "./core/ifname.js";
 import { CLI_PROGRAMS, isHook, type HookName } from "./programs.js";
 import { versionLine } from "./version.js";
@@ -52,15 +51,8 @@ export async function runMain(
       });
     }
   } catch (e) {
-    const code = e instanceof KvmnetError ? e.exitCode : 1;
-    // An error from the file system unforeseen by the code: its path and words, not "ENOENT: ...".
-    const message = e instanceof KvmnetError ? e.message : errorText(e);
-    process.stderr.write(
-      message
-        .split("\n")
-        .map((l) => `${program}: ${l}`)
-        .join("\n") + "\n",
-    );
+    const { code, text } = failureReport(program, e);
+    process.stderr.write(text);
     process.exitCode = code;
   }
 }

@@ -35,8 +35,14 @@ export class KeptConfig {
   }
 }
 
-/** `nft monitor` and `ip monitor link`, each line that matters poking the watch; GONE when one fails or exits. */
-export function startMonitors(kept: KeptConfig, poke: () => void, gone: (why: string) => void): ChildProcess[] {
+/** `nft monitor` and `ip monitor link`, each line that matters poking the watch; GONE when one fails or exits.
+ *  RULESET: told of every line of `nft monitor` (any change to the host's rulesets). */
+export function startMonitors(
+  kept: KeptConfig,
+  poke: () => void,
+  gone: (why: string) => void,
+  ruleset: () => void = () => {},
+): ChildProcess[] {
   const monitors = [
     spawn("nft", ["monitor"], { stdio: ["ignore", "pipe", "inherit"] }),
     spawn("ip", ["monitor", "link"], { stdio: ["ignore", "pipe", "inherit"] }),
@@ -48,7 +54,10 @@ export function startMonitors(kept: KeptConfig, poke: () => void, gone: (why: st
     m.once("exit", (code, signal) => setTimeout(() => gone(`${what} exited (${code ?? signal})`), 200));
   }
   const [nft, ip] = monitors;
-  createInterface({ input: nft.stdout }).on("line", (l) => nftLineMatters(l) && poke());
+  createInterface({ input: nft.stdout }).on("line", (l) => {
+    ruleset();
+    if (nftLineMatters(l)) poke();
+  });
   createInterface({ input: ip.stdout }).on("line", (l) => linkLineMatters(l, kept.names) && poke());
   return [...monitors];
 }

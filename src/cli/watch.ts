@@ -14,6 +14,10 @@ import { out, warnLine } from "./output.js";
 import { Pacer } from "../core/pacer.js";
 import { SETTLE_MS, stillUp } from "./watch-events.js";
 import { KeptConfig, startMonitors } from "./watch-sources.js";
+import { serveHooks } from "./watch-serve.js";
+import { ReadCache } from "../host/read-cache.js";
+import { Serial } from "../core/serial.js";
+import { configPath } from "../config/load.js";
 
 const REAPPLY_USAGE = `usage: kvmnet reapply [--verbose]
 
@@ -26,6 +30,8 @@ const WATCH_USAGE = `usage: kvmnet watch [--verbose]
 Wait for changes to the host's rulesets and links (nft monitor, ip monitor link; no polling) and, after each
 burst of them, converge the networks that are up. A network whose bridge was deleted by another program while
 its dnsmasq or rules remained is made again; one taken down by kvmnet down or a down hook stays down.
+Hooks of the same kvmnet, config and network namespace hand their runs to the watch (STATE_DIR/.watch.sock),
+which saves each VM start and stop most of a node start; KVMNET_LOCAL=1 in a hook's environment declines that.
 SIGHUP re-reads the config (stopping nothing). Runs until SIGTERM or SIGINT. iptables-legacy changes are not seen (no netlink events): use
 kvmnet-reapply.service for those.`;
 
@@ -134,9 +140,12 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
   const state = { stopped: false, finish: (_code: number) => {} };
   const finished = new Promise<number>((r) => (state.finish = r));
   const pacer = new Pacer({ settleMs: SETTLE_MS, burst: BURST, windowMs: WINDOW_MS });
+  // The firewall's looks are answered from the last one until nft monitor reports a change (src/host/read-cache.ts).
+  const reads = new ReadCache(exec, "nft", (a) => a[0] === "list");
+  const serial = new Serial();
   const passes = pacedPasses(
     pacer,
-    () => watchRound(kept, seen, exec, verbose),
+    () => serial.run(() => watchRound(kept, seen, reads.exec, verbose)),
     () => state.stopped,
   );
   // systemctl reload (kill -HUP): take the config as it is now and converge with it; nothing is stopped.
@@ -150,19 +159,31 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
     passes.cancel();
     process.off("SIGHUP", onHup);
     for (const m of monitors) m.kill("SIGTERM");
+    served?.close();
     state.finish(code);
   };
-  const monitors = startMonitors(kept, passes.poke, (why) => {
-    if (state.stopped) return;
-    warnLine(`kvmnet watch: ${why}`);
-    stop(1);
-  });
+  let served: { close(): void } | null = null;
+  const monitors = startMonitors(
+    kept,
+    passes.poke,
+    (why) => {
+      if (state.stopped) return;
+      warnLine(`kvmnet watch: ${why}`);
+      stop(1);
+    },
+    () => reads.changed(),
+  );
   process.once("SIGTERM", () => stop(0));
   process.once("SIGINT", () => stop(0));
   // Before anything can fail: by default a SIGHUP would end this process and orphan its monitors.
   process.on("SIGHUP", onHup);
   // Whatever happened before the monitors started.
   await passes.pass();
+  if (!state.stopped) {
+    const opts = { stateDir: kept.config.stateDir, config: configPath(env), exec: reads.exec, serial };
+    served = await serveHooks(verbose ? { ...opts, log: out } : opts, warnLine);
+    if (state.stopped) served?.close();
+  }
   const list = [...seen].join(", ") || "none";
   if (!state.stopped)
     out(`kvmnet watch: ${seen.size} network${seen.size === 1 ? "" : "s"} up (${list}); waiting for changes`);

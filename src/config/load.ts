@@ -5,11 +5,12 @@ import { ConfigError, type ConfigProblem } from "../errors.js";
 import { errnoWords } from "../errno.js";
 import { untrustedReason } from "../host/trust.js";
 import type { Config } from "./types.js";
+import { configFile } from "../core/served.js";
 import { parseConfig } from "./validate.js";
 
 /** The config file path: $KVMNET_CONFIG, else /etc/kvmnet.conf. */
 export function configPath(env: NodeJS.ProcessEnv): string {
-  return env.KVMNET_CONFIG || "/etc/kvmnet.conf";
+  return configFile(env);
 }
 
 /** Read, check ownership and permissions, and validate the config file. */

@@ -34,7 +34,13 @@ export interface ConvergeOptions {
   /** Go on only when this holds of the host as seen under the lock (kvmnet watch: the network is still up, not
    *  taken down meanwhile); otherwise change nothing. */
   onlyIf?: (snapshot: Snapshot) => boolean;
+  /** Carry out the decision only when this holds of its steps; otherwise throw Declined, having changed nothing
+   *  (kvmnet watch serving a hook leaves starting dnsmasq to the hook's own process). */
+  accept?: (steps: Step[]) => string | null;
 }
+
+/** A run that changed nothing because ConvergeOptions.accept declined its steps. */
+export class Declined extends Error {}
 
 /** What was looked at, decided and done. */
 export interface Converged {
@@ -103,6 +109,8 @@ export async function converge(
       const decision = decide(config, net, snapshot, intent);
       // Never exit 0 while the host is not where the plan puts it: a repair that did not take is a failure.
       if (decision.again && round >= 2) throw repairDidNotTake(net, decision.steps);
+      const declined = done.length === 0 && opts.accept ? opts.accept(decision.steps) : null;
+      if (declined) throw new Declined(declined);
       warn(net, decision, opts);
       carryOut(exec, config, net, snapshot, intent, decision.steps, opts, done);
       if (!decision.again) {

@@ -137,7 +137,7 @@ export function observeHost(
     bridge: readLink(net.bridge),
     tap,
     tapFacts: intent.action === "attach" && tap ? (tapFacts ?? observeTap(exec, tap.name, net.mtu)) : null,
-    guestMac: intent.action === "attach" && tap && net.guard ? (intent.mac ?? guestMac(tap.name)) : null,
+    guestMac: intent.action === "attach" && tap && net.guard ? (intent.mac ?? guestMac(tap.name, intent.parent)) : null,
     uplink: net.uplink ? readLink(net.uplink) : null,
     mode: observeMode(net),
     ...(net.vxlan ? { underlay: readLink(net.vxlan.dev) } : {}),

@@ -280,7 +280,7 @@ describe("kvmnet under a real libvirtd", () => {
         ["/etc/qemu-ifup-isolated@nat0", expect.stringMatching(/^vnet\d+$/)],
         ["/etc/qemu-natdown@nat0", "'(null)'"],
       ]);
-      // THE '(null)' DOWNSCRIPT: exits 0 and tears the idle network down (the lead's change to src/hook).
+      // THE '(null)' DOWNSCRIPT: exits 0 and tears the idle network down (the lead's change to src/converge/hook.ts).
       expect(runs[1]!.failed, "qemu-natdown@nat0 '(null)' failed under libvirt").toBeUndefined();
       expect(await hasLink(BR0)).toBe(false);
       expect(await processesIn(host)).not.toContain("dnsmasq");

@@ -1,83 +1,12 @@
 // kvmnet watch and kvmnet reapply: rules (and bridges) removed by someone else come back for networks that are
 // up; a network that is down, or taken down meanwhile, stays down. How long that takes is a figure of
 // `npm run bench` (scripts/bench-watch.mjs), not an assertion here: a loaded machine only makes it slower.
-import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, OUTSIDE, type Lab } from "../helpers/lab.js";
 import { program } from "../helpers/netns.js";
+import { sleep, startWatch, stopWatch, until } from "../helpers/watch.js";
 
 const second = "[iso]\nmode = isolated\nbridge = kviso9\n";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function children(pid: number): number[] {
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return /^\S+ \(.*\) \S (\d+)/.exec(readFileSync(`/proc/${d}/stat`, "utf8"))?.[1] === String(pid);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-// Milliseconds until CHECK holds (polled every 5 ms), or -1 after MS.
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<number> {
-  const t0 = Date.now();
-  while (!(await check())) {
-    if (Date.now() - t0 > ms) return -1;
-    await sleep(5);
-  }
-  return Date.now() - t0;
-}
-
-// `kvmnet watch --verbose` in the lab's host namespace: its output so far, and how to stop it.
-async function startWatch(lab: Lab) {
-  const child = lab.host.spawn(program("kvmnet"), ["watch", "--verbose"], { env: { KVMNET_CONFIG: lab.conf.file } });
-  const w = {
-    log: "",
-    child,
-    count: (re: RegExp) => w.log.match(new RegExp(re, "g"))?.length ?? 0,
-  };
-  child.stdout!.on("data", (d: Buffer) => (w.log += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (w.log += d.toString()));
-  expect(await until(() => w.log.includes("waiting for changes"), 15_000), w.log).toBeGreaterThanOrEqual(0);
-  return w;
-}
-
-// Stop W with SIGTERM: it exits 0 and its monitors (nft monitor, ip monitor) are gone with it. GROUP: the monitors
-// get it too, at the same time (a Ctrl-C in a terminal, systemd's default KillMode).
-async function stopWatch(w: Awaited<ReturnType<typeof startWatch>>, group = false) {
-  // Its monitors (a pass running now may have a short-lived nft or flock child beside them).
-  const kids = children(w.child.pid!);
-  const cmd = (pid: number) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-    } catch {
-      return ""; // a short-lived child of a pass that ended since it was listed
-    }
-  };
-  expect(
-    kids
-      .map(cmd)
-      .filter((c) => / monitor/.test(c))
-      .sort(),
-    w.log,
-  ).toEqual(["ip monitor link", "nft monitor"]);
-  if (group)
-    for (const k of kids) {
-      try {
-        process.kill(k, "SIGTERM");
-      } catch {
-        // a short-lived child of a pass (nft, flock) that ended meanwhile
-      }
-    }
-  w.child.kill("SIGTERM");
-  const r = await w.child;
-  expect(r.exitCode, w.log).toBe(0);
-  for (const k of kids) expect(() => readFileSync(`/proc/${k}/stat`)).toThrow();
-}
 
 describe("kvmnet watch", () => {
   let lab: Lab;

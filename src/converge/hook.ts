@@ -3,7 +3,7 @@
 import type { Exec } from "../host/exec.js";
 import { configPath, loadConfig } from "../config/load.js";
 import { checkFirewallCaps } from "../firewall/caps.js";
-import { converge } from "../converge/converge.js";
+import { converge, type ConvergeOptions } from "../converge/converge.js";
 import { UsageError } from "../errors.js";
 import { HOOKS, type HookName } from "../programs.js";
 import { selectNetwork } from "../select.js";
@@ -18,6 +18,10 @@ export interface HookCall {
   log?: (line: string) => void;
   /** Where warnings go (QEMU shows a hook's stderr); not shown when absent. */
   warn?: (line: string) => void;
+  /** The QEMU that ran the hook, when it is not this process' parent (kvmnet watch serving a hook). */
+  parent?: number;
+  /** Carry out only steps this accepts (see ConvergeOptions.accept). */
+  accept?: ConvergeOptions["accept"];
 }
 
 /** Usage text of a hook program. */
@@ -40,10 +44,12 @@ export async function runHook(call: HookCall): Promise<void> {
   const tap = !up && args[0] === "(null)" ? "" : args[0]!;
   const config = checkFirewallCaps(loadConfig(configPath(env)));
   const picked = selectNetwork(config, { program, tap, envNet: env.KVMNET_NETWORK, suffixNet: call.suffixNet });
-  const intent = up ? ({ action: "attach", tap } as const) : ({ action: "detach", tap } as const);
+  const parent = call.parent !== undefined ? { parent: call.parent } : {};
+  const intent = up ? ({ action: "attach", tap, ...parent } as const) : ({ action: "detach", tap } as const);
   await converge(config, picked, intent, {
     ...(call.exec ? { exec: call.exec } : {}),
     ...(call.log ? { log: call.log } : {}),
     ...(call.warn ? { warn: call.warn } : {}),
+    ...(call.accept ? { accept: call.accept } : {}),
   });
 }
