@@ -7,6 +7,8 @@
 //   told `quit` on its monitor at once), with no script, with `-netdev bridge` (QEMU's C qemu-bridge-helper), and
 //   with kvmnet's qemu-natup/qemu-natdown on a network that is up: the ms each adds to QEMU's own, also as a
 //   multiple of `node -e 0` measured in the same run (the targets are ratios: absolute times differ by machine).
+// - Both again while a `kvmnet watch` of this build runs in the namespace, which the hooks hand their runs to
+//   ("served"), beside the same hooks told to run on their own (KVMNET_LOCAL=1) in the same rounds.
 // - With BENCH_BEFORE=REV (a git revision, e.g. main): that revision's npm programs and single executable measured
 //   in the same rounds, built into .cache/ by scripts/bench-tree.mjs ("before" rows), and (with BENCH_BURST) its
 //   40 VMs at once beside this tree's.
@@ -103,6 +105,26 @@ if (beforeSea) {
 }
 const beforeSeaUp = beforeSea && join(beforeSea, "qemu-natup");
 const beforeSeaDown = beforeSea && join(beforeSea, "qemu-natdown");
+
+/** `ARGV watch` in the namespace, once it waits for changes (and serves hooks). */
+async function startWatch(argv) {
+  const child = spawn("ip", ["netns", "exec", ns, ...argv, "watch"], { env, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  await new Promise((ok, fail) => {
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("waiting for changes")) ok();
+    });
+    child.once("exit", (code) => fail(new Error(`kvmnet watch exited (${code}): ${out}`)));
+  });
+  return child;
+}
+
+async function stopWatch(child) {
+  const gone = new Promise((ok) => child.once("exit", ok));
+  child.kill("SIGTERM");
+  await gone;
+}
 
 /** Runs CASE's commands inside the namespace (WRAP: a command line to run the measuring node under). */
 function run(id, commands, { rounds = runs, wrap = [] } = {}) {
@@ -321,6 +343,53 @@ try {
     ]),
   );
   sh(`${natdown} vbench`);
+
+  // Served by kvmnet watch: the warm attach and a VM's start + stop again, while a watch of this build runs in the
+  // namespace (the single executable's watch serves the single executable's hooks, the npm one npm's; each hook
+  // hands its run to it). The watch does its own work meanwhile: each tap joining or leaving the bridge is a pass.
+  sh(`${natup} vbench && ${DETACH}`); // a cold start is left to the hook: the network is up before
+  for (const [kind, up, down, watchArgv] of [
+    ["single executable", seaUp, seaDown, [join(sea, "kvmnet")]],
+    ["npm", natup, natdown, ["node", join(root, "dist/kvmnet.cjs")]],
+  ]) {
+    const watch = await startWatch(watchArgv);
+    try {
+      const local = { ...env, KVMNET_LOCAL: "1" };
+      const served = report(
+        `warm attach, served by kvmnet watch (${kind})`,
+        run(`served-${kind}`, [
+          ...baseRows(DETACH),
+          { name: `${kind}, served`, argv: [up, "vbench"], prepare: DETACH },
+          { name: `${kind}, on its own (KVMNET_LOCAL=1)`, argv: [up, "vbench"], prepare: DETACH, env: local },
+        ]),
+      );
+      sh(`ip link set vbench master kbench0 up`);
+      const [own, nodeRow, hooks] = run(
+        `served-qemu-${kind}`,
+        [
+          { name: "QEMU, no script (script=no)", ...qemu(tap("no", "no")) },
+          { name: "node -e 0", argv: ["node", "-e", "0"] },
+          { name: `QEMU, kvmnet ${kind}, served`, ...qemu(tap(up, down)) },
+        ],
+        { rounds: qemuRuns },
+      );
+      sh(DETACH);
+      const added = (hooks.median - own.median) / nodeRow.median;
+      console.log(
+        `\nA VM's start + stop, hooks served (${kind}): ${fmt(hooks.median)} ms against QEMU's own ${fmt(own.median)}: ` +
+          `adds ${fmt(hooks.median - own.median)} ms, ${added.toFixed(2)}× \`node -e 0\` (${fmt(nodeRow.median)} ms)`,
+      );
+      summary.push(
+        `warm attach served by kvmnet watch, ${kind}: ${target(served(`${kind}, served`), 1.5, "×")} node -e 0 ` +
+          `(on its own in the same rounds: ${served(`${kind}, on its own (KVMNET_LOCAL=1)`).toFixed(2)}×)`,
+        `a VM's start + stop, hooks served by kvmnet watch, ${kind}: adds ${target(added, 3, "×")} node -e 0`,
+      );
+    } finally {
+      await stopWatch(watch);
+    }
+  }
+  sh(`${natdown} vbench`);
+
   console.log(`\n### against the targets (issue 20)\n`);
   for (const line of summary) console.log(`- ${line}`);
   if (process.env.BENCH_BURST)
