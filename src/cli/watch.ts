@@ -16,6 +16,7 @@ import { SETTLE_MS, stillUp } from "./watch-events.js";
 import { KeptConfig, startMonitors } from "./watch-sources.js";
 import { serveHooks } from "./watch-serve.js";
 import { ReadCache } from "../host/read-cache.js";
+import { rulesetCommand } from "../firewall/ruleset-reads.js";
 import { Serial } from "../core/serial.js";
 import { configPath } from "../config/load.js";
 
@@ -140,8 +141,8 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
   const state = { stopped: false, finish: (_code: number) => {} };
   const finished = new Promise<number>((r) => (state.finish = r));
   const pacer = new Pacer({ settleMs: SETTLE_MS, burst: BURST, windowMs: WINDOW_MS });
-  // The firewall's looks are answered from the last one until nft monitor reports a change (src/host/read-cache.ts).
-  const reads = new ReadCache(exec, "nft", (a) => a[0] === "list");
+  // The rulesets' reads are answered from the last one until nft monitor reports a change (src/host/read-cache.ts).
+  const reads = new ReadCache(exec, rulesetCommand);
   const serial = new Serial();
   const passes = pacedPasses(
     pacer,

@@ -1,19 +1,21 @@
-// An executor that remembers the answers of one tool's read-only commands until told that what they read may have
-// changed (`kvmnet watch` tells it at every line of `nft monitor`). That tool's other commands are run every time
-// and forget every answer, since they may have changed what the reads read; other tools' commands just run.
+// An executor that remembers the answers of read-only commands until told that what they read may have changed
+// (`kvmnet watch` tells it at every line of `nft monitor`). Commands that may change what they read are run
+// every time and forget every answer; the others just run.
 import type { Exec, RunResult } from "./exec.js";
 
-/** INNER, with the answers of TOOL's commands that IS_READ accepts kept until changed() is called. */
+/** INNER, with the answers of the commands KIND calls "read" kept until changed() is called (or a command KIND
+ *  calls "change" runs). */
 export class ReadCache {
   private generation = 0;
   private readonly answers = new Map<string, { generation: number; result: RunResult }>();
   readonly exec: Exec;
 
-  constructor(inner: Exec, tool: string, isRead: (args: string[]) => boolean) {
+  constructor(inner: Exec, kind: (cmd: string, args: string[]) => "read" | "change" | "other") {
     this.exec = {
       tryRun: (cmd, args, input) => {
-        if (cmd !== tool) return inner.tryRun(cmd, args, input);
-        if (input !== undefined || !isRead(args)) {
+        const k = kind(cmd, args);
+        if (k === "other") return inner.tryRun(cmd, args, input);
+        if (k === "change" || input !== undefined) {
           const r = inner.tryRun(cmd, args, input);
           this.changed();
           return r;

@@ -13,6 +13,7 @@ import {
 import { Serial } from "../../src/core/serial.js";
 import type { Exec, RunResult } from "../../src/host/exec.js";
 import { ReadCache } from "../../src/host/read-cache.js";
+import { rulesetCommand } from "../../src/firewall/ruleset-reads.js";
 import { HOOKS } from "../../src/programs.js";
 
 describe("the request", () => {
@@ -84,11 +85,11 @@ function fake(answers: Record<string, string>) {
 }
 
 describe("the read cache", () => {
-  const isList = (a: string[]) => a[0] === "list";
+  const isList = (cmd: string, a: string[]) => (cmd !== "nft" ? "other" : a[0] === "list" ? "read" : "change");
 
   it("answers a read from its last answer until told of a change", () => {
     const f = fake({ "nft list chain c": "v1" });
-    const cache = new ReadCache(f.exec, "nft", isList);
+    const cache = new ReadCache(f.exec, isList);
     expect(cache.exec.tryRun("nft", ["list", "chain", "c"]).stdout).toBe("v1");
     f.answers["nft list chain c"] = "v2";
     expect(cache.exec.tryRun("nft", ["list", "chain", "c"]).stdout).toBe("v1");
@@ -100,7 +101,7 @@ describe("the read cache", () => {
 
   it("runs the tool's writes every time and forgets its reads after one; other tools just run", () => {
     const f = fake({ "nft list chain c": "v1", "nft -f -": "", "ip link set x up": "" });
-    const cache = new ReadCache(f.exec, "nft", isList);
+    const cache = new ReadCache(f.exec, isList);
     cache.exec.tryRun("nft", ["list", "chain", "c"]);
     cache.exec.tryRun("ip", ["link", "set", "x", "up"]);
     cache.exec.tryRun("ip", ["link", "set", "x", "up"]);
@@ -113,10 +114,23 @@ describe("the read cache", () => {
 
   it("keeps no failed answer", () => {
     const f = fake({});
-    const cache = new ReadCache(f.exec, "nft", isList);
+    const cache = new ReadCache(f.exec, isList);
     expect(cache.exec.tryRun("nft", ["list", "chain", "c"]).ok).toBe(false);
     f.answers["nft list chain c"] = "there now";
     expect(cache.exec.tryRun("nft", ["list", "chain", "c"]).stdout).toBe("there now");
+  });
+});
+
+describe("which commands only read rulesets nft monitor sees", () => {
+  it("nft's listings and iptables-nft's saves; every other firewall tool's command may change one", () => {
+    expect(rulesetCommand("nft", ["list", "chain", "inet", "kvmnet", "from-nat0"])).toBe("read");
+    expect(rulesetCommand("iptables-nft-save", ["-t", "filter"])).toBe("read");
+    expect(rulesetCommand("nft", ["-f", "-"])).toBe("change");
+    expect(rulesetCommand("nft", ["list", "-f", "x"])).toBe("change");
+    // iptables-save may be iptables-legacy's, whose changes nft monitor never reports: not kept.
+    for (const cmd of ["iptables-save", "iptables", "ip6tables-restore", "iptables-nft", "ebtables", "firewall-cmd"])
+      expect(rulesetCommand(cmd, []), cmd).toBe("change");
+    expect(rulesetCommand("ip", ["link", "set", "vm0", "up"])).toBe("other");
   });
 });
 
