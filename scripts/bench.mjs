@@ -285,6 +285,10 @@ try {
     input: "quit\n",
   });
   const tap = (up, down) => `tap,id=n0,ifname=vq0,script=${up},downscript=${down}`;
+  // The floor of any hook written for node: QEMU running two node scripts that do nothing (its own fork and exec
+  // of each, and two node starts).
+  const emptyHook = join(dir, "empty-hook.cjs");
+  writeFileSync(emptyHook, "#!/usr/bin/env node\n", { mode: 0o755 });
   const overlay = join(dir, "etc");
   mkdirSync(join(overlay, "upper/qemu"), { recursive: true });
   mkdirSync(join(overlay, "work"));
@@ -297,6 +301,7 @@ try {
       { name: "QEMU, no script (script=no)", ...qemu(tap("no", "no")) },
       { name: "node -e 0", argv: ["node", "-e", "0"] },
       { name: "QEMU, -netdev bridge (qemu-bridge-helper)", ...qemu("bridge,id=n0,br=kbench0") },
+      { name: "QEMU, two empty node scripts (the floor of node hooks)", ...qemu(tap(emptyHook, emptyHook)) },
       { name: "QEMU, kvmnet npm (dist/qemu-natup.cjs, qemu-natdown.cjs)", ...qemu(tap(natup, natdown)) },
       { name: "QEMU, kvmnet single executable", ...qemu(tap(seaUp, seaDown)) },
       ...(before ? [{ name: `QEMU, before (${beforeRev}), npm`, ...qemu(tap(beforeUp, beforeDown)) }] : []),
@@ -327,8 +332,9 @@ try {
       `| ${r.name} | ${fmt(r.median)} (${fmt(r.p25)}–${fmt(r.p75)}) | ${fmt(r.median - own.median)} | ` +
         `${((r.median - own.median) / nodeRow.median).toFixed(2)} |`,
     );
-  for (const r of setups.slice(1))
+  for (const r of setups.slice(2))
     summary.push(`${r.name}: adds ${target((r.median - own.median) / nodeRow.median, 3, "×")} node -e 0`);
+  summary.push(`${setups[1].name}: adds ${((setups[1].median - own.median) / nodeRow.median).toFixed(2)}× node -e 0`);
   sh(DETACH);
 
   // Cold: natdown of the only tap tears the network down (teardown = when-idle) before each run.
@@ -364,25 +370,29 @@ try {
         ]),
       );
       sh(`ip link set vbench master kbench0 up`);
-      const [own, nodeRow, hooks] = run(
+      const [own, nodeRow, empty, hooks] = run(
         `served-qemu-${kind}`,
         [
           { name: "QEMU, no script (script=no)", ...qemu(tap("no", "no")) },
           { name: "node -e 0", argv: ["node", "-e", "0"] },
+          { name: "QEMU, two empty node scripts", ...qemu(tap(emptyHook, emptyHook)) },
           { name: `QEMU, kvmnet ${kind}, served`, ...qemu(tap(up, down)) },
         ],
         { rounds: qemuRuns },
       );
       sh(DETACH);
       const added = (hooks.median - own.median) / nodeRow.median;
+      const floorAdded = (empty.median - own.median) / nodeRow.median;
       console.log(
         `\nA VM's start + stop, hooks served (${kind}): ${fmt(hooks.median)} ms against QEMU's own ${fmt(own.median)}: ` +
-          `adds ${fmt(hooks.median - own.median)} ms, ${added.toFixed(2)}× \`node -e 0\` (${fmt(nodeRow.median)} ms)`,
+          `adds ${fmt(hooks.median - own.median)} ms, ${added.toFixed(2)}× \`node -e 0\` (${fmt(nodeRow.median)} ms); ` +
+          `two empty node scripts add ${fmt(empty.median - own.median)} ms, ${floorAdded.toFixed(2)}×`,
       );
       summary.push(
         `warm attach served by kvmnet watch, ${kind}: ${target(served(`${kind}, served`), 1.5, "×")} node -e 0 ` +
           `(on its own in the same rounds: ${served(`${kind}, on its own (KVMNET_LOCAL=1)`).toFixed(2)}×)`,
-        `a VM's start + stop, hooks served by kvmnet watch, ${kind}: adds ${target(added, 3, "×")} node -e 0`,
+        `a VM's start + stop, hooks served by kvmnet watch, ${kind}: adds ${target(added, 3, "×")} node -e 0 ` +
+          `(two empty node scripts in the same rounds: ${floorAdded.toFixed(2)}×)`,
       );
     } finally {
       await stopWatch(watch);
