@@ -113,14 +113,14 @@ export async function firstStage() {
 }
 
 // A first stage, before the bundle is loaded: FIRST is esbuild's CommonJS bundle of src/host/watch-client.ts,
-// whose askWatch hands the run to a \`kvmnet watch\` that serves it (its exit code), or says no (null): then main()
-// loads the bundle and runs the program as always.
+// whose askWatch hands the run to a \`kvmnet watch\` that serves it (then exit at once with its code: its messages
+// are written, and nothing else is open), or says no (null): then main() loads the bundle and runs the program.
 function firstStageCall(first) {
   return `const askWatch = ((module) => {
 ${first}
 return module.exports.askWatch;
 })({ exports: {} });
-askWatch(process.argv, process.env).then((code) => (code === null ? main() : (process.exitCode = code)));`;
+askWatch(process.argv, process.env).then((code) => (code === null ? main() : process.exit(code)));`;
 }
 
 function loader(name, id, first) {

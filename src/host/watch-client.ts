@@ -76,7 +76,7 @@ export function askWatch(argv: readonly string[], env: NodeJS.ProcessEnv): Promi
       resolve(code);
     };
     sock.setEncoding("utf8");
-    sock.on("connect", () => sock.write(JSON.stringify(request) + "\n"));
+    sock.write(JSON.stringify(request) + "\n"); // sent once connected
     sock.on("data", (d: string) => {
       got += d;
       if (got.length > MAX_REPLY) return finish(null);
