@@ -14,6 +14,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { startWatch, stopWatch } from "./bench-served.mjs";
 import { distOf } from "./bench-tree.mjs";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -77,7 +78,8 @@ const inNs = (argv, extra = {}) => ["ip", ["netns", "exec", ns, ...argv], { env:
 async function burst(version, round) {
   const log = join(dir, `burst-${round}-${version.name.replace(/[^a-z0-9]/gi, "-")}.log`);
   const hookEnv = { NODE_OPTIONS: `--require ${preload}`, BURST_LOG: log, ...version.env };
-  const watch = version.watch ? await startWatch(version.dist) : null;
+  const [wcmd, wargs, wopts] = inNs(["node", join(version.dist, "kvmnet.cjs"), "watch"]);
+  const watch = version.watch ? await startWatch([wcmd, ...wargs], wopts.env) : null;
   const cpu0 = childrenCpuMs() + (watch ? processCpuMs(watch.pid) : 0);
   const t0 = process.hrtime.bigint();
   const codes = await Promise.all(
@@ -132,27 +134,6 @@ function childrenCpuMs() {
 function processCpuMs(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / 100; // fields 14-17
-}
-
-// `kvmnet watch` of DIST in the namespace, once it waits for changes (and serves hooks).
-async function startWatch(dist) {
-  const [cmd, args, opts] = inNs(["node", join(dist, "kvmnet.cjs"), "watch"]);
-  const child = spawn(cmd, args, { ...opts, stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  await new Promise((ok, fail) => {
-    child.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes("waiting for changes")) ok();
-    });
-    child.once("exit", (code) => fail(new Error(`kvmnet watch exited (${code}): ${out}`)));
-  });
-  return child;
-}
-
-async function stopWatch(child) {
-  const gone = new Promise((ok) => child.once("exit", ok));
-  child.kill("SIGTERM");
-  await gone;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

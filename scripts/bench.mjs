@@ -22,6 +22,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { startWatch, stopWatch } from "./bench-served.mjs";
 import { distOf, seaOf } from "./bench-tree.mjs";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -105,26 +106,6 @@ if (beforeSea) {
 }
 const beforeSeaUp = beforeSea && join(beforeSea, "qemu-natup");
 const beforeSeaDown = beforeSea && join(beforeSea, "qemu-natdown");
-
-/** `ARGV watch` in the namespace, once it waits for changes (and serves hooks). */
-async function startWatch(argv) {
-  const child = spawn("ip", ["netns", "exec", ns, ...argv, "watch"], { env, stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  await new Promise((ok, fail) => {
-    child.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes("waiting for changes")) ok();
-    });
-    child.once("exit", (code) => fail(new Error(`kvmnet watch exited (${code}): ${out}`)));
-  });
-  return child;
-}
-
-async function stopWatch(child) {
-  const gone = new Promise((ok) => child.once("exit", ok));
-  child.kill("SIGTERM");
-  await gone;
-}
 
 /** Runs CASE's commands inside the namespace (WRAP: a command line to run the measuring node under). */
 function run(id, commands, { rounds = runs, wrap = [] } = {}) {
@@ -358,7 +339,7 @@ try {
     ["single executable", seaUp, seaDown, [join(sea, "kvmnet")]],
     ["npm", natup, natdown, ["node", join(root, "dist/kvmnet.cjs")]],
   ]) {
-    const watch = await startWatch(watchArgv);
+    const watch = await startWatch(["ip", "netns", "exec", ns, ...watchArgv, "watch"], env);
     try {
       const local = { ...env, KVMNET_LOCAL: "1" };
       const served = report(

@@ -7,7 +7,7 @@
 import { build } from "esbuild";
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { firstStage, withCodeCache } from "./code-cache.mjs";
-import { versionDefine } from "./version.mjs";
+import { bundleOptions } from "./version.mjs";
 
 const entries = readdirSync("hooks").filter((f) => f.endsWith(".ts"));
 // esbuild made dist/ itself when it wrote its output; with write: false (the code cache is made first) a fresh
@@ -18,17 +18,10 @@ await Promise.all(
   entries.map(async (f) => {
     const out = `dist/${f.replace(/\.ts$/, ".cjs")}`;
     const { outputFiles } = await build({
+      ...bundleOptions(),
       entryPoints: [`hooks/${f}`],
       outfile: out,
-      bundle: true,
-      platform: "node",
-      target: "node20",
-      format: "cjs",
       minify: false,
-      legalComments: "none",
-      loader: { ".conf": "text" }, // etc-templates/kvmnet.conf is embedded (kvmnet install writes it)
-      define: versionDefine(),
-      logLevel: "warning",
       write: false,
     });
     const name = f.replace(/\.ts$/, "");

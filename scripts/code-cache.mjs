@@ -96,17 +96,11 @@ ${first ? firstStageCall(first) : "main();"}
 /** esbuild's CommonJS bundle of src/host/watch-client.ts: the hooks' first stage (see firstStageCall). */
 export async function firstStage() {
   const { build } = await import("esbuild");
-  const { versionDefine } = await import("./version.mjs");
+  const { bundleOptions } = await import("./version.mjs");
   const { outputFiles } = await build({
+    ...bundleOptions(),
     entryPoints: [join(import.meta.dirname, "..", "src/host/watch-client.ts")],
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
     minify: true,
-    legalComments: "none",
-    define: versionDefine(),
-    logLevel: "warning",
     write: false,
   });
   return outputFiles[0].text;

@@ -20,3 +20,17 @@ export function versionDefine() {
       hash.update(`\0${f.slice(ROOT.length)}\0`).update(readFileSync(f));
   return { KVMNET_VERSION: JSON.stringify(pkg.version), KVMNET_BUILD: JSON.stringify(hash.digest("hex").slice(0, 16)) };
 }
+
+/** The esbuild options every program's bundle shares: one CommonJS file for node 20, version and build baked in. */
+export function bundleOptions() {
+  return {
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    legalComments: "none",
+    loader: { ".conf": "text" }, // etc-templates/kvmnet.conf is embedded (kvmnet install writes it)
+    define: versionDefine(),
+    logLevel: "warning",
+  };
+}

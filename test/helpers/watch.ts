@@ -7,7 +7,8 @@ import { program } from "./netns.js";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function children(pid: number): number[] {
+/** The processes whose parent is PID. */
+export function children(pid: number): number[] {
   return readdirSync("/proc")
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {

@@ -1,26 +1,13 @@
 // kvmnet watch and signals (issue 18 §6): SIGHUP re-reads the config and converges with it, stopping nothing (its
 // monitors stay its own children, the same pids); SIGTERM then ends it with exit 0 and no monitor left.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLab, natSection, type Lab } from "../helpers/lab.js";
 import { program } from "../helpers/netns.js";
+import { children } from "../helpers/watch.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// The processes whose parent is PID.
-function children(pid: number): number[] {
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return /^\S+ \(.*\) \S (\d+)/.exec(readFileSync(`/proc/${d}/stat`, "utf8"))?.[1] === String(pid);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
 const alive = (pid: number) => {
