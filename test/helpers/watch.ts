@@ -31,9 +31,14 @@ export async function until(check: () => boolean | Promise<boolean>, ms: number)
   return Date.now() - t0;
 }
 
-// `kvmnet watch --verbose` in the lab's host namespace: its output so far, and how to stop it.
-export async function startWatch(lab: Pick<Lab, "host" | "conf">, env: Record<string, string> = {}) {
-  const child = lab.host.spawn(program("kvmnet"), ["watch", "--verbose"], {
+/** `kvmnet watch --verbose` in a lab's host namespace (ENV added to its environment; KVMNET: the program, dist's
+ *  by default): its output so far, and how to stop it. */
+export async function startWatch(
+  lab: Pick<Lab, "host" | "conf">,
+  env: Record<string, string> = {},
+  kvmnet = program("kvmnet"),
+) {
+  const child = lab.host.spawn(kvmnet, ["watch", "--verbose"], {
     env: { KVMNET_CONFIG: lab.conf.file, ...env },
   });
   const w = {
