@@ -1,6 +1,8 @@
 // The programs under test, as users get them: `npm pack` of this checkout, then `npm i -g --prefix` of the
 // tarball. Installed once per tarball content (npm pack is reproducible), shared by the e2e files of a run,
-// which take turns through a lock file; an older install is removed when a new tarball arrives.
+// which take turns through a lock file; an older install of this checkout is removed when a new tarball arrives.
+// Each checkout has a directory of its own: a run of another checkout on the same machine (a CI clone beside a
+// working tree) must not remove the install this run's QEMUs are using.
 import { createHash } from "node:crypto";
 import {
   closeSync,
@@ -20,8 +22,12 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { ROOT } from "../helpers/netns.js";
 
-/** Where installs are kept (one directory per tarball hash). */
-export const INSTALL_CACHE = join(process.env.TMPDIR ?? tmpdir(), "kvmnet-e2e-install");
+/** Where this checkout's installs are kept (one directory per tarball hash). */
+export const INSTALL_CACHE = join(
+  process.env.TMPDIR ?? tmpdir(),
+  "kvmnet-e2e-install",
+  createHash("sha256").update(ROOT).digest("hex").slice(0, 12),
+);
 
 /** An installed kvmnet: PREFIX/bin holds the programs. */
 export interface Installed {
