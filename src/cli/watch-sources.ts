@@ -1,6 +1,7 @@
 // Where a watch's events come from: the config (re-read on each pass and on SIGHUP, the last good one kept) and
 // the monitors of the host's rulesets and links.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Config } from "../config/types.js";
 import { errnoWords } from "../errno.js";
@@ -33,6 +34,46 @@ export class KeptConfig {
       return false;
     }
   }
+}
+
+// NETLINK_NETFILTER, the protocol of nft monitor's socket in /proc/net/netlink.
+const NETLINK_NETFILTER = "12";
+
+/** Whether process PID holds a netfilter netlink socket subscribed to some group (nft monitor listening): its
+ *  socket's inode among PID's fds, with a non-zero Groups column in /proc/net/netlink. */
+export function nftListening(pid: number): boolean {
+  try {
+    const inodes = new Set(
+      readdirSync(`/proc/${pid}/fd`)
+        .map((fd) => readlinkQuiet(`/proc/${pid}/fd/${fd}`))
+        .filter((l) => l.startsWith("socket:["))
+        .map((l) => l.slice(8, -1)),
+    );
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+    return readFileSync("/proc/net/netlink", "utf8")
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .some((f) => f[1] === NETLINK_NETFILTER && /[1-9a-f]/.test(f[3] ?? "") && inodes.has(f[9] ?? ""));
+  } catch {
+    return false;
+  }
+}
+
+const readlinkQuiet = (path: string) => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return ""; // closed meanwhile
+  }
+};
+
+/** Resolves true once `nft monitor` (process PID) listens, false after MS: a change made before it listens is
+ *  never reported, so what was read before cannot be kept until it is. */
+export async function untilNftListening(pid: number, ms: number): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 5)))
+    if (nftListening(pid)) return true;
+  return false;
 }
 
 /** `nft monitor` and `ip monitor link`, each line that matters poking the watch; GONE when one fails or exits.

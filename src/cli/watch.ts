@@ -13,7 +13,7 @@ import { configFrom } from "./networks.js";
 import { out, warnLine } from "./output.js";
 import { Pacer } from "../core/pacer.js";
 import { SETTLE_MS, stillUp } from "./watch-events.js";
-import { KeptConfig, startMonitors } from "./watch-sources.js";
+import { KeptConfig, startMonitors, untilNftListening } from "./watch-sources.js";
 import { serveHooks } from "./watch-serve.js";
 import { ReadCache } from "../host/read-cache.js";
 import { rulesetCommand } from "../firewall/ruleset-reads.js";
@@ -141,8 +141,10 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
   const state = { stopped: false, finish: (_code: number) => {} };
   const finished = new Promise<number>((r) => (state.finish = r));
   const pacer = new Pacer({ settleMs: SETTLE_MS, burst: BURST, windowMs: WINDOW_MS });
-  // The rulesets' reads are answered from the last one until nft monitor reports a change (src/host/read-cache.ts).
-  const reads = new ReadCache(exec, rulesetCommand);
+  // The rulesets' reads are answered from the last one until nft monitor reports a change (src/host/read-cache.ts),
+  // once it listens (before the first pass: anything changed earlier, that pass reads).
+  let keep = false;
+  const reads = new ReadCache(exec, (cmd, args) => (keep ? rulesetCommand(cmd, args) : "other"));
   const serial = new Serial();
   const passes = pacedPasses(
     pacer,
@@ -178,6 +180,9 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
   process.once("SIGINT", () => stop(0));
   // Before anything can fail: by default a SIGHUP would end this process and orphan its monitors.
   process.on("SIGHUP", onHup);
+  keep = await untilNftListening(monitors[0]!.pid ?? 0, 5_000);
+  if (!keep && !state.stopped)
+    warnLine("kvmnet watch: cannot tell that nft monitor listens: every run looks at the rulesets itself");
   // Whatever happened before the monitors started.
   await passes.pass();
   if (!state.stopped) {

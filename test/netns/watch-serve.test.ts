@@ -102,6 +102,8 @@ describe("kvmnet watch serving hooks", () => {
       expect(r.code, r.stderr).toBe(0);
     };
     try {
+      // It keeps answers only once its nft monitor listens (its netlink socket subscribed, in /proc/net/netlink).
+      expect(w.log).not.toContain("cannot tell that nft monitor listens");
       await attach();
       const n = looks();
       await attach();

@@ -11,6 +11,7 @@ import {
   type HookRequest,
 } from "../../src/core/served.js";
 import { Serial } from "../../src/core/serial.js";
+import { nftListening } from "../../src/cli/watch-sources.js";
 import type { Exec, RunResult } from "../../src/host/exec.js";
 import { ReadCache } from "../../src/host/read-cache.js";
 import { rulesetCommand } from "../../src/firewall/ruleset-reads.js";
@@ -131,6 +132,13 @@ describe("which commands only read rulesets nft monitor sees", () => {
     for (const cmd of ["iptables-save", "iptables", "ip6tables-restore", "iptables-nft", "ebtables", "firewall-cmd"])
       expect(rulesetCommand(cmd, []), cmd).toBe("change");
     expect(rulesetCommand("ip", ["link", "set", "vm0", "up"])).toBe("other");
+  });
+});
+
+describe("whether nft monitor listens", () => {
+  it("is false for a process without a subscribed netfilter socket (this one), and for no process", () => {
+    expect(nftListening(process.pid)).toBe(false);
+    expect(nftListening(0x7ffffffe)).toBe(false);
   });
 });
 
