@@ -68,10 +68,10 @@ const readlinkQuiet = (path: string) => {
   }
 };
 
-/** Resolves true once `nft monitor` (process PID) listens, false after MS: a change made before it listens is
- *  never reported, so what was read before cannot be kept until it is. */
-export async function untilNftListening(pid: number, ms: number): Promise<boolean> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 5)))
+/** Resolves true once `nft monitor` (process PID) listens, false after MS or once GIVEUP holds: a change made
+ *  before it listens is never reported, so nothing read before can be kept until it is. */
+export async function untilNftListening(pid: number, ms: number, giveUp: () => boolean): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms && !giveUp(); await new Promise((r) => setTimeout(r, 5)))
     if (nftListening(pid)) return true;
   return false;
 }

@@ -180,7 +180,7 @@ export async function runWatch(args: string[], env: NodeJS.ProcessEnv, exec: Exe
   process.once("SIGINT", () => stop(0));
   // Before anything can fail: by default a SIGHUP would end this process and orphan its monitors.
   process.on("SIGHUP", onHup);
-  keep = await untilNftListening(monitors[0]!.pid ?? 0, 5_000);
+  keep = await untilNftListening(monitors[0]!.pid ?? 0, 5_000, () => state.stopped);
   if (!keep && !state.stopped)
     warnLine("kvmnet watch: cannot tell that nft monitor listens: every run looks at the rulesets itself");
   // Whatever happened before the monitors started.
