@@ -45,8 +45,10 @@ ConditionPathExists=/etc/kvmnet.conf
 ExecStart=${program} watch
 # systemctl reload kvmnet-watch: re-read /etc/kvmnet.conf, stopping nothing.
 ExecReload=/bin/kill -HUP $MAINPID
-# SIGTERM to kvmnet only: it stops its monitors itself (and exits 0, not failed).
-KillMode=mixed
+# SIGTERM to kvmnet only, and nothing else of the service killed: kvmnet stops its monitors itself (and exits 0,
+# not failed), and a network's dnsmasq it started again (after its bridge was deleted, say) keeps serving the
+# guests when the service stops or restarts (an upgrade restarts it), as libvirtd.service keeps its dnsmasq.
+KillMode=process
 Restart=on-failure
 RestartSec=2
 
@@ -92,7 +94,9 @@ After=kvmnet-userd.socket network.target kvmnet.service
 
 [Service]
 ExecStart=${program} userd
-KillMode=mixed
+# Nothing but kvmnet killed when the service stops: the dnsmasq of a network a user's first VM brought up
+# keeps serving the guests.
+KillMode=process
 Restart=on-failure
 RestartSec=2
 `;

@@ -3,6 +3,7 @@
 // and a record of "network ready" per guest (QEMU start to the guest's lease) for the summary table.
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { defaultCacheDir } from "../vm/initrd.js";
 import {
   bootGuest,
@@ -197,4 +198,20 @@ export async function inTurn<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     unlinkSync(path);
   }
+}
+
+/** What an e2e file shares: the guest image and the install, prepared once (E, set once beforeAll ran); after each
+ *  case its guests stopped and its LAB destroyed; after all, the "network ready" table under TITLE. */
+export function e2eFile<L extends { destroy(): Promise<void> }>(title: string): { e: E2E; lab: L | undefined } {
+  const f = { e: undefined as unknown as E2E, lab: undefined as L | undefined };
+  beforeAll(async () => {
+    f.e = await prepare();
+  }, CASE_TIMEOUT);
+  afterEach(async () => {
+    await stopAll();
+    await f.lab?.destroy();
+    f.lab = undefined;
+  });
+  afterAll(() => console.log(`network ready, ${title}:\n${table(recorded())}`));
+  return f;
 }

@@ -2,22 +2,10 @@
 // qemu-natup/qemu-natdown while the installed `kvmnet watch` runs in the lab's host namespace. The first guest's
 // hook starts dnsmasq, so the watch leaves it to the hook; the second guest's attach and both guests' detaches
 // are served; both guests get their leases and reach the gateway and the outside.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeLab, OUTSIDE, type Lab } from "../netns/models-lab.js";
 import { startWatch, stopWatch, until } from "../helpers/watch.js";
-import {
-  boot,
-  CASE_TIMEOUT,
-  discovers,
-  explain,
-  inTurn,
-  prepare,
-  record,
-  recorded,
-  stopAll,
-  table,
-  type E2E,
-} from "./guests.js";
+import { boot, CASE_TIMEOUT, discovers, e2eFile, explain, inTurn, record } from "./guests.js";
 
 const GATEWAY = "192.0.2.1";
 const body = (br: string) => `[nat0]
@@ -28,24 +16,15 @@ dhcp_range = 192.0.2.100,192.0.2.199
 `;
 const inRange = /^192\.0\.2\.1\d\d\/24$/;
 
-let e: E2E;
-let lab: Lab | undefined;
-beforeAll(async () => {
-  e = await prepare();
-}, CASE_TIMEOUT);
-afterEach(async () => {
-  await stopAll();
-  await lab?.destroy();
-  lab = undefined;
-});
-afterAll(() => console.log(`network ready, served hooks:\n${table(recorded())}`));
+const f = e2eFile<Lab>("served hooks");
 
 describe("hooks served by kvmnet watch", () => {
   it(
     "a second guest attached by the watch gets its lease and reaches gateway and outside; the first guest's cold start is the hook's own; the detaches are served",
     () =>
       inTurn(async () => {
-        lab = await makeLab({ body });
+        const lab = (f.lab = await makeLab({ body }));
+        const e = f.e;
         const nat = { up: "qemu-natup", down: "qemu-natdown", config: lab.conf.file };
         const w = await startWatch(lab, {}, e.installed.bin("kvmnet"));
         try {

@@ -3,7 +3,7 @@
 // start. `kvmnet install` writes the units, `systemctl enable` hooks kvmnet-reapply.service onto nftables.service,
 // and then: restart, reload, stop + start of nftables.service (each runs "flush ruleset") give the rules of a network
 // that is up back; a network taken down stays down; kvmnet-watch.service puts them back after a flush by hand and
-// leaves no monitor behind when stopped. (Times are TCG's: the 1 s figure is measured in test/netns/watch.test.ts.)
+// leaves no monitor behind when stopped, nor kills the dnsmasq it started again. (Times are TCG's: the 1 s figure is measured in test/netns/watch.test.ts.)
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,7 +29,7 @@ waitfor() {
 table() { nft list chain inet kvmnet from-nat0; }
 K() { node ${kvmnet} "$@"; }
 K install --dest /etc >/tmp/install.out 2>&1 || { cat /tmp/install.out; exit 1; }
-printf '[nat0]\\nmode = nat\\nbridge = kvsd0\\naddress = 192.0.2.1/24\\n' > /etc/kvmnet.conf
+printf '[nat0]\\nmode = nat\\nbridge = kvsd0\\naddress = 192.0.2.1/24\\ndhcp_range = 192.0.2.100,192.0.2.199\\n' > /etc/kvmnet.conf
 chmod 644 /etc/kvmnet.conf
 printf '[Unit]\\nDescription=kvmnet test\\nWants=nftables.service basic.target\\n' > /etc/systemd/system/kvmnet-test.target
 # tmpfiles would walk this machine's whole /var over 9p for minutes before basic.target
@@ -72,6 +72,26 @@ sleep 2
 nft flush ruleset
 R watch "$(waitfor 300 table)"
 R monitors "$(pgrep -fc '^(nft|ip) monitor')"
+# A dnsmasq the watch starts is in its service's cgroup. Looked at from systemd's PID namespace (N), where the
+# watch and its dnsmasq live: the network brought up there, its bridge deleted by hand, the watch makes it again
+# and starts its dnsmasq again; then the service restarts and stops.
+N() { nsenter -t "$(pid1)" -m -p "$@"; }
+K down nat0 --force >/dev/null
+N node ${kvmnet} up nat0 >/dev/null || R inner-up failed
+old=$(N cat /run/kvmnet/nat0.dnsmasq.pid)
+sleep 2
+ip link del kvsd0
+dnsmasq_new() { p=$(N cat /run/kvmnet/nat0.dnsmasq.pid) && [ "$p" != "$old" ] && N kill -0 "$p"; }
+R watch-dnsmasq "$(waitfor 300 dnsmasq_new)"
+d=$(N cat /run/kvmnet/nat0.dnsmasq.pid)
+R dnsmasq-cgroup "$(N grep -c kvmnet-watch.service /proc/$d/cgroup)"
+S restart kvmnet-watch.service
+sleep 2
+R dnsmasq-after-restart "$(yes_no N kill -0 "$d")"
+S stop kvmnet-watch.service
+R dnsmasq-after-stop "$(yes_no N kill -0 "$d")"
+S start kvmnet-watch.service
+waitfor 300 pgrep -f "^nft monitor" >/dev/null
 S stop kvmnet-watch.service
 R watch-stopped "$(S is-active kvmnet-watch.service)"
 R monitors-left "$(pgrep -fc '^(nft|ip) monitor')"
@@ -127,5 +147,13 @@ describe.skipIf(!canRun)("kvmnet-reapply.service and kvmnet-watch.service under 
     expect(out.monitors, raw).toBe("2");
     expect(out["watch-stopped"], raw).toBe("inactive");
     expect(out["monitors-left"], raw).toBe("0");
+  });
+
+  it("a dnsmasq the watch started again (its bridge deleted by hand) keeps running when the service restarts and stops (KillMode=process)", () => {
+    expect(Number(out["watch-dnsmasq"]), raw).toBeGreaterThanOrEqual(0);
+    // It was in the service's cgroup: with KillMode=mixed or control-group systemd would kill it.
+    expect(out["dnsmasq-cgroup"], raw).toBe("1");
+    expect(out["dnsmasq-after-restart"], raw).toBe("yes");
+    expect(out["dnsmasq-after-stop"], raw).toBe("yes");
   });
 });
