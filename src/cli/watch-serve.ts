@@ -5,7 +5,8 @@
 // - the firewall's quick look is answered from the watch's last look while `nft monitor` has reported no change
 //   since (the watch puts back whatever a change removed, as it does for running VMs);
 // - a run that would start dnsmasq is declined (nothing changed) and the hook runs it itself: a daemon started
-//   by the watch would live in the watch's service and be stopped with it.
+//   by the watch would be accounted to the watch's service (its cgroup) for as long as it runs, and killed with
+//   it under an older unit (KillMode=mixed).
 import { linkSync, lstatSync, readlinkSync, realpathSync, unlinkSync, chmodSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { Declined } from "../converge/converge.js";
