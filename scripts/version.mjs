@@ -8,8 +8,14 @@ import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
-/** esbuild's `define` that bakes package.json's version and the build's hash into a bundle. */
+let define = null;
+
+/** esbuild's `define` that bakes package.json's version and the build's hash into a bundle (hashed once a run). */
 export function versionDefine() {
+  return (define ??= hashedDefine());
+}
+
+function hashedDefine() {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   const hash = createHash("sha256").update(pkg.version);
   for (const dir of ["src", "hooks"])

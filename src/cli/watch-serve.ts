@@ -7,8 +7,8 @@
 // - a run that would start dnsmasq is declined (nothing changed) and the hook runs it itself: a daemon started
 //   by the watch would be accounted to the watch's service (its cgroup) for as long as it runs, and killed with
 //   it under an older unit (KillMode=mixed).
-import { linkSync, lstatSync, readlinkSync, realpathSync, unlinkSync, chmodSync } from "node:fs";
-import { connect, createServer, type Socket } from "node:net";
+import { chmodSync, linkSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
 import { Declined } from "../converge/converge.js";
 import type { Step } from "../core/steps.js";
 import { parseRequest, watchSocket, type HookReply, type HookRequest } from "../core/served.js";
@@ -18,6 +18,7 @@ import { failureReport } from "../errors.js";
 import type { Exec } from "../host/exec.js";
 import { ensureDir } from "../host/dirs.js";
 import { kvmnetCommand } from "../host/self.js";
+import { tryConnect, unlinkQuiet } from "../host/unix-socket.js";
 import { runHook } from "../converge/hook.js";
 import { isHook } from "../programs.js";
 import { BUILD } from "../version.js";
@@ -110,7 +111,7 @@ export async function serveHooks(opts: ServeOptions, warn: (l: string) => void):
       linkSync(own, path);
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || tries > 0 || (await answers(path))) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || tries > 0 || (await tryConnect(path)) === null) {
         server.close();
         unlinkQuiet(own);
         warn(`kvmnet watch: another kvmnet watch serves hooks at ${path}; this one does not`);
@@ -158,24 +159,4 @@ function onClient(sock: Socket, opts: ServeOptions): void {
 function outcome(req: HookRequest | string, r: HookReply): string {
   const what = typeof req === "string" ? "a request" : `${req.runAs} ${req.args.join(" ")}`;
   return r.served ? `kvmnet watch: served ${what}: exit ${r.code}` : `kvmnet watch: left ${what} to the hook: ${r.why}`;
-}
-
-// Whether a watch answers at PATH.
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect({ path });
-    c.on("connect", () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.on("error", () => resolve(false));
-  });
-}
-
-function unlinkQuiet(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // not there
-  }
 }

@@ -10,11 +10,12 @@
 // it after a second look. (flock(1) on every run cost a process, ~2-3 ms of a warm hook; an abstract unix socket,
 // used before that, needs no file but any local user can bind its name.)
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, constants as C, linkSync, lstatSync, openSync, unlinkSync } from "node:fs";
+import { chmodSync, closeSync, constants as C, linkSync, lstatSync, openSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { CommandError } from "../errors.js";
 import { ensureDir } from "./dirs.js";
 import { whichTool } from "./which.js";
+import { tryConnect, unlinkQuiet } from "./unix-socket.js";
 
 /** Path of the lock NAME ("NET" for a network, "" for the host-wide one) in STATE. */
 export function lockPath(stateDir: string, name: string): string {
@@ -163,15 +164,9 @@ async function removeStale(path: string, ino: number): Promise<void> {
 }
 
 // Whether connecting to PATH is refused now.
-function refused(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect({ path });
-    c.on("connect", () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.on("error", (e: NodeJS.ErrnoException) => resolve(isRefusal(e)));
-  });
+async function refused(path: string): Promise<boolean> {
+  const e = await tryConnect(path);
+  return e !== null && isRefusal(e);
 }
 
 // Connecting was refused: nobody listens on the socket, or the file is not a socket (an older kvmnet's lock file).
@@ -179,12 +174,4 @@ const isRefusal = (e: NodeJS.ErrnoException) => e.code === "ECONNREFUSED" || e.c
 
 function inode(path: string): number | null {
   return lstatSync(path, { throwIfNoEntry: false })?.ino ?? null;
-}
-
-function unlinkQuiet(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
 }

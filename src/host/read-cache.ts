@@ -6,8 +6,7 @@ import type { Exec, RunResult } from "./exec.js";
 /** INNER, with the answers of the commands KIND calls "read" kept until changed() is called (or a command KIND
  *  calls "change" runs). */
 export class ReadCache {
-  private generation = 0;
-  private readonly answers = new Map<string, { generation: number; result: RunResult }>();
+  private readonly answers = new Map<string, RunResult>();
   readonly exec: Exec;
 
   constructor(inner: Exec, kind: (cmd: string, args: string[]) => "read" | "change" | "other") {
@@ -22,11 +21,10 @@ export class ReadCache {
         }
         const key = [cmd, ...args].join("\0");
         const kept = this.answers.get(key);
-        if (kept && kept.generation === this.generation) return kept.result;
-        // Taken before the command runs: a change told meanwhile makes this answer old at once.
-        const generation = this.generation;
+        if (kept) return kept;
+        // The executor is synchronous: no change can be told while the command runs.
         const result = inner.tryRun(cmd, args);
-        if (result.ok) this.answers.set(key, { generation, result });
+        if (result.ok) this.answers.set(key, result);
         return result;
       },
     };
@@ -34,7 +32,6 @@ export class ReadCache {
 
   /** What the reads read may have changed: no answer kept so far is given again. */
   changed(): void {
-    this.generation++;
     this.answers.clear();
   }
 }
