@@ -30,6 +30,9 @@ describe("a VXLAN peer removed", () => {
     expect(learnt(await fdb(), "203.0.113.2"), await fdb()).toBeGreaterThan(0);
     expect(learnt(await fdb(), "203.0.113.3"), await fdb()).toBeGreaterThan(0);
 
+    // The peer goes away: it sends nothing more over VXLAN (while it still did, its guest's or bridge's next frame
+    // was learnt again behind it right after the flush, and the check below failed now and then).
+    await h2.ns.sh("ip link set vx100 down");
     lab.rewrite(iso(lab.bridge, "203.0.113.1, 203.0.113.3"));
     const plan = await lab.run(h1, "kvmnet", ["plan", "iso"]);
     expect(plan.stdout).toMatch(/^fdb del (?!00:00:00:00:00:00)[0-9a-f:]{17} dev vx100 dst 203\.0\.113\.2$/m);
